@@ -1,0 +1,39 @@
+"""``curate ingest``: read articles from a folder, .jsonl or .csv and write articles JSONL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from curate.cli.app import command, console, err_console
+from curate.ingest import IngestReport, iter_articles
+from curate.jsonl import write_jsonl
+
+
+@command("ingest")
+def ingest_cli(
+    source: Path = typer.Argument(..., help="A folder of .txt files, a .jsonl or a .csv."),
+    output: Path = typer.Option(
+        Path("data/articles.jsonl"), "-o", "--output", help="Articles JSONL to write."
+    ),
+) -> None:
+    """Read articles (id, text, metadata) and write them as articles JSONL with a content hash.
+
+    A folder of .txt gives one article per file (id = file stem); .jsonl and .csv need
+    `id` and `text` fields, other fields become metadata. Empty, unreadable or non-UTF-8
+    records and duplicate ids are reported by name and skipped; the rest go through.
+    """
+    report = IngestReport()
+    n = write_jsonl(output, (a.to_dict() for a in iter_articles(source, report)))
+    render_report(report)
+    console.print(f"wrote {n} articles to {output}")
+
+
+def render_report(report: IngestReport) -> None:
+    for p in report.problems:
+        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    for first, dup in report.duplicate_texts:
+        err_console.print(
+            f"[yellow]duplicate text[/] {dup!r} has the same text as {first!r}", highlight=False
+        )

@@ -1,0 +1,1 @@
+"""Scoring extractors against gold: span matching, entity and quote metrics, reports."""
