@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curate.errors import InputError
-from curate.jsonl import read_jsonl
+from curate.jsonl import iter_jsonl
 from curate.model import Article, content_hash
 
 
@@ -116,18 +116,13 @@ def _from_files(files: list[Path], report: IngestReport) -> Iterator[tuple[str, 
 
 
 def _from_jsonl(path: Path, report: IngestReport) -> Iterator[tuple[str, Article]]:
-    lines = read_jsonl(path)
-    while True:
-        try:
-            lineno, obj = next(lines)
-        except StopIteration:
-            return
-        except InputError as e:
-            report.problems.append(Problem(str(path), str(e).split(": ", 1)[-1]))
-            if "UTF-8" in str(e):
-                return
-            continue
+    for lineno, obj in iter_jsonl(path):
         where = f"{path}:{lineno}"
+        if isinstance(obj, InputError):
+            report.problems.append(
+                Problem(where, str(obj).removeprefix(where + ": ") + "; skipped")
+            )
+            continue
         article = _from_record(obj, where, report)
         if article is not None:
             yield where, article
@@ -163,11 +158,13 @@ def _from_record(obj: dict, where: str, report: IngestReport) -> Article | None:
         )
         return None
     meta = dict(obj.get("meta") or {})
+    # Annotation and provenance fields of a pre-annotated file are not article metadata.
+    skip = {"id", "text", "meta", "hash", "entities", "quotes"}
     meta.update(
         {
             k: v
             for k, v in obj.items()
-            if k not in {"id", "text", "meta", "hash", "entities", "quotes", "source"}
+            if k not in skip and not (k == "source" and isinstance(v, dict))
         }
     )
     return Article(str(rid), text, meta)

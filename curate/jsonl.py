@@ -14,32 +14,50 @@ from curate.errors import InputError
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, object)`` for each non-blank line; bad JSON raises InputError."""
+    """Yield ``(line_number, object)`` for each non-blank line; a bad line raises InputError."""
+    for lineno, obj in iter_jsonl(path):
+        if isinstance(obj, InputError):
+            raise obj
+        yield lineno, obj
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+    """Like :func:`read_jsonl` but a bad line yields its InputError and reading goes on.
+
+    Bytes that are not UTF-8 end the file (the rest cannot be trusted) with one error.
+    """
     path = Path(path)
     try:
-        fh = path.open("r", encoding="utf-8")
+        fh = path.open("rb")
     except OSError as e:
         raise InputError(f"cannot open ({e.strerror}); check the path", path=str(path)) from e
     with fh:
-        lineno = 0
-        while True:
+        for lineno, raw in enumerate(fh, 1):
             try:
-                line = fh.readline()
-            except UnicodeDecodeError as e:
-                raise InputError(
-                    "is not valid UTF-8; re-save it as UTF-8", path=str(path), line=lineno + 1
-                ) from e
-            if not line:
-                break
-            lineno += 1
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield (
+                    lineno,
+                    InputError(
+                        "is not valid UTF-8; re-save it as UTF-8", path=str(path), line=lineno
+                    ),
+                )
+                continue
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                raise InputError(f"invalid JSON ({e.msg})", path=str(path), line=lineno) from e
+                yield lineno, InputError(f"invalid JSON ({e.msg})", path=str(path), line=lineno)
+                continue
             if not isinstance(obj, dict):
-                raise InputError("expected a JSON object per line", path=str(path), line=lineno)
+                yield (
+                    lineno,
+                    InputError("expected a JSON object per line", path=str(path), line=lineno),
+                )
+                continue
             yield lineno, obj
 
 

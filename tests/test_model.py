@@ -1,0 +1,85 @@
+"""The data model: validation, JSONL form, hashing."""
+
+import pytest
+
+from curate.errors import SpanError
+from curate.model import Article, Document, Entity, Quote, Span, content_hash
+
+TEXT = "“We have nothing to tell you,” he said. Dmitry Peskov 😀 spoke.\r\nTabs\there."
+
+
+def test_document_round_trips_through_dict():
+    peskov = TEXT.index("Dmitry Peskov")
+    doc = Document(
+        "a1",
+        TEXT,
+        entities=(Entity.of(TEXT, peskov, peskov + 13, "PERSON"),),
+        quotes=(
+            Quote.from_dict(
+                {
+                    "start": 0,
+                    "end": 30,
+                    "text": TEXT[0:30],
+                    "kind": "direct",
+                    "speaker": {"start": 31, "end": 33, "text": "he"},
+                    "cue": {"start": 34, "end": 38, "text": "said"},
+                    "speaker_entity": {
+                        "start": peskov,
+                        "end": peskov + 13,
+                        "text": "Dmitry Peskov",
+                    },
+                }
+            ),
+        ),
+        meta={"title": "t"},
+        source={"model_version": "x"},
+    )
+    again = Document.from_dict(doc.to_dict())
+    assert again == doc
+    assert again.quotes[0].speaker_entity.text == "Dmitry Peskov"
+    assert again.to_dict()["quotes"][0]["cue"] == {"start": 34, "end": 38, "text": "said"}
+
+
+@pytest.mark.parametrize(
+    "span, message",
+    [
+        (Entity(0, 99, "PERSON", "x"), "outside the text"),
+        (Entity(5, 5, "PERSON", ""), "empty"),
+        (Entity(0, 3, "PERSON", "abc"), "stores 'abc'"),
+        (Entity(0, 3, "", TEXT[0:3]), "no label"),
+    ],
+)
+def test_bad_entity_spans_are_refused_with_the_article_named(span, message):
+    with pytest.raises(SpanError, match=message) as e:
+        Document("art-7", TEXT, entities=(span,))
+    assert "art-7" in str(e.value)
+
+
+def test_bad_quote_parts_are_refused():
+    bad_cue = Quote(0, 30, TEXT[0:30], "direct", cue=Span(34, 38, "told"))
+    with pytest.raises(SpanError, match="cue of quote 0:30"):
+        Document("a", TEXT, quotes=(bad_cue,))
+    with pytest.raises(SpanError, match="kind 'odd'"):
+        Document("a", TEXT, quotes=(Quote(0, 30, TEXT[0:30], "odd"),))
+
+
+def test_offsets_are_code_points_outside_the_bmp():
+    i = TEXT.index("spoke")
+    doc = Document("a", TEXT, entities=(Entity.of(TEXT, i, i + 5, "PERSON"),))
+    assert doc.entities[0].text == "spoke"
+    assert TEXT[i - 2] == "😀"
+
+
+def test_spans_are_sorted_and_hash_is_stable():
+    a = Entity.of(TEXT, 40, 46, "PERSON")
+    b = Entity.of(TEXT, 0, 3, "ORG")
+    doc = Document("a", TEXT, entities=(a, b))
+    assert [e.start for e in doc.entities] == [0, 40]
+    assert doc.hash == content_hash(TEXT) == Article("b", TEXT).hash
+    assert content_hash(TEXT + " ") != doc.hash
+    assert len(doc.hash) == 16
+
+
+def test_empty_id_is_refused():
+    with pytest.raises(SpanError, match="empty id"):
+        Document("", TEXT)
