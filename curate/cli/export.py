@@ -1,0 +1,184 @@
+"""``curate export``, ``diff``, ``verify``: release, compare and check gold dataset versions.
+
+The library is imported inside each command: datasets and spaCy would slow every
+``curate`` invocation, ``--help`` included.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from curate.cli.app import command, console, err_console, fail
+from curate.errors import DatasetError
+
+DEFAULT_ROOT = Path("data/gold")
+
+
+@command("export")
+def export_cli(
+    gold: Path = typer.Argument(
+        ..., help="gold.jsonl written by `curate pull` (or its pull folder)."
+    ),
+    name: str = typer.Option(..., "--name", help="Dataset name: data/gold/NAME/VERSION/."),
+    version: str | None = typer.Option(
+        None, "--version", help="Version to write (X.Y.Z); default: derived from the changes."
+    ),
+    bump: str | None = typer.Option(
+        None, "--bump", help="major, minor or patch; default: the bump the changes need."
+    ),
+    splits: str = typer.Option(
+        "train=0.8,dev=0.1,test=0.1", "--splits", help="Split ratios, by hash of the article id."
+    ),
+    all_test: bool = typer.Option(
+        False, "--all-test", help="Put every article in `test` (evaluation-only gold)."
+    ),
+    formats: str = typer.Option(
+        "hf,spacy,conll,jsonl", "--formats", help="Comma-separated: hf,spacy,conll,jsonl."
+    ),
+    push_to_hub: str | None = typer.Option(
+        None,
+        "--push-to-hub",
+        metavar="REPO",
+        help="Also upload to this Hub dataset repo, tagged with the version (token from HF_TOKEN).",
+    ),
+    public: bool = typer.Option(False, "--public", help="Create the Hub repo public."),
+    agreement: Path | None = typer.Option(
+        None, "--agreement", help="JSON file of agreement figures for the card."
+    ),
+    tokenizer: str | None = typer.Option(
+        None, "--tokenizer", help="spaCy model whose tokenizer the exports use, or blank:en."
+    ),
+    label_config: Path | None = typer.Option(
+        None, "--label-config", help="mapping.toml or config .xml (default: label_config/)."
+    ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Refuse to release when any gold record is bad."
+    ),
+    root: Path = typer.Option(DEFAULT_ROOT, "--root", help="Folder holding the gold datasets."),
+) -> None:
+    """Release pulled gold as a new immutable dataset version, with training exports.
+
+    Writes data/gold/NAME/VERSION/: Parquet splits with typed Features (`datasets`
+    loads the folder), a dataset card (README.md), CHANGELOG.md, exports/ (spaCy DocBin,
+    CoNLL BIO, JSONL) and manifest.json with a sha256 per file. A label schema change is
+    a major bump, added or removed articles minor, corrected spans patch. Existing
+    versions are never overwritten. Bad gold records are reported and left out.
+    """
+    from curate.gold.hub import check_repo_id
+    from curate.gold.hub import push_to_hub as push
+    from curate.gold.inputs import read_gold
+    from curate.gold.write import release
+    from curate.labels import load_schema
+
+    if push_to_hub:
+        check_repo_id(push_to_hub)  # before writing anything
+    schema = load_schema(label_config)
+    read = read_gold(gold, schema)
+    for problem in read.problems:
+        err_console.print(f"[yellow]left out[/] {problem}", highlight=False, soft_wrap=True)
+    if read.problems and strict:
+        raise fail(f"{len(read.problems)} bad gold record(s) and --strict; nothing written")
+    figures = read.agreement
+    if agreement is not None:
+        try:
+            figures = json.loads(agreement.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise DatasetError(f"{agreement}: cannot read agreement figures ({e})") from e
+    result = release(
+        read.docs,
+        name=name,
+        root=root,
+        version=version,
+        bump=bump,
+        splits="test" if all_test else splits,
+        meta=read.meta,
+        agreement=figures,
+        schema=schema,
+        formats=[f.strip() for f in formats.split(",") if f.strip()],
+        tokenizer=tokenizer,
+    )
+    how = f"{result.bump} bump from {result.previous}" if result.previous else "first version"
+    console.print(f"wrote {result.name} {result.version} ({how}) to {result.path}", soft_wrap=True)
+    table = Table("split", "articles")
+    for split, n in result.counts.items():
+        table.add_row(split, str(n))
+    console.print(table)
+    console.print(
+        result.changes.to_markdown(details=False).split("\n\n###")[0].strip(),
+        markup=False,
+        soft_wrap=True,
+    )
+    align = result.exports.get("alignment")
+    if align and align["left_out"]:
+        left = ", ".join(f"{k}: {v}" for k, v in align["left_out"].items())
+        err_console.print(
+            f"[yellow]spans left out of the token exports (not widened)[/] {left}; "
+            f"listed in {result.path / 'manifest.json'}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if read.problems:
+        err_console.print(f"[yellow]{len(read.problems)} record(s) left out[/]", highlight=False)
+    if push_to_hub:
+        payload = push(result.path, push_to_hub, private=not public)
+        console.print(f"pushed {len(payload.files)} files to {payload.repo_id}, tag {payload.tag}")
+
+
+@command("diff")
+def diff_cli(
+    a: str = typer.Argument(..., help="Older version: a version folder or NAME@X.Y.Z."),
+    b: str = typer.Argument(..., help="Newer version: a version folder, NAME@X.Y.Z or NAME."),
+    details: bool = typer.Option(True, "--details/--summary", help="List every span change."),
+    as_json: bool = typer.Option(False, "--json", help="Print the changes as JSON."),
+    root: Path = typer.Option(DEFAULT_ROOT, "--root", help="Folder holding the gold datasets."),
+) -> None:
+    """Show what changed between two gold versions: articles added, removed, changed, and how.
+
+    Changed articles list their span changes: entities added, removed or relabelled,
+    quotes added or removed, a quote's kind, speaker or cue changed, split moves.
+    """
+    from curate.gold.diff import diff
+
+    changes = diff(a, b, root=root)
+    if as_json:
+        console.print_json(data=changes.to_dict())
+    else:
+        console.print(
+            changes.to_markdown(details=details), highlight=False, markup=False, soft_wrap=True
+        )
+
+
+@command("verify")
+def verify_cli(
+    versions: list[str] = typer.Argument(
+        ..., help="Version folders, dataset names (latest version) or NAME@X.Y.Z."
+    ),
+    root: Path = typer.Option(DEFAULT_ROOT, "--root", help="Folder holding the gold datasets."),
+) -> None:
+    """Check gold versions against their manifest: every file present with its sha256.
+
+    Exits 1 when a file is missing, changed or added after release.
+    """
+    from curate.gold.manifest import verify
+    from curate.gold.version import resolve
+
+    bad = 0
+    for spec in versions:
+        result = verify(resolve(spec, None, root))
+        if result.ok:
+            console.print(
+                f"[green]ok[/] {result.path}: {result.checked} files match the manifest",
+                soft_wrap=True,
+            )
+            continue
+        bad += 1
+        for problem in result.problems():
+            err_console.print(
+                f"[red]bad[/] {result.path}/{problem}", highlight=False, soft_wrap=True
+            )
+    if bad:
+        raise fail(f"{bad} version(s) do not match their manifest")

@@ -1,0 +1,94 @@
+"""Reading the gold a release is made from: ``gold.jsonl`` written by ``curate pull``.
+
+Bad records are reported by file and line and left out; the rest go through. Project,
+snapshot and agreement figures are taken from the pull's ``report.json`` when present.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.errors import CurateError, InputError
+from curate.jsonl import iter_jsonl
+from curate.labels import LabelSchema
+from curate.model import Document
+
+
+@dataclass
+class GoldInput:
+    """The documents read, what was left out, and what the pull folder says about them."""
+
+    path: Path
+    docs: list[Document] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    agreement: dict[str, Any] | None = None
+
+
+def read_gold(path: str | Path, schema: LabelSchema) -> GoldInput:
+    """Read gold Documents from a ``gold.jsonl`` (or a pull folder holding one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "gold.jsonl"
+    if not path.is_file():
+        raise InputError("not found; give the gold.jsonl written by `curate pull`", path=str(path))
+    out = GoldInput(path)
+    first_line: dict[str, int] = {}
+    labels = set(schema.entity_labels)
+    for lineno, obj in iter_jsonl(path):
+        where = f"{path}:{lineno}"
+        if isinstance(obj, InputError):
+            out.problems.append(f"{obj}; record left out")
+            continue
+        try:
+            doc = Document.from_dict(obj)
+        except (KeyError, TypeError, ValueError) as e:
+            out.problems.append(f"{where}: not a gold document ({type(e).__name__}: {e}); left out")
+            continue
+        except CurateError as e:
+            out.problems.append(f"{where}: {e}; left out")
+            continue
+        unknown = sorted({e.label for e in doc.entities} - labels)
+        if unknown:
+            out.problems.append(
+                f"{where}: article {doc.id!r} uses entity label(s) {', '.join(unknown)} that "
+                f"the label config lacks; fix it in Label Studio and pull again; left out"
+            )
+            continue
+        if doc.id in first_line:
+            out.problems.append(
+                f"{where}: article {doc.id!r} again (first at line {first_line[doc.id]}); left out"
+            )
+            continue
+        first_line[doc.id] = lineno
+        out.docs.append(doc)
+    _read_pull_report(path.parent, out)
+    return out
+
+
+def _read_pull_report(folder: Path, out: GoldInput) -> None:
+    """Project, snapshot and agreement from ``report.json`` of a pull folder, if any."""
+    report: dict[str, Any] = {}
+    try:
+        loaded = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        report = loaded if isinstance(loaded, dict) else {}
+    except (OSError, json.JSONDecodeError):
+        report = {}
+    project = report.get("project")
+    if isinstance(project, dict):
+        project = project.get("title") or project.get("id")
+    snapshot = report.get("snapshot") or report.get("snapshot_id")
+    if report and not snapshot:
+        snapshot = folder.name  # data/pulls/<project-slug>/<snapshot-id>/
+    if report and not project:
+        project = folder.parent.name
+    if project:
+        out.meta["project"] = str(project)
+    if snapshot:
+        out.meta["snapshot"] = str(snapshot)
+    agreement = report.get("agreement")
+    if isinstance(agreement, dict) and agreement:
+        out.agreement = agreement

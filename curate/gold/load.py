@@ -1,0 +1,101 @@
+"""Loading a version: as a ``datasets.DatasetDict`` or as curate Documents.
+
+Both read the Parquet files of the version folder (checked against the manifest first),
+so ``curate.gold.load`` and ``datasets.load_dataset(<version folder>)`` give the same
+features, ClassLabel names included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datasets.table import InMemoryTable
+
+from curate.errors import DatasetError
+from curate.gold.manifest import read_manifest, verify
+from curate.gold.rows import row_to_document
+from curate.gold.version import resolve
+from curate.model import Document
+
+
+def split_files(folder: Path, split: str) -> list[Path]:
+    return sorted((folder / "data").glob(f"{split}-*.parquet"))
+
+
+def _check(folder: Path) -> None:
+    result = verify(folder)
+    if not result.ok:
+        raise DatasetError(
+            f"{folder}: does not match its manifest ({'; '.join(result.problems()[:3])}); "
+            "a released version must not change: restore it or release a new version"
+        )
+
+
+def read_tables(folder: Path, check: bool = True) -> tuple[dict[str, Any], dict[str, pa.Table]]:
+    """The manifest and one Arrow table per split of a version folder."""
+    manifest = read_manifest(folder)
+    if check:
+        _check(folder)
+    tables: dict[str, pa.Table] = {}
+    for split in manifest["splits"]["counts"]:
+        files = split_files(folder, split)
+        if not files:
+            raise DatasetError(
+                f"{folder}: split {split!r} has no Parquet file; the version is damaged"
+            )
+        tables[split] = pa.concat_tables(pq.read_table(f) for f in files)
+    return manifest, tables
+
+
+def read_version(folder: str | Path, check: bool = True) -> dict[str, list[Document]]:
+    """``{split: [Document, ...]}`` of a version folder, in stored order."""
+    _, tables = read_tables(Path(folder), check)
+    out = {}
+    for split, table in tables.items():
+        features = datasets.Features.from_arrow_schema(table.schema)
+        out[split] = [row_to_document(r, features) for r in table.to_pylist()]
+    return out
+
+
+def load_documents(
+    path_or_name: str | Path,
+    version: str | None = None,
+    split: str | None = None,
+    root: str | Path = "data/gold",
+    check: bool = True,
+) -> list[Document]:
+    """The Documents of a version (all splits, or one): what scoring and training read.
+
+    ``path_or_name`` is a dataset name under ``root`` (latest version unless ``version``),
+    ``name@1.2.0``, a dataset folder, or a version folder.
+    """
+    folder = resolve(path_or_name, version, root)
+    by_split = read_version(folder, check)
+    if split is not None:
+        if split not in by_split:
+            raise DatasetError(f"{folder}: no split {split!r} (have: {', '.join(by_split)})")
+        return by_split[split]
+    return [d for docs in by_split.values() for d in docs]
+
+
+def load(
+    path_or_name: str | Path,
+    version: str | None = None,
+    root: str | Path = "data/gold",
+    check: bool = True,
+) -> datasets.DatasetDict:
+    """A version as a ``datasets.DatasetDict`` (in memory, no cache files written)."""
+    folder = resolve(path_or_name, version, root)
+    _, tables = read_tables(folder, check)
+    out = datasets.DatasetDict()
+    for split, table in tables.items():
+        features = datasets.Features.from_arrow_schema(table.schema)
+        info = datasets.DatasetInfo(features=features)
+        out[split] = datasets.Dataset(
+            InMemoryTable(table), info=info, split=datasets.NamedSplit(split)
+        )
+    return out
