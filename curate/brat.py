@@ -22,6 +22,8 @@ class BratSpan:
     id: str
     label: str
     fragments: tuple[tuple[int, int], ...]
+    #: the text the .ann file stores for the span (a witness to check offsets against)
+    text: str | None = field(default=None, compare=False)
 
     @property
     def start(self) -> int:
@@ -68,7 +70,9 @@ def parse_ann(path: str | Path) -> BratFile:
             if ident.startswith("T"):
                 label, _, offsets = parts[1].partition(" ")
                 frags = tuple((int(a), int(b)) for a, b in (f.split() for f in offsets.split(";")))
-                out.spans[ident] = BratSpan(ident, label, frags)
+                out.spans[ident] = BratSpan(
+                    ident, label, frags, parts[2] if len(parts) > 2 else None
+                )
             elif ident.startswith("E"):
                 events.append((lineno, ident, parts[1]))
         except (IndexError, ValueError):
@@ -97,6 +101,8 @@ def _span(text: str, b: BratSpan | None) -> Span | None:
 
 def quote_kind(text: str) -> str:
     """direct when the whole content is quoted, mixed when part is, indirect otherwise."""
+    # PolNeAR's older sources write quotes LaTeX-style: ``like this''
+    text = text.replace("``", '"').replace("''", '"')
     stripped = text.strip().strip(".,;: ")
     marks = '"“”«»„'
     if stripped[:1] in marks and stripped[-1:] in marks:

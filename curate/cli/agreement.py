@@ -1,0 +1,116 @@
+"""``curate agreement``: how well annotators agree, per label, per annotator and per article."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from curate.cli.app import command, console, err_console
+from curate.errors import InputError
+from curate.jsonl import atomic_writer
+from curate.labels import load_schema
+from curate.score.agreement import AgreementReport, agreement, load_annotations
+
+
+@command("agreement")
+def agreement_cli(
+    source: Path = typer.Argument(
+        ...,
+        help="An annotations.jsonl (one Document per annotator), a pull or imported gold "
+        "folder holding one, or a brat folder.",
+    ),
+    top: int = typer.Option(10, "--top", min=1, help="How many articles to list."),
+    json_out: Path | None = typer.Option(
+        None, "--json", help="Also write the full report as JSON to this file."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="Label mapping (mapping.toml) or config .xml."
+    ),
+) -> None:
+    """Agreement between annotators on articles annotated by two or more people.
+
+    Pairwise span F1 (exact offsets, and one-to-one majority overlap) and Krippendorff's
+    alpha (character-level, nominal) per label; per annotator against all others; and the
+    articles with most disagreement first.
+    """
+    schema = load_schema(config)
+    docs, problems = load_annotations(source, schema)
+    for p in problems:
+        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    report = agreement(docs, schema)
+    if report.articles == 0:
+        raise InputError(
+            f"no article has two or more annotators ({report.single_annotator_articles} "
+            "articles with one); agreement needs overlapping annotations",
+            path=str(source),
+        )
+    render(report, top)
+    if json_out is not None:
+        with atomic_writer(json_out) as fh:
+            json.dump(report.to_dict(), fh, indent=2, ensure_ascii=False)
+        console.print(f"wrote {json_out}")
+
+
+def _n(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def render(report: AgreementReport, top: int) -> None:
+    console.print(
+        f"{report.articles} articles with 2+ annotators "
+        f"({report.single_annotator_articles} with one, not counted); "
+        f"annotators: {', '.join(report.annotators)}",
+        highlight=False,
+    )
+    t = Table(title="Agreement per label", title_justify="left")
+    for col in ("label", "spans", "F1 exact", "F1 overlap", "alpha (char)"):
+        t.add_column(col, justify="left" if col == "label" else "right")
+    rows = [*report.labels, *([report.overall] if report.overall else [])]
+    for i, r in enumerate(rows):
+        t.add_row(
+            r.label,
+            str(r.spans),
+            _n(r.f1_exact),
+            _n(r.f1_overlap),
+            _n(r.alpha),
+            end_section=i == len(report.labels) - 1,
+        )
+    console.print(t)
+    t = Table(title="Per annotator (against every other annotator)", title_justify="left")
+    for col in ("annotator", "articles", "spans", "F1 exact", "F1 overlap", "mean pair alpha"):
+        t.add_column(col, justify="left" if col == "annotator" else "right")
+    for a in report.by_annotator:
+        t.add_row(
+            a.annotator,
+            str(a.articles),
+            str(a.spans),
+            _n(a.f1_exact),
+            _n(a.f1_overlap),
+            _n(a.alpha),
+        )
+    console.print(t)
+    qa = report.quote_attributes
+    if qa is not None and qa.matched:
+        t = Table(
+            title=f"Quote attributes: agreement on {qa.matched} matched quote pairs (overlap)",
+            title_justify="left",
+        )
+        for col in ("kind", "speaker", "cue", "speaker entity"):
+            t.add_column(col, justify="right")
+        t.add_row(_n(qa.kind), _n(qa.speaker), _n(qa.cue), _n(qa.speaker_entity))
+        console.print(t)
+    t = Table(title="Articles with most disagreement", title_justify="left")
+    for col in ("article", "annotators", "spans", "F1 exact", "F1 overlap"):
+        t.add_column(col, justify="left" if col == "article" else "right")
+    for r in report.by_article[:top]:
+        t.add_row(r.id, str(r.annotators), str(r.spans), _n(r.f1_exact), _n(r.f1_overlap))
+    console.print(t)
+    console.print(
+        "F1: 2 x matched / (spans a + spans b) over every pair of annotators; overlap = "
+        "one-to-one, more than half of both spans. alpha: Krippendorff, nominal, every "
+        "character a unit; 'all' alpha is the mean over labels.",
+        style="dim",
+    )

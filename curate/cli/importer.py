@@ -1,0 +1,64 @@
+"""``curate import brat``: gold made elsewhere (brat standoff, PolNeAR) into a gold version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from curate.cli.app import app, console, err_console, handle_errors
+from curate.importers import import_brat
+from curate.labels import load_schema
+
+sub = typer.Typer(help="Import existing gold annotations as a gold version.", no_args_is_help=True)
+app.add_typer(sub, name="import")
+
+
+@sub.command("brat")
+@handle_errors
+def brat_cli(
+    path: Path = typer.Argument(
+        ...,
+        help="A brat folder: NAME.txt beside NAME.ann or NAME_<annotator>.ann, or PolNeAR's "
+        "text/ and attributions/.",
+    ),
+    name: str = typer.Option(..., "--name", help="Gold dataset name (data/gold/NAME/)."),
+    version: str | None = typer.Option(
+        None, "--version", help="Version to write (default: 1.0.0, or the next one)."
+    ),
+    bump: str | None = typer.Option(
+        None, "--bump", help="major, minor or patch, instead of an explicit --version."
+    ),
+    root: Path = typer.Option(Path("data/gold"), "--root", help="Where gold datasets live."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Label mapping (mapping.toml) or config .xml."
+    ),
+) -> None:
+    """Import brat standoff annotations into a gold version (all articles in `test`).
+
+    T lines with an entity label of the config become entities; attributions (E lines
+    joining Source, Cue and Content, discontinuous fragments kept as their covering span)
+    become quotes. Several .ann files per article are kept as separate annotators in
+    `annotations.jsonl` (for `curate agreement`); the gold gets the first in sorted order.
+    """
+    result = import_brat(
+        path, name=name, version=version, bump=bump, root=root, schema=load_schema(config)
+    )
+    for p in result.problems:
+        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    if result.unannotated:
+        err_console.print(
+            f"[yellow]{len(result.unannotated)} texts without any .ann[/] not imported: "
+            + ", ".join(result.unannotated[:5])
+            + (" ..." if len(result.unannotated) > 5 else ""),
+            highlight=False,
+        )
+    if result.dropped_labels:
+        dropped = ", ".join(f"{k} ({v})" for k, v in sorted(result.dropped_labels.items()))
+        console.print(f"labels not in the config, not imported: {dropped}", highlight=False)
+    console.print(
+        f"imported {result.documents} articles ({result.annotations} annotations by "
+        f"{len(result.annotators)} annotators, {result.multi_annotated} articles with "
+        f"several) into {result.path}",
+        highlight=False,
+    )
