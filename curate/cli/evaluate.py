@@ -1,0 +1,118 @@
+"""``curate evaluate``: score extractors against a gold version, side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from curate.cli.app import command, console, err_console
+from curate.extractors import CALLABLE_PROTOCOL
+
+EXIT_REGRESSION = 3
+
+HELP = f"""Score extractors against a gold version: entities and quotes, side by side.
+
+Entities: precision, recall and F1 per label, micro and macro, under the SemEval-2013
+schemes strict, exact, partial and type (as nervaluate counts them), and a label
+confusion table for spans with matching boundaries. Quotes: content P/R/F1 under exact
+match, the overlap rule (one-to-one, more than half of both spans) and gold coverage
+0.3 / 0.8; speaker (mention, resolved entity) and cue accuracy on matched quotes; by
+quote kind. Every score has a bootstrap 95% interval over articles.
+
+Exit codes: 0 scored, 1 error (bad gold, extractor or report), {EXIT_REGRESSION} significant
+regression with --fail-on-regression.
+
+{CALLABLE_PROTOCOL}
+"""
+
+
+@command("evaluate", help=HELP)
+def evaluate_cli(
+    extractors: list[str] = typer.Argument(
+        None,
+        help="Extractors to score (default: curate): curate or curate@MODEL (entities and quotes), "
+        "a registered name (curate.quotes.v1, curate.entities.v1, also NAME@MODEL), a spaCy model "
+        "name or folder (entities), module:function, or a predictions .jsonl.",
+        show_default=False,
+    ),
+    gold: str = typer.Option(
+        "seeds",
+        "--gold",
+        "-g",
+        help="Gold dataset name or folder (data/gold/NAME), a .jsonl of documents, or a brat "
+        "folder with text/ and attributions/.",
+    ),
+    version: str | None = typer.Option(None, "--version", help="Gold version (default: latest)."),
+    split: str | None = typer.Option(None, "--split", help="Gold split (default: all)."),
+    only: list[str] = typer.Option(
+        None, "--only", help="Score only entities or only quotes (repeatable)."
+    ),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
+    html_path: Path | None = typer.Option(
+        None, "--html", help="Write a self-contained HTML report here."
+    ),
+    compare: Path | None = typer.Option(
+        None, "--compare", help="An earlier --json report: flag significant changes."
+    ),
+    fail_on_regression: bool = typer.Option(
+        False,
+        "--fail-on-regression",
+        help=f"Exit with code {EXIT_REGRESSION} when --compare finds a significant regression.",
+    ),
+    draws: int = typer.Option(
+        1000, "--bootstrap", min=0, help="Bootstrap resamples for the intervals (0: none)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage."),
+    min_overlap: float = typer.Option(
+        0.0,
+        "--min-overlap",
+        help="Entities: share of the gold span a prediction must cover to count as "
+        "overlapping (0: any shared character).",
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="Label mapping.toml or config .xml (default: label_config/)."
+    ),
+) -> None:
+    from curate.score.evaluate import evaluate_specs
+    from curate.score.report import compare as compare_reports
+    from curate.score.report import load_report, render, render_comparison, write_json
+
+    old = load_report(compare) if compare else None
+    ev = evaluate_specs(
+        extractors or [],
+        gold=gold,
+        version=version,
+        split=split,
+        schema_path=config,
+        only=only or None,
+        draws=draws,
+        seed=seed,
+        confidence=confidence,
+        min_overlap=min_overlap,
+    )
+    for w in ev.warnings:
+        err_console.print(f"[yellow]warning[/] {w}", highlight=False, soft_wrap=True)
+    for part in render(ev):
+        console.print(part)
+    comparison = None
+    if old is not None and compare is not None:
+        comparison = compare_reports(
+            old, ev, old_path=str(compare), draws=draws, seed=seed, confidence=confidence
+        )
+        console.print(render_comparison(comparison))
+    if json_path:
+        write_json(ev, json_path)
+        console.print(f"wrote JSON report to {json_path}")
+    if html_path:
+        from curate.score.html import write_html
+
+        write_html(ev, html_path, comparison=comparison)
+        console.print(f"wrote HTML report to {html_path}")
+    if fail_on_regression and comparison and comparison.regressions:
+        err_console.print(
+            f"[bold red]{len(comparison.regressions)} significant regression(s)[/] "
+            f"against {compare}"
+        )
+        raise typer.Exit(EXIT_REGRESSION)

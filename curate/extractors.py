@@ -1,0 +1,324 @@
+"""Resolving an extractor spec to something that turns articles into predicted Documents.
+
+A spec is one of (tried in this order):
+
+- ``PATH.jsonl``: predictions already made, one ``Document`` dict per line (the
+  ``curate preannotate`` output), matched to the gold articles by id;
+- ``curate`` (or ``curate.pipeline``): the full pre-annotation pipeline, entities and
+  quotes (:func:`curate.preannotate.preannotate`);
+- a registered extractor name such as ``curate.quotes.v1`` or ``curate.entities.v1``,
+  run over the default spaCy model;
+- ``module:function``: a Python callable, see :data:`CALLABLE_PROTOCOL`;
+- an installed spaCy model name or model folder: its ``doc.ents`` (entities only),
+  mapped onto the label config like curate's own entities.
+
+``NAME@MODEL`` runs ``curate``, a registered extractor or the pipeline over another
+spaCy model (``curate.quotes.v1@en_core_web_sm``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.errors import CurateError, InputError, SpanError
+from curate.labels import LabelSchema, load_schema
+from curate.model import Article, Document
+
+TASKS: tuple[str, ...] = ("entities", "quotes")
+PIPELINE_NAMES = ("curate", "curate.pipeline")
+
+CALLABLE_PROTOCOL = """\
+A callable extractor `module:function` takes one `curate.model.Article` and returns a
+`curate.model.Document` or a dict in the pre-annotation format (`entities`: list of
+{start, end, label, text}; `quotes`: list of {start, end, text, kind, speaker, cue,
+speaker_entity}; `id` and `text` may be left out). Offsets are code points into
+`article.text`, end exclusive. Set `function.curate_batch = True` to get the whole
+list of Articles at once and yield one result per article, in order. Set
+`function.curate_tasks = ("entities",)` (or `("quotes",)`) when it predicts only one of
+the two, so the other is not scored as all missed. `module` is imported with the
+current folder on `sys.path`."""
+
+
+@dataclass
+class Extractor:
+    """A resolved extractor: its name in reports, what it predicts and how to run it."""
+
+    name: str
+    kind: str
+    tasks: tuple[str, ...]
+    run: Callable[[Sequence[Article]], Iterator[Document]] = field(repr=False)
+    version: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve(spec: str, schema: LabelSchema | None = None) -> Extractor:
+    """Turn a spec (see the module docstring) into an :class:`Extractor`."""
+    spec = spec.strip()
+    if not spec:
+        raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v1 or a .jsonl")
+    if spec.endswith((".jsonl", ".ndjson")) or Path(spec).is_file():
+        return _predictions(Path(spec))
+    base, _, model = spec.partition("@")
+    if base in PIPELINE_NAMES:
+        return _pipeline(spec, model or None, schema)
+    from curate import extract
+
+    if base in extract.names():
+        return _registered(spec, base, model or None, schema)
+    if ":" in spec and not Path(spec).exists():
+        return _callable(spec)
+    return _spacy(spec, schema)
+
+
+def _predictions(path: Path) -> Extractor:
+    if not path.is_file():
+        raise InputError("predictions file not found; check the path", path=str(path))
+
+    ex = Extractor(str(path), "predictions", TASKS, lambda a: iter(()))
+
+    def run(articles: Sequence[Article]) -> Iterator[Document]:
+        from curate.jsonl import read_jsonl
+
+        by_id: dict[str, Document] = {}
+        for lineno, row in read_jsonl(path):
+            try:
+                doc = Document.from_dict(row)
+            except (KeyError, TypeError, ValueError, SpanError) as e:
+                raise InputError(
+                    f"not a pre-annotation record ({_why(e)}); predictions must be "
+                    "`curate preannotate` output",
+                    path=str(path),
+                    line=lineno,
+                ) from e
+            if doc.id in by_id:
+                ex.notes.append(f"{path}:{lineno}: second prediction for {doc.id!r}; it is used")
+            by_id[doc.id] = doc
+        missing = [a.id for a in articles if a.id not in by_id]
+        if missing:
+            raise InputError(
+                f"has no predictions for {len(missing)} of {len(articles)} gold articles "
+                f"(first: {missing[0]!r}); predict every gold article, e.g. `curate "
+                "preannotate` on the gold texts",
+                path=str(path),
+            )
+        for a in articles:
+            doc = by_id[a.id]
+            if doc.text != a.text:
+                raise InputError(
+                    f"article {a.id!r} was predicted on a different text (hash {doc.hash}, "
+                    f"gold {a.hash}); re-run the extractor on the gold texts",
+                    path=str(path),
+                )
+            yield doc
+
+    ex.run = run
+    return ex
+
+
+def _pipeline(name: str, model: str | None, schema: LabelSchema | None) -> Extractor:
+    try:
+        from curate.preannotate import preannotate
+    except ImportError as e:
+        raise CurateError(f"the pre-annotation pipeline is not available ({e})") from e
+
+    ex = Extractor(name, "pipeline", TASKS, lambda a: iter(()))
+
+    def run(articles: Sequence[Article]) -> Iterator[Document]:
+        from curate.preannotate import PreannotateReport
+
+        report = PreannotateReport()
+        done = {d.id: d for d in preannotate(articles, model=model, schema=schema, report=report)}
+        ex.version = report.model_version or None
+        for problem in report.problems:
+            ex.notes.append(f"{name}: {problem}")
+        for a in articles:
+            if a.id not in done:
+                # Scored as predicting nothing, so recall shows the loss; named above.
+                ex.notes.append(f"{name}: no prediction for {a.id!r}; scored as empty")
+            yield done.get(a.id) or Document.from_article(a, source={"model_version": name})
+
+    ex.run = run
+    return ex
+
+
+def _registered(name: str, base: str, model: str | None, schema: LabelSchema | None) -> Extractor:
+    from curate import extract
+
+    fn = extract.get(base)
+    module = sys.modules.get(getattr(fn, "__module__", ""), None)
+    required = tuple(getattr(module, "REQUIRED_PIPES", ()) or ())
+    if base.startswith("curate.entities."):
+        tasks: tuple[str, ...] = ("entities",)
+    elif base.startswith("curate.quotes."):
+        tasks = ("quotes",)
+    else:
+        raise CurateError(
+            f"extractor {base!r} is registered but evaluate does not know whether it predicts "
+            "entities or quotes; wrap it as a module:function (see `curate evaluate --help`)"
+        )
+    ex = Extractor(name, "registered", tasks, lambda a: iter(()))
+
+    def run(articles: Sequence[Article]) -> Iterator[Document]:
+        nlp, version = _load(model, required)
+        ex.version = f"{base}@{version}"
+        sch = schema or load_schema()
+        for a, doc in _pipe(ex, nlp, articles):
+            if doc is None:
+                yield Document.from_article(a, source=_src(ex))
+            elif tasks == ("entities",):
+                ents, _dropped = fn(doc, sch)
+                yield Document.from_article(a, entities=tuple(ents), source=_src(ex))
+            else:
+                yield Document.from_article(a, quotes=tuple(fn(doc)), source=_src(ex))
+
+    ex.run = run
+    return ex
+
+
+def _spacy(name: str, schema: LabelSchema | None) -> Extractor:
+    import spacy.util
+
+    if not (spacy.util.is_package(name) or Path(name).is_dir()):
+        from curate import extract
+
+        raise CurateError(
+            f"unknown extractor {name!r}: not a predictions .jsonl, not `curate`, not a "
+            f"registered extractor ({', '.join(extract.names())}), not a module:function "
+            "and not an installed spaCy model or model folder"
+        )
+    from curate.extract.entities import REQUIRED_PIPES, extract_entities
+
+    ex = Extractor(name, "spacy", ("entities",), lambda a: iter(()))
+
+    def run(articles: Sequence[Article]) -> Iterator[Document]:
+        nlp, version = _load(name, REQUIRED_PIPES)
+        ex.version = version
+        sch = schema or load_schema()
+        for a, doc in _pipe(ex, nlp, articles):
+            if doc is None:
+                yield Document.from_article(a, source=_src(ex))
+                continue
+            ents, _dropped = extract_entities(doc, sch)
+            yield Document.from_article(a, entities=tuple(ents), source=_src(ex))
+
+    ex.run = run
+    return ex
+
+
+def _callable(spec: str) -> Extractor:
+    module_name, _, attr = spec.partition(":")
+    if str(Path.cwd()) not in sys.path and "" not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise CurateError(
+            f"extractor {spec!r}: cannot import module {module_name!r} ({e}); "
+            "check the name and that it is importable from the current folder"
+        ) from e
+    fn: Any = module
+    for part in attr.split("."):
+        fn = getattr(fn, part, None)
+    if not callable(fn):
+        raise CurateError(f"extractor {spec!r}: {module_name} has no callable {attr!r}")
+    tasks = tuple(getattr(fn, "curate_tasks", TASKS))
+    if not set(tasks) <= set(TASKS) or not tasks:
+        raise CurateError(f"extractor {spec!r}: curate_tasks must name entities and/or quotes")
+    batch = bool(getattr(fn, "curate_batch", False))
+    ex = Extractor(spec, "callable", tasks, lambda a: iter(()))
+
+    def run(articles: Sequence[Article]) -> Iterator[Document]:
+        n = 0
+        results: Iterator[Any] = iter(_guard(spec, None, fn, list(articles)) if batch else ())
+        for a in articles:
+            if batch:
+                try:
+                    out = _guard(spec, a, next, results)
+                except StopIteration:
+                    break
+            else:
+                out = _guard(spec, a, fn, a)
+            n += 1
+            yield _as_document(spec, a, out)
+        if n != len(articles):
+            raise CurateError(
+                f"extractor {spec!r} returned {n} results for {len(articles)} articles; "
+                "a batch extractor must yield one result per article, in order"
+            )
+
+    ex.run = run
+    return ex
+
+
+def _guard(spec: str, article: Article | None, call: Callable[..., Any], arg: Any) -> Any:
+    """Call user code; its failure becomes one clear CurateError naming the article."""
+    try:
+        return call(arg)
+    except (CurateError, StopIteration):
+        raise
+    except Exception as e:  # user code may raise anything; report it, do not crash
+        on = f" on article {article.id!r}" if article is not None else ""
+        raise CurateError(
+            f"extractor {spec!r} failed{on}: {type(e).__name__}: {e}; fix the extractor"
+        ) from e
+
+
+def _pipe(ex: Extractor, nlp: Any, articles: Sequence[Article]) -> Iterator[tuple[Article, Any]]:
+    """(article, spaCy Doc) pairs; None for articles over the model's max_length (noted)."""
+    limit = nlp.max_length
+    docs = iter(nlp.pipe(a.text for a in articles if len(a.text) <= limit))
+    for a in articles:
+        if len(a.text) > limit:
+            ex.notes.append(
+                f"{ex.name}: article {a.id!r} is longer than the model's max_length "
+                f"({limit} characters); scored as predicting nothing"
+            )
+            yield a, None
+        else:
+            yield a, next(docs)
+
+
+def _as_document(spec: str, article: Article, out: Any) -> Document:
+    where = f"extractor {spec!r} on article {article.id!r}"
+    if isinstance(out, Document):
+        doc = out
+    elif isinstance(out, dict):
+        row = {"id": article.id, "text": article.text, "meta": dict(article.meta), **out}
+        try:
+            doc = Document.from_dict(row)
+        except SpanError as e:
+            raise SpanError(f"{where}: {e}") from e
+        except (KeyError, TypeError, ValueError) as e:
+            raise CurateError(
+                f"{where}: result is not in the pre-annotation format ({_why(e)})"
+            ) from e
+    else:
+        raise CurateError(
+            f"{where}: returned {type(out).__name__}; return a Document or a dict "
+            "(see `curate evaluate --help`)"
+        )
+    if doc.id != article.id or doc.text != article.text:
+        raise CurateError(f"{where}: returned a document with another id or text")
+    return doc
+
+
+def _load(model: str | None, required: Sequence[str]) -> Any:
+    from curate.nlp import load_model, pipes_to_exclude
+
+    disable = pipes_to_exclude(model, required) if required else set()
+    return load_model(model, disable)
+
+
+def _src(ex: Extractor) -> dict[str, Any]:
+    return {"model_version": ex.version or ex.name}
+
+
+def _why(e: BaseException) -> str:
+    if isinstance(e, KeyError):
+        return f"missing field {e.args[0]!r}"
+    return str(e) or type(e).__name__

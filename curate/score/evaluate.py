@@ -1,0 +1,327 @@
+"""Scoring extractors against a gold set: load gold, run extractors, count, add intervals.
+
+:func:`evaluate` is what ``curate evaluate`` calls; :func:`score` scores predictions you
+already have. Both return data (:class:`Evaluation`, :class:`ExtractorResult`); the
+report module renders it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.errors import CurateError, DatasetError, InputError, SpanError
+from curate.extractors import TASKS, Extractor
+from curate.model import Document
+from curate.score import bootstrap, entities, metrics, quotes
+
+DEFAULT_GOLD = "seeds"
+FORMAT = "curate.evaluation.v1"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A point estimate with its bootstrap interval (None without resampling)."""
+
+    value: float
+    lo: float | None = None
+    hi: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"value": _num(self.value), "lo": _num(self.lo), "hi": _num(self.hi)}
+
+
+@dataclass
+class ExtractorResult:
+    """One extractor's scores: metrics, per-article counts, confusion and errors."""
+
+    name: str
+    kind: str
+    tasks: tuple[str, ...]
+    version: str | None
+    table: metrics.CountTable
+    metrics: dict[str, Metric]
+    support: dict[str, int]
+    confusion: Counter[tuple[str, str]]
+    errors: dict[str, list[dict]]
+    predictions: list[Document] = field(default_factory=list, repr=False)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.table.labels()
+
+    def value(self, name: str) -> float | None:
+        m = self.metrics.get(name)
+        return m.value if m else None
+
+    def to_dict(self, hashes: dict[str, str]) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "version": self.version,
+            "tasks": list(self.tasks),
+            "labels": self.labels,
+            "metrics": {k: m.to_dict() for k, m in sorted(self.metrics.items())},
+            "support": self.support,
+            "confusion": [[g, p, n] for (g, p), n in sorted(self.confusion.items())],
+            "articles": [
+                {"id": i, "hash": hashes.get(i), "counts": _nonzero(self.table, r)}
+                for r, i in enumerate(self.table.ids)
+            ],
+            "errors": self.errors,
+        }
+
+
+@dataclass
+class Evaluation:
+    """Everything ``curate evaluate`` found, for the terminal, JSON and HTML reports."""
+
+    gold: dict[str, Any]
+    gold_docs: list[Document]
+    results: list[ExtractorResult]
+    settings: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    created: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        hashes = {d.id: d.hash for d in self.gold_docs}
+        return {
+            "format": FORMAT,
+            "created": self.created,
+            "gold": self.gold,
+            "settings": self.settings,
+            "warnings": self.warnings,
+            "extractors": [r.to_dict(hashes) for r in self.results],
+        }
+
+
+def load_gold(
+    spec: str | Path | None = None, version: str | None = None, split: str | None = None
+) -> tuple[list[Document], dict[str, Any], list[str]]:
+    """Gold documents, a description of where they came from, and warnings.
+
+    ``spec`` is a gold dataset name or folder (``curate.gold``), a ``.jsonl`` of
+    Document dicts, or a brat corpus folder with ``text/`` and ``attributions/``.
+    Bad lines of a ``.jsonl`` are skipped and named in the warnings.
+    """
+    spec = str(spec or DEFAULT_GOLD)
+    path = Path(spec)
+    warnings: list[str] = []
+    if path.suffix in (".jsonl", ".ndjson") or path.is_file():
+        from curate.jsonl import read_jsonl
+
+        docs = []
+        for lineno, row in read_jsonl(path):
+            try:
+                docs.append(Document.from_dict(row))
+            except (KeyError, TypeError, ValueError, SpanError) as e:
+                warnings.append(f"{path}:{lineno}: skipped a gold record that is not valid ({e})")
+        info = {"name": path.stem, "path": str(path), "version": None, "split": split}
+    elif (path / "text").is_dir() and (path / "attributions").is_dir():
+        from curate.brat import iter_corpus
+
+        docs = list(iter_corpus(path))
+        info = {"name": path.name, "path": str(path), "version": None, "split": split}
+    else:
+        try:
+            from curate.gold import load_documents
+        except ImportError as e:
+            raise DatasetError(
+                f"cannot read gold dataset {spec!r}: curate.gold is not available ({e}); "
+                "pass a gold .jsonl of Document dicts instead"
+            ) from e
+        docs = list(load_documents(spec, version=version, split=split))
+        info = {"name": spec, "path": None, "version": version, "split": split}
+        try:
+            from curate.gold.version import resolve
+
+            where = resolve(spec, version)
+            info.update(name=where.parent.name, path=str(where), version=where.name)
+        except (ImportError, CurateError):
+            pass
+    if not docs:
+        raise DatasetError(f"gold {spec!r} has no articles; nothing to score against")
+    ids = Counter(d.id for d in docs)
+    dup = [i for i, n in ids.items() if n > 1]
+    if dup:
+        raise DatasetError(
+            f"gold {spec!r} has {len(dup)} duplicate article ids (first: {dup[0]!r}); "
+            "article ids must be unique"
+        )
+    info["articles"] = len(docs)
+    return docs, info, warnings
+
+
+def score(
+    gold: Sequence[Document],
+    predictions: Sequence[Document],
+    *,
+    tasks: Iterable[str] = TASKS,
+    name: str = "predictions",
+    kind: str = "predictions",
+    version: str | None = None,
+    draws: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    min_overlap: float = 0.0,
+) -> ExtractorResult:
+    """Score predictions (same articles, same order as ``gold``) on ``tasks``."""
+    tasks = tuple(t for t in TASKS if t in set(tasks))
+    if len(gold) != len(predictions):
+        raise CurateError(f"{name}: {len(predictions)} predictions for {len(gold)} articles")
+    counts: list[dict[str, int]] = []
+    confusion: Counter[tuple[str, str]] = Counter()
+    errors: dict[str, list[dict]] = {}
+    for g, p in zip(gold, predictions, strict=True):
+        if g.id != p.id or g.text != p.text:
+            raise CurateError(
+                f"{name}: prediction {p.id!r} does not belong to gold article {g.id!r} "
+                "(ids or texts differ)"
+            )
+        c: dict[str, int] = {}
+        errs: list[dict] = []
+        if "entities" in tasks:
+            gs, ps = entities.spans(g.entities), entities.spans(p.entities)
+            ent_counts, ent_errors = entities.score_article(gs, ps, min_overlap)
+            c.update(ent_counts)
+            confusion.update(entities.confusion(gs, ps))
+            errs += ent_errors
+        if "quotes" in tasks:
+            qc, pairs = quotes.article_counts(g.quotes, p.quotes)
+            c.update(qc)
+            errs += quotes.errors(g.quotes, p.quotes, pairs)
+        counts.append(c)
+        if errs:
+            errors[g.id] = sorted(errs, key=lambda e: (e["start"], e["end"]))
+    table = metrics.CountTable.build([g.id for g in gold], counts)
+    totals = table.totals()
+    point = metrics.compute(totals, table.columns, tasks)
+
+    def fn(sums):
+        return metrics.compute(sums, table.columns, tasks)
+
+    cis = bootstrap.intervals(table.rows, fn, draws=draws, seed=seed, confidence=confidence)
+    found = {k: Metric(float(v), *cis.get(k, (None, None))) for k, v in point.items()}
+    return ExtractorResult(
+        name=name,
+        kind=kind,
+        tasks=tasks,
+        version=version,
+        table=table,
+        metrics=found,
+        support=metrics.support(totals, table.columns),
+        confusion=confusion,
+        errors=errors,
+        predictions=list(predictions),
+    )
+
+
+def evaluate(
+    gold: Sequence[Document],
+    extractors: Sequence[Extractor],
+    *,
+    only: Iterable[str] | None = None,
+    draws: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    min_overlap: float = 0.0,
+    gold_info: dict[str, Any] | None = None,
+    warnings: Sequence[str] = (),
+) -> Evaluation:
+    """Run each extractor over the gold articles and score it, side by side."""
+    if not extractors:
+        raise CurateError("no extractor to evaluate; name at least one")
+    if not 0 < confidence < 1:
+        raise CurateError(f"confidence must be between 0 and 1, not {confidence}")
+    if not 0 <= min_overlap <= 1:
+        raise CurateError(f"min_overlap must be between 0 and 1, not {min_overlap}")
+    wanted = set(only or TASKS)
+    unknown = wanted - set(TASKS)
+    if unknown:
+        raise CurateError(f"unknown task {sorted(unknown)[0]!r}; use entities and/or quotes")
+    notes = list(warnings)
+    has = {"entities": any(d.entities for d in gold), "quotes": any(d.quotes for d in gold)}
+    for task, present in has.items():
+        if task in wanted and not present:
+            notes.append(f"the gold set has no {task}; {task} scores would be meaningless")
+    articles = [d.article for d in gold]
+    results = []
+    for ex in extractors:
+        tasks = tuple(t for t in ex.tasks if t in wanted)
+        if not tasks:
+            notes.append(f"{ex.name}: predicts none of {', '.join(sorted(wanted))}; skipped")
+            continue
+        preds = list(ex.run(articles))
+        notes += ex.notes
+        version = ex.version or _version_of(preds)
+        results.append(
+            score(
+                gold,
+                preds,
+                tasks=tasks,
+                name=ex.name,
+                kind=ex.kind,
+                version=version,
+                draws=draws,
+                seed=seed,
+                confidence=confidence,
+                min_overlap=min_overlap,
+            )
+        )
+    if not results:
+        raise InputError("no extractor predicts what --only asks for; nothing was scored")
+    return Evaluation(
+        gold=gold_info or {"name": None, "articles": len(gold)},
+        gold_docs=list(gold),
+        results=results,
+        settings={
+            "bootstrap": draws,
+            "seed": seed,
+            "confidence": confidence,
+            "min_overlap": min_overlap,
+            "tasks": sorted(wanted),
+        },
+        warnings=notes,
+        created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _version_of(preds: Sequence[Document]) -> str | None:
+    versions = sorted({str(v) for d in preds if (v := d.source.get("model_version"))})
+    return ", ".join(versions) or None
+
+
+def _nonzero(table: metrics.CountTable, row: int) -> dict[str, int]:
+    r = table.rows[row]
+    return {k: int(r[i]) for i, k in enumerate(table.columns) if r[i]}
+
+
+def _num(x: float | None) -> float | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return float(x)
+
+
+def evaluate_specs(
+    specs: Sequence[str],
+    *,
+    gold: str | Path | None = None,
+    version: str | None = None,
+    split: str | None = None,
+    schema_path: str | Path | None = None,
+    **kw: Any,
+) -> Evaluation:
+    """:func:`evaluate` from names: a gold spec (:func:`load_gold`) and extractor specs
+    (:func:`curate.extractors.resolve`); ``kw`` goes to :func:`evaluate`."""
+    from curate.extractors import resolve
+    from curate.labels import load_schema
+
+    schema = load_schema(schema_path) if schema_path else None
+    extractors = [resolve(s, schema) for s in specs or ["curate"]]
+    docs, info, warnings = load_gold(gold, version, split)
+    return evaluate(docs, extractors, gold_info=info, warnings=warnings, **kw)

@@ -1,0 +1,153 @@
+"""Metrics as functions of summed counts, written once for point estimates and resamples.
+
+Counts live in flat dicts per article (``ent/strict/PERSON/cor`` -> 3, ``q/overlap/tpg/*``
+-> 5). :class:`CountTable` stacks them into an article x column matrix; :func:`compute`
+turns summed columns (one row, or one row per bootstrap resample) into named metrics:
+
+- ``entities/<scheme>/micro/{p,r,f1}``, ``entities/<scheme>/macro/{p,r,f1}`` (mean over
+  the labels present in gold or predictions), ``entities/<scheme>/<LABEL>/{p,r,f1}``;
+- ``quotes/<rule>/<kind or all>/{p,r,f1}``;
+- ``quotes/{speaker_mention,speaker_entity,cue,kind}/<kind or all>/acc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from curate.score.entities import SCHEMES
+from curate.score.quotes import KINDS, RULES
+
+ALL = "all"
+
+
+@dataclass
+class CountTable:
+    """Per-article counts as a matrix: ``rows[i, col[key]]``."""
+
+    ids: list[str]
+    columns: list[str]
+    rows: np.ndarray
+
+    @property
+    def col(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.columns)}
+
+    @classmethod
+    def build(cls, ids: Sequence[str], counts: Sequence[Mapping[str, int]]) -> CountTable:
+        columns = sorted({k for c in counts for k in c})
+        col = {k: i for i, k in enumerate(columns)}
+        rows = np.zeros((len(counts), len(columns)), dtype=np.int64)
+        for i, c in enumerate(counts):
+            for k, v in c.items():
+                rows[i, col[k]] = v
+        return cls(list(ids), columns, rows)
+
+    def totals(self) -> np.ndarray:
+        return self.rows.sum(axis=0)
+
+    def labels(self) -> list[str]:
+        """Entity labels with any count (gold or predicted)."""
+        return sorted({k.split("/")[2] for k in self.columns if k.startswith("ent/")} - {"*"})
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)
+
+
+def _f1(p: np.ndarray, r: np.ndarray) -> np.ndarray:
+    return _div(2 * p * r, p + r)
+
+
+def compute(
+    sums: np.ndarray, columns: Sequence[str], tasks: Iterable[str] = ("entities", "quotes")
+) -> dict[str, np.ndarray]:
+    """Metrics from summed counts; ``sums`` is (columns,) or (draws, columns)."""
+    col = {k: i for i, k in enumerate(columns)}
+    zero = np.zeros(sums.shape[:-1])
+
+    def c(key: str) -> np.ndarray:
+        i = col.get(key)
+        return sums[..., i] if i is not None else zero
+
+    out: dict[str, np.ndarray] = {}
+    tasks = set(tasks)
+    if "entities" in tasks:
+        labels = sorted({k.split("/")[2] for k in columns if k.startswith("ent/")} - {"*"})
+        for scheme in SCHEMES:
+            half = scheme in ("partial", "type")
+            per_label = []
+            for label in ["*", *labels]:
+                cor, inc, par, mis, spu = (
+                    c(f"ent/{scheme}/{label}/{x}") for x in ("cor", "inc", "par", "mis", "spu")
+                )
+                credit = cor + 0.5 * par if half else cor
+                p = _div(credit, cor + inc + par + spu)
+                r = _div(credit, cor + inc + par + mis)
+                f = _f1(p, r)
+                name = "micro" if label == "*" else label
+                out[f"entities/{scheme}/{name}/p"] = p
+                out[f"entities/{scheme}/{name}/r"] = r
+                out[f"entities/{scheme}/{name}/f1"] = f
+                if label != "*":
+                    present = (cor + inc + par + spu + mis) > 0
+                    per_label.append((present, p, r, f))
+            for i, m in enumerate(("p", "r", "f1"), start=1):
+                if per_label:
+                    present = np.stack([x[0] for x in per_label])
+                    vals = np.stack([x[i] for x in per_label])
+                    n = present.sum(axis=0)
+                    out[f"entities/{scheme}/macro/{m}"] = _div((vals * present).sum(axis=0), n)
+                else:
+                    out[f"entities/{scheme}/macro/{m}"] = zero
+    if "quotes" in tasks:
+        for kind in ["*", *KINDS]:
+            name = ALL if kind == "*" else kind
+            gold, pred = c(f"q/gold/{kind}"), c(f"q/pred/{kind}")
+            for rule in RULES:
+                p = _div(c(f"q/{rule}/tpp/{kind}"), pred)
+                r = _div(c(f"q/{rule}/tpg/{kind}"), gold)
+                out[f"quotes/{rule}/{name}/p"] = p
+                out[f"quotes/{rule}/{name}/r"] = r
+                out[f"quotes/{rule}/{name}/f1"] = _f1(p, r)
+            out[f"quotes/speaker_mention/{name}/acc"] = _div(
+                c(f"q/speaker/mention/{kind}"), c(f"q/speaker/n/{kind}")
+            )
+            out[f"quotes/speaker_entity/{name}/acc"] = _div(
+                c(f"q/speaker/entity/{kind}"), c(f"q/speaker/n/{kind}")
+            )
+            out[f"quotes/cue/{name}/acc"] = _div(c(f"q/cue/ok/{kind}"), c(f"q/cue/n/{kind}"))
+            out[f"quotes/kind/{name}/acc"] = _div(c(f"q/kind/ok/{kind}"), c(f"q/kind/n/{kind}"))
+    return out
+
+
+def support(totals: np.ndarray, columns: Sequence[str]) -> dict[str, int]:
+    """How many gold items stand behind each metric group (for tables and JSON)."""
+    col = {k: i for i, k in enumerate(columns)}
+
+    def c(key: str) -> int:
+        i = col.get(key)
+        return int(totals[i]) if i is not None else 0
+
+    out: dict[str, int] = {}
+    for k in columns:
+        parts = k.split("/")
+        if parts[0] == "ent" and parts[1] == "strict":
+            label = "micro" if parts[2] == "*" else parts[2]
+            out[f"entities/{label}/gold"] = sum(
+                c(f"ent/strict/{parts[2]}/{x}") for x in ("cor", "inc", "par", "mis")
+            )
+            out[f"entities/{label}/pred"] = sum(
+                c(f"ent/strict/{parts[2]}/{x}") for x in ("cor", "inc", "par", "spu")
+            )
+    for kind in ["*", *KINDS]:
+        name = ALL if kind == "*" else kind
+        out[f"quotes/{name}/gold"] = c(f"q/gold/{kind}")
+        out[f"quotes/{name}/pred"] = c(f"q/pred/{kind}")
+        out[f"quotes/speaker/{name}/n"] = c(f"q/speaker/n/{kind}")
+        out[f"quotes/cue/{name}/n"] = c(f"q/cue/n/{kind}")
+        out[f"quotes/{name}/matched"] = c(f"q/kind/n/{kind}")
+    return out

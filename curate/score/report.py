@@ -1,0 +1,499 @@
+"""Evaluation reports: JSON for machines, rich tables for people, comparison of two reports.
+
+The JSON report keeps each article's counts, so a later report can be compared with it
+by a paired bootstrap over the articles both scored (:func:`compare`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from curate.errors import InputError
+from curate.jsonl import atomic_writer
+from curate.score import bootstrap, metrics
+from curate.score.entities import NONE, SCHEMES
+from curate.score.evaluate import FORMAT, Evaluation
+from curate.score.quotes import KINDS, RULES
+
+# ---------------------------------------------------------------- JSON
+
+
+def write_json(evaluation: Evaluation, path: str | Path) -> Path:
+    """Write the report as JSON, atomically."""
+    path = Path(path)
+    with atomic_writer(path) as fh:
+        json.dump(evaluation.to_dict(), fh, ensure_ascii=False, indent=1, allow_nan=False)
+        fh.write("\n")
+    readable(path)
+    return path
+
+
+def readable(path: Path) -> None:
+    """Make a written report readable by others (temp files are created 0600)."""
+    path.chmod(0o644)
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    """Read a JSON report written by :func:`write_json`."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InputError(
+            f"cannot read report ({e.strerror}); check the path", path=str(path)
+        ) from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InputError(
+            f"not a curate evaluation report (invalid JSON: {e}); "
+            "write one with `curate evaluate --json`",
+            path=str(path),
+        ) from e
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(
+            f"not a curate evaluation report (expected format {FORMAT!r}); "
+            "write one with `curate evaluate --json`",
+            path=str(path),
+        )
+    return data
+
+
+# ---------------------------------------------------------------- compare
+
+MIN_ARTICLES = 5
+
+
+@dataclass(frozen=True)
+class Change:
+    """One metric of one extractor in an old and a new report."""
+
+    extractor: str
+    metric: str
+    old: float
+    new: float
+    lo: float | None
+    hi: float | None
+    status: str
+    """``regression``, ``improvement`` or ``same`` (not significant)."""
+
+    @property
+    def delta(self) -> float:
+        return self.new - self.old
+
+
+@dataclass
+class Comparison:
+    """What changed between an old report and this evaluation."""
+
+    old_path: str
+    changes: list[Change]
+    paired: dict[str, int]
+    """Extractor -> number of articles both reports scored (0: compared unpaired)."""
+    unmatched: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[Change]:
+        return [c for c in self.changes if c.status == "regression"]
+
+    @property
+    def improvements(self) -> list[Change]:
+        return [c for c in self.changes if c.status == "improvement"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "old_report": self.old_path,
+            "paired_articles": self.paired,
+            "unmatched_extractors": self.unmatched,
+            "notes": self.notes,
+            "changes": [
+                {
+                    "extractor": c.extractor,
+                    "metric": c.metric,
+                    "old": c.old,
+                    "new": c.new,
+                    "delta": c.delta,
+                    "lo": c.lo,
+                    "hi": c.hi,
+                    "status": c.status,
+                }
+                for c in self.changes
+                if c.status != "same"
+            ],
+        }
+
+
+def headline(names: Iterable[str]) -> list[str]:
+    """The metrics compared between reports: the F1s and accuracies people read.
+
+    Entities: micro and macro F1 under each scheme, per-label F1 under strict. Quotes:
+    F1 under each rule, per kind under overlap, speaker and cue accuracy overall.
+    """
+    keep = []
+    for n in names:
+        parts = n.split("/")
+        if parts[-1] == "f1" and parts[0] == "entities":
+            # Micro and macro under every scheme; per label under strict only.
+            keep += [n] if parts[2] in ("micro", "macro") or parts[1] == "strict" else []
+        elif parts[-1] == "f1" and parts[1] in RULES:
+            keep += [n] if parts[2] == metrics.ALL or parts[1] == "overlap" else []
+        elif parts[0] == "quotes" and parts[-1] == "acc" and parts[2] == metrics.ALL:
+            keep.append(n)
+    return sorted(keep)
+
+
+def compare(
+    old: Mapping[str, Any],
+    new: Evaluation,
+    *,
+    old_path: str = "",
+    draws: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> Comparison:
+    """Flag significant changes of the headline metrics, extractor by extractor (by name).
+
+    Paired bootstrap over the articles both reports scored (same id and text hash): a
+    change is significant when the interval of ``new - old`` excludes 0. Without shared
+    articles (another gold set) the reports' own intervals must not overlap. With fewer
+    than :data:`MIN_ARTICLES` articles nothing is flagged: resampling a handful of
+    articles gives intervals far too narrow to trust.
+    """
+    old_list = list(old.get("extractors", []))
+    old_by_name = {e["name"]: e for e in old_list}
+    hashes = {d.id: d.hash for d in new.gold_docs}
+    changes: list[Change] = []
+    paired: dict[str, int] = {}
+    unmatched = []
+    notes = []
+    for key in ("min_overlap",):
+        before, now = (old.get("settings") or {}).get(key), new.settings.get(key)
+        if before is not None and before != now:
+            notes.append(f"the old report used {key}={before}, this one {now}; not comparable")
+    single = len(old_list) == 1 and len(new.results) == 1
+    for res in new.results:
+        o = old_by_name.get(res.name)
+        if o is None and single:
+            # One extractor on each side: compare them whatever their names.
+            o = old_list[0]
+            notes.append(f"comparing {res.name} with {o['name']} of the old report")
+        if o is None:
+            unmatched.append(res.name)
+            continue
+        old_metrics = o.get("metrics", {})
+        names = [
+            n
+            for n in headline(res.metrics)
+            if n in old_metrics and (old_metrics[n] or {}).get("value") is not None
+        ]
+        old_rows = {
+            a["id"]: a.get("counts", {})
+            for a in o.get("articles", [])
+            if a.get("id") in hashes and a.get("hash") == hashes[a["id"]]
+        }
+        common = [i for i in res.table.ids if i in old_rows]
+        paired[res.name] = len(common)
+        diffs: dict[str, tuple[float, float]] = {}
+        too_few = len(common) < MIN_ARTICLES if common else len(new.gold_docs) < MIN_ARTICLES
+        if too_few:
+            changes += [
+                Change(
+                    res.name, n, old_metrics[n]["value"], res.metrics[n].value, None, None, "same"
+                )
+                for n in names
+            ]
+            continue
+        if common and draws > 0:
+            new_rows = {i: _counts(res.table, r) for r, i in enumerate(res.table.ids)}
+            columns = sorted({k for i in common for k in (*new_rows[i], *old_rows[i])})
+            a = _matrix(columns, [new_rows[i] for i in common])
+            b = _matrix(columns, [old_rows[i] for i in common])
+            tasks = res.tasks
+
+            def fn(sums: np.ndarray, columns=columns, tasks=tasks) -> dict[str, np.ndarray]:
+                return metrics.compute(sums, columns, tasks)
+
+            diffs = bootstrap.paired_differences(
+                a, b, fn, draws=draws, seed=seed, confidence=confidence
+            )
+        for n in names:
+            new_m, old_m = res.metrics[n], old_metrics[n]
+            lo, hi = diffs.get(n, (None, None))
+            if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
+                status = "regression" if hi < 0 else "improvement" if lo > 0 else "same"
+            else:
+                status = _unpaired(new_m.lo, new_m.hi, old_m.get("lo"), old_m.get("hi"))
+                lo = hi = None
+            changes.append(Change(res.name, n, old_m["value"], new_m.value, lo, hi, status))
+    return Comparison(old_path, changes, paired, unmatched, notes)
+
+
+def _unpaired(nlo, nhi, olo, ohi) -> str:
+    if None in (nlo, nhi, olo, ohi):
+        return "same"
+    if nhi < olo:
+        return "regression"
+    if nlo > ohi:
+        return "improvement"
+    return "same"
+
+
+def _counts(table: metrics.CountTable, row: int) -> dict[str, int]:
+    r = table.rows[row]
+    return {k: int(r[i]) for i, k in enumerate(table.columns) if r[i]}
+
+
+def _matrix(columns: Sequence[str], rows: Sequence[Mapping[str, int]]) -> np.ndarray:
+    col = {k: i for i, k in enumerate(columns)}
+    m = np.zeros((len(rows), len(columns)))
+    for i, r in enumerate(rows):
+        for k, v in r.items():
+            m[i, col[k]] = v
+    return m
+
+
+# ---------------------------------------------------------------- terminal
+
+
+def pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def ci(m: Any) -> str:
+    if m is None or m.lo is None or m.hi is None:
+        return ""
+    return f"{100 * m.lo:.1f}–{100 * m.hi:.1f}"
+
+
+def render(evaluation: Evaluation) -> list[RenderableType]:
+    """Rich renderables for the terminal: summary, per label, confusion, quotes."""
+    ev = evaluation
+    out: list[RenderableType] = [_header(ev)]
+    ents = [r for r in ev.results if "entities" in r.tasks]
+    qs = [r for r in ev.results if "quotes" in r.tasks]
+    if ents:
+        out += [_entity_summary(ents), _per_label(ents)]
+        out += [_confusion(r) for r in ents if r.confusion]
+    if qs:
+        out += [_quote_summary(qs), _quote_kinds(qs), _speakers(qs)]
+    return out
+
+
+def _header(ev: Evaluation) -> Text:
+    g = ev.gold
+    name = g.get("name") or "gold"
+    version = f" {g['version']}" if g.get("version") else ""
+    split = f" [{g['split']}]" if g.get("split") else ""
+    s = ev.settings
+    boot = (
+        f"{int(s['confidence'] * 100)}% intervals from {s['bootstrap']} bootstrap resamples "
+        f"of articles (seed {s['seed']})"
+        if s.get("bootstrap")
+        else "no confidence intervals (--bootstrap 0)"
+    )
+    t = Text()
+    t.append("Gold ", style="bold")
+    t.append(f"{name}{version}{split}: {g.get('articles')} articles. ")
+    t.append(f"Scores in %; {boot}.", style="dim")
+    return t
+
+
+def _entity_summary(results: Sequence[Any]) -> Table:
+    t = Table(title="Entities: micro and macro, four SemEval-2013 schemes", title_justify="left")
+    for c in ("scheme", "extractor"):
+        t.add_column(c)
+    for c in ("P", "R", "F1"):
+        t.add_column(c, justify="right")
+    t.add_column("F1 95% CI", justify="right", style="dim")
+    t.add_column("macro F1", justify="right")
+    for i, scheme in enumerate(SCHEMES):
+        for j, r in enumerate(results):
+            m = r.metrics
+            t.add_row(
+                scheme if j == 0 else "",
+                r.name,
+                pct(r.value(f"entities/{scheme}/micro/p")),
+                pct(r.value(f"entities/{scheme}/micro/r")),
+                Text(pct(r.value(f"entities/{scheme}/micro/f1")), style="bold"),
+                ci(m.get(f"entities/{scheme}/micro/f1")),
+                pct(r.value(f"entities/{scheme}/macro/f1")),
+                end_section=j == len(results) - 1 and i < len(SCHEMES) - 1,
+            )
+    return t
+
+
+def _per_label(results: Sequence[Any]) -> Table:
+    t = Table(title="Entities per label (strict): F1 (P/R)", title_justify="left")
+    t.add_column("label")
+    t.add_column("gold", justify="right")
+    for r in results:
+        t.add_column(r.name, justify="right")
+    labels = sorted({lab for r in results for lab in r.labels})
+    for lab in labels:
+        gold = max(r.support.get(f"entities/{lab}/gold", 0) for r in results)
+        cells = []
+        for r in results:
+            f = r.value(f"entities/strict/{lab}/f1")
+            if f is None:
+                cells.append("")
+                continue
+            p, rec = r.value(f"entities/strict/{lab}/p"), r.value(f"entities/strict/{lab}/r")
+            cells.append(f"{pct(f)} ({pct(p)}/{pct(rec)})")
+        t.add_row(lab, str(gold), *cells)
+    return t
+
+
+def _confusion(r: Any) -> Table:
+    gold_labels = sorted({g for g, _ in r.confusion} - {NONE}) + [NONE]
+    pred_labels = sorted({p for _, p in r.confusion} - {NONE}) + [NONE]
+    t = Table(
+        title=f"Label confusion, same boundaries: {r.name} (rows gold, columns predicted)",
+        title_justify="left",
+    )
+    t.add_column("gold \\ pred")
+    for p in pred_labels:
+        t.add_column(p, justify="right")
+    for g in gold_labels:
+        if g == NONE and not any(r.confusion.get((NONE, p)) for p in pred_labels):
+            continue
+        cells = []
+        for p in pred_labels:
+            n = r.confusion.get((g, p), 0)
+            style = "green" if g == p else "red" if n else "dim"
+            cells.append(Text(str(n) if n else "·", style=style))
+        t.add_row(g, *cells)
+    return t
+
+
+def _quote_summary(results: Sequence[Any]) -> Table:
+    t = Table(title="Quotes: content spans by matching rule", title_justify="left")
+    for c in ("rule", "extractor"):
+        t.add_column(c)
+    for c in ("P", "R", "F1"):
+        t.add_column(c, justify="right")
+    t.add_column("F1 95% CI", justify="right", style="dim")
+    rules = list(RULES)
+    for i, rule in enumerate(rules):
+        for j, r in enumerate(results):
+            key = f"quotes/{rule}/{metrics.ALL}"
+            t.add_row(
+                rule if j == 0 else "",
+                r.name,
+                pct(r.value(f"{key}/p")),
+                pct(r.value(f"{key}/r")),
+                Text(pct(r.value(f"{key}/f1")), style="bold"),
+                ci(r.metrics.get(f"{key}/f1")),
+                end_section=j == len(results) - 1 and i < len(rules) - 1,
+            )
+    return t
+
+
+def _quote_kinds(results: Sequence[Any]) -> Table:
+    t = Table(
+        title="Quotes by kind (overlap rule): precision by predicted kind, recall by gold kind",
+        title_justify="left",
+    )
+    for c in ("kind", "extractor"):
+        t.add_column(c)
+    for c in ("gold", "pred", "P", "R", "F1"):
+        t.add_column(c, justify="right")
+    kinds = [metrics.ALL, *KINDS]
+    for i, kind in enumerate(kinds):
+        for j, r in enumerate(results):
+            v, s = r.value, r.support
+            t.add_row(
+                kind if j == 0 else "",
+                r.name,
+                str(s.get(f"quotes/{kind}/gold", 0)),
+                str(s.get(f"quotes/{kind}/pred", 0)),
+                pct(v(f"quotes/overlap/{kind}/p")),
+                pct(v(f"quotes/overlap/{kind}/r")),
+                Text(pct(v(f"quotes/overlap/{kind}/f1")), style="bold"),
+                end_section=j == len(results) - 1 and i < len(kinds) - 1,
+            )
+    return t
+
+
+def _speakers(results: Sequence[Any]) -> Table:
+    t = Table(
+        title="Speaker and cue accuracy on matched quotes (overlap rule), by gold kind",
+        title_justify="left",
+    )
+    for c in ("kind", "extractor"):
+        t.add_column(c)
+    for c in ("matched", "speaker", "speaker entity", "cue"):
+        t.add_column(c, justify="right")
+    kinds = [metrics.ALL, *KINDS]
+    for i, kind in enumerate(kinds):
+        for j, r in enumerate(results):
+            t.add_row(
+                kind if j == 0 else "",
+                r.name,
+                str(r.support.get(f"quotes/{kind}/matched", 0)),
+                _acc(r, "speaker_mention", kind),
+                _acc(r, "speaker_entity", kind),
+                _acc(r, "cue", kind),
+                end_section=j == len(results) - 1 and i < len(kinds) - 1,
+            )
+    t.caption = "accuracy (of n gold quotes with a speaker / a cue)"
+    return t
+
+
+def _acc(r: Any, what: str, kind: str) -> str:
+    n = r.support.get(f"quotes/{'cue' if what == 'cue' else 'speaker'}/{kind}/n", 0)
+    if not n:
+        return "-"
+    return f"{pct(r.value(f'quotes/{what}/{kind}/acc'))} ({n})"
+
+
+def render_comparison(c: Comparison) -> RenderableType:
+    """The significant changes against an old report, regressions first."""
+    parts: list[RenderableType] = []
+    for name, n in c.paired.items():
+        how = (
+            f"paired over {n} shared articles"
+            if n >= MIN_ARTICLES
+            else f"only {n} shared articles: too few to flag changes"
+            if n
+            else "unpaired (no shared articles)"
+        )
+        parts.append(Text(f"Compared {name} with {c.old_path}: {how}.", style="dim"))
+    for name in c.unmatched:
+        parts.append(Text(f"{name}: not in {c.old_path}; not compared.", style="yellow"))
+    for note in c.notes:
+        parts.append(Text(f"Note: {note}.", style="yellow"))
+    flagged = sorted(
+        (x for x in c.changes if x.status != "same"),
+        key=lambda x: (x.status != "regression", x.delta),
+    )
+    if not flagged:
+        parts.append(Text("No significant change in the headline metrics.", style="green"))
+        return Group(*parts)
+    t = Table(title="Significant changes against the old report", title_justify="left")
+    for col in ("status", "extractor", "metric"):
+        t.add_column(col)
+    for col in ("old", "new", "Δ", "Δ 95% CI"):
+        t.add_column(col, justify="right")
+    for x in flagged:
+        style = "bold red" if x.status == "regression" else "green"
+        t.add_row(
+            Text(x.status, style=style),
+            x.extractor,
+            x.metric,
+            pct(x.old),
+            pct(x.new),
+            Text(f"{100 * x.delta:+.1f}", style=style),
+            f"[{100 * x.lo:+.1f}, {100 * x.hi:+.1f}]"
+            if x.lo is not None and x.hi is not None
+            else "unpaired",
+        )
+    parts.append(t)
+    return Group(*parts)

@@ -1,0 +1,144 @@
+"""Bootstrap intervals (seeded, reproducible) and the comparison of two reports."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+
+from curate.model import Document, Entity, Quote
+from curate.score import bootstrap
+from curate.score.evaluate import Evaluation, score
+from curate.score.report import compare, load_report, write_json
+
+LABELS = ("PERSON", "ORG", "GPE")
+
+
+def make_gold(n: int = 30, seed: int = 1) -> list[Document]:
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        text = " ".join(f"w{j:03d}" for j in range(60))  # 4 chars + space per word
+        ents = [Entity.of(text, 5 * j, 5 * j + 4, rng.choice(LABELS)) for j in range(0, 60, 6)]
+        quotes = [Quote(100, 140, text[100:140], "indirect")]
+        docs.append(Document(f"a{i:02d}", text, tuple(ents), tuple(quotes)))
+    return docs
+
+
+def degrade(gold: list[Document], keep: float, seed: int = 2) -> list[Document]:
+    """Predictions keeping each gold entity with probability ``keep``."""
+    rng = random.Random(seed)
+    return [
+        d.with_(entities=tuple(e for e in d.entities if rng.random() < keep), source={})
+        for d in gold
+    ]
+
+
+def evaluation(gold, preds, name="x", draws=300, seed=0) -> Evaluation:
+    res = score(gold, preds, name=name, draws=draws, seed=seed)
+    return Evaluation({"name": "g", "articles": len(gold)}, gold, [res], {"bootstrap": draws})
+
+
+def test_intervals_are_reproducible_with_a_seed():
+    gold = make_gold()
+    preds = degrade(gold, 0.7)
+    a = score(gold, preds, draws=200, seed=7).metrics
+    b = score(gold, preds, draws=200, seed=7).metrics
+    c = score(gold, preds, draws=200, seed=8).metrics
+    key = "entities/strict/micro/f1"
+    assert (a[key].lo, a[key].hi) == (b[key].lo, b[key].hi)
+    assert (a[key].lo, a[key].hi) != (c[key].lo, c[key].hi)
+
+
+def test_intervals_bracket_the_point_estimate():
+    gold = make_gold()
+    res = score(gold, degrade(gold, 0.6), draws=500)
+    for name in ("entities/strict/micro/f1", "entities/type/micro/p", "quotes/exact/all/f1"):
+        m = res.metrics[name]
+        assert m.lo is not None and m.hi is not None
+        assert m.lo <= m.value <= m.hi
+    m = res.metrics["entities/strict/micro/r"]
+    assert m.hi - m.lo > 0.01  # recall varies across articles
+
+
+def test_no_resampling_gives_no_intervals():
+    gold = make_gold(5)
+    m = score(gold, gold, draws=0).metrics["entities/strict/micro/f1"]
+    assert m.value == 1.0 and m.lo is None and m.hi is None
+
+
+def test_resample_weights_sum_to_the_number_of_articles():
+    chunks = list(bootstrap.resamples(17, 600, seed=3))
+    w = np.concatenate(chunks)
+    assert w.shape == (600, 17)
+    assert (w.sum(axis=1) == 17).all()
+
+
+def test_compare_flags_a_real_regression_and_not_noise(tmp_path):
+    gold = make_gold()
+    old = evaluation(gold, degrade(gold, 0.95))
+    path = write_json(old, tmp_path / "old.json")
+    old_report = load_report(path)
+    # The same predictions again: nothing significant.
+    same = compare(old_report, evaluation(gold, degrade(gold, 0.95)), draws=300)
+    assert same.paired == {"x": 30}
+    assert not same.regressions and not same.improvements
+    # Much worse predictions: strict micro F1 is flagged, with a negative interval.
+    worse = compare(old_report, evaluation(gold, degrade(gold, 0.5)), draws=300)
+    flagged = {c.metric: c for c in worse.regressions}
+    assert "entities/strict/micro/f1" in flagged
+    c = flagged["entities/strict/micro/f1"]
+    assert c.delta < 0 and c.hi is not None and c.hi < 0
+    assert "quotes/exact/all/f1" not in flagged  # quotes did not change
+    better = compare(
+        load_report(write_json(evaluation(gold, degrade(gold, 0.5)), tmp_path / "b.json")),
+        old,
+        draws=300,
+    )
+    assert "entities/strict/micro/f1" in {c.metric for c in better.improvements}
+
+
+def test_compare_is_reproducible_and_skips_unknown_extractors(tmp_path):
+    gold = make_gold()
+    old = load_report(write_json(evaluation(gold, degrade(gold, 0.9)), tmp_path / "o.json"))
+    new = evaluation(gold, degrade(gold, 0.6))
+    a = compare(old, new, draws=200, seed=5)
+    b = compare(old, new, draws=200, seed=5)
+    assert [(c.metric, c.lo, c.hi) for c in a.changes] == [
+        (c.metric, c.lo, c.hi) for c in b.changes
+    ]
+    # One extractor on each side is compared whatever the names; with more, by name.
+    other = evaluation(gold, degrade(gold, 0.6), name="y")
+    c = compare(old, other, draws=200)
+    assert c.paired == {"y": 30} and "comparing y with x" in c.notes[0]
+    two = Evaluation(
+        other.gold,
+        gold,
+        [other.results[0], score(gold, gold, name="z", draws=0)],
+        {"bootstrap": 0},
+    )
+    assert compare(old, two, draws=0).unmatched == ["y", "z"]
+
+
+def test_compare_does_not_flag_with_too_few_shared_articles(tmp_path):
+    gold = make_gold(3)
+    old = load_report(write_json(evaluation(gold, gold), tmp_path / "o.json"))
+    c = compare(old, evaluation(gold, degrade(gold, 0.1)), draws=200)
+    assert c.paired == {"x": 3} and not c.regressions
+
+
+def test_json_report_round_trips_counts_and_has_no_nan(tmp_path):
+    gold = make_gold(8)
+    ev = evaluation(gold, degrade(gold, 0.5))
+    path = write_json(ev, tmp_path / "r.json")
+    text = path.read_text(encoding="utf-8")
+    assert "NaN" not in text
+    data = json.loads(text)
+    (ex,) = data["extractors"]
+    assert len(ex["articles"]) == 8 and ex["articles"][0]["hash"] == gold[0].hash
+    total = sum(a["counts"].get("ent/strict/*/cor", 0) for a in ex["articles"])
+    assert total == int(ev.results[0].table.totals()[ev.results[0].table.col["ent/strict/*/cor"]])
+    assert ex["metrics"]["entities/strict/micro/f1"]["value"] == ev.results[0].value(
+        "entities/strict/micro/f1"
+    )
