@@ -233,7 +233,7 @@ def diff_article(a: Document, b: Document) -> ArticleChange:
         quotes_removed=tuple(qa[k] for k in sorted(set(qa) - set(qb))),
         quotes_changed=tuple(q_changed),
         meta_changed=dict(a.meta) != dict(b.meta),
-        source_changed=dict(a.source) != dict(b.source),
+        source_changed=_article_source(a.source) != _article_source(b.source),
     )
 
 
@@ -271,3 +271,12 @@ def diff(a: str | Path, b: str | Path, root: str | Path = "data/gold") -> Change
         old_label=f"{ma['name']} {ma['version']}",
         new_label=f"{mb['name']} {mb['version']}",
     )
+
+
+# Fields that describe the pull, not the article: a new snapshot of an untouched task
+# must not make the article look changed.
+_PULL_FIELDS = frozenset({"snapshot", "snapshot_id", "project", "project_id", "project_title"})
+
+
+def _article_source(source: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in source.items() if k not in _PULL_FIELDS}
