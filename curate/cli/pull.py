@@ -1,0 +1,115 @@
+"""``curate pull``: annotations back from Label Studio into gold, conflicts and a report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from curate.cli.app import command, console, err_console
+from curate.studio.pull import PullResult
+
+
+@command("pull")
+def pull_cli(
+    project: str | None = typer.Option(
+        None,
+        "--project",
+        help="Project title or id (default: the only project, else `curate news_quotes`).",
+    ),
+    out: Path = typer.Option(
+        Path("data/pulls"), "--out", help="Folder for pulls: OUT/<project>/<snapshot>/."
+    ),
+    release: str | None = typer.Option(
+        None,
+        "--release",
+        metavar="NAME",
+        help="Also write the gold as a new version of dataset NAME under --gold-root.",
+    ),
+    gold_root: Path = typer.Option(
+        Path("data/gold"), "--gold-root", help="Root of the gold datasets (for --release)."
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Label mapping (mapping.toml) or config .xml (default: label_config/).",
+    ),
+) -> None:
+    """Export a snapshot of the project and turn human annotations into gold.
+
+    Writes raw_export.json (audit trail), gold.jsonl, annotations.jsonl, conflicts.jsonl
+    and report.json. Gold policy: ground truth wins; a single annotation is taken;
+    identical annotations are merged; disagreements are listed as conflicts with links
+    and left out of the gold. Cancelled annotations and drafts are skipped and counted.
+    """
+    from curate.labels import load_schema
+    from curate.studio.client import connect
+    from curate.studio.pull import pull
+
+    schema = load_schema(config)
+    with err_console.status("exporting a snapshot from Label Studio..."):
+        result = pull(connect(), project, out, schema=schema)
+    render(result)
+    if release:
+        from curate.gold import write_version
+
+        path = write_version(
+            result.gold,
+            name=release,
+            root=gold_root,
+            schema=schema,
+            meta={"project": result.project_title, "snapshot": str(result.snapshot_id)},
+        )
+        console.print(f"released {len(result.gold)} gold articles as {path}", highlight=False)
+
+
+def render(r: PullResult) -> None:
+    """Summary, conflicts with links, problems and the correction report."""
+    t = Table(title=f"pull of {r.project_title!r} (snapshot {r.snapshot_id})", show_header=False)
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    sel = r.selection
+    t.add_row("tasks", str(r.tasks))
+    t.add_row("annotated tasks", str(r.annotated_tasks))
+    t.add_row("annotations used", str(r.annotations))
+    t.add_row(
+        "gold",
+        f"{len(r.gold)} (ground truth {sel['ground_truth']}, single {sel['single']}, "
+        f"merged {sel['merged']})",
+    )
+    t.add_row("conflicts", str(len(r.conflicts)))
+    t.add_row("skipped: cancelled", str(r.cancelled))
+    t.add_row("skipped: drafts", str(r.drafts))
+    console.print(t)
+    for c in r.conflicts[:50]:
+        console.print(
+            f"[yellow]conflict[/] {c.curate_id} (task {c.task_id}, "
+            f"{len(c.annotations)} annotations): {c.url}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(r.conflicts) > 50:
+        console.print(f"... {len(r.conflicts) - 50} more in conflicts.jsonl")
+    if r.problems.counts:
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(r.problems.counts.items()))
+        err_console.print(f"[yellow]problems[/] {shown}", highlight=False, soft_wrap=True)
+        for m in r.problems.messages[:10]:
+            err_console.print(f"  {m}", highlight=False, soft_wrap=True)
+        if len(r.problems.messages) > 10:
+            err_console.print(f"  ... all in {r.path / 'report.json'}", highlight=False)
+    rows = r.corrections.rows()
+    if rows:
+        ct = Table(title="corrections of the pre-annotations")
+        for col in ("model version", "label", "kept", "changed", "deleted", "added"):
+            ct.add_column(
+                col, justify="right" if col in ("kept", "changed", "deleted", "added") else "left"
+            )
+        for row in rows:
+            ct.add_row(
+                row["model_version"],
+                row["label"],
+                *(str(row[k]) for k in ("kept", "changed", "deleted", "added")),
+            )
+        console.print(ct)
+    console.print(f"wrote {r.path}", highlight=False)

@@ -1,0 +1,462 @@
+r"""Converters between curate Documents and Label Studio task / result JSON.
+
+Offsets: curate speaks Python code points, end exclusive. Measured on Label Studio
+1.23.2 with Chromium: the backend stores ``value.start``/``value.end`` exactly as
+imported, and a person selecting text in the UI gets code-point offsets too (an emoji
+outside the BMP is one character, ``\r\n`` two, a combining mark one), so both
+directions use the offsets unchanged. ``value.text`` is only a witness and is never
+trusted: the UI writes a selection over ``\r\n`` as the escaped text ``\n\n`` (a
+backslash and an ``n``, twice). Every span is checked against the task text; when the
+stored text disagrees we try UTF-16 code units (what a JavaScript string counts, as
+older tools wrote) and line-break differences before reporting the region as a problem
+and dropping it.
+
+Result shape written by :func:`document_to_results` (one list per task):
+
+* entities: ``labels`` regions on ``schema.entity_control``;
+* quote parts: ``labels`` regions QUOTE / SPEAKER / CUE on ``schema.quote_control``;
+* the quote kind: a per-region ``choices`` result on ``schema.kind_control`` sharing the
+  QUOTE region's ``id``;
+* relations: quote -> speaker (``speaker``), quote -> cue (``cue``) and speaker mention ->
+  named entity region (``refers_to``).
+
+Region ids are deterministic (``e3``, ``q0``, ``q0s``...), so the same document always
+gives the same JSON and predictions can be compared across pushes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from curate.labels import LabelSchema
+from curate.model import QUOTE_KINDS, Document, Entity, Quote, Span
+
+INSTRUCTIONS = (
+    "Mark every named entity with its type. For each quote mark its content (QUOTE), "
+    "the speaker mention (SPEAKER) and the cue word (CUE); link quote -> speaker and "
+    "quote -> cue with relations, and speaker -> the named entity it refers to "
+    "(refers_to). Select a QUOTE to set its kind: direct, indirect or mixed."
+)
+
+#: Metadata keys shown in the byline above the text, in this order.
+BYLINE_KEYS = ("source", "date", "file")
+
+
+def document_to_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
+    """The Label Studio task for ``doc``: ``{"data": {...}}`` with the fields the config uses.
+
+    ``curate_id`` and ``curate_hash`` let push find already-imported articles and notice
+    a changed text; ``meta`` carries the article metadata through to the pull.
+    """
+    meta = dict(doc.meta)
+    title = str(meta.get("title") or doc.id)
+    byline = " · ".join(str(meta[k]) for k in BYLINE_KEYS if meta.get(k))
+    data = {
+        text_field(schema): doc.text,
+        "title": title,
+        "byline": byline,
+        "instructions": INSTRUCTIONS,
+        "curate_id": doc.id,
+        "curate_hash": doc.hash,
+        "meta": meta,
+    }
+    return {"data": data}
+
+
+def text_field(schema: LabelSchema) -> str:
+    """The task data key holding the article text (``text`` for ``value="$text"``)."""
+    # getattr: LabelSchema.text_field is newer than this module's first users.
+    return getattr(schema, "text_field", None) or "text"
+
+
+def document_to_results(doc: Document, schema: LabelSchema) -> list[dict[str, Any]]:
+    """Label Studio result regions, kind choices and relations for ``doc``.
+
+    Identical spans are one region (two quotes by the same speaker mention share its
+    SPEAKER region; two quotes with the same content span collapse into one, the first
+    one's kind winning). A ``speaker_entity`` that is not among the document's entities gets
+    an entity region of its own labelled with the config's PERSON label, since
+    ``refers_to`` must point at an entity region; a round trip then lists it as an entity.
+    """
+    text = doc.text
+    results: list[dict[str, Any]] = []
+    ids: dict[tuple[str, str, int, int], str] = {}
+    entity_ids: dict[tuple[int, int], str] = {}
+
+    def region(control: str, label: str, start: int, end: int, rid: str) -> str:
+        key = (control, label, start, end)
+        if key in ids:
+            return ids[key]
+        ids[key] = rid
+        results.append(_label_region(rid, control, schema.text_control, label, text, start, end))
+        return rid
+
+    for i, e in enumerate(doc.entities):
+        rid = region(schema.entity_control, e.label, e.start, e.end, f"e{i}")
+        entity_ids.setdefault((e.start, e.end), rid)
+
+    relations: list[dict[str, Any]] = []
+    seen_rel: set[tuple[str, str, str]] = set()
+
+    def relate(from_id: str, to_id: str, label: str) -> None:
+        if (from_id, to_id, label) not in seen_rel:
+            seen_rel.add((from_id, to_id, label))
+            relations.append(_relation(from_id, to_id, label))
+
+    for i, q in enumerate(doc.quotes):
+        qid = region(schema.quote_control, schema.quote_label, q.start, q.end, f"q{i}")
+        if qid == f"q{i}":  # one kind per region: a repeated quote span keeps the first
+            results.append(
+                {
+                    "id": qid,
+                    "from_name": schema.kind_control,
+                    "to_name": schema.text_control,
+                    "type": "choices",
+                    "value": {
+                        "start": q.start,
+                        "end": q.end,
+                        "text": q.text,
+                        "choices": [q.kind],
+                    },
+                }
+            )
+        sid = None
+        if q.speaker is not None:
+            sp = q.speaker
+            sid = region(schema.quote_control, schema.speaker_label, sp.start, sp.end, f"q{i}s")
+            relate(qid, sid, schema.speaker_relation)
+        if q.cue is not None:
+            cid = region(schema.quote_control, schema.cue_label, q.cue.start, q.cue.end, f"q{i}c")
+            relate(qid, cid, schema.cue_relation)
+        if q.speaker_entity is not None and sid is not None:
+            se = q.speaker_entity
+            eid = entity_ids.get((se.start, se.end))
+            if eid is None:
+                label = schema.map_entity("PERSON") or schema.entity_labels[0]
+                eid = region(schema.entity_control, label, se.start, se.end, f"q{i}e")
+                entity_ids[(se.start, se.end)] = eid
+            relate(sid, eid, schema.entity_relation)
+    return results + relations
+
+
+@dataclass
+class ConvertReport:
+    """Problems met while reading Label Studio results: counts by kind plus messages.
+
+    Count keys: ``bad_offsets`` (region dropped), ``utf16_offsets`` (repaired),
+    ``text_mismatch`` (value.text differs from the task text but the offsets are valid;
+    offsets win), ``no_label``, ``multi_label``, ``unknown_label``, ``unknown_control``,
+    ``kind_missing``, ``bad_kind``, ``extra_speakers``, ``extra_cues``,
+    ``extra_speaker_entities``, ``orphan_speaker``, ``orphan_cue``, ``dangling_relation``,
+    ``relation_label_inferred``, ``unknown_relation``.
+    """
+
+    counts: Counter[str] = field(default_factory=Counter)
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, message: str | None = None) -> None:
+        self.counts[kind] += 1
+        if message is not None:
+            self.messages.append(message)
+
+    def merge(self, other: ConvertReport) -> None:
+        self.counts.update(other.counts)
+        self.messages.extend(other.messages)
+
+
+@dataclass(frozen=True)
+class _Region:
+    id: str
+    control: str
+    label: str
+    start: int
+    end: int
+
+
+def results_to_document(
+    text: str,
+    results: Sequence[Mapping[str, Any]],
+    schema: LabelSchema,
+    *,
+    id: str,
+    meta: Mapping[str, Any] | None = None,
+    source: Mapping[str, Any] | None = None,
+    report: ConvertReport | None = None,
+    where: str | None = None,
+) -> Document:
+    """Build a Document from a Label Studio result list on the task text ``text``.
+
+    Every region's offsets are checked against ``text`` (``value.text`` is only a
+    witness); problems are counted in ``report`` and the region is dropped rather than
+    guessed. Relations become ``Quote.speaker``, ``Quote.cue`` and ``speaker_entity``;
+    the per-region ``kind`` choice becomes ``Quote.kind``. ``where`` names the record in
+    messages (default ``task '<id>'``).
+    """
+    report = report if report is not None else ConvertReport()
+    where = where or f"task {id!r}"
+    utf16: list[_Utf16Index] = []  # built on the first mismatch only: most never need it
+    regions: dict[str, list[_Region]] = {}
+    kinds: dict[str, str] = {}
+    relations: list[Mapping[str, Any]] = []
+
+    for r in results:
+        rtype = r.get("type")
+        if rtype == "relation":
+            relations.append(r)
+            continue
+        value = r.get("value") or {}
+        control = r.get("from_name")
+        if rtype == "choices" and control == schema.kind_control:
+            choices = value.get("choices") or []
+            if r.get("id") is not None and choices:
+                kinds[str(r["id"])] = str(choices[0])
+            continue
+        if rtype != "labels" or control not in (schema.entity_control, schema.quote_control):
+            report.add("unknown_control", f"{where}: ignored a {rtype!r} result on {control!r}")
+            continue
+        span = _resolve_span(text, value, utf16, where, report)
+        if span is None:
+            continue
+        labels = [str(x) for x in value.get("labels") or ()]
+        if not labels:
+            report.add("no_label", f"{where}: region {span[0]}:{span[1]} has no label; dropped")
+            continue
+        if len(labels) > 1:
+            report.add("multi_label", f"{where}: region {span[0]}:{span[1]} has labels {labels}")
+        rid = str(r.get("id") or f"_{len(regions)}")
+        for label in labels:
+            known = (
+                schema.entity_labels if control == schema.entity_control else schema.quote_labels
+            )
+            if label not in known:
+                report.add("unknown_label", f"{where}: label {label!r} is not in {control!r}; kept")
+            regions.setdefault(rid, []).append(_Region(rid, control, label, *span))
+
+    def is_quote(reg: _Region) -> bool:
+        return reg.control == schema.quote_control and reg.label == schema.quote_label
+
+    def is_part(reg: _Region, label: str) -> bool:
+        return reg.control == schema.quote_control and reg.label == label
+
+    def is_entity(reg: _Region) -> bool:
+        return reg.control == schema.entity_control
+
+    def first(rid: str, pred: Any) -> _Region | None:
+        return next((g for g in regions.get(rid, ()) if pred(g)), None)
+
+    # Links are read in either direction and an unlabelled relation is named by what it
+    # joins: people draw arrows both ways and forget to pick the relation label.
+    speakers: dict[str, list[_Region]] = {}
+    cues: dict[str, list[_Region]] = {}
+    refers: dict[tuple[int, int], list[_Region]] = {}
+    for rel in relations:
+        a, b = str(rel.get("from_id")), str(rel.get("to_id"))
+        if a not in regions or b not in regions:
+            report.add("dangling_relation", f"{where}: relation {a}->{b} names a missing region")
+            continue
+        rel_labels = [str(x) for x in rel.get("labels") or ()]
+        linked = False
+        for x, y in ((a, b), (b, a)):
+            q = first(x, is_quote)
+            sp = first(y, lambda g: is_part(g, schema.speaker_label))
+            cu = first(y, lambda g: is_part(g, schema.cue_label))
+            ent = first(y, is_entity)
+            spk = first(x, lambda g: is_part(g, schema.speaker_label))
+            if q and sp and _labelled(rel_labels, schema.speaker_relation, report):
+                speakers.setdefault(x, []).append(sp)
+                linked = True
+            elif q and cu and _labelled(rel_labels, schema.cue_relation, report):
+                cues.setdefault(x, []).append(cu)
+                linked = True
+            elif spk and ent and _labelled(rel_labels, schema.entity_relation, report):
+                refers.setdefault((spk.start, spk.end), []).append(ent)
+                linked = True
+            if linked:
+                break
+        if not linked:
+            report.add(
+                "unknown_relation", f"{where}: relation {a}->{b} {rel_labels} links no quote part"
+            )
+
+    entities: list[Entity] = []
+    quotes: list[Quote] = []
+    linked_parts: set[tuple[str, int, int]] = set()
+    for regs in regions.values():
+        for reg in regs:
+            if is_entity(reg):
+                entities.append(Entity.of(text, reg.start, reg.end, reg.label))
+    for rid, regs in regions.items():
+        for reg in regs:
+            if not is_quote(reg):
+                continue
+            kind = kinds.get(rid)
+            if kind is None:
+                report.add("kind_missing", f"{where}: quote {reg.start}:{reg.end} has no kind")
+                kind = "direct"
+            elif kind not in QUOTE_KINDS:
+                report.add("bad_kind", f"{where}: quote {reg.start}:{reg.end} kind {kind!r}")
+                kind = "direct"
+            sp = _pick(speakers.get(rid, ()), "extra_speakers", where, reg, report)
+            cu = _pick(cues.get(rid, ()), "extra_cues", where, reg, report)
+            se = None
+            if sp is not None:
+                linked_parts.add((schema.speaker_label, sp.start, sp.end))
+                se = _pick(
+                    refers.get((sp.start, sp.end), ()), "extra_speaker_entities", where, reg, report
+                )
+            if cu is not None:
+                linked_parts.add((schema.cue_label, cu.start, cu.end))
+            quotes.append(
+                Quote(
+                    reg.start,
+                    reg.end,
+                    text[reg.start : reg.end],
+                    kind,
+                    speaker=_span(text, sp),
+                    cue=_span(text, cu),
+                    speaker_entity=_span(text, se),
+                )
+            )
+    for regs in regions.values():
+        for reg in regs:
+            for label, kind in (
+                (schema.speaker_label, "orphan_speaker"),
+                (schema.cue_label, "orphan_cue"),
+            ):
+                if is_part(reg, label) and (label, reg.start, reg.end) not in linked_parts:
+                    report.add(
+                        kind,
+                        f"{where}: {label} {reg.start}:{reg.end} is linked to no quote; dropped",
+                    )
+    return Document(
+        id=id,
+        text=text,
+        entities=tuple(entities),
+        quotes=tuple(quotes),
+        meta=dict(meta or {}),
+        source=dict(source or {}),
+    )
+
+
+def _labelled(labels: list[str], wanted: str, report: ConvertReport) -> bool:
+    if not labels:
+        report.add("relation_label_inferred")
+        return True
+    return wanted in labels
+
+
+def _pick(
+    regs: Iterable[_Region], count: str, where: str, quote: _Region, report: ConvertReport
+) -> _Region | None:
+    uniq = sorted({(g.start, g.end): g for g in regs}.values(), key=lambda g: (g.start, g.end))
+    if len(uniq) > 1:
+        report.add(
+            count,
+            f"{where}: quote {quote.start}:{quote.end} has {len(uniq)} links of one kind; "
+            "kept the first",
+        )
+    return uniq[0] if uniq else None
+
+
+def _span(text: str, reg: _Region | None) -> Span | None:
+    return Span.of(text, reg.start, reg.end) if reg is not None else None
+
+
+def _label_region(
+    rid: str, control: str, to_name: str, label: str, text: str, start: int, end: int
+) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "from_name": control,
+        "to_name": to_name,
+        "type": "labels",
+        "value": {"start": start, "end": end, "text": text[start:end], "labels": [label]},
+    }
+
+
+def _relation(from_id: str, to_id: str, label: str) -> dict[str, Any]:
+    return {
+        "type": "relation",
+        "from_id": from_id,
+        "to_id": to_id,
+        "direction": "right",
+        "labels": [label],
+    }
+
+
+class _Utf16Index:
+    """Maps UTF-16 code-unit offsets (what a JavaScript string counts) to code points."""
+
+    def __init__(self, text: str) -> None:
+        # The k-th character outside the BMP (0-based) at code point p takes the UTF-16
+        # units p + k and p + k + 1.
+        self.units = [p + k for k, p in enumerate(i for i, ch in enumerate(text) if ch > "\uffff")]
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.units)
+
+    def to_codepoint(self, unit: int) -> int | None:
+        """Code-point offset for a UTF-16 offset; None if it splits a surrogate pair."""
+        k = bisect.bisect_left(self.units, unit - 1)
+        if k < len(self.units) and self.units[k] == unit - 1:
+            return None
+        # Every pair that starts before `unit` ends before it too: one unit too many each.
+        return unit - bisect.bisect_left(self.units, unit)
+
+
+def utf16_to_codepoint(text: str, unit: int) -> int | None:
+    """The code-point offset of UTF-16 offset ``unit`` in ``text`` (None inside a pair)."""
+    return _Utf16Index(text).to_codepoint(unit)
+
+
+def codepoint_to_utf16(text: str, offset: int) -> int:
+    """The UTF-16 code-unit offset of code-point offset ``offset`` in ``text``."""
+    return offset + sum(1 for ch in text[:offset] if ord(ch) > 0xFFFF)
+
+
+def _resolve_span(
+    text: str,
+    value: Mapping[str, Any],
+    utf16: list[_Utf16Index],
+    where: str,
+    report: ConvertReport,
+) -> tuple[int, int] | None:
+    start, end, stored = value.get("start"), value.get("end"), value.get("text")
+    if not (isinstance(start, int) and isinstance(end, int)) or isinstance(start, bool):
+        report.add("bad_offsets", f"{where}: region offsets {start!r}:{end!r} are not integers")
+        return None
+    in_range = 0 <= start < end <= len(text)
+    if in_range and (stored is None or text[start:end] == stored):
+        return start, end
+    if stored is not None and not utf16:
+        utf16.append(_Utf16Index(text))
+    if stored is not None and utf16[0].needed:
+        s, e = utf16[0].to_codepoint(start), utf16[0].to_codepoint(end)
+        if s is not None and e is not None and 0 <= s < e <= len(text) and text[s:e] == stored:
+            report.add("utf16_offsets")
+            return s, e
+    if in_range and stored is not None and _same_but_newlines(text[start:end], str(stored)):
+        # The browser's selection text reads CR as a line break; the offsets are right.
+        report.add("text_mismatch")
+        return start, end
+    report.add(
+        "bad_offsets",
+        f"{where}: region {start}:{end} stores {stored!r} but the task text there is "
+        f"{text[start:end]!r} (length {len(text)}); dropped - fix it in Label Studio",
+    )
+    return None
+
+
+def _same_but_newlines(a: str, b: str) -> bool:
+    # LS 1.23 in Chromium stores a selection over "\r\n" as the six characters
+    # `\\n\\n` (escaped, each CR read as a line break); other tools fold "\r\n" to "\n".
+    # Only line breaks (and their escapes) may differ.
+    b = b.replace("\\r", "\r").replace("\\n", "\n").replace("\\t", "\t")
+    return a.replace("\r", "\n") == b.replace("\r", "\n") or a.replace("\r\n", "\n").replace(
+        "\r", "\n"
+    ) == b.replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,383 @@
+"""Pull: bring every human annotation back from Label Studio through an export snapshot.
+
+``pull`` creates an export snapshot (full JSON with predictions and drafts, so relations
+and the prediction each annotation started from survive; JSON_MIN and CONLL drop them),
+polls it until it is ready, downloads it and writes, under
+``<out_dir>/<project-slug>/<snapshot-id>/``:
+
+* ``raw_export.json``: the export exactly as Label Studio sent it (the audit trail);
+* ``gold.jsonl``: one Document per task with gold, chosen by :mod:`curate.studio.gold`;
+* ``annotations.jsonl``: every submitted, non-cancelled annotation as its own Document
+  (``source.annotator``), for agreement metrics;
+* ``conflicts.jsonl``: tasks whose annotations disagree, with links to adjudicate them;
+* ``report.json``: counts, conversion problems and the correction report.
+
+The folder appears only when everything is written (built beside it, then renamed), and
+``<project-slug>/latest`` names the newest one. Predictions never become gold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.errors import CurateError, StudioError
+from curate.jsonl import atomic_writer, write_jsonl
+from curate.labels import LabelSchema, load_schema
+from curate.model import Document, content_hash
+from curate.studio.convert import ConvertReport, results_to_document, text_field
+from curate.studio.corrections import CorrectionReport
+from curate.studio.gold import (
+    CONFLICT,
+    POLICY,
+    Candidate,
+    Conflict,
+    Selection,
+    select_gold,
+    task_url,
+)
+
+#: The export request: full JSON, predictions and drafts expanded, every annotation kind.
+EXPORT_REQUEST: dict[str, Any] = {
+    "title": "curate pull",
+    "serialization_options": {
+        "predictions": {"only_id": False},
+        "drafts": {"only_id": False},
+        "annotations__completed_by": {"only_id": False},
+    },
+    "annotation_filter_options": {"usual": True, "ground_truth": True, "skipped": True},
+    "task_filter_options": {"only_with_annotations": False},
+}
+
+Policy = Callable[..., Selection]
+
+
+@dataclass
+class PullResult:
+    """What a pull found and where it wrote it."""
+
+    project_id: int
+    project_title: str
+    snapshot_id: int
+    path: Path
+    url: str
+    tasks: int = 0
+    annotated_tasks: int = 0
+    annotations: int = 0
+    cancelled: int = 0
+    drafts: int = 0
+    selection: Counter[str] = field(default_factory=Counter)
+    gold: list[Document] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    problems: ConvertReport = field(default_factory=ConvertReport)
+    corrections: CorrectionReport = field(default_factory=CorrectionReport)
+
+    @property
+    def files(self) -> dict[str, Path]:
+        names = ("raw_export.json", "gold.jsonl", "annotations.jsonl", "conflicts.jsonl")
+        return {n: self.path / n for n in (*names, "report.json")}
+
+    def report(self) -> dict[str, Any]:
+        """The content of ``report.json``."""
+        return {
+            "project": {"id": self.project_id, "title": self.project_title, "url": self.url},
+            "snapshot_id": self.snapshot_id,
+            "policy": POLICY,
+            "counts": {
+                "tasks": self.tasks,
+                "annotated_tasks": self.annotated_tasks,
+                "annotations": self.annotations,
+                "skipped_cancelled": self.cancelled,
+                "skipped_drafts": self.drafts,
+                "gold": len(self.gold),
+                "conflicts": len(self.conflicts),
+                "selection": dict(sorted(self.selection.items())),
+            },
+            "problems": {
+                "counts": dict(sorted(self.problems.counts.items())),
+                "messages": self.problems.messages[:200],
+            },
+            "corrections": self.corrections.to_dict(),
+        }
+
+
+def pull(
+    conn: Any,
+    project: int | str | None = None,
+    out_dir: str | Path = Path("data/pulls"),
+    policy: Policy = select_gold,
+    *,
+    schema: LabelSchema | None = None,
+    timeout: float = 3600.0,
+    poll_interval: float = 0.5,
+) -> PullResult:
+    """Snapshot-export ``project`` (id, title, or the only project) and write the pull folder.
+
+    ``conn`` is a :class:`curate.studio.client.Connection`. ``policy`` picks each task's
+    gold from its candidates (default :func:`curate.studio.gold.select_gold`).
+    Raises StudioError if the project is not found or the export fails.
+    """
+    schema = schema or load_schema()
+    proj = find_project(conn, project, schema)
+    pid, title = int(proj["id"]), str(proj.get("title") or "")
+    snapshot = create_snapshot(conn, pid, timeout=timeout, poll_interval=poll_interval)
+    sid = int(snapshot["id"])
+    parent = Path(out_dir) / slugify(title, pid)
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{sid}.", suffix=".tmp", dir=parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the pull folder is ordinary data
+    try:
+        raw_path = tmp / "raw_export.json"
+        download_snapshot(conn, pid, sid, raw_path)
+        try:
+            with raw_path.open("r", encoding="utf-8") as fh:
+                tasks = json.load(fh)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise StudioError(f"snapshot {sid} of project {pid} is not valid JSON ({e})") from e
+        if not isinstance(tasks, list):
+            raise StudioError(f"snapshot {sid} of project {pid} is not a list of tasks")
+        result = PullResult(pid, title, sid, tmp, conn.url)
+        annotation_docs = convert_tasks(tasks, result, schema, policy)
+        write_jsonl(tmp / "gold.jsonl", (d.to_dict() for d in result.gold))
+        write_jsonl(tmp / "annotations.jsonl", (d.to_dict() for d in annotation_docs))
+        write_jsonl(tmp / "conflicts.jsonl", (c.to_dict() for c in result.conflicts))
+        final = _free_name(parent, str(sid))
+        result.path = final
+        with atomic_writer(tmp / "report.json") as fh:
+            json.dump(result.report(), fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_writer(parent / "latest") as fh:
+        fh.write(final.name + "\n")
+    return result
+
+
+def convert_tasks(
+    tasks: Sequence[Mapping[str, Any]],
+    result: PullResult,
+    schema: LabelSchema,
+    policy: Policy = select_gold,
+) -> list[Document]:
+    """Turn exported tasks into gold, conflicts and counts on ``result``.
+
+    Returns every submitted annotation as a Document (for ``annotations.jsonl``).
+    """
+    out: list[Document] = []
+    text_key = text_field(schema)
+    for task in tasks:
+        result.tasks += 1
+        tid = int(task.get("id") or 0)
+        data = task.get("data") or {}
+        text = data.get(text_key)
+        where = f"task {tid}"
+        result.drafts += len(task.get("drafts") or ())
+        if not isinstance(text, str) or not text:
+            result.problems.add("no_text", f"{where}: has no data.{text_key}; skipped")
+            continue
+        curate_id = str(data.get("curate_id") or f"ls-task-{tid}")
+        meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+        if data.get("curate_hash") and data["curate_hash"] != content_hash(text):
+            result.problems.add(
+                "hash_mismatch", f"{where}: text no longer matches curate_hash of {curate_id!r}"
+            )
+        predictions = {p.get("id"): p for p in task.get("predictions") or ()}
+        latest = max(predictions.values(), key=lambda p: p.get("id") or 0, default=None)
+        candidates: list[Candidate] = []
+        for ann in task.get("annotations") or ():
+            if ann.get("was_cancelled"):
+                result.cancelled += 1
+                continue
+            pred = ann.get("prediction")
+            if not (isinstance(pred, dict) and "result" in pred):
+                pred = predictions.get(ann.get("parent_prediction")) or latest
+            model_version = (pred or {}).get("model_version") or None
+            annotator = _annotator(ann.get("completed_by"))
+            source = {
+                "project_id": result.project_id,
+                "snapshot_id": result.snapshot_id,
+                "task_id": tid,
+                "annotation_id": ann.get("id"),
+                "annotator": annotator,
+                "created_at": ann.get("created_at"),
+                "updated_at": ann.get("updated_at"),
+                "ground_truth": bool(ann.get("ground_truth")),
+                "lead_time": ann.get("lead_time"),
+                "model_version": model_version,
+            }
+            report = ConvertReport()
+            try:
+                doc = results_to_document(
+                    text,
+                    ann.get("result") or [],
+                    schema,
+                    id=curate_id,
+                    meta=meta,
+                    source=source,
+                    report=report,
+                    where=f"task {tid} ({curate_id!r}) annotation {ann.get('id')}",
+                )
+            except CurateError as e:
+                result.problems.add("bad_annotation", f"{where} annotation {ann.get('id')}: {e}")
+                continue
+            finally:
+                result.problems.merge(report)
+            result.annotations += 1
+            result.corrections.add(
+                ann.get("result") or [],
+                (pred or {}).get("result"),
+                model_version,
+                schema,
+                prediction_key=(pred or {}).get("id"),
+            )
+            out.append(doc)
+            candidates.append(
+                Candidate(
+                    annotation_id=int(ann.get("id") or 0),
+                    annotator=annotator,
+                    document=doc,
+                    ground_truth=bool(ann.get("ground_truth")),
+                    created_at=ann.get("created_at"),
+                    updated_at=ann.get("updated_at"),
+                )
+            )
+        if candidates:
+            result.annotated_tasks += 1
+        sel = policy(
+            candidates,
+            task_id=tid,
+            curate_id=curate_id,
+            url=task_url(result.url, result.project_id, tid),
+        )
+        result.selection[sel.rule] += 1
+        if sel.rule == CONFLICT and sel.conflict is not None:
+            result.conflicts.append(sel.conflict)
+        elif sel.gold is not None:
+            result.gold.append(sel.gold.with_(source=_gold_source(sel, result, tid)))
+    return out
+
+
+def _gold_source(sel: Selection, result: PullResult, task_id: int) -> dict[str, Any]:
+    used = sel.used
+    versions = [c.document.source.get("model_version") for c in used]
+    return {
+        "project_id": result.project_id,
+        "project_title": result.project_title,
+        "snapshot_id": result.snapshot_id,
+        "task_id": task_id,
+        "selection": sel.rule,
+        "annotation_ids": [c.annotation_id for c in used],
+        "annotators": [c.annotator for c in used],
+        "created_at": min((c.created_at for c in used if c.created_at), default=None),
+        "updated_at": max((c.updated_at for c in used if c.updated_at), default=None),
+        "ground_truth": any(c.ground_truth for c in used),
+        "model_version": next((v for v in versions if v), None),
+    }
+
+
+def _annotator(completed_by: Any) -> str:
+    if isinstance(completed_by, dict):
+        return str(completed_by.get("email") or completed_by.get("id") or "unknown")
+    return str(completed_by) if completed_by is not None else "unknown"
+
+
+def find_project(
+    conn: Any, project: int | str | None, schema: LabelSchema | None = None
+) -> dict[str, Any]:
+    """The project with this id or exact title.
+
+    With None: the only project there is, else the one `curate push` creates by default
+    (``curate <config name>``).
+    """
+    if isinstance(project, int) or (isinstance(project, str) and project.isdigit()):
+        r = conn.request("GET", f"/api/projects/{int(project)}", ok=(200, 404))
+        if r.status_code == 200:
+            return r.json()
+        if isinstance(project, int):
+            raise StudioError(f"Label Studio at {conn.url} has no project {project}")
+    projects = list(conn.paged("/api/projects", {}, "results", page_size=100))
+    titles = ", ".join(repr(p.get("title")) for p in projects[:10]) or "none"
+    if project is None:
+        if len(projects) == 1:
+            return projects[0]
+        default = f"curate {(schema or load_schema()).config_path.stem}"
+        found = [p for p in projects if p.get("title") == default]
+        if len(found) == 1:
+            return found[0]
+        raise StudioError(
+            f"Label Studio at {conn.url} has {len(projects)} projects ({titles}); "
+            "name one with --project"
+        )
+    found = [p for p in projects if p.get("title") == project]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise StudioError(f"no project titled {project!r} at {conn.url}; projects: {titles}")
+    ids = ", ".join(str(p["id"]) for p in found)
+    raise StudioError(f"{len(found)} projects are titled {project!r} (ids {ids}); pass the id")
+
+
+def create_snapshot(
+    conn: Any, project_id: int, *, timeout: float = 3600.0, poll_interval: float = 0.5
+) -> dict[str, Any]:
+    """Create an export snapshot and wait until Label Studio has finished it."""
+    snap = conn.request("POST", f"/api/projects/{project_id}/exports/", json=EXPORT_REQUEST).json()
+    deadline = time.monotonic() + timeout
+    delay = min(poll_interval, 0.1)
+    while snap.get("status") not in ("completed", "failed"):
+        if time.monotonic() > deadline:
+            raise StudioError(
+                f"export snapshot {snap.get('id')} of project {project_id} did not finish "
+                f"within {timeout:.0f} s; try again later"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, poll_interval)
+        snap = conn.get_json(f"/api/projects/{project_id}/exports/{snap['id']}")
+    if snap["status"] == "failed":
+        raise StudioError(
+            f"Label Studio failed to export project {project_id} (snapshot {snap['id']}); "
+            "see the server log"
+        )
+    return snap
+
+
+def download_snapshot(conn: Any, project_id: int, snapshot_id: int, path: Path) -> int:
+    """Stream a finished snapshot as JSON to ``path``; return the number of bytes."""
+    r = conn.request(
+        "GET",
+        f"/api/projects/{project_id}/exports/{snapshot_id}/download",
+        params={"exportType": "JSON"},
+        stream=True,
+    )
+    n = 0
+    with r, path.open("wb") as fh:
+        for chunk in r.iter_content(chunk_size=1 << 20):
+            fh.write(chunk)
+            n += len(chunk)
+    return n
+
+
+def slugify(title: str, project_id: int) -> str:
+    """A folder name for a project: its title in lowercase ASCII words joined by dashes."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
+    return slug or f"project-{project_id}"
+
+
+def _free_name(parent: Path, name: str) -> Path:
+    # Snapshot ids restart with a new server; never overwrite an earlier pull.
+    path, n = parent / name, 1
+    while path.exists():
+        n += 1
+        path = parent / f"{name}-{n}"
+    return path

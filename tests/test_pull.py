@@ -1,0 +1,325 @@
+"""Pull against a real Label Studio: annotations made through the API as a person would.
+
+One project holds six tasks: a unicode article one person corrected (a label changed,
+spans added after emoji and across CRLF), a cancelled annotation plus a draft, two
+disagreeing annotations, a disagreement settled by ground truth, two agreeing
+annotations, and a task nobody touched.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from curate.errors import StudioError
+from curate.labels import load_schema
+from curate.model import Document, Entity, Quote, Span
+from curate.studio.convert import document_to_results, document_to_task
+from curate.studio.pull import find_project, pull
+
+pytestmark = pytest.mark.studio
+
+SCHEMA = load_schema()
+MODEL = "curate.test.v1"
+UNI = (
+    "Mr. Zorbo 😀 said: “We will win 👍🏽 the vote,” in Kafé\r\nBrüssel.\r"
+    "Next\tline  with e\u0301 marks. 😀 Ana Lopez agreed."
+)
+PLAIN = "Maria Silva spoke to reporters on Monday."
+
+
+def _uni_prediction() -> Document:
+    t = UNI
+    z = t.index("Zorbo")
+    q0, q1 = t.index("“"), t.index("”") + 1
+    said = t.index("said")
+    b = t.index("Brüssel")
+    return Document(
+        "uni",
+        t,
+        entities=(Entity.of(t, z, z + 5, "PERSON"), Entity.of(t, b, b + 7, "PERSON")),
+        quotes=(
+            Quote(
+                q0,
+                q1,
+                t[q0:q1],
+                "direct",
+                speaker=Span.of(t, z, z + 5),
+                cue=Span.of(t, said, said + 4),
+                speaker_entity=Span.of(t, z, z + 5),
+            ),
+        ),
+        meta={"title": "Unicode", "source": "test"},
+    )
+
+
+def _plain(cid: str) -> Document:
+    return Document(cid, PLAIN, entities=(Entity.of(PLAIN, 0, 11, "PERSON"),))
+
+
+def _gold_uni_entities() -> tuple[Entity, ...]:
+    t = UNI
+    z, b, ana, kafe = (t.index(w) for w in ("Zorbo", "Brüssel", "Ana Lopez", "Kafé"))
+    return Document(
+        "uni",
+        t,
+        entities=(
+            Entity.of(t, z, z + 5, "PERSON"),
+            Entity.of(t, b, b + 7, "GPE"),
+            Entity.of(t, ana, ana + 9, "PERSON"),
+            Entity.of(t, kafe, b + 7, "FAC"),
+        ),
+    ).entities
+
+
+def _task(doc: Document) -> dict[str, Any]:
+    task = document_to_task(doc, SCHEMA)
+    task["predictions"] = [
+        {"model_version": MODEL, "score": 0.5, "result": document_to_results(doc, SCHEMA)}
+    ]
+    return task
+
+
+def _accept(doc: Document) -> list[dict[str, Any]]:
+    """What submitting the pre-annotation unchanged in the UI stores."""
+    return [
+        dict(r, origin="prediction") if r["type"] != "relation" else r
+        for r in document_to_results(doc, SCHEMA)
+    ]
+
+
+def _annotate(conn, tid: int, result: list, **extra: Any) -> dict[str, Any]:
+    return conn.request(
+        "POST", f"/api/tasks/{tid}/annotations", json={"result": result, **extra}
+    ).json()
+
+
+@pytest.fixture(scope="module")
+def annotated(studio_conn):
+    """The six-task project, annotated: (project, task ids by curate id, second user)."""
+    conn = studio_conn
+    project = conn.request(
+        "POST",
+        "/api/projects",
+        json={"title": f"pull test {uuid.uuid4().hex[:8]}", "label_config": SCHEMA.xml},
+    ).json()
+    pid = project["id"]
+    docs = [_uni_prediction(), *(_plain(c) for c in ("cancel", "conflict", "gt", "agree", "none"))]
+    conn.request("POST", f"/api/projects/{pid}/import", json=[_task(d) for d in docs])
+    tids = {
+        t["data"]["curate_id"]: t["id"]
+        for t in conn.paged("/api/tasks", {"project": pid, "fields": "all"}, "tasks")
+    }
+    bob = conn.request(
+        "POST",
+        "/api/users/",
+        json={"email": f"bob-{uuid.uuid4().hex[:6]}@curate.local", "username": "bob"},
+    ).json()
+
+    # uni: one prediction relabelled, a span added after emoji, one across CRLF (stored
+    # with the escaped text Label Studio's UI writes), everything else accepted.
+    res = _accept(_uni_prediction())
+    for r in res:
+        if r.get("value", {}).get("text") == "Brüssel" and r["type"] == "labels":
+            r["value"]["labels"] = ["GPE"]
+            r["origin"] = "prediction-changed"
+    ana = UNI.index("Ana Lopez")
+    kafe = UNI.index("Kafé")
+    res.append(
+        {
+            "id": "manual1",
+            "from_name": "entity",
+            "to_name": "text",
+            "type": "labels",
+            "origin": "manual",
+            "value": {"start": ana, "end": ana + 9, "text": "Ana Lopez", "labels": ["PERSON"]},
+        }
+    )
+    res.append(
+        {
+            "id": "manual2",
+            "from_name": "entity",
+            "to_name": "text",
+            "type": "labels",
+            "origin": "manual",
+            "value": {
+                "start": kafe,
+                "end": UNI.index("Brüssel") + 7,
+                "text": "Kafé\\n\\nBrüssel",
+                "labels": ["FAC"],
+            },
+        }
+    )
+    _annotate(conn, tids["uni"], res)
+
+    _annotate(conn, tids["cancel"], [], was_cancelled=True)
+    conn.request(
+        "POST", f"/api/tasks/{tids['cancel']}/drafts", json={"result": _accept(_plain("cancel"))}
+    )
+
+    plain = _accept(_plain("x"))
+    _annotate(conn, tids["conflict"], plain)
+    _annotate(conn, tids["conflict"], [], completed_by=bob["id"])
+    _annotate(conn, tids["gt"], plain)
+    _annotate(conn, tids["gt"], [], completed_by=bob["id"], ground_truth=True)
+    _annotate(conn, tids["agree"], plain)
+    _annotate(conn, tids["agree"], plain, completed_by=bob["id"])
+    yield project, tids, bob
+    conn.request("DELETE", f"/api/projects/{pid}", ok=(200, 204, 404))
+
+
+@pytest.fixture(scope="module")
+def pulled(annotated, studio_conn, tmp_path_factory):
+    project, tids, bob = annotated
+    out = tmp_path_factory.mktemp("pulls")
+    return pull(studio_conn, project["title"], out), out
+
+
+def _lines(path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
+
+
+def test_counts_and_files(pulled, annotated):
+    r, out = pulled
+    project, tids, _ = annotated
+    assert (r.tasks, r.annotated_tasks, r.annotations) == (6, 4, 7)
+    assert (r.cancelled, r.drafts) == (1, 1)
+    assert dict(r.selection) == {
+        "single": 1,
+        "ground_truth": 1,
+        "merged": 1,
+        "conflict": 1,
+        "unannotated": 2,
+    }
+    assert r.path.parent.name == r.path.parent.name.lower()
+    assert r.path.name == str(r.snapshot_id)
+    assert (r.path.parent / "latest").read_text().strip() == r.path.name
+    raw = json.loads((r.path / "raw_export.json").read_text(encoding="utf-8"))
+    assert {t["id"] for t in raw} == set(tids.values())
+    assert all("predictions" in t for t in raw)  # full JSON, predictions included
+    report = json.loads((r.path / "report.json").read_text())
+    assert report["counts"]["skipped_cancelled"] == 1
+    assert report["counts"]["gold"] == 3
+    assert not list(r.path.parent.glob(".*.tmp"))
+
+
+def test_unicode_gold_has_exact_offsets(pulled, annotated):
+    r, _ = pulled
+    _, tids, _ = annotated
+    gold = {d["id"]: Document.from_dict(d) for d in _lines(r.path / "gold.jsonl")}
+    assert set(gold) == {"uni", "gt", "agree"}
+    doc = gold["uni"]
+    assert doc.text == UNI
+    assert doc.entities == _gold_uni_entities()
+    assert doc.entities[1].text == "Kafé\r\nBrüssel"
+    (q,) = doc.quotes
+    assert q.text == "“We will win 👍🏽 the vote,”"
+    assert (q.speaker.text, q.cue.text, q.speaker_entity.text) == ("Zorbo", "said", "Zorbo")
+    assert doc.meta == {"title": "Unicode", "source": "test"}
+    src = doc.source
+    assert src["task_id"] == tids["uni"] and src["selection"] == "single"
+    assert src["model_version"] == MODEL and src["ground_truth"] is False
+    assert len(src["annotation_ids"]) == 1 and src["annotators"][0].endswith("@curate.local")
+    assert src["created_at"] and src["updated_at"]
+    assert r.problems.counts == {"text_mismatch": 1}
+
+
+def test_ground_truth_wins_and_agreement_merges(pulled, annotated):
+    r, _ = pulled
+    _, _, bob = annotated
+    gold = {d["id"]: Document.from_dict(d) for d in _lines(r.path / "gold.jsonl")}
+    assert gold["gt"].entities == ()  # bob's ground truth, not the other annotation
+    assert gold["gt"].source["annotators"] == [bob["email"]]
+    assert gold["gt"].source["ground_truth"] is True
+    assert [e.text for e in gold["agree"].entities] == ["Maria Silva"]
+    assert gold["agree"].source["selection"] == "merged"
+    assert len(set(gold["agree"].source["annotators"])) == 2
+
+
+def test_conflicts_have_links_and_stay_out_of_gold(pulled, annotated, studio):
+    r, _ = pulled
+    project, tids, _ = annotated
+    (c,) = _lines(r.path / "conflicts.jsonl")
+    assert c["curate_id"] == "conflict"
+    assert c["url"] == f"{studio.url}/projects/{project['id']}/data?task={tids['conflict']}"
+    assert len(c["annotations"]) == 2
+    assert any("Maria Silva" in d for d in c["differences"])
+
+
+def test_every_annotation_is_written_with_its_annotator(pulled):
+    r, _ = pulled
+    anns = _lines(r.path / "annotations.jsonl")
+    assert len(anns) == 7
+    assert all(a["source"]["annotator"] and a["source"]["annotation_id"] for a in anns)
+    assert sorted(a["id"] for a in anns).count("conflict") == 2
+
+
+def test_correction_report(pulled):
+    r, _ = pulled
+    rows = {(x["model_version"], x["label"]): x for x in r.corrections.rows()}
+    person = rows[(MODEL, "PERSON")]
+    # uni: Zorbo kept, Brüssel changed, Ana added; plain tasks: 4 kept, 2 deleted (bob).
+    assert {k: person[k] for k in ("kept", "changed", "deleted", "added")} == {
+        "kept": 5,
+        "changed": 1,
+        "deleted": 2,
+        "added": 1,
+    }
+    assert rows[(MODEL, "FAC")]["added"] == 1
+    assert rows[(MODEL, "QUOTE")]["kept"] == 1
+    assert rows[(MODEL, "relation:speaker")]["kept"] == 1
+    assert r.corrections.origins["GPE"] == {"prediction-changed": 1}
+    report = json.loads((r.path / "report.json").read_text())
+    assert report["corrections"]["rows"] == r.corrections.rows()
+
+
+def test_second_pull_is_a_new_snapshot_folder(pulled, annotated, studio_conn):
+    r, out = pulled
+    project, _, _ = annotated
+    again = pull(studio_conn, project["id"], out)
+    assert again.snapshot_id != r.snapshot_id and again.path != r.path
+    assert (again.path.parent / "latest").read_text().strip() == again.path.name
+    assert (again.path / "gold.jsonl").read_bytes() != b""
+
+
+def test_unknown_project_is_one_clear_error(studio_conn):
+    with pytest.raises(StudioError, match="no project titled 'nope-nope'"):
+        find_project(studio_conn, "nope-nope")
+
+
+def test_cli_pull_renders_summary_and_links(pulled, annotated, studio, tmp_path, monkeypatch):
+    from curate.cli import app
+
+    project, tids, _ = annotated
+    monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio.api_key)
+    res = CliRunner().invoke(
+        app, ["pull", "--project", project["title"], "--out", str(tmp_path)], catch_exceptions=False
+    )
+    assert res.exit_code == 0, res.output
+    assert f"data?task={tids['conflict']}" in res.output.replace("\n", "")
+    assert "corrections" in res.output and "PERSON" in res.output
+    assert studio.api_key not in res.output
+    bad = CliRunner().invoke(app, ["pull", "--project", "nope-nope", "--out", str(tmp_path)])
+    assert bad.exit_code == 1
+    assert "no project titled 'nope-nope'" in bad.output
+
+
+def test_cli_pull_release_writes_a_gold_version(annotated, studio, tmp_path, monkeypatch):
+    from curate.cli import app
+    from curate.gold import load_documents
+
+    project, _, _ = annotated
+    monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio.api_key)
+    args = ["pull", "--project", str(project["id"]), "--out", str(tmp_path / "pulls")]
+    args += ["--release", "pulltest", "--gold-root", str(tmp_path / "gold")]
+    res = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    docs = {d.id: d for d in load_documents("pulltest", root=tmp_path / "gold")}
+    assert set(docs) == {"uni", "gt", "agree"}
+    assert docs["uni"].entities == _gold_uni_entities()
