@@ -1,0 +1,46 @@
+"""Named entities from a spaCy Doc, labelled with the Label Studio config's label names."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from curate.extract import register
+from curate.labels import LabelSchema, load_schema
+from curate.model import Entity
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+NAME = "curate.entities.v1"
+# Nothing beyond the named-entity recognizer itself.
+REQUIRED_PIPES: tuple[str, ...] = ("ner",)
+
+
+@register(NAME)
+def extract_entities(
+    doc: Doc, schema: LabelSchema | None = None
+) -> tuple[list[Entity], Counter[str]]:
+    """The doc's entities mapped onto ``schema``'s labels, and a count of dropped spaCy labels.
+
+    A spaCy label the config has no label for (through ``[entity_labels]`` in the
+    mapping or under its own name) is dropped and counted, never renamed by guess.
+    Whitespace at either edge of an entity is trimmed (spans only ever get narrower).
+    """
+    schema = schema or load_schema()
+    text = doc.text
+    entities: list[Entity] = []
+    dropped: Counter[str] = Counter()
+    for ent in doc.ents:
+        label = schema.map_entity(ent.label_)
+        if label is None:
+            dropped[ent.label_] += 1
+            continue
+        start, end = ent.start_char, ent.end_char
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start < end:
+            entities.append(Entity(start, end, label, text[start:end]))
+    return entities, dropped

