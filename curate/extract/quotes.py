@@ -1,0 +1,814 @@
+"""The quote and speaker extractor ``curate.quotes.v1``: rules over a spaCy parse.
+
+Span convention (PolNeAR's, the gold we benchmark on):
+
+- a direct quote's content INCLUDES its quote marks and the punctuation inside them
+  (``“We have nothing to tell you on this topic,”``); an unclosed quote ends before its
+  attribution (``“These deals could include raw materials,``);
+- a quote interrupted by its own attribution (``“A,” he said. “B.”``), and a cue-less
+  quote continuing it right after (also in the next paragraph), is ONE quote whose span
+  covers both parts: PolNeAR annotates it as one discontinuous content and curate keeps
+  the covering span;
+- reported content is the reported clause with a leading ``that`` and without the final
+  full stop; ``mixed`` when it contains quote marks, ``indirect`` otherwise;
+- the speaker is the mention in the text (``he``, ``who``, ``the NSC spokesperson``);
+  ``speaker_entity`` the named mention it resolves to where the article names one;
+  the cue is the reporting word(s) (``said``, ``told``, ``according to``, ``:``).
+
+Three passes over one parsed article:
+
+1. quote marks (``_quotes_marks``): every quoted stretch, unbalanced marks recovered;
+2. direct quotes: a quoted stretch that stands as a clause of its own gets the speech
+   verb it depends on, or one right after/before it, as cue and that verb's subject as
+   speaker; a cue-less quote right after continues the previous one;
+3. reported speech: a speech verb's clausal complement (``said (that) ...``,
+   ``..., saying ...``, post-posed ``..., said Kirby``), the object of a verb like
+   ``urge``/``call for``, the sentence around ``according to X`` or an aside
+   (``The problem, she said, is ...``); quoted words no such content covers give a
+   ``mixed`` quote from the verb they hang on.
+
+Rules were tuned on PolNeAR train articles; ``benchmarks/quotes_polnear.py`` measures
+them against textacy's ``direct_quotations`` on the same parses.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Token
+from spacy.tokens import Span as SpacySpan
+
+from curate.extract import register
+from curate.extract._quotes_marks import Quoted, find_quoted, paragraphs
+from curate.model import Quote, Span
+
+
+def _words(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# tagger + attribute_ruler give POS, lemmatizer the cue lemmas, parser the subjects and
+# clauses, ner the speaker entities; tok2vec feeds them all.
+REQUIRED_PIPES: tuple[str, ...] = (
+    "tok2vec",
+    "tagger",
+    "parser",
+    "attribute_ruler",
+    "lemmatizer",
+    "ner",
+)
+
+# Verbs that report speech or writing (lemmas). Belief verbs are left out on purpose:
+# they mostly occur inside quotes ("I think ...") and are not what people correct here.
+SPEECH_VERBS = _words(
+    """
+    say tell add note warn claim argue explain insist state declare announce report write
+    tweet post suggest acknowledge admit predict recall remark reply respond comment confirm
+    deny assert contend maintain concede emphasize emphasise stress reveal disclose ask urge
+    promise pledge vow threaten complain boast joke quip continue conclude observe mention
+    allege testify estimate caution charge counter speculate tout assure hint imply lament
+    muse opine proclaim reiterate repeat retort scoff underscore yell shout whisper tweet
+    brag concur agree answer accuse blast slam praise criticize criticise demand indicate
+    signal acknowledge complain lie inform remind explain describe advise propose recommend
+    announce confide contend lament marvel mutter object protest reason recount relate
+    specify swear exclaim grumble huff chide fume gush insist observe
+    """
+)
+# Verbs whose object (not only a clause) is what they report: `calls for X`, `urged X to`,
+# `called X “crazy”`, `wants to`. Kept to the ones that pay off on PolNeAR train.
+OBJECT_CUES = _words(
+    """
+    call want endorse criticize criticise describe praise urge propose oppose back defend seek
+    expect discuss talk point refer cite question attack express offer mention announce
+    promise vow show find hope warn reject deny acknowledge dismiss recommend predict
+    estimate insist argue push advocate prefer decline refuse agree threaten ask tell say
+    suggest worry complain tout blast label brand characterize portray
+    """
+)
+# Cues that can stand as an aside inside the sentence they report.
+PARENTHETICAL = _words("say tell add note write argue explain claim insist report")
+PRONOUNS = _words("he she they we i it you him her them us")
+RELATIVE = _words("who that which whom")
+_SUBJ = ("nsubj", "nsubjpass")
+_NP_DROP = _words("appos relcl acl punct cc conj advcl parataxis prep")
+_NAMED = ("PERSON", "ORG", "GPE", "NORP", "FAC")
+_NOT_SPEAKER = _words("DATE TIME CARDINAL ORDINAL PERCENT MONEY QUANTITY")
+
+
+@dataclass
+class _Found:
+    """A quote under construction (token-level details kept until the end)."""
+
+    start: int
+    end: int
+    kind: str
+    cue: tuple[int, int] | None = None
+    speaker: tuple[int, int] | None = None
+    entity: tuple[int, int] | None = None
+    first_end: int = 0
+
+
+@register("curate.quotes.v1")
+def extract_quotes(doc: Doc) -> list[Quote]:
+    """Direct, mixed and indirect quotes of a parsed article, with speaker and cue.
+
+    Needs the components in ``REQUIRED_PIPES``. Never raises on odd text: quote marks
+    that do not pair up are recovered at the paragraph end.
+    """
+    text = doc.text
+    if not text.strip():
+        return []
+    art = _Article(doc)
+    found: list[_Found] = []
+    taken_cues: set[int] = set()
+    direct = _direct_quotes(art, taken_cues)
+    found.extend(direct)
+    found.extend(_reported(art, direct, taken_cues))
+    found.extend(_partial(art, found, taken_cues))
+    _resolve_speakers(art, found)
+    out = []
+    seen: set[tuple[int, int]] = set()
+    for f in sorted(found, key=lambda f: (f.start, f.end)):
+        start, end = _trim(text, f.start, f.end, keep_end=f.kind == "direct")
+        if end <= start or (start, end) in seen or not _worth_keeping(f, text[start:end]):
+            continue
+        seen.add((start, end))
+        out.append(
+            Quote(
+                start,
+                end,
+                text[start:end],
+                f.kind,
+                speaker=_span(text, f.speaker),
+                cue=_span(text, f.cue),
+                speaker_entity=_span(text, f.entity),
+            )
+        )
+    return out
+
+
+def _worth_keeping(f: _Found, text: str) -> bool:
+    """Drop the shapes that are mostly not speech (measured on PolNeAR train).
+
+    Short quotes with no cue are titles, slogans and scare quotes far more often than
+    speech; so are mixed quotes with nobody saying them.
+    """
+    words = len(text.split())
+    if f.kind == "direct" and f.cue is None:
+        return words >= 12
+    if f.kind == "mixed":
+        return f.speaker is not None and words >= 2
+    return True
+
+
+class _Article:
+    """Look-ups shared by the passes: paragraphs, quotes, token at a character."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self.text = doc.text
+        self.paras = paragraphs(self.text)
+        self._para_starts = [s for s, _ in self.paras]
+        self.quoted = find_quoted(self.text)
+        self._quote_starts = [q.start for q in self.quoted]
+        self._tok_starts = [t.idx for t in doc]
+
+    def para_of(self, char: int) -> int:
+        return max(0, bisect.bisect_right(self._para_starts, char) - 1)
+
+    def tokens(self, start: int, end: int) -> list[Token]:
+        lo = bisect.bisect_left(self._tok_starts, start)
+        hi = bisect.bisect_left(self._tok_starts, end)
+        return [t for t in self.doc[lo:hi] if not t.is_space]
+
+    def in_quote(self, char: int) -> Quoted | None:
+        # Quoted stretches are sorted and never overlap: bisect, not scan.
+        i = bisect.bisect_right(self._quote_starts, char) - 1
+        if i >= 0 and char < self.quoted[i].end:
+            return self.quoted[i]
+        return None
+
+
+# ---------------------------------------------------------------------------- cues
+
+
+def _according(tok: Token) -> bool:
+    """``according`` followed by ``to``."""
+    return tok.lower_ == "according" and tok.i + 1 < len(tok.doc) and tok.nbor(1).lower_ == "to"
+
+
+def _is_cue(tok: Token, lexicon: frozenset[str] = SPEECH_VERBS) -> bool:
+    if _according(tok):
+        return True
+    if tok.pos_ not in ("VERB", "AUX"):
+        return False
+    lemma = tok.lemma_.lower()
+    if lemma == "point" and lexicon is SPEECH_VERBS:
+        return any(c.dep_ == "prt" and c.lower_ == "out" for c in tok.children)
+    return lemma in lexicon
+
+
+def _cue_span(tok: Token) -> tuple[int, int]:
+    if _according(tok):
+        return tok.idx, tok.nbor(1).idx + len(tok.nbor(1))
+    end = tok.idx + len(tok)
+    for c in tok.rights:
+        if c.dep_ == "prt" and c.i == tok.i + 1:
+            end = c.idx + len(c)  # "point out"
+    return tok.idx, end
+
+
+def _speaker_token(tok: Token, art: _Article) -> Token | None:
+    """The token heading who said it: subject, ``according to X``, or inverted subject.
+
+    Subjects inside quote marks are parser slips (the quote's own words), never speakers.
+    """
+    if _according(tok):
+        to = tok.nbor(1)
+        for c in list(to.children) + list(tok.children):
+            if c.dep_ == "pobj":
+                return c
+        # Misparsed ("according to show insiders" with "show" a verb): the last noun of
+        # the words right after "to".
+        nouns = []
+        for t in tok.doc[to.i + 1 : min(to.i + 6, tok.sent.end)]:
+            if t.is_punct:
+                break
+            if t.pos_ in ("NOUN", "PROPN", "PRON"):
+                nouns.append(t)
+        return nouns[-1] if nouns else None
+    if any(c.dep_ == "auxpass" for c in tok.children):
+        # Passive cue: "X is said to ..." names no speaker; "seen by organizers" does.
+        for c in tok.children:
+            if c.dep_ == "agent":
+                objs = [o for o in c.children if o.dep_ == "pobj"]
+                return objs[0] if objs else None
+        return None
+    v = tok
+    for step in range(6):
+        subjects = [
+            c for c in v.children if c.dep_ in _SUBJ and not c.is_punct and not _quote_at(art, c)
+        ]
+        # A clause the participle hangs on may itself be reported speech ("Trump said the
+        # deadlock has kept us safe, before claiming ..."): its subject is not the speaker.
+        if subjects and (step == 0 or v.dep_ != "ccomp"):
+            return min(subjects, key=lambda c: abs(c.i - v.i))
+        # Participles and conjoined verbs take the subject of the verb they hang on.
+        if v.head is not v and (
+            (v.dep_ == "ccomp" and step > 0)
+            or v.dep_ in ("advcl", "xcomp", "conj", "pcomp", "acl", "prep", "pobj")
+            or v.tag_ == "VBG"
+        ):
+            v = v.head
+            continue
+        break
+    # Inverted order ("..., said Kirby"): a noun right after the verb.
+    for c in tok.doc[tok.i + 1 : tok.i + 5]:
+        if c.is_punct or _quote_at(art, c):
+            break
+        if c.pos_ in ("PROPN", "NOUN", "PRON") and c.ent_type_ not in _NOT_SPEAKER:
+            # The phrase's head: climb compounds ("said Robin Maynard" -> Maynard).
+            while c.dep_ in ("compound", "amod", "det") and c.head.i > c.i:
+                c = c.head
+            return c
+    return None
+
+
+def _np(tok: Token) -> tuple[int, int]:
+    """Character span of the noun phrase headed by ``tok``, without clauses or appositions."""
+    if tok.lower_ in RELATIVE or tok.lower_ in PRONOUNS:
+        return tok.idx, tok.idx + len(tok)
+    keep = [tok]
+    stack = [tok]
+    while stack:
+        t = stack.pop()
+        for c in t.children:
+            if c.dep_ not in _NP_DROP and not (c.dep_ == "prep" and c.i > tok.i):
+                keep.append(c)
+                stack.append(c)
+    lo = min(t.i for t in keep)
+    hi = max(t.i for t in keep)
+    # Never run over the head into a following clause.
+    doc = tok.doc
+    while lo < tok.i and doc[lo].is_punct:
+        lo += 1
+    while hi > tok.i and doc[hi].is_punct:
+        hi -= 1
+    return doc[lo].idx, doc[hi].idx + len(doc[hi])
+
+
+# ---------------------------------------------------------------------- direct quotes
+
+
+def _standalone(art: _Article, q: Quoted) -> bool:
+    """A quote that is a clause of its own, not a few quoted words inside a sentence.
+
+    It must start a sentence, a paragraph or follow ``:``/``,``/a cue verb, and end a
+    clause: punctuation inside the closing mark or right after it.
+    """
+    text = art.text
+    i = q.start - 1
+    while i >= 0 and text[i].isspace() and text[i] not in "\r\n":
+        i -= 1
+    starts = i < 0 or text[i] in "\r\n.!?:;,—–-(\"“”‘’'[]"
+    if not starts:
+        before = art.tokens(max(0, i - 40), i + 1)
+        starts = bool(before) and _is_cue(before[-1])
+    if not starts:
+        return False
+    inner = text[q.start : q.end].rstrip("”’\"'»›").rstrip()
+    if inner[-1:] in ".,!?…—–-:;":
+        return True
+    j = q.end
+    while j < len(text) and text[j].isspace() and text[j] not in "\r\n":
+        j += 1
+    return j >= len(text) or text[j] in '\r\n.,;:!?—–-)[]“"' or text[j].isupper()
+
+
+def _find_cue(art: _Article, q: Quoted, inside: list[Token]) -> Token | None:
+    """The speech verb a quote belongs to: its syntactic head, or one right after/before it.
+
+    A quote opening a paragraph may belong to a cue ending the previous one with a colon.
+    """
+    para = art.para_of(q.start)
+    first = para - 1 if _after_colon_paragraph(art, q, para) else para
+    para = art.para_of(q.end - 1)  # a quote may run over several paragraphs
+    ids = {t.i for t in inside}
+    for t in inside:
+        h = t.head
+        if (
+            h.i not in ids
+            and _is_cue(h)
+            and first <= art.para_of(h.idx) <= para
+            and not _quote_at(art, h)
+        ):
+            return h
+    # After: `“...,” Sullivan said.` / `..., said Kirby, noting` / `he said, according to`.
+    after = art.tokens(q.end, art.paras[para][1])[:8]
+    for t in after:
+        if art.in_quote(t.idx):
+            break
+        if _is_cue(t):
+            return t
+        if t.text in ".!?" or t.text in ("“", "‘"):
+            break
+    # Before: `Sullivan said: “...”` / `He added, “...”`.
+    before = art.tokens(art.paras[first][0], q.start)[-20:]
+    for t in reversed(before):
+        if art.in_quote(t.idx) or t.text in ".!?":
+            break
+        if _is_cue(t):
+            return t
+    return None
+
+
+def _after_colon_paragraph(art: _Article, q: Quoted, para: int) -> bool:
+    start = art.paras[para][0]
+    return (
+        para > 0
+        and not art.text[start : q.start].strip()
+        and art.text[art.paras[para - 1][0] : art.paras[para - 1][1]].rstrip().endswith(":")
+    )
+
+
+def _colon_cue(art: _Article, q: Quoted) -> tuple[tuple[int, int], Token | None] | None:
+    """``Trump boomed: “...”`` / ``Jones: “...”``: the verb (else the colon) before a quote.
+
+    Returns the cue span and the token heading the speaker: the verb's subject, or the
+    noun phrase right before the colon in a headline-like ``Name: “...”``.
+    """
+    i = q.start - 1
+    while i >= 0 and art.text[i].isspace():
+        i -= 1
+    if i < 0 or art.text[i] != ":":
+        return None
+    before = art.tokens(max(0, i - 200), i)
+    if not before or _quote_at(art, before[-1]):
+        return (i, i + 1), None
+    last = before[-1]
+    h = last
+    for _ in range(4):
+        if h.pos_ == "VERB":
+            who = _speaker_token(h, art)
+            if who is not None and not _quote_at(art, who):
+                return _cue_span(h), who
+            break
+        if h.head is h or h.head.i > i:
+            break
+        h = h.head
+    who = None
+    if last.pos_ in ("PROPN", "NOUN", "PRON"):
+        who = last
+        while who.dep_ in ("compound", "amod", "det") and who.head.i > who.i:
+            who = who.head
+    return (i, i + 1), who
+
+
+def _dash_cue(art: _Article, q: Quoted) -> tuple[tuple[int, int], Token | None] | None:
+    """``“...” ― Jane Smith``: a quote signed with a dash and a name (vox pops, epigraphs)."""
+    i = q.end
+    while i < len(art.text) and art.text[i] in " \t\xa0":
+        i += 1
+    if i >= len(art.text) or art.text[i] not in "―—–":
+        return None
+    after = art.tokens(i + 1, art.paras[art.para_of(i)][1])
+    if not after or after[0].pos_ != "PROPN":
+        return None
+    who = after[0]
+    while who.i + 1 < len(who.doc) and who.doc[who.i + 1].pos_ == "PROPN" and who.head.i > who.i:
+        who = who.head
+    return (i, i + 1), who
+
+
+def _splits(art: _Article, prev: _Found, q: Quoted) -> bool:
+    """Whether ``q`` continues ``prev``: right after the attribution that interrupts it
+    (``“A,” he said. “B.”``, also when B is the next paragraph) or right after it."""
+    between = art.text[prev.end : q.start]
+    if not between.strip():
+        return art.para_of(q.start) - art.para_of(prev.end - 1) <= 1
+    if prev.cue is None or art.para_of(q.start) - art.para_of(prev.end - 1) > 1:
+        return False
+    if not (prev.first_end <= prev.cue[0] and prev.cue[1] <= q.start and prev.end <= q.start):
+        return False
+    if (
+        art.para_of(q.start) != art.para_of(prev.end - 1)
+        and not art.text[art.paras[art.para_of(q.start)][0] : q.start].isspace()
+        and art.paras[art.para_of(q.start)][0] != q.start
+    ):
+        return False  # the next paragraph must open with the quote
+    if between.rstrip().endswith(":"):
+        return False  # a lead-in of its own: `... Trump went further: “B”`
+    inner = [t for t in art.tokens(prev.end, q.start) if not t.is_punct]
+    if any(t.is_sent_start for t in inner[1:]):
+        return False  # another sentence stands between: `“A,” he said. Then ... “B”`
+    others = [o for o in art.quoted if prev.end <= o.start < q.start]
+    return len(between) < 400 and all(len(art.text[o.start : o.end].split()) < 6 for o in others)
+
+
+def _quote_at(art: _Article, tok: Token) -> bool:
+    return art.in_quote(tok.idx) is not None
+
+
+def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
+    out: list[_Found] = []
+    prev: _Found | None = None
+    prev_para = -10
+    for q in art.quoted:
+        if not _standalone(art, q):
+            continue
+        inside = art.tokens(q.start, q.end)
+        if not inside:
+            continue
+        cue = _find_cue(art, q, inside)
+        para = art.para_of(q.start)
+        dash = _dash_cue(art, q) if cue is None else None
+        same_cue = cue is not None and prev is not None and prev.cue == _cue_span(cue)
+        if (cue is None or same_cue) and not dash and prev is not None and _splits(art, prev, q):
+            # `“A,” he said. “B.”` is one quote split by its attribution (PolNeAR keeps
+            # it as one discontinuous content; we keep the covering span).
+            prev.end = q.end
+            continue
+        f = _Found(q.start, q.end, "direct", first_end=q.end)
+        colon = (_colon_cue(art, q) or dash) if cue is None else None
+        if cue is not None:
+            taken_cues.add(cue.i)
+            f.cue = _cue_span(cue)
+            who = _speaker_token(cue, art)
+            if who is not None and not _quote_at(art, who):
+                f.speaker = _np(who)
+        elif colon is not None:
+            f.cue = colon[0]
+            f.speaker = _np(colon[1]) if colon[1] is not None else None
+        elif prev is not None and para - prev_para <= 1:
+            # A continuation: same speaker as the quote just before.
+            f.speaker = prev.speaker
+        elif sum(1 for t in inside if t.is_alpha) < 4:
+            continue  # a title or scare quote on its own, not speech
+        out.append(f)
+        prev, prev_para = f, art.para_of(q.end - 1)
+    return out
+
+
+# -------------------------------------------------------------------- reported speech
+
+
+def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list[_Found]:
+    out: list[_Found] = []
+    doc = art.doc
+    dspans = [(f.start, f.end) for f in direct]
+    for tok in doc:
+        if tok.i in taken_cues or _quote_at(art, tok):
+            continue
+        if _is_cue(tok):
+            contents = list(_contents(tok))
+        elif _is_cue(tok, OBJECT_CUES):
+            contents = list(_clause_contents(tok))
+        else:
+            continue
+        if not contents and _is_cue(tok, OBJECT_CUES):
+            contents = list(_object_contents(tok))
+        for start, end, aside in contents:
+            if end - start < 3:
+                continue
+            if any(_overlap((start, end), d) * 2 > min(end - start, d[1] - d[0]) for d in dspans):
+                continue  # the direct quote already covers it
+            start, end = _cover_quotes(art, start, end)
+            kind = "mixed" if any(start <= q.start < end for q in art.quoted) else "indirect"
+            who = _speaker_token(tok, art)
+            if who is not None and start <= who.idx < end and not aside:
+                start = _cue_span(tok)[1]  # "that many economists say is ...": after the cue
+            f = _Found(start, end, kind, cue=_cue_span(tok))
+            if who is not None and (aside or not (start <= who.idx < end)):
+                f.speaker = _np(who)
+            out.append(f)
+    return out
+
+
+def _partial(art: _Article, found: list[_Found], taken_cues: set[int]) -> list[_Found]:
+    """Quoted words inside a sentence that no reported speech covers: mixed quotes.
+
+    The content is what the governing verb says after itself (``portray “illegal”
+    immigrants as criminals``); the verb is the cue and its subject the speaker.
+    """
+    out: list[_Found] = []
+    spans = [(f.start, f.end) for f in found]
+    for q in art.quoted:
+        if any(s <= q.start and q.end <= e for s, e in spans):
+            continue
+        inside = art.tokens(q.start, q.end)
+        if not inside:
+            continue
+        verb, via_prep = _governing_verb(inside)
+        if verb is None or _quote_at(art, verb) or verb.i in taken_cues:
+            continue
+        cue_like = _is_cue(verb) or _is_cue(verb, OBJECT_CUES)
+        if len(inside) < 6 and not cue_like:
+            continue  # a title or a scare quote: "in an interview with “Fox News Sunday”"
+        if via_prep and _is_cue(verb) and not _is_cue(verb, OBJECT_CUES):
+            continue
+        # What the verb says after itself, without a second predicate ("and called ...").
+        args = [c for c in verb.rights if c.dep_ not in _NOT_ARGS]
+        if not args:
+            continue
+        said = verb.doc[args[0].left_edge.i : args[-1].right_edge.i + 1]
+        start, end = said.start_char, max(q.end, said.end_char)
+        if not (start <= q.start):
+            continue
+        start, end = _cover_quotes(art, start, end)
+        f = _Found(start, end, "mixed", cue=_cue_span(verb))
+        who = _speaker_token(verb, art)
+        if who is not None and not (start <= who.idx < end) and not _quote_at(art, who):
+            f.speaker = _np(who)
+        spans.append((start, end))
+        out.append(f)
+    return out
+
+
+def _governing_verb(inside: list[Token]) -> tuple[Token | None, bool]:
+    """The verb a quoted stretch hangs on, and whether the path runs through a preposition."""
+    ids = {t.i for t in inside}
+    for t in inside:
+        h = t.head
+        via_prep = t.dep_ == "pobj"
+        for _ in range(4):
+            if h.i in ids or h is h.head and h.pos_ != "VERB":
+                break
+            if h.pos_ == "VERB":
+                return h, via_prep
+            via_prep = via_prep or h.dep_ in ("prep", "pobj")
+            h = h.head
+    return None, False
+
+
+def _contents(tok: Token) -> Iterable[tuple[int, int, bool]]:
+    """Character spans of what a cue reports, and whether the cue is an aside inside it."""
+    doc = tok.doc
+    if _according(tok):
+        sent = tok.sent
+        pp_lo = tok.i
+        # The phrase ends with the source's noun phrase (the parser may hang the whole
+        # rest of the sentence on it as an apposition).
+        objs = [c for c in list(tok.nbor(1).children) + list(tok.children) if c.dep_ == "pobj"]
+        if objs:
+            np_end = _np(objs[0])[1]
+            pp_hi = max(t.i for t in doc[tok.i : sent.end] if t.idx < np_end)
+        else:
+            pp_hi = max(max(t.i for t in tok.subtree), tok.i + 1)
+        left = (sent.start, pp_lo)
+        right = (pp_hi + 1, sent.end)
+        lo, hi = max(left, right, key=lambda r: r[1] - r[0])
+        if hi - lo >= 3:
+            yield (*_tok_chars(doc[lo:hi]), False)
+        return
+    comps = [c for c in tok.children if c.dep_ == "ccomp"]
+    for c in comps:
+        yield (*_tok_chars(doc[c.left_edge.i : c.right_edge.i + 1]), False)
+    if not comps:
+        post = _post_posed(tok)
+        if post is not None:
+            yield (*post, False)
+            return
+    if not comps and tok.dep_ == "parataxis" and tok.lemma_.lower() in PARENTHETICAL:
+        # "The only problem, Ms. Bigbee said, is ...": the sentence around the aside.
+        sent = tok.sent
+        lo, hi = sent.start, sent.end
+        while hi > lo and (doc[hi - 1].is_punct or doc[hi - 1].is_space):
+            hi -= 1
+        if hi - lo >= 4:
+            yield (*_tok_chars(doc[lo:hi]), True)
+
+
+def _post_posed(tok: Token) -> tuple[int, int] | None:
+    """``<clause>, the paper wrote.``: a cue closing its sentence after a comma reports
+    everything before the comma, whatever the parser made of it."""
+    doc = tok.doc
+    sent = tok.sent
+    subj = [c for c in tok.lefts if c.dep_ in _SUBJ]
+    first = subj[-1].left_edge.i if subj else tok.i
+    if first <= sent.start:
+        return None
+    if any(t.dep_ in ("dobj", "ccomp", "xcomp") for t in tok.rights):
+        return None
+    i = first - 1
+    while i > sent.start and (doc[i].is_quote or doc[i].is_space):
+        i -= 1
+    if doc[i].text != ",":
+        return None
+    if any(
+        not (t.is_punct or t.is_space or t.dep_ in ("npadvmod", "advmod", "prep", "pobj"))
+        for t in doc[tok.i + 1 : sent.end]
+    ):
+        return None
+    lo, hi = sent.start, first
+    while hi > lo and (doc[hi - 1].is_punct or doc[hi - 1].is_space) and not doc[hi - 1].is_quote:
+        hi -= 1
+    if hi - lo < 3:
+        return None
+    return doc[lo].idx, doc[hi - 1].idx + len(doc[hi - 1])
+
+
+def _clause_contents(tok: Token) -> Iterable[tuple[int, int, bool]]:
+    doc = tok.doc
+    for c in tok.children:
+        if c.dep_ == "ccomp":
+            yield (*_tok_chars(doc[c.left_edge.i : c.right_edge.i + 1]), False)
+
+
+_NOT_ARGS = _words("conj cc punct advcl mark parataxis")
+_OBJ_DEPS = _words("dobj xcomp oprd ccomp dative")
+
+
+def _object_contents(tok: Token) -> Iterable[tuple[int, int, bool]]:
+    """What a verb like ``urge``, ``call for`` or ``want`` reports: its object(s)."""
+    doc = tok.doc
+    right = [c for c in tok.rights if c.dep_ in _OBJ_DEPS]
+    if not right:
+        # "calls for X", "talked about X": the preposition belongs to the cue.
+        preps = [c for c in tok.rights if c.dep_ == "prep" and c.i <= tok.i + 2]
+        objs = [o for p in preps[:1] for o in p.children if o.dep_ in ("pobj", "pcomp")]
+        right = objs[:1]
+    if not right:
+        return
+    lo = min(c.left_edge.i for c in right)
+    hi = max(c.right_edge.i for c in right)
+    if hi - lo >= 1:
+        yield (*_tok_chars(doc[lo : hi + 1]), False)
+
+
+def _cover_quotes(art: _Article, start: int, end: int) -> tuple[int, int]:
+    """Widen a clause to the quote marks of quotes it cuts through (``“A.”`` keeps ``.”``)."""
+    for q in art.quoted:
+        if (
+            q.closed
+            and start <= q.start < end < q.end
+            and art.para_of(q.end - 1) == art.para_of(end)
+        ):
+            end = q.end
+        if q.start < start < q.end <= end and start - q.start <= 3:
+            start = q.start
+    return start, end
+
+
+def _tok_chars(span: SpacySpan) -> tuple[int, int]:
+    return span.start_char, span.end_char
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+# ---------------------------------------------------------------------------- speakers
+
+
+def _resolve_speakers(art: _Article, found: list[_Found]) -> None:
+    """Fill ``entity``: the named mention each speaker refers to, where there is one.
+
+    A name heading the speaker phrase is its own entity (``adviser Jake Sullivan``); ``he``/
+    ``she`` take the nearest earlier person named outside quotes, preferring subjects;
+    ``who`` its antecedent; a definite role (``the NSC spokesperson``) the last named
+    person speaking. Indefinite phrases (``a top U.S. security official``) stay unnamed.
+    """
+    doc = art.doc
+    ents = [x for x in doc.ents if x.label_ in _NAMED and not _quote_at(art, x[0])]
+    last_person: tuple[int, int] | None = None
+    last_group: tuple[int, int] | None = None
+    for f in sorted(found, key=lambda f: f.start):
+        if f.speaker is None:
+            continue
+        s, e = f.speaker
+        span = doc.char_span(s, e, alignment_mode="expand")
+        if span is None or not len(span):
+            continue
+        head = span.root
+        named = [x for x in ents if x.start <= head.i < x.end and x.start_char >= s]
+        if named:
+            f.entity = (named[0].start_char, named[0].end_char)
+            if named[0].label_ == "PERSON":
+                last_person = f.entity
+            else:
+                last_group = f.entity
+            continue
+        first = span[0].lower_
+        if head.lower_ in ("he", "she", "him", "her"):
+            f.entity = _nearest_person(ents, s) or last_person
+        elif head.lower_ in RELATIVE:
+            f.entity = _relative_antecedent(art, head, ents)
+        elif head.lower_ in ("they", "it", "we"):
+            f.entity = last_group
+        elif first in ("the", "this", "that") and head.lemma_.lower() in ROLES:
+            f.entity = last_person
+        if f.entity is not None and f.entity[0] >= s:
+            f.entity = None  # never point forward: that is a guess, not a reference
+
+
+# Role nouns a definite description of a person speaking is headed by.
+ROLES = _words(
+    """
+    spokesperson spokesman spokeswoman official adviser advisor aide secretary minister
+    president senator governor candidate nominee leader chairman chairwoman chair director
+    coordinator ambassador general mayor congressman congresswoman representative lawmaker
+    prosecutor judge analyst expert professor economist source diplomat officer executive
+    """
+)
+
+
+def _nearest_person(ents: list[SpacySpan], before: int) -> tuple[int, int] | None:
+    """The nearest earlier PERSON, a subject if one is within the last few sentences."""
+    people = [x for x in ents if x.label_ == "PERSON" and x.end_char <= before]
+    if not people:
+        return None
+    near = people[-6:]
+    subjects = [x for x in near if x.root.dep_ in _SUBJ or x.root.head.dep_ in _SUBJ]
+    pick = (subjects or near)[-1]
+    if before - pick.end_char > 1500:
+        return None
+    return pick.start_char, pick.end_char
+
+
+def _relative_antecedent(
+    art: _Article, rel: Token, ents: list[SpacySpan]
+) -> tuple[int, int] | None:
+    head = rel.head.head if rel.head.dep_ == "relcl" else rel.head
+    named = [x for x in ents if x.start <= head.i < x.end]
+    if named:
+        return named[0].start_char, named[0].end_char
+    return None
+
+
+# ------------------------------------------------------------------------------ spans
+
+
+# "SEOUL, Sept. 6 (UPI) — ": the dateline opening a wire story is not what anyone said.
+_DATELINE = re.compile(
+    r"[A-Z][A-Z .,'’\-]{1,40},[^—–\n]{0,40}?(?:\([^)\n]{1,20}\))?\s*[—–-]{1,2}\s+"
+)
+
+
+def _trim(text: str, start: int, end: int, keep_end: bool = False) -> tuple[int, int]:
+    """Drop surrounding spaces, a leading dateline and a final full stop outside quotes."""
+    m = _DATELINE.match(text, start, end)
+    if m and (start == 0 or text[start - 1] in "\r\n"):
+        start = m.end()
+    while start < end and (text[start].isspace() or text[start] in ",;:—–-"):
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if not keep_end and end > start and text[end - 1] in ".;:," and end - 2 >= start:
+        end -= 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _span(text: str, part: tuple[int, int] | None) -> Span | None:
+    if part is None:
+        return None
+    s, e = part
+    while s < e and text[s].isspace():
+        s += 1
+    while e > s and text[e - 1].isspace():
+        e -= 1
+    return Span.of(text, s, e) if e > s else None

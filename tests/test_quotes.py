@@ -1,0 +1,305 @@
+"""The quote forms curate.quotes.v1 must handle, one small case each, on a real spaCy parse."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from curate.extract import get  # noqa: E402
+from curate.extract._quotes_marks import find_quoted  # noqa: E402
+from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
+from curate.model import Document, Quote  # noqa: E402
+from curate.nlp import load_model, pipes_to_exclude  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    model, _ = load_model(None, disable=pipes_to_exclude(None, REQUIRED_PIPES))
+    return model
+
+
+def quotes(nlp, text: str) -> list[Quote]:
+    out = extract_quotes(nlp(text))
+    # Every quote must make a valid Document (offsets inside, stored texts match).
+    Document("t", text, quotes=tuple(out))
+    return out
+
+
+def one(found: list[Quote], needle: str) -> Quote:
+    hits = [q for q in found if needle in q.text]
+    assert len(hits) == 1, f"expected one quote with {needle!r}, got {[q.text for q in found]}"
+    return hits[0]
+
+
+def text_of(part) -> str | None:
+    return part.text if part is not None else None
+
+
+def test_registered_and_pipes():
+    assert get("curate.quotes.v1") is extract_quotes
+    assert set(REQUIRED_PIPES) <= {
+        "tok2vec",
+        "tagger",
+        "parser",
+        "attribute_ruler",
+        "lemmatizer",
+        "ner",
+    }
+    assert "parser" in REQUIRED_PIPES
+
+
+@pytest.mark.parametrize(
+    "text, content",
+    [
+        ("“We will win this vote,” Smith said.", "“We will win this vote,”"),
+        ('"We will win this vote," Smith said.', '"We will win this vote,"'),
+        ("‘We will win this vote,’ Smith said.", "‘We will win this vote,’"),
+        ("'We will win this vote,' Smith said.", "'We will win this vote,'"),
+        ("«We will win this vote», Smith said.", "«We will win this vote»"),
+        ("„We will win this vote“, Smith said.", "„We will win this vote“"),
+        ("''We will win this vote,'' Smith said.", "''We will win this vote,''"),
+        (
+            "“We will win this vote. Nobody can stop us,” Smith said.",
+            "“We will win this vote. Nobody can stop us,”",
+        ),
+    ],
+    ids=[
+        "curly",
+        "straight",
+        "single-curly",
+        "single-straight",
+        "guillemets",
+        "low-9",
+        "two-apostrophes",
+        "multi-sentence",
+    ],
+)
+def test_direct_quote_styles(nlp, text, content):
+    q = one(quotes(nlp, text), "win this vote")
+    assert q.text == content  # quote marks included (PolNeAR's convention)
+    assert q.kind == "direct"
+    assert text_of(q.speaker) == "Smith"
+    assert text_of(q.cue) == "said"
+    assert text_of(q.speaker_entity) == "Smith"
+
+
+def test_quote_over_paragraph_break(nlp):
+    text = (
+        "The senator spoke to reporters on Monday.\n\n"
+        "“We will win the vote this year, whatever the polls say.\n\n"
+        "“And we will keep winning after that,” Senator Jane Smith said."
+    )
+    q = one(quotes(nlp, text), "whatever the polls")
+    assert q.text.startswith("“We will win") and q.text.endswith("after that,”")
+    assert text_of(q.speaker) == "Senator Jane Smith"
+    assert text_of(q.speaker_entity) == "Jane Smith"
+
+
+def test_colon_cue_ending_previous_paragraph(nlp):
+    text = "In a speech on Friday, Smith declared:\n\n“We are going to win this election.”"
+    q = one(quotes(nlp, text), "going to win")
+    assert (text_of(q.speaker), text_of(q.cue)) == ("Smith", "declared")
+
+
+def test_unbalanced_quote_recovers_at_paragraph(nlp):
+    text = (
+        "“These deals could include raw materials, said Kirby, a White House spokesman.\n"
+        "The talks will resume in March, officials said.\n"
+        "“We remain concerned about the talks,” Kirby added."
+    )
+    found = quotes(nlp, text)
+    first = one(found, "These deals")
+    assert first.text == "“These deals could include raw materials,"
+    assert text_of(first.speaker) == "Kirby" and text_of(first.cue) == "said"
+    rest = one(found, "talks will resume")
+    assert text_of(rest.speaker) == "officials"
+    last = one(found, "remain concerned")
+    assert last.text == "“We remain concerned about the talks,”"
+    assert text_of(last.speaker) == "Kirby"
+
+
+def test_unclosed_quote_closed_by_next_opening_mark():
+    text = "“One two three, he said. “Four five six,” she said."
+    spans = [(q.start, q.end, q.closed) for q in find_quoted(text)]
+    assert spans == [(0, 15, False), (25, 41, True)]
+
+
+@pytest.mark.parametrize(
+    "text, needle, kind, speaker, cue",
+    [
+        (
+            "Clinton, the nominee “is dogged and smart,” the paper wrote.",
+            "dogged",
+            "mixed",
+            "the paper",
+            "wrote",
+        ),
+        (
+            "The official warned that Pyongyang would “pay a price” for the deal.",
+            "pay a price",
+            "mixed",
+            "The official",
+            "warned",
+        ),
+        (
+            "Smith said that the economy is growing faster than expected.",
+            "economy is growing",
+            "indirect",
+            "Smith",
+            "said",
+        ),
+        (
+            "Smith said the economy is growing faster than expected.",
+            "economy is growing",
+            "indirect",
+            "Smith",
+            "said",
+        ),
+        (
+            "The minister noted that exports had fallen for a third month.",
+            "exports had fallen",
+            "indirect",
+            "The minister",
+            "noted",
+        ),
+        (
+            "He added that the sanctions were working.",
+            "sanctions were working",
+            "indirect",
+            "He",
+            "added",
+        ),
+        (
+            "The general warned that the army was not ready.",
+            "army was not ready",
+            "indirect",
+            "The general",
+            "warned",
+        ),
+        (
+            "Peskov told reporters that he could not confirm any details.",
+            "could not confirm",
+            "indirect",
+            "Peskov",
+            "told",
+        ),
+        (
+            "Negotiations are advancing quickly, according to a senior official.",
+            "Negotiations are advancing",
+            "indirect",
+            "a senior official",
+            "according to",
+        ),
+        (
+            "The talks will continue next week, said Kirby.",
+            "talks will continue",
+            "indirect",
+            "Kirby",
+            "said",
+        ),
+        (
+            "The talks will continue next week, a spokesman said.",
+            "talks will continue",
+            "indirect",
+            "a spokesman",
+            "said",
+        ),
+        (
+            "Kirby spoke on Monday, saying the talks would continue in March.",
+            "talks would continue",
+            "indirect",
+            "Kirby",
+            "saying",
+        ),
+        (
+            "Kirby spoke on Monday, noting that the talks would continue in March.",
+            "talks would continue",
+            "indirect",
+            "Kirby",
+            "noting",
+        ),
+    ],
+    ids=[
+        "mixed",
+        "partial-quote",
+        "said-that",
+        "said-bare",
+        "noted",
+        "added",
+        "warned",
+        "told-reporters",
+        "according-to",
+        "post-posed-name",
+        "post-posed-nominal",
+        "participial-saying",
+        "participial-noting",
+    ],
+)
+def test_reported_speech(nlp, text, needle, kind, speaker, cue):
+    q = one(quotes(nlp, text), needle)
+    assert q.kind == kind
+    assert text_of(q.speaker) == speaker
+    assert text_of(q.cue) == cue
+    assert not q.text.endswith(".")  # the sentence's full stop is not content
+
+
+def test_continuation_in_same_paragraph_is_one_quote(nlp):
+    text = "“We will win this vote,” Smith said on Monday. “Nobody can stop us now.”"
+    found = quotes(nlp, text)
+    assert len(found) == 1
+    q = found[0]
+    # PolNeAR keeps a quote split by its attribution as one (covering) span.
+    assert q.text == text[: text.rindex("”") + 1]
+    assert text_of(q.speaker) == "Smith" and text_of(q.cue) == "said"
+
+
+def test_continuation_in_next_paragraph_joins_previous_speaker(nlp):
+    text = (
+        "“We will win this vote,” Smith said on Monday.\n\n"
+        "“Nobody can stop us now, not this year and not in any year after it.”"
+    )
+    q = one(quotes(nlp, text), "Nobody can stop us")
+    assert q.text.startswith("“We will win")
+    assert text_of(q.speaker) == "Smith"
+
+
+def test_pronoun_resolves_to_earlier_named_speaker(nlp):
+    text = (
+        "Kremlin spokesman Dmitry Peskov told reporters on Tuesday that he could not "
+        "confirm the visit.\n“We have nothing to tell you on this topic,” he said."
+    )
+    q = one(quotes(nlp, text), "nothing to tell")
+    assert text_of(q.speaker) == "he"
+    assert text_of(q.speaker_entity) == "Dmitry Peskov"
+    assert q.speaker_entity.start == text.index("Dmitry Peskov")
+
+
+def test_definite_role_resolves_but_indefinite_does_not(nlp):
+    text = (
+        "John Kirby said the talks were advancing.\n"
+        "“We have new information to share today,” the NSC spokesperson told reporters.\n"
+        "The deal is close, according to a top U.S. security official."
+    )
+    found = quotes(nlp, text)
+    q = one(found, "new information")
+    assert text_of(q.speaker) == "the NSC spokesperson"
+    assert text_of(q.speaker_entity) == "John Kirby"
+    q = one(found, "deal is close")
+    assert text_of(q.speaker) == "a top U.S. security official"
+    assert q.speaker_entity is None
+
+
+def test_titles_and_scare_quotes_are_not_speech(nlp):
+    text = "She starred in “Mercy Street” and the so-called “deal” made headlines last week."
+    assert quotes(nlp, text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\n  ", "“", "”", '"', "«", "‘’", "“”“”", "“\n\n”", "He said, “", "\x00''\x00"],
+)
+def test_degenerate_texts(nlp, text):
+    assert all(q.end > q.start for q in quotes(nlp, text))
