@@ -1,0 +1,124 @@
+"""``curate push``: pre-annotated articles into a Label Studio project, idempotently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from curate.cli.app import command, console, err_console, fail
+from curate.studio.client import connect
+from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, push_file
+
+
+@command("push")
+def push_cli(
+    source: Path = typer.Argument(..., help="Pre-annotated JSONL (`curate preannotate` output)."),
+    project: str | None = typer.Option(
+        None, "--project", help="Project title, created if missing (default: curate news_quotes)."
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Label mapping (mapping.toml) or config .xml (default: label_config/).",
+    ),
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", help="Tasks per import."),
+    update: bool = typer.Option(
+        False, "--update", help="Replace the text and predictions of articles whose text changed."
+    ),
+    add_predictions: bool = typer.Option(
+        False,
+        "--add-predictions",
+        help="Add these predictions (a new model version) to articles already pushed.",
+    ),
+    annotators_per_task: int | None = typer.Option(
+        None, "--annotators-per-task", help="How many annotators each overlapping task gets."
+    ),
+    overlap: float | None = typer.Option(
+        None, "--overlap", help="Percent of tasks that get --annotators-per-task annotators."
+    ),
+) -> None:
+    """Import pre-annotated articles as Label Studio tasks with predictions.
+
+    Creates the project (or reuses it, by title) with the label config.
+    Imports only the articles the project does not have yet:
+    pushing again creates no duplicates and finishes an interrupted push.
+    Finds Label Studio through LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY,
+    else the server started by `curate studio up`.
+    """
+    conn = connect()
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        job = bar.add_task("push", total=None)
+        result = push_file(
+            conn,
+            source,
+            project=project,
+            config=config,
+            batch_size=batch_size,
+            update=update,
+            add_predictions=add_predictions,
+            annotators_per_task=annotators_per_task,
+            overlap=overlap,
+            progress=lambda done, total: bar.update(job, completed=done, total=total),
+        )
+    render(result)
+    if result.refused:
+        raise fail(
+            f"{len(result.refused)} articles changed text under an id already pushed: "
+            f"{_ids(result.refused)}; they were not pushed. Give them new ids, or rerun with "
+            "--update to replace the text (existing annotations are kept but may no longer fit)"
+        )
+    if result.problems:
+        raise fail(
+            f"{len(result.problems)} records were skipped (listed above); fix and push again"
+        )
+
+
+def render(r: PushResult) -> None:
+    for p in r.problems:
+        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    verb = "created" if r.project_created else "reused"
+    console.print(f"project {r.project_title!r} ({verb}): {r.project_url}", highlight=False)
+    models = ", ".join(f"{m} ({n})" for m, n in r.model_versions.most_common())
+    console.print(
+        f"{r.created} tasks created, {r.unchanged} already there, {len(r.updated)} updated, "
+        f"{r.predictions_added} predictions added; model versions: {models or '-'}"
+    )
+    if r.settings:
+        console.print(
+            "overlap: "
+            + ", ".join(f"{k}={v}" for k, v in r.settings.items() if k != "show_overlap_first")
+        )
+    if r.duplicates_in_input:
+        err_console.print(
+            f"[yellow]note[/] {len(r.duplicates_in_input)} repeated articles in the input were "
+            f"pushed once: {_ids(r.duplicates_in_input)}",
+            highlight=False,
+        )
+    if r.duplicates_in_project:
+        err_console.print(
+            f"[yellow]note[/] the project already held duplicate tasks for: "
+            f"{_ids(r.duplicates_in_project)}",
+            highlight=False,
+        )
+    if r.updated_with_annotations:
+        err_console.print(
+            f"[yellow]check[/] annotations were made on the old text of "
+            f"{_ids(r.updated_with_annotations)}; review them in Label Studio",
+            highlight=False,
+        )
+    if r.unchanged and not r.predictions_added and r.created == 0:
+        hint = "" if r.add_predictions else " (--add-predictions adds a new model version)"
+        console.print(f"nothing new to push{hint}")
+
+
+def _ids(ids: list[str], limit: int = 10) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")

@@ -1,0 +1,93 @@
+"""``curate studio up | down | status``: the embedded Label Studio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from curate.cli.app import app, console, err_console, fail, handle_errors
+from curate.studio import server
+
+studio_app = typer.Typer(
+    help="Run the embedded Label Studio (127.0.0.1, data in .curate/studio/).",
+    no_args_is_help=True,
+)
+app.add_typer(studio_app, name="studio")
+
+DATA_DIR_HELP = (
+    "Data folder of the embedded server (env CURATE_STUDIO_DIR; default .curate/studio)."
+)
+
+
+@studio_app.command("up")
+@handle_errors
+def up_cli(
+    port: int | None = typer.Option(
+        None, "--port", help="Port to listen on (default: 8080, or a free port if taken)."
+    ),
+    database: str = typer.Option(
+        "sqlite",
+        "--database",
+        help="sqlite (one person) or postgres (a team; set POSTGRE_NAME, POSTGRE_USER, "
+        "POSTGRE_PASSWORD, POSTGRE_HOST, POSTGRE_PORT).",
+    ),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+) -> None:
+    """Start Label Studio in the background and wait until it is ready.
+
+    The first start creates the admin user and an API token,
+    random and kept in credentials.json (mode 0600) in the data folder.
+    `curate studio status --show-login` prints the login.
+    Other curate commands find the server by themselves.
+    """
+    if database not in ("sqlite", "postgres"):
+        raise fail(f"--database must be sqlite or postgres, not {database!r}")
+    if not (data_dir or server.default_data_dir()).exists():
+        err_console.print("starting Label Studio for the first time (about a minute)...")
+    result = server.up(data_dir, port=port, database=database)
+    st = result.status
+    if result.started:
+        console.print(f"Label Studio is up at {st.url} (pid {st.pid}, {st.database})")
+    else:
+        console.print(f"Label Studio is already running at {st.url} (pid {st.pid})")
+    console.print(f"log: {st.log_path}", highlight=False)
+
+
+@studio_app.command("down")
+@handle_errors
+def down_cli(
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+) -> None:
+    """Stop the Label Studio that `curate studio up` started (and nothing else)."""
+    before = server.stop(data_dir)
+    if before.running:
+        console.print(f"stopped Label Studio at {before.url} (pid {before.pid})")
+    else:
+        console.print(f"Label Studio is not running ({before.note})")
+
+
+@studio_app.command("status")
+@handle_errors
+def status_cli(
+    show_login: bool = typer.Option(
+        False, "--show-login", help="Also print the admin e-mail and password."
+    ),
+    data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
+) -> None:
+    """Say whether the embedded Label Studio runs, where, and (optionally) the login.
+
+    Exits with code 1 when it is not running.
+    """
+    st = server.status(data_dir)
+    if not st.running:
+        console.print(f"Label Studio is not running ({st.note}); start it with `curate studio up`")
+        raise typer.Exit(1)
+    health = "healthy" if st.healthy else "[yellow]not answering /health[/]"
+    console.print(f"Label Studio is running at {st.url} (pid {st.pid}, {st.database}, {health})")
+    console.print(f"data: {st.data_dir}\nlog: {st.log_path}", highlight=False)
+    if show_login:
+        creds = server.read_credentials(st.data_dir or server.default_data_dir())
+        if creds is None:
+            raise fail(f"no stored login in {st.data_dir}")
+        console.print(f"login: {creds.username}\npassword: {creds.password}", highlight=False)

@@ -1,0 +1,1 @@
+"""Label Studio in the loop: the embedded server, connections, push, pull and converters."""

@@ -1,0 +1,513 @@
+"""The embedded Label Studio: start it in the background, find it again, stop it.
+
+``start`` spawns ``label-studio start`` with its own data folder, creates the admin
+user and a legacy API token on first start (passed through the environment, never on
+the command line where ``ps`` would show them), waits for ``/health`` and checks that
+the token is accepted, then records where the server is in ``server.json`` inside the
+data folder so other commands (and ``stop``/``status``) find it.
+
+Secrets live in ``credentials.json`` (mode 0600) beside the data, never in the state
+file, in messages or in reprs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from curate.errors import StudioError
+from curate.jsonl import atomic_writer
+
+DEFAULT_DATA_DIR = Path(".curate/studio")
+DATA_DIR_ENV = "CURATE_STUDIO_DIR"
+DEFAULT_PORT = 8080
+DEFAULT_USERNAME = "admin@curate.local"
+STATE_FILE = "server.json"
+CREDENTIALS_FILE = "credentials.json"
+LOG_FILE = "label_studio.log"
+START_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The admin login and API token of an embedded server."""
+
+    username: str
+    password: str = field(repr=False)
+    api_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """Where Label Studio's PostgreSQL database is (LS env ``POSTGRE_*``)."""
+
+    name: str = "postgres"
+    user: str = "postgres"
+    password: str = field(default="", repr=False)
+    host: str = "localhost"
+    port: int = 5432
+
+    def env(self) -> dict[str, str]:
+        return {
+            "DJANGO_DB": "default",
+            "POSTGRE_NAME": self.name,
+            "POSTGRE_USER": self.user,
+            "POSTGRE_PASSWORD": self.password,
+            "POSTGRE_HOST": self.host,
+            "POSTGRE_PORT": str(self.port),
+        }
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> PostgresSettings:
+        """Read ``POSTGRE_NAME/USER/PASSWORD/HOST/PORT`` (Label Studio's own names)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            name=env.get("POSTGRE_NAME", "postgres"),
+            user=env.get("POSTGRE_USER", "postgres"),
+            password=env.get("POSTGRE_PASSWORD", ""),
+            host=env.get("POSTGRE_HOST", "localhost"),
+            port=int(env.get("POSTGRE_PORT", "5432")),
+        )
+
+
+@dataclass(frozen=True)
+class Server:
+    """A started (or found) embedded Label Studio."""
+
+    url: str
+    host: str
+    port: int
+    pid: int
+    data_dir: Path
+    log_path: Path
+    database: str
+    username: str
+    password: str = field(repr=False)
+    api_key: str = field(repr=False)
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
+
+
+def default_data_dir() -> Path:
+    """``$CURATE_STUDIO_DIR`` or ``.curate/studio`` (relative to the working directory)."""
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+@dataclass(frozen=True)
+class Status:
+    """What ``status`` found: whether the recorded server runs and answers ``/health``."""
+
+    running: bool
+    healthy: bool
+    url: str | None = None
+    pid: int | None = None
+    port: int | None = None
+    database: str | None = None
+    data_dir: Path | None = None
+    log_path: Path | None = None
+    started_at: str | None = None
+    note: str = ""
+
+
+def load_or_create_credentials(
+    data_dir: str | Path,
+    username: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+) -> Credentials:
+    """The credentials stored in ``data_dir``, created (random, mode 0600) on first use.
+
+    Explicit arguments win and are stored, so a later ``connect()`` finds them.
+    """
+    data_dir = Path(data_dir)
+    path = data_dir / CREDENTIALS_FILE
+    stored: dict[str, Any] = {}
+    if path.exists():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise StudioError(
+                f"{path}: cannot read the stored Label Studio login ({e.__class__.__name__}); "
+                "fix or delete the file (deleting it means a new data folder is needed)"
+            ) from None
+    creds = Credentials(
+        username=username or stored.get("username") or DEFAULT_USERNAME,
+        password=password or stored.get("password") or secrets.token_urlsafe(18),
+        api_key=token or stored.get("api_key") or secrets.token_hex(20),
+    )
+    if asdict(creds) != stored:
+        _write_private(path, asdict(creds))
+    return creds
+
+
+def read_credentials(data_dir: str | Path | None = None) -> Credentials | None:
+    """The stored credentials of ``data_dir``, or None if there are none."""
+    path = Path(data_dir or default_data_dir()) / CREDENTIALS_FILE
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return Credentials(d["username"], d["password"], d["api_key"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def read_state(data_dir: str | Path | None = None) -> dict[str, Any] | None:
+    """The recorded state of the embedded server (no secrets), or None."""
+    try:
+        state = json.loads(
+            (Path(data_dir or default_data_dir()) / STATE_FILE).read_text(encoding="utf-8")
+        )
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def find_free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(1.0)
+        return s.connect_ex((host, port)) == 0
+
+
+def start(
+    data_dir: str | Path | None = None,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    username: str | None = None,
+    password: str | None = None,
+    token: str | None = None,
+    database: str = "sqlite",
+    pg: PostgresSettings | None = None,
+    timeout: float = START_TIMEOUT,
+) -> Server:
+    """Start Label Studio in the background and wait until it answers with our token.
+
+    ``port=None`` takes 8080 when free, otherwise any free port. Raises StudioError
+    (with the tail of the server log) if it does not come up within ``timeout`` seconds.
+    """
+    if database not in ("sqlite", "postgres"):
+        raise StudioError(f"unknown database {database!r}; use sqlite or postgres")
+    data_dir = Path(data_dir or default_data_dir()).absolute()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    found = status(data_dir)
+    if found.running:
+        raise StudioError(
+            f"Label Studio is already running at {found.url} (pid {found.pid}) for {data_dir}; "
+            "stop it first with `curate studio down`"
+        )
+    if port is None:
+        port = DEFAULT_PORT if not port_in_use(host, DEFAULT_PORT) else find_free_port(host)
+    elif port_in_use(host, port):
+        # LS would silently move to the next port; refuse instead so we know where it is.
+        raise StudioError(f"port {port} on {host} is already in use; pick another with --port")
+
+    creds = load_or_create_credentials(data_dir, username, password, token)
+    env = _server_env(data_dir, creds, database, pg)
+    log_path = data_dir / LOG_FILE
+    cmd = [
+        *_label_studio_command(),
+        "start",
+        "--no-browser",
+        "--internal-host",
+        host,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+    with log_path.open("ab") as log:
+        log.write(f"\n--- curate: starting Label Studio on {host}:{port} ---\n".encode())
+        log.flush()
+        # A new session: the server outlives `curate studio up` and ignores its Ctrl-C.
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=data_dir,
+            start_new_session=True,
+        )
+    url = f"http://{_url_host(host)}:{port}"
+    server = Server(
+        url=url,
+        host=host,
+        port=port,
+        pid=proc.pid,
+        data_dir=data_dir,
+        log_path=log_path,
+        database=database,
+        username=creds.username,
+        password=creds.password,
+        api_key=creds.api_key,
+        process=proc,
+    )
+    try:
+        _wait_ready(server, proc, timeout)
+    except BaseException:
+        _terminate(proc.pid, proc)
+        raise
+    _write_state(server)
+    return server
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """What ``up`` did: ``started`` is False when the server was already running."""
+
+    status: Status
+    started: bool
+
+
+def up(
+    data_dir: str | Path | None = None,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    database: str = "sqlite",
+    pg: PostgresSettings | None = None,
+    timeout: float = START_TIMEOUT,
+) -> UpResult:
+    """Start the embedded server unless the one recorded in ``data_dir`` already runs."""
+    found = status(data_dir)
+    if found.running:
+        return UpResult(found, started=False)
+    start(data_dir, port=port, host=host, database=database, pg=pg, timeout=timeout)
+    return UpResult(status(data_dir), started=True)
+
+
+def stop(data_dir: str | Path | None = None, timeout: float = 30.0) -> Status:
+    """Stop the server recorded in ``data_dir`` if it is the process curate started.
+
+    Returns the status as it was before stopping (``running=False`` if nothing ran).
+    """
+    data_dir = Path(data_dir or default_data_dir()).absolute()
+    before = status(data_dir, check_health=False)
+    if before.running and before.pid is not None:
+        _terminate(before.pid, None, timeout)
+    state_path = data_dir / STATE_FILE
+    with contextlib.suppress(FileNotFoundError):
+        state_path.unlink()
+    return before
+
+
+def stop_server(server: Server, timeout: float = 30.0) -> None:
+    """Stop a server returned by :func:`start` (reaps the child process too)."""
+    if _is_ours(server.pid, server.port):
+        _terminate(server.pid, server.process, timeout)
+    elif server.process is not None:
+        server.process.poll()
+    with contextlib.suppress(FileNotFoundError):
+        (server.data_dir / STATE_FILE).unlink()
+
+
+def status(data_dir: str | Path | None = None, check_health: bool = True) -> Status:
+    """Whether the server recorded in ``data_dir`` is running and healthy."""
+    data_dir = Path(data_dir or default_data_dir()).absolute()
+    state = read_state(data_dir)
+    if state is None:
+        return Status(False, False, data_dir=data_dir, note="not started")
+    pid, port = int(state.get("pid", 0)), int(state.get("port", 0))
+    common = {
+        "url": state.get("url"),
+        "pid": pid,
+        "port": port,
+        "database": state.get("database"),
+        "data_dir": data_dir,
+        "log_path": data_dir / LOG_FILE,
+        "started_at": state.get("started_at"),
+    }
+    if not _is_ours(pid, port):
+        return Status(False, False, **common, note="stale state: the recorded process is gone")
+    healthy = _healthy(str(state.get("url"))) if check_health else False
+    return Status(True, healthy, **common, note="" if healthy or not check_health else "no /health")
+
+
+# --- internals ---------------------------------------------------------------------
+
+
+def _label_studio_command() -> list[str]:
+    # The console script beside our interpreter, else the module (same entry point).
+    script = Path(sys.executable).with_name("label-studio")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "label_studio.server"]
+
+
+def _server_env(
+    data_dir: Path, creds: Credentials, database: str, pg: PostgresSettings | None
+) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        # Do not let a stray database setting of the caller pick the database for us.
+        if not k.startswith(("POSTGRE_", "DJANGO_DB", "LABEL_STUDIO_", "DATABASE_NAME"))
+    }
+    env.update(
+        {
+            "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+            "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
+            "LABEL_STUDIO_USERNAME": creds.username,
+            "LABEL_STUDIO_PASSWORD": creds.password,
+            "LABEL_STUDIO_USER_TOKEN": creds.api_key,
+            "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
+            # No phoning home: no internet in CI, and a hung check slows the start.
+            "LATEST_VERSION_CHECK": "false",
+            "COLLECT_ANALYTICS": "false",
+            "SENTRY_DSN": "",
+            "FRONTEND_SENTRY_DSN": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if database == "postgres":
+        env.update((pg or PostgresSettings.from_env()).env())
+    else:
+        env["DJANGO_DB"] = "sqlite"
+    return env
+
+
+def _url_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host  # nosec - only a URL for us
+
+
+def _wait_ready(server: Server, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    session = requests.Session()
+    while True:
+        code = proc.poll()
+        if code is not None:
+            raise StudioError(
+                f"Label Studio exited (code {code}) while starting; log {server.log_path}:\n"
+                + _log_tail(server)
+            )
+        if _healthy(server.url, session):
+            break
+        if time.monotonic() > deadline:
+            raise StudioError(
+                f"Label Studio did not answer {server.url}/health within {timeout:.0f} s; "
+                f"log {server.log_path}:\n" + _log_tail(server)
+            )
+        time.sleep(0.5)
+    # The port could belong to another server if ours moved; our token proves it is ours.
+    try:
+        r = session.get(
+            f"{server.url}/api/current-user/whoami",
+            headers={"Authorization": f"Token {server.api_key}"},
+            timeout=30,
+        )
+    except requests.RequestException as e:
+        raise StudioError(
+            f"Label Studio at {server.url} stopped answering: {e.__class__.__name__}"
+        ) from None
+    if r.status_code != 200:
+        raise StudioError(
+            f"Label Studio at {server.url} refused the stored API token (HTTP {r.status_code}); "
+            f"the data folder {server.data_dir} was set up with other credentials - "
+            f"restore {CREDENTIALS_FILE} or use a new data folder"
+        )
+
+
+def _healthy(url: str, session: requests.Session | None = None) -> bool:
+    try:
+        r = (session or requests).get(f"{url}/health", timeout=5)
+    except requests.RequestException:
+        return False
+    return r.status_code == 200
+
+
+def _log_tail(server: Server, lines: int = 25) -> str:
+    try:
+        text = server.log_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no log)"
+    tail = "\n".join(text.splitlines()[-lines:])
+    for secret in (server.password, server.api_key):
+        tail = tail.replace(secret, "***")
+    return tail
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [p.decode(errors="replace") for p in raw.split(b"\0") if p]
+
+
+def _is_ours(pid: int, port: int) -> bool:
+    """True if ``pid`` is alive and is a Label Studio started for ``port``."""
+    if pid <= 0:
+        return False
+    _reap(pid)
+    args = _cmdline(pid)
+    if not args:
+        return False  # gone, or a zombie
+    joined = " ".join(args)
+    return "label" in joined and "studio" in joined and f"--port {port}" in joined
+
+
+def _reap(pid: int) -> None:
+    # A child of this process that exited stays a zombie until waited for.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _terminate(pid: int, proc: subprocess.Popen[bytes] | None, timeout: float = 30.0) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            # The server leads its own session, so its group is exactly what we started.
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            os.kill(pid, sig)
+        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 10.0)
+        while time.monotonic() < deadline:
+            if proc is not None:
+                if proc.poll() is not None:
+                    return
+            else:
+                _reap(pid)
+                if not _cmdline(pid):
+                    return
+            time.sleep(0.2)
+
+
+def _write_state(server: Server) -> None:
+    state = {
+        "url": server.url,
+        "host": server.host,
+        "port": server.port,
+        "pid": server.pid,
+        "database": server.database,
+        "data_dir": str(server.data_dir),
+        "log": str(server.log_path),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    with atomic_writer(server.data_dir / STATE_FILE) as fh:
+        json.dump(state, fh, indent=2)
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)

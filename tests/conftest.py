@@ -1,0 +1,88 @@
+"""Shared fixtures: one real Label Studio per test session, never a mock.
+
+``studio`` starts the embedded server (free port, temporary data folder) once for the
+session and stops it at the end; ``studio_conn`` is a checked connection to it and
+``studio_project`` makes a fresh, empty project per test (deleted afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Tests never reach the Hugging Face hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A running Label Studio: ``.url .api_key .username .password .data_dir``."""
+    from curate.studio import server
+
+    data_dir = tmp_path_factory.mktemp("label_studio")
+    srv = server.start(data_dir, port=server.find_free_port())
+    try:
+        yield srv
+    finally:
+        server.stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def studio_conn(studio: Any) -> Any:
+    """A checked :class:`curate.studio.client.Connection` to the session's server."""
+    from curate.studio.client import connect
+
+    return connect(studio.url, studio.api_key)
+
+
+@pytest.fixture
+def seed_studio_dir(studio: Any) -> Callable[[Path], Path]:
+    """``seed(data_dir)`` copies the session server's database and login into ``data_dir``,
+    so a second embedded server started there skips the minute of first-run migrations
+    (sqlite's backup API copies the live database consistently)."""
+    from curate.studio import server
+
+    def seed(data_dir: Path) -> Path:
+        data_dir.mkdir(parents=True, mode=0o700)
+        src = sqlite3.connect(Path(studio.data_dir) / "label_studio.sqlite3")
+        dst = sqlite3.connect(data_dir / "label_studio.sqlite3")
+        try:
+            with dst:
+                src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        shutil.copy2(Path(studio.data_dir) / server.CREDENTIALS_FILE, data_dir)
+        return data_dir
+
+    return seed
+
+
+@pytest.fixture
+def studio_project(studio_conn: Any) -> Iterator[Callable[..., dict[str, Any]]]:
+    """Factory ``make(title=None, label_config=None) -> project dict``; projects are
+    deleted after the test so tests do not see each other's tasks."""
+    from curate.labels import load_schema
+
+    made: list[int] = []
+    counter = iter(range(1_000_000))
+
+    def make(title: str | None = None, label_config: str | None = None) -> dict[str, Any]:
+        body = {
+            "title": title or f"test project {os.getpid()}-{next(counter)}",
+            "label_config": label_config or load_schema().xml,
+        }
+        project = studio_conn.request("POST", "/api/projects", json=body).json()
+        made.append(project["id"])
+        return project
+
+    yield make
+    for pid in made:
+        studio_conn.request("DELETE", f"/api/projects/{pid}", ok=(200, 204, 404))

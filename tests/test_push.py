@@ -1,0 +1,407 @@
+"""``curate push`` against a real Label Studio: idempotent, resumable, validated."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from curate.cli import app
+from curate.labels import load_schema
+from curate.model import Document, Entity, Quote, Span
+from curate.studio.convert import document_to_results
+from curate.studio.push import push, push_file
+
+pytestmark = pytest.mark.studio
+
+runner = CliRunner()
+
+
+def make_doc(i: int, model: str = "test-model v1", tail: str = "") -> Document:
+    # Emoji outside the BMP, CRLF and a combining mark before the spans: offsets must hold.
+    text = (
+        f"Story {i} 😀.\r\nAlice Smith said \u201cwe will win\u201d in Paris, cafe\u0301 owners "
+        f"agreed.{tail}"
+    )
+    a, q, c, p = (text.index(s) for s in ("Alice Smith", "\u201cwe", "said", "Paris"))
+    alice = Span.of(text, a, a + 11)
+    return Document(
+        id=f"art-{i}",
+        text=text,
+        meta={"title": f"Story {i}", "source": "test"},
+        entities=(Entity.of(text, a, a + 11, "PERSON"), Entity.of(text, p, p + 5, "GPE")),
+        quotes=(
+            Quote(q, q + 13, text[q : q + 13], "direct", alice, Span.of(text, c, c + 4), alice),
+        ),
+        source={"model_version": model},
+    )
+
+
+def write_docs(path: Path, docs: list[Document]) -> Path:
+    path.write_text("".join(json.dumps(d.to_dict()) + "\n" for d in docs), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def env(studio, monkeypatch, tmp_path):
+    """Point the CLI at the session server through the environment; a fresh title per test."""
+    monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio.api_key)
+    monkeypatch.setenv("CURATE_STUDIO_DIR", str(tmp_path / "no-embedded"))
+    return f"push {tmp_path.name[-30:]}"
+
+
+@pytest.fixture
+def cleanup(studio_conn):
+    titles: list[str] = []
+    yield titles
+    for title in titles:
+        for p in studio_conn.paged("/api/projects", {"title": title}, "results"):
+            if p["title"] == title:
+                studio_conn.request("DELETE", f"/api/projects/{p['id']}", ok=(200, 204, 404))
+
+
+def project_id(conn, title: str) -> int:
+    found = [p for p in conn.paged("/api/projects", {}, "results") if p["title"] == title]
+    assert len(found) == 1, f"expected one project titled {title!r}, found {len(found)}"
+    return found[0]["id"]
+
+
+def tasks_of(conn, pid: int) -> list[dict]:
+    return list(conn.paged("/api/tasks", {"project": pid, "fields": "all"}, "tasks"))
+
+
+def test_push_creates_tasks_with_predictions_then_is_idempotent(
+    env, studio_conn, tmp_path, cleanup
+):
+    cleanup.append(env)
+    docs = [make_doc(i) for i in range(5)]
+    src = write_docs(tmp_path / "pre.jsonl", docs)
+
+    first = runner.invoke(app, ["push", str(src), "--project", env, "--batch-size", "2"])
+    assert first.exit_code == 0, first.output
+    assert "5 tasks created" in first.output and "(created)" in first.output
+
+    pid = project_id(studio_conn, env)
+    tasks = tasks_of(studio_conn, pid)
+    assert len(tasks) == 5
+    schema = load_schema()
+    by_id = {t["data"]["curate_id"]: t for t in tasks}
+    for d in docs:
+        t = by_id[d.id]
+        assert t["data"]["text"] == d.text and t["data"]["curate_hash"] == d.hash
+        (pred,) = t["predictions"]
+        assert pred["model_version"] == "test-model v1" and pred["score"] == 1.0
+        # Offsets arrive exactly as sent (emoji, CRLF and combining mark before them).
+        assert pred["result"] == document_to_results(d, schema)
+        assert {r["type"] for r in pred["result"]} >= {"labels", "choices", "relation"}
+
+    again = runner.invoke(app, ["push", str(src), "--project", env])
+    assert again.exit_code == 0, again.output
+    assert "0 tasks created, 5 already there" in again.output and "(reused)" in again.output
+    assert len(tasks_of(studio_conn, pid)) == 5
+
+
+def test_changed_text_is_refused_unless_update(env, studio_conn, tmp_path, cleanup):
+    cleanup.append(env)
+    docs = [make_doc(i) for i in range(3)]
+    push(studio_conn, docs, project=env)
+    pid = project_id(studio_conn, env)
+    task = next(t for t in tasks_of(studio_conn, pid) if t["data"]["curate_id"] == "art-1")
+    studio_conn.request(
+        "POST",
+        f"/api/tasks/{task['id']}/annotations",
+        json={"result": document_to_results(docs[1], load_schema()), "lead_time": 1.0},
+    )
+
+    changed = [docs[0], make_doc(1, tail=" Later edit."), make_doc(3)]
+    src = write_docs(tmp_path / "changed.jsonl", changed)
+    refused = runner.invoke(app, ["push", str(src), "--project", env])
+    assert refused.exit_code == 1
+    assert "art-1" in refused.output and "--update" in refused.output
+    # The other articles still went through; the changed one was left as it was.
+    tasks = {t["data"]["curate_id"]: t for t in tasks_of(studio_conn, pid)}
+    assert set(tasks) == {"art-0", "art-1", "art-2", "art-3"}
+    assert tasks["art-1"]["data"]["text"] == docs[1].text
+
+    updated = runner.invoke(app, ["push", str(src), "--project", env, "--update"])
+    assert updated.exit_code == 0, updated.output
+    assert "1 updated" in updated.output and "old text of art-1" in updated.output
+    tasks = {t["data"]["curate_id"]: t for t in tasks_of(studio_conn, pid)}
+    assert len(tasks) == 4
+    t1 = tasks["art-1"]
+    assert t1["data"]["text"] == changed[1].text and t1["data"]["curate_hash"] == changed[1].hash
+    assert len(t1["predictions"]) == 1
+    assert t1["predictions"][0]["result"] == document_to_results(changed[1], load_schema())
+    assert len(t1["annotations"]) == 1  # people's work is never deleted by a push
+
+
+def test_add_predictions_adds_a_model_version_and_keeps_annotations(
+    env, studio_conn, tmp_path, cleanup
+):
+    cleanup.append(env)
+    docs = [make_doc(i) for i in range(4)]
+    push(studio_conn, docs, project=env)
+    pid = project_id(studio_conn, env)
+    t0 = next(t for t in tasks_of(studio_conn, pid) if t["data"]["curate_id"] == "art-0")
+    ann = studio_conn.request(
+        "POST",
+        f"/api/tasks/{t0['id']}/annotations",
+        json={"result": document_to_results(docs[0], load_schema())[:1], "lead_time": 2.0},
+    ).json()
+
+    v2 = write_docs(tmp_path / "v2.jsonl", [make_doc(i, model="test-model v2") for i in range(4)])
+    plain = runner.invoke(app, ["push", str(v2), "--project", env])
+    assert plain.exit_code == 0 and "--add-predictions" in plain.output
+    assert all(len(t["predictions"]) == 1 for t in tasks_of(studio_conn, pid))
+
+    added = runner.invoke(app, ["push", str(v2), "--project", env, "--add-predictions"])
+    assert added.exit_code == 0, added.output
+    assert "4 predictions added" in added.output
+    tasks = tasks_of(studio_conn, pid)
+    assert len(tasks) == 4
+    for t in tasks:
+        assert sorted(p["model_version"] for p in t["predictions"]) == [
+            "test-model v1",
+            "test-model v2",
+        ]
+    # Label Studio now shows the new version's predictions.
+    assert studio_conn.get_json(f"/api/projects/{pid}")["model_version"] == "test-model v2"
+    # Adding again is a no-op, and the annotation is untouched.
+    push(
+        studio_conn,
+        [make_doc(i, model="test-model v2") for i in range(4)],
+        project=env,
+        add_predictions=True,
+    )
+    assert all(len(t["predictions"]) == 2 for t in tasks_of(studio_conn, pid))
+    after = studio_conn.get_json(f"/api/annotations/{ann['id']}")
+    assert after["result"] == ann["result"] and after["updated_at"] == ann["updated_at"]
+
+
+def test_unknown_labels_are_refused_before_anything_is_pushed(env, studio_conn, tmp_path, cleanup):
+    cleanup.append(env)
+    good = make_doc(0)
+    bad = good.with_(id="art-bad", entities=(Entity.of(good.text, 0, 5, "SPACESHIP"),))
+    src = write_docs(tmp_path / "bad.jsonl", [good, bad])
+    result = runner.invoke(app, ["push", str(src), "--project", env])
+    assert result.exit_code == 1
+    assert "entity:SPACESHIP" in result.output and "art-bad" in result.output
+    assert "Traceback" not in result.output
+    assert not [p for p in studio_conn.paged("/api/projects", {}, "results") if p["title"] == env]
+
+
+def test_bad_records_are_named_and_the_rest_go_through(env, studio_conn, tmp_path, cleanup):
+    cleanup.append(env)
+    good = [make_doc(i).to_dict() for i in range(3)]
+    broken_span = dict(
+        good[1], id="art-broken", entities=[{"start": 0, "end": 5, "label": "GPE", "text": "nope!"}]
+    )
+    lines = [json.dumps(good[0]), "{not json", json.dumps(broken_span), json.dumps(good[2])]
+    src = tmp_path / "mixed.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["push", str(src), "--project", env])
+    assert result.exit_code == 1
+    assert f"{src}:2" in result.output and "invalid JSON" in result.output
+    assert f"{src}:3" in result.output and "art-broken" in result.output
+    pid = project_id(studio_conn, env)
+    assert sorted(t["data"]["curate_id"] for t in tasks_of(studio_conn, pid)) == ["art-0", "art-2"]
+
+
+def test_push_interrupted_midway_then_rerun_has_no_duplicates(env, studio_conn, cleanup):
+    cleanup.append(env)
+    docs = [make_doc(i) for i in range(30)]
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_two_batches(done: int, total: int) -> None:
+        if done >= 10:
+            raise Crash
+
+    with pytest.raises(Crash):
+        push(studio_conn, docs, project=env, batch_size=5, progress=crash_after_two_batches)
+    pid = project_id(studio_conn, env)
+    # Whole batches only: the two reported plus at most the one already in flight.
+    there = len(tasks_of(studio_conn, pid))
+    assert there in (10, 15)
+
+    result = push(studio_conn, docs, project=env, batch_size=5)
+    assert (result.created, result.unchanged) == (30 - there, there)
+    ids = Counter(t["data"]["curate_id"] for t in tasks_of(studio_conn, pid))
+    assert len(ids) == 30 and set(ids.values()) == {1}
+
+
+def test_killed_push_process_is_finished_by_rerun(env, studio, studio_conn, tmp_path, cleanup):
+    cleanup.append(env)
+    n = 400
+    src = write_docs(tmp_path / "many.jsonl", [make_doc(i) for i in range(n)])
+    cmd = [
+        sys.executable,
+        "-c",
+        "from curate.cli import main; main()",
+        "push",
+        str(src),
+        "--project",
+        env,
+        "--batch-size",
+        "5",
+    ]
+    proc_env = {
+        **os.environ,
+        "LABEL_STUDIO_URL": studio.url,
+        "LABEL_STUDIO_API_KEY": studio.api_key,
+    }
+    proc = subprocess.Popen(cmd, env=proc_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        seen = 0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            pids = [
+                p["id"]
+                for p in studio_conn.paged("/api/projects", {}, "results")
+                if p["title"] == env
+            ]
+            if pids:
+                seen = studio_conn.get_json(f"/api/projects/{pids[0]}")["task_number"]
+                if seen >= 20:
+                    break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert 0 < seen < n, "the push should have been killed halfway"
+
+    result = runner.invoke(app, ["push", str(src), "--project", env])
+    assert result.exit_code == 0, result.output
+    ids = Counter(
+        t["meta"]["curate_id"]
+        for t in studio_conn.paged(
+            "/api/tasks", {"project": project_id(studio_conn, env), "include": "id,meta"}, "tasks"
+        )
+    )
+    assert len(ids) == n and set(ids.values()) == {1}
+
+
+def test_overlap_settings_and_several_annotators(env, studio_conn, tmp_path, cleanup):
+    cleanup.append(env)
+    src = write_docs(tmp_path / "ov.jsonl", [make_doc(i) for i in range(10)])
+    result = runner.invoke(
+        app,
+        ["push", str(src), "--project", env, "--annotators-per-task", "2", "--overlap", "50"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "maximum_annotations=2" in result.output
+    pid = project_id(studio_conn, env)
+    proj = studio_conn.get_json(f"/api/projects/{pid}")
+    assert proj["maximum_annotations"] == 2 and proj["overlap_cohort_percentage"] == 50
+    tasks = tasks_of(studio_conn, pid)
+    assert Counter(t["overlap"] for t in tasks) == {2: 5, 1: 5}
+
+    # Two annotator accounts annotate the same overlapping task.
+    users = []
+    for k in (1, 2):
+        email = f"annotator{k}-{pid}@curate.local"
+        users.append(
+            studio_conn.request(
+                "POST", "/api/users/", json={"email": email, "username": email}
+            ).json()["id"]
+        )
+    task = next(t for t in tasks if t["overlap"] == 2)
+    doc = next(d for d in [make_doc(i) for i in range(10)] if d.id == task["data"]["curate_id"])
+    for uid in users:
+        studio_conn.request(
+            "POST",
+            f"/api/tasks/{task['id']}/annotations",
+            json={"result": document_to_results(doc, load_schema()), "completed_by": uid},
+        )
+    after = studio_conn.get_json(f"/api/tasks/{task['id']}")
+    by = [a["completed_by"] for a in after["annotations"]]
+    assert sorted(b["id"] if isinstance(b, dict) else b for b in by) == sorted(users)
+    assert after["is_labeled"] is True
+
+
+def test_overlap_without_annotators_is_a_clear_error(env, tmp_path):
+    src = write_docs(tmp_path / "x.jsonl", [make_doc(0)])
+    result = runner.invoke(app, ["push", str(src), "--project", env, "--overlap", "30"])
+    assert result.exit_code == 1 and "--annotators-per-task" in result.output
+
+
+def test_wrong_api_key_gives_one_line_without_the_key(studio, monkeypatch, tmp_path):
+    wrong = "wrong-key-0123456789abcdef"
+    monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", wrong)
+    src = write_docs(tmp_path / "x.jsonl", [make_doc(0)])
+    result = runner.invoke(app, ["push", str(src)])
+    assert result.exit_code == 1
+    assert "refused the API key" in result.output
+    assert wrong not in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) <= 3  # one message, wrapped at most
+
+
+def test_push_file_library_api_reports_counts(studio_conn, tmp_path, cleanup):
+    title = f"lib {tmp_path.name[-30:]}"
+    cleanup.append(title)
+    src = write_docs(tmp_path / "lib.jsonl", [make_doc(i) for i in range(3)] + [make_doc(0)])
+    result = push_file(studio_conn, src, project=title)
+    assert result.created == 3 and result.duplicates_in_input == ["art-0"] and result.ok
+    assert result.model_versions == {"test-model v1": 3}
+
+
+def test_push_rides_out_a_server_restart(seed_studio_dir, tmp_path):
+    """Label Studio dies halfway through a push and comes back: nothing lost, no duplicates."""
+    import threading
+
+    from curate.studio import server
+    from curate.studio.client import Connection
+
+    data_dir = tmp_path / "studio"
+    seed_studio_dir(data_dir)
+    srv = server.start(data_dir, port=server.find_free_port())
+    try:
+        conn = Connection(srv.url, srv.api_key, backoff=1.0, retries=6)
+        docs = [make_doc(i) for i in range(300)]
+        outcome: dict = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = push(conn, docs, project="restart test", batch_size=5)
+            except Exception as e:  # the test inspects it below
+                outcome["error"] = e
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        seen, deadline = 0, time.monotonic() + 120
+        while seen < 20 and time.monotonic() < deadline and worker.is_alive():
+            found = [
+                p
+                for p in conn.paged("/api/projects", {}, "results")
+                if p["title"] == "restart test"
+            ]
+            seen = found[0]["task_number"] if found else 0
+            time.sleep(0.05)
+        server.stop_server(srv)
+        assert 0 < seen < len(docs), "the server should have died halfway through the push"
+        srv = server.start(data_dir, port=srv.port)
+        worker.join(timeout=300)
+        assert not worker.is_alive()
+        if "error" in outcome:
+            # Down for longer than the retries: one clear error, and a rerun finishes.
+            assert "again" in str(outcome["error"])
+            push(conn, docs, project="restart test", batch_size=50)
+        pid = project_id(conn, "restart test")
+        ids = Counter(
+            t["meta"]["curate_id"]
+            for t in conn.paged("/api/tasks", {"project": pid, "include": "id,meta"}, "tasks")
+        )
+        assert len(ids) == len(docs) and set(ids.values()) == {1}
+    finally:
+        server.stop_server(srv)
