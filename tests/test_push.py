@@ -199,6 +199,20 @@ def test_unknown_labels_are_refused_before_anything_is_pushed(env, studio_conn, 
     assert not [p for p in studio_conn.paged("/api/projects", {}, "results") if p["title"] == env]
 
 
+def test_invalid_config_is_refused_offline_before_anything_is_pushed(
+    env, studio_conn, tmp_path, cleanup
+):
+    cleanup.append(env)
+    xml = load_schema().xml.replace('value="refers_to"', 'value="mentions"')
+    config = tmp_path / "broken.xml"
+    config.write_text(xml, encoding="utf-8")
+    src = write_docs(tmp_path / "docs.jsonl", [make_doc(0)])
+    result = runner.invoke(app, ["push", str(src), "--project", env, "--config", str(config)])
+    assert result.exit_code == 1
+    assert "refers_to" in result.output and "Traceback" not in result.output
+    assert not [p for p in studio_conn.paged("/api/projects", {}, "results") if p["title"] == env]
+
+
 def test_bad_records_are_named_and_the_rest_go_through(env, studio_conn, tmp_path, cleanup):
     cleanup.append(env)
     good = [make_doc(i).to_dict() for i in range(3)]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import ConfigError, CurateError, InputError, StudioError
-from curate.labels import LabelSchema, load_schema
+from curate.labels import LabelSchema, load_schema, validate_config
 from curate.model import Document
 from curate.studio.client import Connection, TransientError
 from curate.studio.convert import document_to_results, document_to_task
@@ -159,6 +159,7 @@ def push(
         raise InputError(f"batch size must be at least 1, not {batch_size}")
     _check_overlap(annotators_per_task, overlap)
     schema = schema or load_schema(config)
+    validate_config(schema)  # offline, before anything reaches the server
     title = project or default_title(schema)
     if not 3 <= len(title) <= 50:
         raise InputError(
