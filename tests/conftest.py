@@ -21,6 +21,12 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 
+@pytest.fixture(autouse=True)
+def _private_push_ledger(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Each test keeps its push ledger (curate.studio.ledger) in its own folder."""
+    monkeypatch.setenv("CURATE_LEDGER_DIR", str(tmp_path_factory.mktemp("ledger")))
+
+
 @pytest.fixture(scope="session")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A running Label Studio: ``.url .api_key .username .password .data_dir``."""

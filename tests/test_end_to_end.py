@@ -210,7 +210,10 @@ def test_ingest_and_preannotate_write_both_seeds(run: Run) -> None:
 def test_push_imports_tasks_and_a_second_push_adds_no_duplicates(run: Run) -> None:
     first, again = run.results["push"].output, run.results["push again"].output
     assert "(created)" in first and "2 tasks created" in first
-    assert "(reused)" in again and "0 tasks created, 2 already there" in again
+    assert (
+        "(reused, existing tasks from the ledger)" in again
+        and "0 tasks created, 2 already there" in again
+    )
     assert run.project_tasks_after_second_push == 2
     assert run.predictions_per_task == {ARTICLE: 1, OTHER: 1}
     assert set(run.task_ids) == {ARTICLE, OTHER}

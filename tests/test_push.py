@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.labels import load_schema
 from curate.model import Document, Entity, Quote, Span
+from curate.studio import ledger
 from curate.studio.convert import document_to_results
 from curate.studio.push import push, push_file
 
@@ -106,8 +107,56 @@ def test_push_creates_tasks_with_predictions_then_is_idempotent(
 
     again = runner.invoke(app, ["push", str(src), "--project", env])
     assert again.exit_code == 0, again.output
-    assert "0 tasks created, 5 already there" in again.output and "(reused)" in again.output
+    assert "0 tasks created, 5 already there" in again.output
+    assert "(reused, existing tasks from the ledger)" in again.output
     assert len(tasks_of(studio_conn, pid)) == 5
+
+    checked = runner.invoke(app, ["push", str(src), "--project", env, "--recheck"])
+    assert checked.exit_code == 0, checked.output
+    assert "from the task list" in checked.output and "0 tasks created" in checked.output
+
+
+def test_ledger_is_trusted_only_while_it_matches_the_project(env, studio_conn, cleanup):
+    cleanup.append(env)
+    docs = [make_doc(i) for i in range(6)]
+    first = push(studio_conn, docs, project=env, batch_size=4)
+    assert first.lookup == "new project" and first.created == 6
+    pid = first.project_id
+    # The ledger holds the server's own task ids (import order preserved), never a token.
+    recorded = ledger.load(studio_conn.url, pid)
+    assert recorded is not None and recorded.count == 6
+    server_ids = {t["meta"]["curate_id"]: t["id"] for t in tasks_of(studio_conn, pid)}
+    assert {k: v[0] for k, v in recorded.tasks.items()} == server_ids
+    raw = ledger.ledger_path(studio_conn.url, pid).read_text()
+    assert studio_conn.api_key not in raw and "127.0.0.1" not in str(
+        ledger.ledger_path(studio_conn.url, pid)
+    )
+
+    assert push(studio_conn, docs, project=env).lookup == "ledger"
+
+    # Someone deletes a task in Label Studio: the ledger no longer matches, the task
+    # list is read, and the deleted article is pushed again - nothing is lost.
+    studio_conn.request("DELETE", f"/api/tasks/{server_ids['art-3']}", ok=(200, 204))
+    again = push(studio_conn, docs, project=env)
+    assert (again.lookup, again.created, again.unchanged) == ("task list", 1, 5)
+
+    # Someone imports a task another way: the count and highest id change.
+    studio_conn.request(
+        "POST",
+        f"/api/projects/{pid}/import",
+        json=[{"text": "foreign", "title": "t", "byline": "b", "instructions": ""}],
+    )
+    assert push(studio_conn, docs, project=env).lookup == "task list"
+    assert push(studio_conn, docs, project=env).lookup == "ledger"
+
+    # A ledger written for another database (same id, other project) is not trusted.
+    stale = ledger.load(studio_conn.url, pid)
+    stale.project_created = "2001-01-01T00:00:00Z"
+    ledger.save(stale)
+    result = push(studio_conn, docs, project=env)
+    assert (result.lookup, result.created) == ("task list", 0)
+    ids = Counter(t["data"].get("curate_id") for t in tasks_of(studio_conn, pid))
+    assert ids.pop(None) == 1 and set(ids.values()) == {1} and len(ids) == 6
 
 
 def test_changed_text_is_refused_unless_update(env, studio_conn, tmp_path, cleanup):

@@ -38,6 +38,11 @@ def push_cli(
     overlap: float | None = typer.Option(
         None, "--overlap", help="Percent of tasks that get --annotators-per-task annotators."
     ),
+    recheck: bool = typer.Option(
+        False,
+        "--recheck",
+        help="Read the project's whole task list instead of trusting the local push ledger.",
+    ),
 ) -> None:
     """Import pre-annotated articles as Label Studio tasks with predictions.
 
@@ -66,6 +71,7 @@ def push_cli(
             add_predictions=add_predictions,
             annotators_per_task=annotators_per_task,
             overlap=overlap,
+            recheck=recheck,
             progress=lambda done, total: bar.update(job, completed=done, total=total),
         )
     render(result)
@@ -84,8 +90,10 @@ def push_cli(
 def render(r: PushResult) -> None:
     for p in r.problems:
         err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
-    verb = "created" if r.project_created else "reused"
-    console.print(f"project {r.project_title!r} ({verb}): {r.project_url}", highlight=False)
+    verb = "created" if r.project_created else f"reused, existing tasks from the {r.lookup}"
+    console.print(
+        f"project {r.project_title!r} ({verb}): {r.project_url}", highlight=False, soft_wrap=True
+    )
     models = ", ".join(f"{m} ({n})" for m, n in r.model_versions.most_common())
     console.print(
         f"{r.created} tasks created, {r.unchanged} already there, {len(r.updated)} updated, "

@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import ConfigError, CurateError, InputError, StudioError
+from curate.jsonl import iter_jsonl
 from curate.labels import LabelSchema, load_schema, validate_config
 from curate.model import Document
+from curate.studio import ledger as ledgers
 from curate.studio.client import Connection, TransientError
 from curate.studio.convert import document_to_results, document_to_task
 
@@ -60,6 +62,9 @@ class PushResult:
     add_predictions: bool = False
     batches: int = 0
     retried_batches: int = 0
+    #: How existing tasks were found: "new project", "ledger" (the local record, checked
+    #: against the project's task count and highest id) or "task list".
+    lookup: str = "new project"
 
     @property
     def ok(self) -> bool:
@@ -79,36 +84,19 @@ ProgressFn = Callable[[int, int], None]
 
 def iter_documents(path: str | Path, problems: list[str]) -> Iterator[Document]:
     """Yield pre-annotated documents; a bad line is named in ``problems`` and skipped."""
-    path = Path(path)
-    try:
-        fh = path.open("rb")
-    except OSError as e:
-        raise InputError(f"cannot open ({e.strerror}); check the path", path=str(path)) from None
-    with fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw.decode("utf-8"))
-                if not isinstance(row, dict):
-                    raise ValueError("expected a JSON object per line")
-                doc = Document.from_dict(row)
-            except UnicodeDecodeError:
-                problems.append(f"{path}:{lineno}: is not valid UTF-8; re-save it as UTF-8")
-                continue
-            except json.JSONDecodeError as e:
-                problems.append(f"{path}:{lineno}: invalid JSON ({e.msg})")
-                continue
-            except CurateError as e:
-                problems.append(f"{path}:{lineno}: {e}")
-                continue
-            except (KeyError, TypeError, ValueError) as e:
-                problems.append(
-                    f"{path}:{lineno}: not a curate document ({e.__class__.__name__}: {e}); "
-                    "expected the output of `curate preannotate`"
-                )
-                continue
-            yield doc
+    for lineno, row in iter_jsonl(path):
+        if isinstance(row, InputError):
+            problems.append(str(row))
+            continue
+        try:
+            yield Document.from_dict(row)
+        except CurateError as e:
+            problems.append(f"{path}:{lineno}: {e}")
+        except (KeyError, TypeError, ValueError) as e:
+            problems.append(
+                f"{path}:{lineno}: not a curate document ({e.__class__.__name__}: {e}); "
+                "expected the output of `curate preannotate`"
+            )
 
 
 def read_documents(path: str | Path, problems: list[str]) -> list[Document]:
@@ -146,6 +134,7 @@ def push(
     annotators_per_task: int | None = None,
     overlap: float | None = None,
     progress: ProgressFn | None = None,
+    recheck: bool = False,
 ) -> PushResult:
     """Create or reuse the project titled ``project`` and import ``documents`` as tasks.
 
@@ -153,7 +142,9 @@ def push(
     refused (listed in ``result.refused``) unless ``update``, and with
     ``add_predictions`` a model version a task lacks is added to it.
     ``annotators_per_task`` and ``overlap`` (percent of tasks that get that many
-    annotators) set the project's overlap settings.
+    annotators) set the project's overlap settings. Existing tasks are read from the
+    local ledger when it still matches the project (:mod:`curate.studio.ledger`), else
+    from the task list; ``recheck`` always reads the task list.
     """
     if batch_size < 1:
         raise InputError(f"batch size must be at least 1, not {batch_size}")
@@ -169,9 +160,9 @@ def push(
     # Ask the server what it has while the documents are read (a file is read lazily).
     dup_project: list[str] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curate-lookup") as pool:
-        lookup = pool.submit(_lookup, conn, title, dup_project)
+        lookup = pool.submit(_lookup, conn, title, dup_project, recheck)
         docs, dup_input, problems = _dedupe(documents)
-        proj, existing = lookup.result()
+        proj, existing, ledger, how = lookup.result()
 
     new: list[Document] = []
     changed: list[Document] = []
@@ -193,6 +184,7 @@ def push(
     created = proj is None
     if proj is None:
         proj = create_project(conn, title, schema)
+        ledger = ledgers.Ledger(conn.url, int(proj["id"]), str(proj.get("created_at") or ""))
     result = PushResult(
         project_id=int(proj["id"]),
         project_title=title,
@@ -204,32 +196,73 @@ def push(
         duplicates_in_project=dup_project,
         problems=problems,
         add_predictions=add_predictions,
+        lookup=how,
     )
     result.settings = apply_overlap(conn, proj, annotators_per_task, overlap)
     for d in docs:
         result.model_versions[model_version(d)] += 1
 
-    if changed and not update:
-        result.refused = sorted(d.id for d in changed)
-    elif changed:
-        _update_tasks(conn, changed, existing, tasks, result)
-    if same and add_predictions:
-        _add_missing_predictions(conn, result, same, existing, tasks)
-        if result.predictions_added and len(result.model_versions) == 1:
-            # Label Studio shows the predictions of the project's model version: the new one.
-            (mv,) = result.model_versions
-            conn.request("PATCH", f"/api/projects/{result.project_id}", json={"model_version": mv})
-    _import_new(conn, result, [tasks[d.id] for d in new], batch_size, progress)
+    assert ledger is not None
+    try:
+        if changed and not update:
+            result.refused = sorted(d.id for d in changed)
+        elif changed:
+            _update_tasks(conn, changed, existing, tasks, result, ledger)
+        if same and add_predictions:
+            _add_missing_predictions(conn, result, same, existing, tasks)
+            if result.predictions_added and len(result.model_versions) == 1:
+                # Label Studio shows the predictions of the project's model version: the new one.
+                (mv,) = result.model_versions
+                conn.request(
+                    "PATCH", f"/api/projects/{result.project_id}", json={"model_version": mv}
+                )
+        _import_new(conn, result, [tasks[d.id] for d in new], batch_size, progress, ledger)
+    except BaseException:
+        # What reached the server is uncertain now: the next push reads the task list.
+        ledgers.forget(conn.url, result.project_id)
+        raise
+    ledgers.save(ledger)
     return result
 
 
 def _lookup(
-    conn: Connection, title: str, duplicates: list[str]
-) -> tuple[dict[str, Any] | None, dict[str, ExistingTask]]:
+    conn: Connection, title: str, duplicates: list[str], recheck: bool
+) -> tuple[dict[str, Any] | None, dict[str, ExistingTask], ledgers.Ledger | None, str]:
+    """The project, its tasks by curate id, the ledger to keep, and how they were found."""
     proj = find_project(conn, title)
-    if proj is None or int(proj.get("task_number") or 0) == 0:
-        return proj, {}
-    return proj, existing_tasks(conn, int(proj["id"]), duplicates)
+    if proj is None:
+        return None, {}, None, "new project"
+    pid = int(proj["id"])
+    count, max_id = task_extent(conn, pid)
+    created = str(proj.get("created_at") or "")
+    if count == 0:
+        return proj, {}, ledgers.Ledger(conn.url, pid, created), "task list"
+    led = None if recheck else ledgers.load(conn.url, pid)
+    if led is not None and (led.project_created, led.count, led.max_id) == (
+        created,
+        count,
+        max_id,
+    ):
+        return proj, {k: ExistingTask(*v) for k, v in led.tasks.items()}, led, "ledger"
+    existing = existing_tasks(conn, pid, duplicates)
+    led = ledgers.Ledger(conn.url, pid, created, count=count, max_id=max_id)
+    led.tasks = {k: (t.task_id, t.hash) for k, t in existing.items()}
+    return proj, existing, led, "task list"
+
+
+def task_extent(conn: Connection, project_id: int) -> tuple[int, int]:
+    """How many tasks the project has and its highest task id, in one small request."""
+    page = conn.get_json(
+        "/api/tasks",
+        params={
+            "project": project_id,
+            "page_size": 1,
+            "include": "id",
+            "query": json.dumps({"ordering": ["-tasks:id"]}),
+        },
+    )
+    tasks = page.get("tasks") or []
+    return int(page.get("total") or 0), int(tasks[0]["id"]) if tasks else 0
 
 
 def default_title(schema: LabelSchema) -> str:
@@ -450,6 +483,7 @@ def _import_new(
     tasks: list[dict[str, Any]],
     batch_size: int,
     progress: ProgressFn | None,
+    ledger: ledgers.Ledger,
 ) -> None:
     """Import ``tasks`` in batches, encoding the next batch while the server stores one."""
     total, done = len(tasks), 0
@@ -458,50 +492,74 @@ def _import_new(
     if not tasks:
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="curate-push") as pool:
-        inflight: tuple[Future[int], int] | None = None
+        inflight: tuple[Future[list[tuple[str, int, str | None]]], int] | None = None
         for k in range(0, total, batch_size):
             batch = tasks[k : k + batch_size]
             body = json.dumps(batch, ensure_ascii=False).encode("utf-8")
             future = pool.submit(_import_batch, conn, result, batch, body)
             if inflight is not None:
-                done += _finish(result, *inflight)
+                done += _finish(result, ledger, *inflight)
                 if progress:
                     progress(done, total)
             inflight = (future, len(batch))
         if inflight is not None:
-            done += _finish(result, *inflight)
+            done += _finish(result, ledger, *inflight)
             if progress:
                 progress(done, total)
 
 
-def _finish(result: PushResult, future: Future[int], size: int) -> int:
-    result.created += future.result()
+def _finish(
+    result: PushResult,
+    ledger: ledgers.Ledger,
+    future: Future[list[tuple[str, int, str | None]]],
+    size: int,
+) -> int:
+    stored = future.result()
+    for cid, tid, hash_ in stored:
+        ledger.add(cid, tid, hash_)
+    result.created += len(stored)
     result.batches += 1
     return size
 
 
 def _import_batch(
     conn: Connection, result: PushResult, batch: list[dict[str, Any]], body: bytes
-) -> int:
+) -> list[tuple[str, int, str | None]]:
     """Import one batch; after an ambiguous failure, look again and send only what is missing.
 
-    Returns how many of the batch's tasks are now in the project because of this push.
+    Returns ``(curate id, task id, hash)`` of the batch's tasks that are now in the
+    project because of this push.
     """
-    path = f"/api/projects/{result.project_id}/import"
-    found_later = 0
+    path = f"/api/projects/{result.project_id}/import?return_task_ids=true"
+    stored: list[tuple[str, int, str | None]] = []
     for attempt in range(1, _BATCH_ATTEMPTS + 1):
         try:
             if attempt > 1:
                 # The failed request may have been committed: send only what is still missing.
                 there = existing_tasks(conn, result.project_id)
-                before = len(batch)
-                batch = [t for t in batch if t["meta"]["curate_id"] not in there]
-                found_later += before - len(batch)
+                missing = []
+                for t in batch:
+                    old = there.get(t["meta"]["curate_id"])
+                    if old is None:
+                        missing.append(t)
+                    else:
+                        stored.append((t["meta"]["curate_id"], old.task_id, old.hash))
+                batch = missing
                 if not batch:
-                    return found_later
+                    return stored
                 body = json.dumps(batch, ensure_ascii=False).encode("utf-8")
             answer = conn.request("POST", path, data=body, headers=_JSON).json()
-            return found_later + int(answer.get("task_count", len(batch)))
+            ids = answer.get("task_ids") or []
+            if len(ids) != len(batch):
+                raise StudioError(
+                    f"Label Studio stored {len(ids)} of {len(batch)} tasks of a batch in "
+                    f"project {result.project_title!r}; run the same push again to finish"
+                )
+            meta = (t["meta"] for t in batch)
+            stored.extend(
+                (m["curate_id"], int(i), m["curate_hash"]) for m, i in zip(meta, ids, strict=True)
+            )
+            return stored
         except TransientError:
             if attempt == _BATCH_ATTEMPTS:
                 raise StudioError(
@@ -511,7 +569,7 @@ def _import_batch(
                 ) from None
             result.retried_batches += 1
             time.sleep(min(2.0 * attempt, 10.0))
-    return found_later  # unreachable: the loop returns or raises
+    return stored  # unreachable: the loop returns or raises
 
 
 def _update_tasks(
@@ -520,6 +578,7 @@ def _update_tasks(
     existing: dict[str, ExistingTask],
     tasks: dict[str, dict[str, Any]],
     result: PushResult,
+    ledger: ledgers.Ledger,
 ) -> None:
     """Replace the text (data, meta) and the predictions of tasks whose article changed."""
     for d in changed:
@@ -535,6 +594,7 @@ def _update_tasks(
             "POST", "/api/predictions", json={"task": old.task_id, **task["predictions"][0]}
         )
         result.updated.append(d.id)
+        ledger.tasks[d.id] = (old.task_id, d.hash)
         if annotated:
             result.updated_with_annotations.append(d.id)
 

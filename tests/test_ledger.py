@@ -1,0 +1,48 @@
+"""The push ledger on its own: atomic round trip, and anything odd means "no ledger"."""
+
+from __future__ import annotations
+
+import json
+
+from curate.studio import ledger
+
+
+def test_round_trip_and_counts(tmp_path):
+    led = ledger.Ledger("http://127.0.0.1:8080/", 7, "2026-11-22T10:00:00Z", count=2, max_id=9)
+    led.add("a", 12, "h1")
+    led.add("a", 12, "h2")  # the same article again: replaced, not counted twice
+    ledger.save(led, tmp_path)
+    back = ledger.load("http://127.0.0.1:8080", 7, tmp_path)
+    assert back == ledger.Ledger(
+        "http://127.0.0.1:8080", 7, "2026-11-22T10:00:00Z", 3, 12, {"a": (12, "h2")}
+    )
+    # The folder name is a hash, not the host.
+    (folder,) = tmp_path.iterdir()
+    assert "127.0.0.1" not in folder.name and len(folder.name) == 16
+
+
+def test_missing_corrupt_or_foreign_ledgers_are_ignored(tmp_path):
+    assert ledger.load("http://h:1", 1, tmp_path) is None
+    led = ledger.Ledger("http://h:1", 1, "t")
+    ledger.save(led, tmp_path)
+    path = ledger.ledger_path("http://h:1", 1, tmp_path)
+    assert ledger.load("http://h:1", 1, tmp_path) is not None
+
+    body = json.loads(path.read_text())
+    path.write_text(json.dumps({**body, "format": 99}))
+    assert ledger.load("http://h:1", 1, tmp_path) is None
+    path.write_text(json.dumps({**body, "server": "http://other:1"}))
+    assert ledger.load("http://h:1", 1, tmp_path) is None
+    path.write_text('{"format": 1, "server": "http://h:1", "tasks": [')
+    assert ledger.load("http://h:1", 1, tmp_path) is None
+
+    ledger.forget("http://h:1", 1, tmp_path)
+    ledger.forget("http://h:1", 1, tmp_path)  # twice is fine
+    assert not path.exists()
+
+
+def test_default_folder_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(ledger.LEDGER_DIR_ENV, str(tmp_path / "l"))
+    assert ledger.ledger_path("http://h:1", 3).parent.parent == tmp_path / "l"
+    monkeypatch.delenv(ledger.LEDGER_DIR_ENV)
+    assert ledger.ledger_path("http://h:1", 3).parts[:2] == (".curate", "ledger")
