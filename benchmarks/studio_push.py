@@ -10,7 +10,9 @@ quotes, then measures, in this one process and against this one server:
    push builds, with predictions) into a fresh project, in one call;
 2. ``curate.studio.push.push_file`` of the same articles from JSONL into another fresh
    project (reading, converting, the existence lookup and batched imports included);
-3. the same push again (everything already there).
+3. the same push again (everything already there; the local push ledger still
+   matches the project, so the whole task list is not read);
+4. the same push with ``recheck=True`` (reads the whole task list), for reference.
 
 Targets: push throughput / baseline throughput >= 0.8; second push time / first push
 time <= 0.2 with zero new tasks.
@@ -161,6 +163,13 @@ def main() -> int:
         second = push_file(conn, src, project="bench push", batch_size=args.batch_size)
         t_again = time.perf_counter() - t0
         new_tasks = count_tasks(conn, first.project_id) - before
+        assert second.lookup == "ledger", second.lookup
+
+        # 4. Again, reading the whole task list instead of trusting the ledger.
+        t0 = time.perf_counter()
+        third = push_file(conn, src, project="bench push", batch_size=args.batch_size, recheck=True)
+        t_recheck = time.perf_counter() - t0
+        assert third.created == 0 and count_tasks(conn, first.project_id) == before
 
         thr_base, thr_push = args.n / t_base, args.n / t_push
         ratio = thr_push / thr_base
@@ -169,7 +178,12 @@ def main() -> int:
         print(f"curate push (first)       : {t_push:8.2f} s  ({thr_push:7.1f} tasks/s)")
         print(
             f"curate push (again)       : {t_again:8.2f} s  (created {second.created}, "
-            f"already there {second.unchanged}, new tasks on server {new_tasks})"
+            f"already there {second.unchanged}, new tasks on server {new_tasks}; "
+            f"existing tasks from the {second.lookup})"
+        )
+        print(
+            f"curate push --recheck     : {t_recheck:8.2f} s  (created {third.created}; "
+            f"existing tasks from the {third.lookup}: {t_recheck / t_push:.3f} of the first push)"
         )
         ok1 = ratio >= 0.8
         ok2 = again_ratio <= 0.2 and new_tasks == 0 and second.created == 0
