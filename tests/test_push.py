@@ -380,16 +380,30 @@ def test_overlap_settings_and_several_annotators(env, studio_conn, tmp_path, cle
         )
     task = next(t for t in tasks if t["overlap"] == 2)
     doc = next(d for d in [make_doc(i) for i in range(10)] if d.id == task["data"]["curate_id"])
-    for uid in users:
+    # The second annotator leaves out the GPE: agreement must see one label differ.
+    versions = (doc, doc.with_(entities=tuple(e for e in doc.entities if e.label != "GPE")))
+    for uid, version in zip(users, versions, strict=True):
         studio_conn.request(
             "POST",
             f"/api/tasks/{task['id']}/annotations",
-            json={"result": document_to_results(doc, load_schema()), "completed_by": uid},
+            json={"result": document_to_results(version, load_schema()), "completed_by": uid},
         )
     after = studio_conn.get_json(f"/api/tasks/{task['id']}")
     by = [a["completed_by"] for a in after["annotations"]]
     assert sorted(b["id"] if isinstance(b, dict) else b for b in by) == sorted(users)
     assert after["is_labeled"] is True
+
+    # Pull, then `curate agreement` on the pull: two annotators on the overlapping task.
+    pulled = runner.invoke(app, ["pull", "--project", env, "--out", str(tmp_path / "pulls")])
+    assert pulled.exit_code == 0, pulled.output
+    (ann_file,) = (tmp_path / "pulls").glob("*/*/annotations.jsonl")
+    report_path = tmp_path / "agreement.json"
+    agreed = runner.invoke(app, ["agreement", str(ann_file), "--json", str(report_path)])
+    assert agreed.exit_code == 0, agreed.output
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert len(report["annotators"]) == 2 and report["articles"] == 1
+    f1 = {la["label"]: la["f1_exact"] for la in report["labels"]}
+    assert f1["PERSON"] == 1.0 and f1["QUOTE"] == 1.0 and f1["GPE"] == 0.0
 
 
 def test_overlap_without_annotators_is_a_clear_error(env, tmp_path):
