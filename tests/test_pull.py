@@ -323,3 +323,21 @@ def test_cli_pull_release_writes_a_gold_version(annotated, studio, tmp_path, mon
     docs = {d.id: d for d in load_documents("pulltest", root=tmp_path / "gold")}
     assert set(docs) == {"uni", "gt", "agree"}
     assert docs["uni"].entities == _gold_uni_entities()
+
+
+def test_folders_left_by_killed_pulls_are_removed_and_live_ones_kept(tmp_path):
+    import os
+    import subprocess
+
+    from curate.studio.pull import remove_abandoned
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = tmp_path / f".12.{dead.pid}.abc123.tmp"
+    running = tmp_path / f".13.{os.getpid()}.def456.tmp"
+    finished = tmp_path / "11"
+    for d in (killed, running, finished):
+        d.mkdir()
+        (d / "raw_export.json").write_text("[]")
+    assert remove_abandoned(tmp_path) == [killed]
+    assert not killed.exists() and running.exists() and finished.exists()

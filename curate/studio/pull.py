@@ -110,6 +110,31 @@ class PullResult:
         }
 
 
+def remove_abandoned(parent: Path) -> list[Path]:
+    """Remove the half-written pull folders (``.SNAPSHOT.PID.*.tmp``) of pulls that were
+    killed: those whose process no longer runs. Returns what was removed."""
+    removed = []
+    for tmp in parent.glob(".*.*.*.tmp"):
+        parts = tmp.name.split(".")
+        if not tmp.is_dir() or len(parts) < 5 or not parts[2].isdigit():
+            continue
+        if _process_alive(int(parts[2])):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def pull(
     conn: Any,
     project: int | str | None = None,
@@ -133,7 +158,8 @@ def pull(
     sid = int(snapshot["id"])
     parent = Path(out_dir) / slugify(title, pid)
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{sid}.", suffix=".tmp", dir=parent))
+    remove_abandoned(parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{sid}.{os.getpid()}.", suffix=".tmp", dir=parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the pull folder is ordinary data
     try:
         raw_path = tmp / "raw_export.json"
