@@ -303,3 +303,33 @@ def test_titles_and_scare_quotes_are_not_speech(nlp):
 )
 def test_degenerate_texts(nlp, text):
     assert all(q.end > q.start for q in quotes(nlp, text))
+
+
+def test_lone_straight_marks_flagging_an_excerpt_are_not_quotes():
+    # Curly-quoted article; an excerpt's paragraphs each start with a lone straight mark.
+    text = (
+        "“We are ready,” the mayor said on Monday.\n"
+        '"The crowd waited for hours in the rain before the doors opened.\n'
+        '"Kevin was asleep. “Here he is,” she said. “Donald is here.”\n'
+        "“It was worth it,” one voter said."
+    )
+    spans = [text[q.start : q.end] for q in find_quoted(text)]
+    assert spans == ["“We are ready,”", "“Here he is,”", "“Donald is here.”", "“It was worth it,”"]
+    # Where straight marks are the article's style, a paragraph-opening one still opens.
+    # Where straight marks are the article's style, a paragraph-opening one still opens
+    # a quote (here one running over two paragraphs).
+    straight = '"We are ready," the mayor said.\n"The crowd waited for hours.\n"It was worth it."'
+    found = [(straight[q.start : q.end], q.paragraphs) for q in find_quoted(straight)]
+    assert found == [
+        ('"We are ready,"', 1),
+        ('"The crowd waited for hours.\n"It was worth it."', 2),
+    ]
+
+
+def test_mixed_quote_ends_at_its_mark_before_a_dash_aside(nlp):
+    text = (
+        "Clinton said the program had worked and “there is nothing wrong with that” — "
+        "a claim her rivals rejected."
+    )
+    q = one(quotes(nlp, text), "nothing wrong")
+    assert q.kind == "mixed" and q.text.endswith("“there is nothing wrong with that”")

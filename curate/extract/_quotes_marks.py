@@ -111,11 +111,14 @@ def find_double(text: str) -> list[Quoted]:
     open_at: int | None = None
     n_paras = 1
     reopen = -1  # the mark re-opening a quote that runs on from the previous paragraph
+    stray = _block_markers(text, paras)
     for p_i, (p_start, p_end) in enumerate(paras):
         for i in range(p_start, p_end):
             ch = text[i]
-            if i == reopen or (
-                ch not in DOUBLE_OPEN and ch not in DOUBLE_CLOSE and ch != STRAIGHT_DOUBLE
+            if (
+                i == reopen
+                or i in stray
+                or (ch not in DOUBLE_OPEN and ch not in DOUBLE_CLOSE and ch != STRAIGHT_DOUBLE)
             ):
                 continue
             role = _double_role(text, i)
@@ -146,6 +149,24 @@ def find_double(text: str) -> list[Quoted]:
             out.append(Quoted(open_at, end, False, "double", n_paras))
             open_at = None
     return [q for q in out if q.end - q.start > 2]
+
+
+def _block_markers(text: str, paras: list[tuple[int, int]]) -> set[int]:
+    """Straight marks that only flag a paragraph as an excerpt, in curly-quoted text.
+
+    Some sites prefix every paragraph of a block quote with a lone ``"``: the article's
+    own quotes use curly marks, and no straight mark closes it in the paragraph. Read as
+    quote marks they would make whole paragraphs (and the quotes inside) one quote.
+    """
+    curly = sum(text.count(m) for m in DOUBLE_OPEN + DOUBLE_CLOSE)
+    if curly < 4 or text.count(STRAIGHT_DOUBLE) * 4 > curly:
+        return set()
+    out = set()
+    for p_start, p_end in paras:
+        i = _first_char(text, p_start)
+        if i < p_end and text[i] == STRAIGHT_DOUBLE and STRAIGHT_DOUBLE not in text[i + 1 : p_end]:
+            out.add(i)
+    return out
 
 
 def _first_char(text: str, start: int) -> int:
