@@ -22,7 +22,7 @@ demo: install
 	@echo "  5. $(BIN)/curate studio down                             # stop Label Studio"
 
 test: install system-deps
-	HF_HUB_OFFLINE=1 CURATE_REQUIRE_BROWSER=1 $(BIN)/pytest
+	HF_HUB_OFFLINE=1 CURATE_REQUIRE_BROWSER=1 CURATE_REQUIRE_POSTGRES=1 $(BIN)/pytest
 
 install: $(BIN)/.curate-installed
 
