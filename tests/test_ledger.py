@@ -46,3 +46,12 @@ def test_default_folder_follows_the_environment(monkeypatch, tmp_path):
     assert ledger.ledger_path("http://h:1", 3).parent.parent == tmp_path / "l"
     monkeypatch.delenv(ledger.LEDGER_DIR_ENV)
     assert ledger.ledger_path("http://h:1", 3).parts[:2] == (".curate", "ledger")
+
+
+def test_an_unwritable_folder_is_not_an_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    led = ledger.Ledger("http://h:1", 1, "t")
+    assert ledger.save(led, blocker) is False  # the ledger is a cache: push goes on
+    ledger.forget("http://h:1", 1, blocker)
+    assert ledger.save(led, tmp_path / "ok") is True

@@ -15,6 +15,7 @@ costs speed. It holds ids and hashes, never a token.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -78,8 +79,12 @@ def load(server: str, project_id: int, root: Path | None = None) -> Ledger | Non
         return None
 
 
-def save(ledger: Ledger, root: Path | None = None) -> None:
-    """Write the ledger atomically (a crash leaves the old one or none)."""
+def save(ledger: Ledger, root: Path | None = None) -> bool:
+    """Write the ledger atomically (a crash leaves the old one or none).
+
+    It is only a cache: where it cannot be written (a read-only folder) push goes on
+    without it, and False is returned.
+    """
     body: dict[str, Any] = {
         "format": FORMAT,
         "server": ledger.server.rstrip("/"),
@@ -89,9 +94,15 @@ def save(ledger: Ledger, root: Path | None = None) -> None:
         "max_id": ledger.max_id,
         "tasks": {k: list(v) for k, v in ledger.tasks.items()},
     }
-    with atomic_writer(ledger_path(ledger.server, ledger.project_id, root)) as fh:
-        json.dump(body, fh, ensure_ascii=False, separators=(",", ":"))
+    try:
+        with atomic_writer(ledger_path(ledger.server, ledger.project_id, root)) as fh:
+            json.dump(body, fh, ensure_ascii=False, separators=(",", ":"))
+    except OSError:
+        return False
+    return True
 
 
 def forget(server: str, project_id: int, root: Path | None = None) -> None:
-    ledger_path(server, project_id, root).unlink(missing_ok=True)
+    """Drop the ledger, so the next push reads the task list."""
+    with contextlib.suppress(OSError):
+        ledger_path(server, project_id, root).unlink(missing_ok=True)
