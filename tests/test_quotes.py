@@ -333,3 +333,16 @@ def test_mixed_quote_ends_at_its_mark_before_a_dash_aside(nlp):
     )
     q = one(quotes(nlp, text), "nothing wrong")
     assert q.kind == "mixed" and q.text.endswith("“there is nothing wrong with that”")
+
+
+def test_quote_closing_a_reported_clause_is_one_mixed_quote(nlp):
+    text = (
+        "Ryan said it is unrealistic to think that if the U.S. pulls back, "
+        "“our oceans are going to save us.”"
+    )
+    (q,) = quotes(nlp, text)
+    assert q.kind == "mixed" and text_of(q.cue) == "said" and text_of(q.speaker) == "Ryan"
+    assert q.text == text[len("Ryan said ") :]
+    # A quote right after its cue stays direct.
+    (d,) = quotes(nlp, "Smith said on Monday: “We will win the vote.”")
+    assert d.kind == "direct" and d.text == "“We will win the vote.”"

@@ -452,6 +452,28 @@ def _splits(art: _Article, prev: _Found, q: Quoted) -> bool:
     return len(between) < 400 and all(len(art.text[o.start : o.end].split()) < 6 for o in others)
 
 
+def _lead_in(art: _Article, cue: Token, q: Quoted, inside: list[Token]) -> int | None:
+    """Where reported words begin when a quote closes the sentence its cue reports:
+    ``X said (that) <3+ words of the writer's>, “...”``; None for any other shape."""
+    doc = art.doc
+    sent = cue.sent
+    if not (cue.i < inside[0].i < sent.end) or art.para_of(cue.idx) != art.para_of(q.start):
+        return None
+    between = list(doc[cue.i + 1 : inside[0].i])
+    if any(_quote_at(art, t) or t.text in ".!?" or _is_cue(t) for t in between):
+        return None
+    if sum(1 for t in between if t.is_alpha and t.lower_ != "that") < 3:
+        return None
+    rest = art.text[q.end : art.paras[art.para_of(q.start)][1]]
+    if rest.strip(" .,;!?)\t") and sent.end_char > q.end + 2:
+        return None  # the quote must close the sentence
+    that = [
+        t for t in between[:6] if t.lower_ == "that" and t.dep_ == "mark" and t.head.head == cue
+    ]
+    first = that[0] if that else next((t for t in between if not t.is_punct), None)
+    return first.idx if first is not None else None
+
+
 def _quote_at(art: _Article, tok: Token) -> bool:
     return art.in_quote(tok.idx) is not None
 
@@ -467,6 +489,17 @@ def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
         if not inside:
             continue
         cue = _find_cue(art, q, inside)
+        lead = _lead_in(art, cue, q, inside) if cue is not None else None
+        if cue is not None and lead is not None:
+            # `Ryan said it's unrealistic to think that ..., “our oceans ...”`: the quote
+            # ends what the cue reports, so the whole report is one mixed quote.
+            taken_cues.add(cue.i)
+            m = _Found(lead, q.end, "mixed", cue=_cue_span(cue))
+            who = _speaker_token(cue, art)
+            if who is not None and not _quote_at(art, who):
+                m.speaker = _np(who)
+            out.append(m)
+            continue
         para = art.para_of(q.start)
         dash = _dash_cue(art, q) if cue is None else None
         same_cue = cue is not None and prev is not None and prev.cue == _cue_span(cue)
