@@ -148,7 +148,8 @@ def test_cli_agreement_needs_two_annotators(tmp_path: Path) -> None:
     assert "no article has two or more annotators" in res.output
 
 
-POLNEAR_TRAINING = Path("/work/shared/corpora/polnear/annotator-training")
+# PolNeAR sits beside the project (../shared); tests must pass without it.
+POLNEAR_TRAINING = Path(__file__).resolve().parents[2] / "shared/corpora/polnear/annotator-training"
 
 
 @pytest.mark.skipif(not POLNEAR_TRAINING.is_dir(), reason="PolNeAR not available")
@@ -161,7 +162,7 @@ def test_polnear_annotator_training() -> None:
 
 
 def test_alpha_equals_the_krippendorff_package_with_missing_coders() -> None:
-    krippendorff = pytest.importorskip("krippendorff")
+    import krippendorff  # a dev dependency: missing means a broken install, not a skip
     import numpy as np
 
     rng = np.random.default_rng(7)

@@ -6,6 +6,7 @@ import functools
 import json
 from pathlib import Path
 
+import distributed  # the dask extra, installed by `make test`
 import pytest
 from typer.testing import CliRunner
 
@@ -14,8 +15,6 @@ from curate.distributed import preannotate_distributed, read_shards, run_partiti
 from curate.errors import InputError
 from curate.jsonl import read_jsonl
 from curate.preannotate import preannotate_file
-
-distributed = pytest.importorskip("distributed")
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 PEOPLE = ["Dmitry Peskov", "John Kirby", "Kim Jong Un", "Sergei Lavrov", "Adriene Watson"]
@@ -135,7 +134,6 @@ def test_failed_partitions_are_retried_then_reported_and_rerun_redoes_them(
 
 
 def test_parquet_shards_hold_the_same_documents(client, tmp_path, source):
-    pytest.importorskip("pyarrow")
     out = tmp_path / "pq.d"
     preannotate_distributed(source, out, client=client, partition_size=5, shard_format="parquet")
     assert sorted(p.suffix for p in out.glob("part-*")) == [".done"] * 3 + [".parquet"] * 3

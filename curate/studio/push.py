@@ -397,28 +397,24 @@ def existing_tasks(
     """
     found: dict[str, ExistingTask] = {}
     foreign = 0
-    for t in conn.paged(
-        "/api/tasks",
-        {"project": project_id, "include": "id,meta"},
-        "tasks",
-        page_size=_LOOKUP_PAGE,
-    ):
+    for t in _task_pages(conn, project_id, "id,meta"):
         meta = t.get("meta") or {}
         if meta.get("curate_id") is None:
             foreign += 1
             continue
         _remember(found, str(meta["curate_id"]), t, meta.get("curate_hash"), duplicates)
     if foreign:
-        for t in conn.paged(
-            "/api/tasks",
-            {"project": project_id, "include": "id,meta,data"},
-            "tasks",
-            page_size=_LOOKUP_PAGE,
-        ):
+        for t in _task_pages(conn, project_id, "id,meta,data"):
             data = t.get("data") or {}
             if (t.get("meta") or {}).get("curate_id") is None and data.get("curate_id"):
                 _remember(found, str(data["curate_id"]), t, data.get("curate_hash"), duplicates)
     return found
+
+
+def _task_pages(conn: Connection, project_id: int, include: str) -> Iterator[dict[str, Any]]:
+    return conn.paged(
+        "/api/tasks", {"project": project_id, "include": include}, "tasks", page_size=_LOOKUP_PAGE
+    )
 
 
 def _remember(
