@@ -346,3 +346,34 @@ def test_quote_closing_a_reported_clause_is_one_mixed_quote(nlp):
     # A quote right after its cue stays direct.
     (d,) = quotes(nlp, "Smith said on Monday: “We will win the vote.”")
     assert d.kind == "direct" and d.text == "“We will win the vote.”"
+
+
+def test_quote_resumed_after_an_aside_in_its_attribution_is_one_quote(nlp):
+    text = (
+        "“Every time you say that,” Tester said, referring to the excuse, "
+        "“you give ammunition to the people who want to break up the big banks.”"
+    )
+    (q,) = quotes(nlp, text)
+    assert q.kind == "direct" and q.text == text
+    assert text_of(q.speaker) == "Tester" and text_of(q.cue) == "said"
+
+
+def test_verb_inside_a_report_is_not_a_second_quote(nlp):
+    text = (
+        "Clinton said she wanted to speak “directly to white people” and let them know "
+        "that “this is not who we are.”"
+    )
+    (q,) = quotes(nlp, text)
+    assert q.kind == "mixed" and text_of(q.cue) == "said" and text_of(q.speaker) == "Clinton"
+    assert q.text.startswith("she wanted") and q.text.endswith("who we are.”")
+
+
+def test_reported_speech_after_a_quote_leaves_its_closing_mark_out(nlp):
+    # spaCy puts the closing mark of the first paragraph into the next sentence.
+    text = (
+        'Trump also embraced harsh interrogation techniques -- "I think waterboarding is '
+        "peanuts compared to what they'd do to us.\"\n\nTrump leads the field in the Granite "
+        "State with just 22%, according to a Suffolk University poll released Sunday."
+    )
+    r = one(quotes(nlp, text), "22%")
+    assert r.kind == "indirect" and r.text.startswith("Trump leads the field")
