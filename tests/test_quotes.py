@@ -377,3 +377,31 @@ def test_reported_speech_after_a_quote_leaves_its_closing_mark_out(nlp):
     )
     r = one(quotes(nlp, text), "22%")
     assert r.kind == "indirect" and r.text.startswith("Trump leads the field")
+
+
+@pytest.mark.parametrize(
+    "text, content, cue",
+    [
+        # quoted words on the object's own preposition still hang on the speech verb
+        (
+            "In her speech, Clinton emphasized the need for an “unshakeable commitment” to Israel.",
+            "the need for an “unshakeable commitment” to Israel",
+            "emphasized",
+        ),
+        # verbs that report by judging: accuse, liken, ...
+        (
+            "Cruz accused Obama of “leading from behind” on terrorism.",
+            "Obama of “leading from behind” on terrorism",
+            "accused",
+        ),
+        (
+            "At a rally, Trump likened the refugees to a “vicious snake” in a song.",
+            "the refugees to a “vicious snake” in a song",
+            "likened",
+        ),
+    ],
+    ids=["prep-of-object", "accused-of", "likened-to"],
+)
+def test_partial_quote_reported_by_a_judging_verb(nlp, text, content, cue):
+    (q,) = quotes(nlp, text)  # one quote: the bare object is not a second report
+    assert q.kind == "mixed" and q.text == content and text_of(q.cue) == cue
