@@ -405,3 +405,21 @@ def test_reported_speech_after_a_quote_leaves_its_closing_mark_out(nlp):
 def test_partial_quote_reported_by_a_judging_verb(nlp, text, content, cue):
     (q,) = quotes(nlp, text)  # one quote: the bare object is not a second report
     assert q.kind == "mixed" and q.text == content and text_of(q.cue) == cue
+
+
+def test_relative_word_opens_the_quote_its_verb_reports(nlp):
+    text = "He is a man whom one Obama insider described as “his brother.”"
+    (q,) = quotes(nlp, text)
+    assert q.kind == "mixed" and q.text == "whom one Obama insider described as “his brother.”"
+    assert text_of(q.cue) == "described" and text_of(q.speaker) == "one Obama insider"
+
+
+def test_second_reporting_predicate_is_a_quote_of_its_own(nlp):
+    text = (
+        "Smith said he found Trump to be “very charming” and called his standing in the "
+        "field “unheard of.”"
+    )
+    first, second = quotes(nlp, text)
+    assert first.text == "he found Trump to be “very charming”" and text_of(first.cue) == "said"
+    assert second.text.startswith("his standing") and text_of(second.cue) == "called"
+    assert text_of(first.speaker) == text_of(second.speaker) == "Smith"

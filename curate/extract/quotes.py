@@ -632,10 +632,13 @@ def _partial(art: _Article, found: list[_Found], taken_cues: set[int]) -> list[_
         start, end = said.start_char, max(q.end, said.end_char)
         if not (start <= q.start):
             continue
+        # `what she called a “rant,”`: the relative word and its clause are the content.
+        wh = [c for c in verb.lefts if c.lower_ in _WH and c.dep_ in _OBJ_DEPS | {"pobj"}]
+        start = wh[0].idx if wh else start
         start, end = _cover_quotes(art, start, end)
         f = _Found(start, end, "mixed", cue=_cue_span(verb))
         who = _speaker_token(verb, art)
-        if who is not None and not (start <= who.idx < end) and not _quote_at(art, who):
+        if who is not None and (wh or not (start <= who.idx < end)) and not _quote_at(art, who):
             f.speaker = _np(who)
         spans.append((start, end))
         out.append(f)
@@ -679,7 +682,7 @@ def _contents(tok: Token) -> Iterable[tuple[int, int, bool]]:
         return
     comps = [c for c in tok.children if c.dep_ == "ccomp"]
     for c in comps:
-        yield (*_tok_chars(doc[c.left_edge.i : c.right_edge.i + 1]), False)
+        yield (*_tok_chars(doc[c.left_edge.i : _before_cue_conj(c) + 1]), False)
     if not comps:
         post = _post_posed(tok)
         if post is not None:
@@ -693,6 +696,21 @@ def _contents(tok: Token) -> Iterable[tuple[int, int, bool]]:
             hi -= 1
         if hi - lo >= 4:
             yield (*_tok_chars(doc[lo:hi]), True)
+
+
+def _before_cue_conj(clause: Token) -> int:
+    """Last token of a reported clause, stopping before a second predicate that reports
+    on its own: in ``said he found Trump “very charming” and called his standing
+    “unheard of.”`` the ``called`` part is a quote of its own."""
+    doc = clause.doc
+    hi = clause.right_edge.i
+    conj = [c for c in clause.rights if c.dep_ == "conj" and c.pos_ == "VERB"]
+    cues = [c for c in conj if _is_cue(c) or _is_cue(c, OBJECT_CUES)]
+    if cues:
+        hi = cues[0].left_edge.i - 1
+        while hi > clause.i and (doc[hi].dep_ == "cc" or doc[hi].is_punct or doc[hi].is_space):
+            hi -= 1
+    return hi
 
 
 def _post_posed(tok: Token) -> tuple[int, int] | None:
@@ -732,6 +750,7 @@ def _clause_contents(tok: Token) -> Iterable[tuple[int, int, bool]]:
 
 
 _NOT_ARGS = _words("conj cc punct advcl mark parataxis")
+_WH = _words("what which whom that")
 _OBJ_DEPS = _words("dobj xcomp oprd ccomp dative")
 
 
