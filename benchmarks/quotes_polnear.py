@@ -1,4 +1,4 @@
-"""Quote extraction on PolNeAR: curate.quotes.v1 against textacy's direct_quotations.
+"""Quote extraction on PolNeAR: curate.quotes.v2 against textacy's direct_quotations.
 
 Usage: python benchmarks/quotes_polnear.py PATH [--limit N] [--cache DIR] [--errors N]
 
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"PolNeAR {args.path}: {len(gold)} articles, {n_gold} attributions, {n_direct} direct")
     print(f"spaCy model {version}; both extractors run on the same parsed docs")
     results = {
-        "curate.quotes.v1": run("curate", extract_quotes, gold, docs, args.errors),
+        "curate.quotes.v2": run("curate", extract_quotes, gold, docs, args.errors),
         "textacy direct_quotations": run("textacy", textacy_quotes, gold, docs, args.errors),
     }
     head = f"{'extractor':28} {'subset':7} {'P':>6} {'R':>6} {'F1':>6} {'speaker':>8} {'cue':>6}"

@@ -6,14 +6,14 @@ A spec is one of (tried in this order):
   ``curate preannotate`` output), matched to the gold articles by id;
 - ``curate`` (or ``curate.pipeline``): the full pre-annotation pipeline, entities and
   quotes (:func:`curate.preannotate.preannotate`);
-- a registered extractor name such as ``curate.quotes.v1`` or ``curate.entities.v1``,
+- a registered extractor name such as ``curate.quotes.v2`` or ``curate.entities.v1``,
   run over the default spaCy model;
 - ``module:function``: a Python callable, see :data:`CALLABLE_PROTOCOL`;
 - an installed spaCy model name or model folder: its ``doc.ents`` (entities only),
   mapped onto the label config like curate's own entities.
 
 ``NAME@MODEL`` runs ``curate``, a registered extractor or the pipeline over another
-spaCy model (``curate.quotes.v1@en_core_web_sm``).
+spaCy model (``curate.quotes.v2@en_core_web_sm``).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def resolve(spec: str, schema: LabelSchema | None = None) -> Extractor:
     """Turn a spec (see the module docstring) into an :class:`Extractor`."""
     spec = spec.strip()
     if not spec:
-        raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v1 or a .jsonl")
+        raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v2 or a .jsonl")
     if spec.endswith((".jsonl", ".ndjson")) or Path(spec).is_file():
         return _predictions(Path(spec))
     base, _, model = spec.partition("@")
@@ -68,7 +68,7 @@ def resolve(spec: str, schema: LabelSchema | None = None) -> Extractor:
         return _pipeline(spec, model or None, schema)
     from curate import extract
 
-    if base in extract.names():
+    if base in extract.names() or base in extract.RETIRED:
         return _registered(spec, base, model or None, schema)
     if ":" in spec and not Path(spec).exists():
         return _callable(spec)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-QUOTES_NAME = "curate.quotes.v1"
+QUOTES_NAME = "curate.quotes.v2"
 # Small batches: as fast as large ones with this model (measured 16/32/64 on PolNeAR),
 # and spaCy's working memory peaks at half (~0.55 GB vs ~1.1 GB for 300 articles).
 DEFAULT_BATCH_SIZE = 16
@@ -132,7 +132,7 @@ def preannotate(
     """Yield one predicted :class:`Document` per article, streaming through ``nlp.pipe``.
 
     ``source`` of each document is ``{"model_version": "<spaCy model>-<version>+
-    curate.entities.v1+curate.quotes.v1", "dropped_entities": {label: count}}``.
+    curate.entities.v1+curate.quotes.v2", "dropped_entities": {label: count}}``.
     Articles that cannot be processed (too long for spaCy, an extractor error) are
     recorded in ``report.problems`` and skipped; the others go through.
     """

@@ -1,4 +1,4 @@
-"""The quote forms curate.quotes.v1 must handle, one small case each, on a real spaCy parse."""
+"""The quote forms curate.quotes.v2 must handle, one small case each, on a real spaCy parse."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def text_of(part) -> str | None:
 
 
 def test_registered_and_pipes():
-    assert get("curate.quotes.v1") is extract_quotes
+    assert get("curate.quotes.v2") is extract_quotes
     assert set(REQUIRED_PIPES) <= {
         "tok2vec",
         "tagger",
@@ -423,3 +423,12 @@ def test_second_reporting_predicate_is_a_quote_of_its_own(nlp):
     assert first.text == "he found Trump to be “very charming”" and text_of(first.cue) == "said"
     assert second.text.startswith("his standing") and text_of(second.cue) == "called"
     assert text_of(first.speaker) == text_of(second.speaker) == "Smith"
+
+
+def test_retired_rules_name_points_to_the_current_one():
+    from curate.errors import CurateError
+    from curate.extractors import resolve
+
+    for call in (lambda: get("curate.quotes.v1"), lambda: resolve("curate.quotes.v1")):
+        with pytest.raises(CurateError, match="retired.*curate.quotes.v2"):
+            call()

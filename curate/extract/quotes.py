@@ -1,4 +1,4 @@
-"""The quote and speaker extractor ``curate.quotes.v1``: rules over a spaCy parse.
+"""The quote and speaker extractor ``curate.quotes.v2``: rules over a spaCy parse.
 
 Span convention (PolNeAR's, the gold we benchmark on):
 
@@ -115,7 +115,7 @@ class _Found:
     first_end: int = 0
 
 
-@register("curate.quotes.v1")
+@register("curate.quotes.v2")
 def extract_quotes(doc: Doc) -> list[Quote]:
     """Direct, mixed and indirect quotes of a parsed article, with speaker and cue.
 
