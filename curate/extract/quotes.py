@@ -655,7 +655,7 @@ def _governing_verb(inside: list[Token]) -> tuple[Token | None, bool]:
             if h.i in ids or h is h.head and h.pos_ != "VERB":
                 break
             if h.pos_ == "VERB":
-                return h, child.dep_ in ("prep", "agent") or (t.dep_ == "pobj" and child is t)
+                return h, child.dep_ in ("prep", "agent", "pobj")
             child, h = h, h.head
     return None, False
 
@@ -880,6 +880,9 @@ _DATELINE = re.compile(
 )
 
 
+_CLOSING_DOUBLE = '”"»'
+
+
 def _trim(text: str, start: int, end: int, keep_end: bool = False) -> tuple[int, int]:
     """Drop surrounding spaces, a leading dateline or stray closing mark and a final full
     stop outside quotes."""
@@ -892,7 +895,7 @@ def _trim(text: str, start: int, end: int, keep_end: bool = False) -> tuple[int,
             text[start].isspace()
             or text[start] in ",;:—–-"
             # the closing mark of the quote before (spaCy puts it in the next sentence)
-            or (text[start] in '”"’»' and text[start + 1 : start + 2].isspace())
+            or (text[start] in _CLOSING_DOUBLE + "’" and text[start + 1 : start + 2].isspace())
         )
     ):
         start += 1
@@ -903,9 +906,6 @@ def _trim(text: str, start: int, end: int, keep_end: bool = False) -> tuple[int,
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
-
-
-_CLOSING_DOUBLE = '”"»'
 
 
 def _end_at_last_mark(text: str, start: int, end: int) -> int:
