@@ -6,7 +6,7 @@ page is :mod:`curate.report.html`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -63,28 +63,56 @@ def _header(ev: Evaluation) -> Text:
     return t
 
 
-def _entity_summary(results: Sequence[Any]) -> Table:
-    t = Table(title="Entities: micro and macro, four SemEval-2013 schemes", title_justify="left")
-    for c in ("scheme", "extractor"):
-        t.add_column(c)
-    for c in ("P", "R", "F1"):
-        t.add_column(c, justify="right")
-    t.add_column("F1 95% CI", justify="right", style="dim")
-    t.add_column("macro F1", justify="right")
-    for i, scheme in enumerate(SCHEMES):
+def _grouped(
+    title: str,
+    group: str,
+    groups: Sequence[str],
+    results: Sequence[Any],
+    columns: Sequence[str],
+    cells: Callable[[str, Any], Sequence[RenderableType]],
+) -> Table:
+    """A table with one block of rows per group (scheme, rule, kind), one row per extractor.
+
+    ``columns`` are right-aligned; a name starting with ``~`` is dimmed (intervals).
+    """
+    t = Table(title=title, title_justify="left")
+    t.add_column(group)
+    t.add_column("extractor")
+    for c in columns:
+        t.add_column(c.lstrip("~"), justify="right", style="dim" if c[0] == "~" else None)
+    for i, g in enumerate(groups):
         for j, r in enumerate(results):
-            m = r.metrics
             t.add_row(
-                scheme if j == 0 else "",
+                g if j == 0 else "",
                 r.name,
-                pct(r.value(f"entities/{scheme}/micro/p")),
-                pct(r.value(f"entities/{scheme}/micro/r")),
-                Text(pct(r.value(f"entities/{scheme}/micro/f1")), style="bold"),
-                ci(m.get(f"entities/{scheme}/micro/f1")),
-                pct(r.value(f"entities/{scheme}/macro/f1")),
-                end_section=j == len(results) - 1 and i < len(SCHEMES) - 1,
+                *cells(g, r),
+                end_section=j == len(results) - 1 and i < len(groups) - 1,
             )
     return t
+
+
+def _scores(r: Any, key: str) -> list[RenderableType]:
+    """P, R, F1 (bold) and the F1 interval of ``key`` (a prefix of ``/p``, ``/r``, ``/f1``)."""
+    return [
+        pct(r.value(f"{key}/p")),
+        pct(r.value(f"{key}/r")),
+        Text(pct(r.value(f"{key}/f1")), style="bold"),
+        ci(r.metrics.get(f"{key}/f1")),
+    ]
+
+
+def _entity_summary(results: Sequence[Any]) -> Table:
+    return _grouped(
+        "Entities: micro and macro, four SemEval-2013 schemes",
+        "scheme",
+        SCHEMES,
+        results,
+        ("P", "R", "F1", "~F1 95% CI", "macro F1"),
+        lambda scheme, r: [
+            *_scores(r, f"entities/{scheme}/micro"),
+            pct(r.value(f"entities/{scheme}/macro/f1")),
+        ],
+    )
 
 
 def _per_label(results: Sequence[Any]) -> Table:
@@ -131,75 +159,45 @@ def _confusion(r: Any) -> Table:
 
 
 def _quote_summary(results: Sequence[Any]) -> Table:
-    t = Table(title="Quotes: content spans by matching rule", title_justify="left")
-    for c in ("rule", "extractor"):
-        t.add_column(c)
-    for c in ("P", "R", "F1"):
-        t.add_column(c, justify="right")
-    t.add_column("F1 95% CI", justify="right", style="dim")
-    rules = list(RULES)
-    for i, rule in enumerate(rules):
-        for j, r in enumerate(results):
-            key = f"quotes/{rule}/{metrics.ALL}"
-            t.add_row(
-                rule if j == 0 else "",
-                r.name,
-                pct(r.value(f"{key}/p")),
-                pct(r.value(f"{key}/r")),
-                Text(pct(r.value(f"{key}/f1")), style="bold"),
-                ci(r.metrics.get(f"{key}/f1")),
-                end_section=j == len(results) - 1 and i < len(rules) - 1,
-            )
-    return t
+    return _grouped(
+        "Quotes: content spans by matching rule",
+        "rule",
+        list(RULES),
+        results,
+        ("P", "R", "F1", "~F1 95% CI"),
+        lambda rule, r: _scores(r, f"quotes/{rule}/{metrics.ALL}"),
+    )
 
 
 def _quote_kinds(results: Sequence[Any]) -> Table:
-    t = Table(
-        title="Quotes by kind (overlap rule): precision by predicted kind, recall by gold kind",
-        title_justify="left",
+    return _grouped(
+        "Quotes by kind (overlap rule): precision by predicted kind, recall by gold kind",
+        "kind",
+        [metrics.ALL, *KINDS],
+        results,
+        ("gold", "pred", "P", "R", "F1"),
+        lambda kind, r: [
+            str(r.support.get(f"quotes/{kind}/gold", 0)),
+            str(r.support.get(f"quotes/{kind}/pred", 0)),
+            *_scores(r, f"quotes/overlap/{kind}")[:3],
+        ],
     )
-    for c in ("kind", "extractor"):
-        t.add_column(c)
-    for c in ("gold", "pred", "P", "R", "F1"):
-        t.add_column(c, justify="right")
-    kinds = [metrics.ALL, *KINDS]
-    for i, kind in enumerate(kinds):
-        for j, r in enumerate(results):
-            v, s = r.value, r.support
-            t.add_row(
-                kind if j == 0 else "",
-                r.name,
-                str(s.get(f"quotes/{kind}/gold", 0)),
-                str(s.get(f"quotes/{kind}/pred", 0)),
-                pct(v(f"quotes/overlap/{kind}/p")),
-                pct(v(f"quotes/overlap/{kind}/r")),
-                Text(pct(v(f"quotes/overlap/{kind}/f1")), style="bold"),
-                end_section=j == len(results) - 1 and i < len(kinds) - 1,
-            )
-    return t
 
 
 def _speakers(results: Sequence[Any]) -> Table:
-    t = Table(
-        title="Speaker and cue accuracy on matched quotes (overlap rule), by gold kind",
-        title_justify="left",
+    t = _grouped(
+        "Speaker and cue accuracy on matched quotes (overlap rule), by gold kind",
+        "kind",
+        [metrics.ALL, *KINDS],
+        results,
+        ("matched", "speaker", "speaker entity", "cue"),
+        lambda kind, r: [
+            str(r.support.get(f"quotes/{kind}/matched", 0)),
+            _acc(r, "speaker_mention", kind),
+            _acc(r, "speaker_entity", kind),
+            _acc(r, "cue", kind),
+        ],
     )
-    for c in ("kind", "extractor"):
-        t.add_column(c)
-    for c in ("matched", "speaker", "speaker entity", "cue"):
-        t.add_column(c, justify="right")
-    kinds = [metrics.ALL, *KINDS]
-    for i, kind in enumerate(kinds):
-        for j, r in enumerate(results):
-            t.add_row(
-                kind if j == 0 else "",
-                r.name,
-                str(r.support.get(f"quotes/{kind}/matched", 0)),
-                _acc(r, "speaker_mention", kind),
-                _acc(r, "speaker_entity", kind),
-                _acc(r, "cue", kind),
-                end_section=j == len(results) - 1 and i < len(kinds) - 1,
-            )
     t.caption = "accuracy (of n gold quotes with a speaker / a cue)"
     return t
 
