@@ -93,8 +93,9 @@ def match(
 ) -> tuple[list[int], list[Outcome], list[bool]]:
     """Match one article's spans under ``scheme``, optimally (see the module docstring).
 
-    ``gold`` and ``pred`` must be sorted by (start, end, label); ``candidates`` are the
-    overlapping (gold, prediction) index pairs when already known (:func:`candidates`).
+    ``gold`` must be sorted by (start, end, label), ``pred`` may come in any order (the
+    result is the same); ``candidates`` are the overlapping (gold, prediction) index pairs
+    when already known (:func:`overlapping`).
     Returns the counts ``[cor, inc, par, mis, spu]``, one outcome per prediction and, per
     gold span, whether a prediction claimed it.
     """
@@ -142,7 +143,7 @@ def overlapping(
     gold: Sequence[Span3], pred: Sequence[Span3], min_overlap: float = 0.0
 ) -> list[tuple[int, int]]:
     """(gold index, prediction index) of every pair sharing a character (and at least
-    ``min_overlap`` of the gold span); both lists sorted by (start, end, label)."""
+    ``min_overlap`` of the gold span); ``gold`` sorted by (start, end, label)."""
     out: list[tuple[int, int]] = []
     if not gold or not pred:
         return out
