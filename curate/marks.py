@@ -1,6 +1,7 @@
-"""Finding quoted stretches of text by their quote marks, without any parsing.
+"""Quote marks: the one table of them, quoted stretches of text, and a quote's kind.
 
-Pure string work, so it is cheap, testable on its own and total: every input gives a
+Every module that looks at quote marks (the quote extractor, the brat import) takes
+them from here. Pure string work, so it is cheap, testable on its own and total: every input gives a
 result, never an exception. Handles curly and straight double quotes, guillemets, low-9
 quotes, single quotes (only outside double quotes, where they cannot be nested quotes),
 quotes running over paragraph breaks (a paragraph ends with no closing mark and the next
@@ -19,6 +20,12 @@ STRAIGHT_DOUBLE = '"'
 SINGLE_OPEN = "‘‚"
 SINGLE_CLOSE = "’"
 STRAIGHT_SINGLE = "'"
+#: Every mark that can close a quote (apostrophes included: ``’`` and ``'`` are both).
+CLOSING = DOUBLE_CLOSE + SINGLE_CLOSE + STRAIGHT_DOUBLE + STRAIGHT_SINGLE
+#: Marks that are quote marks wherever they stand (a single ``’``/``'`` may be an apostrophe).
+UNAMBIGUOUS = DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT_DOUBLE + SINGLE_OPEN
+#: LaTeX-style marks of older wire copy (PolNeAR): ````like this''``.
+LATEX_OPEN, LATEX_CLOSE = "``", "''"
 
 # Characters after which a straight quote opens rather than closes.
 _OPEN_BEFORE = set(" \t\n\r([{—–-/") | set(DOUBLE_OPEN) | set(SINGLE_OPEN)
@@ -235,3 +242,23 @@ def find_quoted(text: str) -> list[Quoted]:
     """Every quoted stretch of ``text``, sorted by position."""
     double = find_double(text)
     return sorted(double + find_single(text, double), key=lambda q: q.start)
+
+
+def quote_kind(text: str) -> str:
+    """``direct`` when quote marks enclose the whole content, ``mixed`` when part, else
+    ``indirect``.
+
+    The marks are found by :func:`find_quoted`, so single quotes count as quotes and
+    apostrophes do not: ``‘We won’t close the library,’`` is direct, ``the budget was
+    ‘tight but workable’`` mixed, ``the party’s plan failed`` indirect. Surrounding spaces
+    and ``.,;:`` are ignored; LaTeX-style marks count as double quotes. A lone double or
+    opening mark with no quoted stretch (a content cut inside a quote) makes it mixed.
+    """
+    text = text.replace(LATEX_OPEN, DOUBLE_OPEN[0]).replace(LATEX_CLOSE, DOUBLE_CLOSE[0])
+    text = text.strip().strip(".,;: ")
+    found = find_quoted(text)
+    if found and found[0].start == 0 and found[-1].end == len(text) and found[-1].closed:
+        return "direct"
+    if found or any(m in text for m in UNAMBIGUOUS):
+        return "mixed"
+    return "indirect"
