@@ -166,4 +166,6 @@ def _csv_record(header: list[str], row: list[str], where: str) -> Article:
 
 
 def _skip(report: IngestReport, where: str, e: InputError) -> None:
+    if e.path == where and e.line is not None:
+        where = f"{where}:{e.line}"  # the line of a file that holds the bad byte
     report.problems.append(Problem(where, str(e).removeprefix(where + ": ") + "; skipped"))

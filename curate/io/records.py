@@ -118,8 +118,9 @@ def _fail(message: str) -> Any:
     raise ValueError(message)
 
 
-# Fields of a document line that are annotations or provenance, not article metadata.
-_NOT_META = frozenset({"id", "text", "meta", "hash", "entities", "quotes", "source"})
+# Fields of a document line that are annotations or provenance, not article metadata
+# (``source`` only as an object: as a string it is an article's publisher).
+_NOT_META = frozenset({"id", "text", "meta", "hash", "entities", "quotes"})
 
 
 def article(obj: Any, where: str) -> Article:
@@ -130,7 +131,13 @@ def article(obj: Any, where: str) -> Article:
     """
     rec = _validate(ArticleRecord, obj, where)
     meta = dict(rec.meta)
-    meta.update({k: v for k, v in (rec.model_extra or {}).items() if k not in _NOT_META})
+    meta.update(
+        {
+            k: v
+            for k, v in (rec.model_extra or {}).items()
+            if k not in _NOT_META and not (k == "source" and isinstance(v, dict))
+        }
+    )
     return Article(rec.id, rec.text, meta)
 
 
