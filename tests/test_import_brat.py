@@ -192,7 +192,7 @@ def _flat(tmp_path: Path, text: bytes, ann: bytes, name: str = "doc") -> Path:
 
 
 def test_ann_with_a_byte_order_mark_keeps_its_first_annotation(tmp_path: Path) -> None:
-    ann = "T1\tPERSON 0 10\tAnna Smith\nT2\tGPE 20 25\tParis\n".encode()
+    ann = b"T1\tPERSON 0 10\tAnna Smith\nT2\tGPE 20 25\tParis\n"
     folder = _flat(tmp_path, b"Anna Smith lives in Paris.", b"\xef\xbb\xbf" + ann)
     corpus = read_brat(folder)
     assert corpus.problems == []
