@@ -248,17 +248,23 @@ def quote_kind(text: str) -> str:
     """``direct`` when quote marks enclose the whole content, ``mixed`` when part, else
     ``indirect``.
 
-    The marks are found by :func:`find_quoted`, so single quotes count as quotes and
-    apostrophes do not: ``‘We won’t close the library,’`` is direct, ``the budget was
-    ‘tight but workable’`` mixed, ``the party’s plan failed`` indirect. Surrounding spaces
-    and ``.,;:`` are ignored; LaTeX-style marks count as double quotes. A lone double or
-    opening mark with no quoted stretch (a content cut inside a quote) makes it mixed.
+    Direct: the content (surrounding spaces and ``.,;:`` ignored) starts with an opening
+    mark and ends with a closing one, single quotes included: ``‘We won’t close the
+    library,’``. Mixed: :func:`find_quoted` finds a quoted stretch inside (so ``the budget
+    was ‘tight but workable’`` is mixed while the apostrophe of ``the party’s plan`` is
+    not a quote), or a double mark stands alone (a content cut inside a quote).
+    LaTeX-style marks count as double quotes.
     """
     text = text.replace(LATEX_OPEN, DOUBLE_OPEN[0]).replace(LATEX_CLOSE, DOUBLE_CLOSE[0])
     text = text.strip().strip(".,;: ")
-    found = find_quoted(text)
-    if found and found[0].start == 0 and found[-1].end == len(text) and found[-1].closed:
+    if text[:1] and text[:1] in _STARTS_QUOTE and text[-1:] in _ENDS_QUOTE and len(text) > 1:
         return "direct"
-    if found or any(m in text for m in UNAMBIGUOUS):
+    if any(m in text for m in UNAMBIGUOUS) or find_quoted(text):
         return "mixed"
     return "indirect"
+
+
+# A content that starts and ends with these is a direct quote (the old wire copy's
+# closing-as-opening marks included, as PolNeAR's annotators cut them).
+_STARTS_QUOTE = DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT_DOUBLE + SINGLE_OPEN + STRAIGHT_SINGLE
+_ENDS_QUOTE = CLOSING + DOUBLE_OPEN
