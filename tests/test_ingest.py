@@ -136,20 +136,29 @@ def test_lone_surrogate_and_nul_are_refused_by_name(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text,message",
+    "change,message",
     [
-        (None, "'text' must be a string, not null"),
-        (12345, "'text' must be a string, not an integer"),
-        ("", "'text' is empty or whitespace only; give the article text"),
-        (" \n\t ", "'text' is empty or whitespace only; give the article text"),
+        ({"text": None}, "'text' must be a string, not null"),
+        ({"text": 12345}, "'text' must be a string, not an integer"),
+        ({"text": ""}, "'text' is empty or whitespace only; give the article text"),
+        ({"text": " \n\t "}, "'text' is empty or whitespace only; give the article text"),
+        ({"text": "a\x00b"}, "'text' holds a NUL character at 1; remove it"),
+        (
+            {"text": "a\ud800b"},
+            "'text' holds a lone surrogate ('\\ud800' at 1), which UTF-8 cannot store; "
+            "fix the text's encoding",
+        ),
+        ({"meta": "UPI"}, "'meta' must be an object, not a string"),
+        ({"meta": 7}, "'meta' must be an object, not an integer"),
     ],
 )
-def test_bad_text_gets_the_same_answer_from_every_reader(tmp_path, text, message):
-    """ingest/preannotate (articles) and push/evaluate/export (documents): one message."""
+def test_a_bad_record_gets_the_same_answer_from_every_reader(tmp_path, change, message):
+    """ingest and preannotate (articles), push, evaluate and export (documents): one answer."""
     from curate.io import records
     from curate.studio.push import iter_documents
 
-    src = _jsonl(tmp_path / "in.jsonl", {"id": "x", "text": text, "entities": []})
+    row = {"id": "x", "text": "Fine.", "entities": [], **change}
+    src = _jsonl(tmp_path / "in.jsonl", row)
     _, report = read_articles(src)
     pushed: list[str] = []
     assert list(iter_documents(src, pushed)) == []
@@ -157,7 +166,7 @@ def test_bad_text_gets_the_same_answer_from_every_reader(tmp_path, text, message
     assert [str(p) for p in report.problems] == [expected + "; skipped"]
     assert pushed == [expected]
     with pytest.raises(records.RecordError) as err:
-        records.document({"id": "x", "text": text}, "here")
+        records.document(row, "here")
     assert str(err.value) == f"here: {message} (id 'x')"
 
 
