@@ -6,7 +6,6 @@ Bad records are reported by name (file, line or row) and skipped; the rest go th
 from __future__ import annotations
 
 import csv
-import io
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 from curate.errors import InputError
 from curate.io import records
 from curate.io.jsonl import iter_jsonl
-from curate.io.text import read_text, read_text_lenient, undecodable
+from curate.io.text import open_lenient, read_text, undecodable
 from curate.model import Article, content_hash
 
 
@@ -127,28 +126,33 @@ def _from_csv(path: Path, report: IngestReport) -> Iterator[tuple[str, Article]]
     is named by its first line and skipped; the other rows go through.
     """
     csv.field_size_limit(sys.maxsize)
-    text = read_text_lenient(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as e:
-        raise InputError(f"is not a CSV file ({e})", path=str(path)) from None
-    if not header or not {"id", "text"} <= set(header) or undecodable("".join(header)):
-        raise InputError(f"needs 'id' and 'text' columns, has {header}", path=str(path))
-    while True:
-        where = f"{path}:{reader.line_num + 1}"  # the line the row starts on
+    with open_lenient(path) as fh:
+        reader = csv.reader(fh)
         try:
-            row = next(reader, None)
+            header = next(reader, None)
         except csv.Error as e:
-            _skip(report, where, InputError(f"is not a valid CSV row ({e})"))
-            continue
-        if row is None:
-            break
-        if row:  # not a blank line
+            raise InputError(f"is not a CSV file ({e})", path=str(path)) from None
+        if header and undecodable("".join(header)) is not None:
+            raise InputError("has a header that is not UTF-8; re-save it as UTF-8", path=str(path))
+        if not header or not {"id", "text"} <= set(header):
+            raise InputError(f"needs 'id' and 'text' columns, has {header}", path=str(path))
+        while True:
+            line = reader.line_num
+            where = f"{path}:{line + 1}"  # the line the row starts on
             try:
-                yield where, _csv_record(header, row, where)
-            except InputError as e:
-                _skip(report, where, e)
+                row = next(reader, None)
+            except csv.Error as e:
+                _skip(report, where, InputError(f"is not a valid CSV row ({e})"))
+                if reader.line_num == line:
+                    break  # nothing more could be read
+                continue
+            if row is None:
+                break
+            if row:  # not a blank line
+                try:
+                    yield where, _csv_record(header, row, where)
+                except InputError as e:
+                    _skip(report, where, e)
 
 
 def _csv_record(header: list[str], row: list[str], where: str) -> Article:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import IO
 
 from curate.errors import InputError
 
@@ -40,17 +41,22 @@ def read_text(path: str | Path) -> str:
     return decode(_read_bytes(path), path)
 
 
-def read_text_lenient(path: str | Path) -> str:
-    """Like :func:`read_text`, but bytes that are not UTF-8 become escape characters.
+def open_lenient(path: str | Path) -> IO[str]:
+    """A text stream of ``path`` (see :func:`decode`) in which bytes that are not UTF-8
+    become escape characters instead of an error.
 
     For formats whose records can be skipped one by one (CSV rows): the caller finds the
-    records holding such bytes with :func:`undecodable` and reports them.
+    records holding such bytes with :func:`undecodable` and reports them. Streamed, so
+    memory does not grow with the file. InputError when the file cannot be opened.
     """
-    return _read_bytes(path).decode("utf-8", errors="surrogateescape").removeprefix(BOM)
+    try:
+        return Path(path).open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as e:
+        raise InputError(f"cannot be read ({e.strerror}); check the path", path=str(path)) from e
 
 
 def undecodable(text: str) -> int | None:
-    """The byte value of the first byte :func:`read_text_lenient` could not decode, or None."""
+    """The value of the first byte :func:`open_lenient` could not decode, or None."""
     m = _ESCAPED.search(text)
     return ord(m.group()) - 0xDC00 if m else None
 
