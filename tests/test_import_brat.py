@@ -319,3 +319,16 @@ def test_no_import_circle_between_gold_and_score() -> None:
     assert "curate.score.agreement" in imports("gold.brat_import")
     assert not any(m.startswith("curate.gold") for m in imports("score.agreement"))
     assert not any(m.startswith(("curate.gold", "curate.score")) for m in imports("io.brat"))
+
+
+def test_cli_import_with_problems_names_them_and_exits_1(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    shutil.copytree(POLNEAR, folder)
+    ann = folder / "attributions" / "art2_ann1.ann"
+    ann.write_text(ann.read_text(encoding="utf-8") + "R1\tRel Arg1:T1 Arg2:T2\n", "utf-8")
+    res = CliRunner().invoke(
+        app, ["import", "brat", str(folder), "--name", "x", "--root", str(tmp_path / "gold")]
+    )
+    assert res.exit_code == 1, res.output
+    assert f"{ann}: 1 relation line(s) not read (curate reads T and E lines)" in res.output
+    assert "imported 2 articles" in res.output and "1 problem(s), listed above" in res.output

@@ -74,7 +74,7 @@ def test_ingest_cli_writes_articles_and_reports(tmp_path):
     result = CliRunner().invoke(app, ["ingest", str(tmp_path / "in"), "-o", str(out)])
     assert result.exit_code == 1, result.output
     assert "bad.txt:1: is not UTF-8" in result.output
-    assert "1 record(s) were skipped" in result.output
+    assert "1 problem(s), listed above; the rest went through" in result.output
     rows = [obj for _, obj in read_jsonl(out)]
     assert [r["id"] for r in rows] == ["good"]
     assert rows[0]["hash"] and rows[0]["text"] == "Some news."
@@ -291,7 +291,7 @@ def test_preannotate_cli_gives_ingest_answers_and_writes_the_rest(tmp_path):
     assert result.exit_code == 1, result.output
     assert "'text' holds a lone surrogate" in result.output
     assert "'meta' must be an object, not a string" in result.output
-    assert "2 record(s) were skipped" in result.output
+    assert "2 problem(s), listed above" in result.output
     assert [r["id"] for _, r in read_jsonl(out)] == ["c"]
 
 

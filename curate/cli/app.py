@@ -60,8 +60,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def skipped(n: int) -> typer.Exit:
-    """The exit (code 1) of a command that wrote what it could but skipped ``n`` records."""
-    return fail(f"{n} record(s) were skipped (listed above); fix them and run again")
+    """The exit (code 1) of a command that wrote what it could but met ``n`` problems."""
+    return fail(f"{n} problem(s), listed above; the rest went through. Fix them and run again")
 
 
 def handle_errors(fn: F) -> F:
