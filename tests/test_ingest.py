@@ -1,6 +1,7 @@
 """Reading articles from folders, JSONL and CSV; bad records are reported, not fatal."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -324,3 +325,36 @@ def test_a_killed_writer_leaves_no_temp_file_after_the_next_write(tmp_path):
     write_jsonl(out, [{"id": "2"}])
     assert list(tmp_path.glob(".pre.jsonl.*.tmp")) == []
     assert [r for _, r in read_jsonl(out)] == [{"id": "2"}]
+
+
+def test_a_killed_preannotate_leaves_no_temp_file_after_the_next_run(tmp_path):
+    """`curate preannotate` without --resume writes through a temp file; killed, it leaves
+    one, and the next run writing the same output removes it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("spacy")
+    src = tmp_path / "in.jsonl"
+    text = "Anna Smith said the council would meet in Paris on Monday. " * 40
+    _jsonl(src, *({"id": f"a{i}", "text": text} for i in range(2000)))
+    out = tmp_path / "pre.jsonl"
+    curate = Path(sys.executable).with_name("curate")
+    cmd = [str(curate), "preannotate", str(src), "-o", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(1200):  # the temp file appears once the model is loaded
+            if list(tmp_path.glob(".pre.jsonl.*.tmp")) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    (left,) = tmp_path.glob(".pre.jsonl.*.tmp")  # what the kill left behind
+    assert left.name.startswith(f".pre.jsonl.{proc.pid}.") and not out.exists()
+    _jsonl(src, {"id": "b", "text": "Anna Smith said it."})
+    result = CliRunner().invoke(app, ["preannotate", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert list(tmp_path.glob(".pre.jsonl.*.tmp")) == []
+    assert [r["id"] for _, r in read_jsonl(out)] == ["b"]
