@@ -7,11 +7,11 @@ reads it (``curate.io.brat.read_brat``): with several ``.ann`` files per article
 in sorted order is the gold. Both extractors run on the same spaCy docs. For each:
 precision/recall/F1 of quote content and speaker and cue accuracy on matched quotes, for
 direct quotes only (gold and predicted spans that contain a double quote mark) and for all
-attributions. Matching: one-to-one, greedy by character Jaccard, a pair counts when the
-overlap covers more than half of both spans (``curate.score.match``). A speaker (cue) is
-right when it overlaps the gold Source (Cue); gold quotes without a Source (Cue) do not
-count for that accuracy. An article on which an extractor raises counts as crashed and
-contributes its gold quotes as misses.
+attributions. Matching: one-to-one, optimal (most pairs, then highest character Jaccard),
+a pair counts when the overlap covers more than half of both spans (``curate.score.match``).
+A speaker (cue) is right when it overlaps the gold Source (Cue); gold quotes without a
+Source (Cue) do not count for that accuracy. An article on which an extractor raises
+counts as crashed and contributes its gold quotes as misses.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
 from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
 from curate.io.brat import read_brat  # noqa: E402
 from curate.model import Document, Quote, Span  # noqa: E402
-from curate.score.match import match_greedy, overlap  # noqa: E402
+from curate.score.match import match_spans, overlap  # noqa: E402
 
 DOUBLE_MARKS = '"“”«»„'
 
@@ -70,7 +70,7 @@ class Tally:
     def add(self, gold: list[Quote], pred: list[Quote]) -> list[tuple[int, int]]:
         self.c["gold"] += len(gold)
         self.c["pred"] += len(pred)
-        pairs = match_greedy([(q.start, q.end) for q in gold], [(q.start, q.end) for q in pred])
+        pairs = match_spans([(q.start, q.end) for q in gold], [(q.start, q.end) for q in pred])
         self.c["tp"] += len(pairs)
         for i, j in pairs:
             g, p = gold[i], pred[j]

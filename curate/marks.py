@@ -26,6 +26,12 @@ CLOSING = DOUBLE_CLOSE + SINGLE_CLOSE + STRAIGHT_DOUBLE + STRAIGHT_SINGLE
 UNAMBIGUOUS = DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT_DOUBLE + SINGLE_OPEN
 #: LaTeX-style marks of older wire copy (PolNeAR): ````like this''``.
 LATEX_OPEN, LATEX_CLOSE = "``", "''"
+DASHES = "―—–‒−-"
+"""Every dash that can sign a quote: horizontal bar, em, en, figure dash, minus, hyphen."""
+
+# `“...” — Jane Smith`, `“...” -Jane Smith`, `“...” -- Jane Smith`: one to three dash
+# characters (typewriter `--` stands for an em dash) between optional spaces.
+_SIGNATURE_DASH = re.compile(rf"[ \t\xa0]*([{DASHES}]{{1,3}})[ \t\xa0]*")
 
 # Characters after which a straight quote opens rather than closes.
 _OPEN_BEFORE = set(" \t\n\r([{—–-/") | set(DOUBLE_OPEN) | set(SINGLE_OPEN)
@@ -58,6 +64,16 @@ class Quoted:
     closed: bool = True
     style: str = "double"
     paragraphs: int = 1
+
+
+def signature_dash(text: str, end: int) -> tuple[int, int] | None:
+    """The dash right after a quote ending at ``end`` (spaces allowed), as ``(start, end)``.
+
+    ``“...” — Commissioner Daniel Okoro``, `` - Commissioner``, ``-Commissioner`` and
+    ``-- Commissioner`` all give the dash; anything else gives None.
+    """
+    m = _SIGNATURE_DASH.match(text, end)
+    return m.span(1) if m else None
 
 
 def paragraphs(text: str) -> list[tuple[int, int]]:

@@ -2,7 +2,7 @@
 
 from curate.io.brat import parse_ann, read_brat, to_document
 from curate.marks import quote_kind
-from curate.score.match import coverage, jaccard, majority_overlap, match_greedy
+from curate.score.match import coverage, jaccard, majority_overlap, match_spans
 
 TEXT = 'The New York Post reports that her team said "no comment" today.'
 
@@ -61,6 +61,6 @@ def test_matching_rules():
     assert majority_overlap((0, 10), (0, 6)) and not majority_overlap((0, 10), (0, 5))
     assert not majority_overlap((0, 4), (0, 10))
     assert coverage((0, 10), (5, 20)) == 0.5
-    # greedy by Jaccard: the better pair wins, one-to-one
-    assert match_greedy([(0, 10), (20, 30)], [(1, 10), (0, 9), (21, 30)]) == [(0, 0), (1, 2)]
-    assert match_greedy([(0, 10)], [(50, 60)]) == []
+    # optimal, one-to-one: the better (higher Jaccard) pair wins
+    assert match_spans([(0, 10), (20, 30)], [(1, 10), (0, 9), (21, 30)]) == [(0, 0), (1, 2)]
+    assert match_spans([(0, 10)], [(50, 60)]) == []

@@ -36,6 +36,11 @@ def pull_cli(
         "--config",
         help="Label mapping (mapping.toml) or config .xml (default: the shipped config).",
     ),
+    real_identities: bool = typer.Option(
+        False,
+        "--real-identities",
+        help="With --release: annotators' real identities instead of stable pseudonyms.",
+    ),
 ) -> None:
     """Export a snapshot of the project and turn human annotations into gold.
 
@@ -61,6 +66,7 @@ def pull_cli(
             root=gold_root,
             schema=schema,
             meta={"project": result.project_title, "snapshot": str(result.snapshot_id)},
+            real_identities=real_identities,
         )
         console.print(f"released {len(result.gold)} gold articles as {path}", highlight=False)
 

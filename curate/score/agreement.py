@@ -42,7 +42,7 @@ from curate.io.brat import read_brat
 from curate.io.records import iter_documents
 from curate.model import Document, Span
 from curate.schema import LabelSchema
-from curate.score.match import match_greedy
+from curate.score.match import match_spans
 
 Spans = dict[str, list[tuple[int, int]]]
 ANNOTATIONS = "annotations.jsonl"
@@ -173,7 +173,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
                 sa = spans[(art, a)].get(label, [])
                 sb = spans[(art, b)].get(label, [])
                 exact = len(set(sa) & set(sb))
-                over = len(match_greedy(sa, sb))
+                over = len(match_spans(sa, sb))
                 c = counts[(label, a, b)]
                 c[0] += exact
                 c[1] += over
@@ -260,7 +260,7 @@ def _quote_attributes(multi: Mapping[str, Mapping[str, Document]]) -> QuoteAttri
     for anns in multi.values():
         for a, b in combinations(sorted(anns), 2):
             qa, qb = anns[a].quotes, anns[b].quotes
-            pairs = match_greedy([(q.start, q.end) for q in qa], [(q.start, q.end) for q in qb])
+            pairs = match_spans([(q.start, q.end) for q in qa], [(q.start, q.end) for q in qb])
             for i, j in pairs:
                 x, y = qa[i], qb[j]
                 matched += 1
