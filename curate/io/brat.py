@@ -116,8 +116,8 @@ def parse_ann(path: str | Path) -> BratFile:
         kind, ident, parts = m.group(1), line.split("\t", 1)[0], line.split("\t")
         try:
             if kind == "T":
-                span = out.spans[ident] = _span_line(ident, parts)
-                last = span if span.text is not None else None
+                t = out.spans[ident] = _span_line(ident, parts)
+                last = t if t.text is not None else None
             elif kind == "E":
                 events.append((lineno, ident, parts[1]))
             elif kind in _IGNORED_KINDS or kind == "*":
@@ -357,9 +357,9 @@ def _read_one(
         parsed = parse_ann(ann)
         corpus.problems.extend(parsed.problems)
         doc = to_document(stem, text, align(parsed, text))
-    except CurateError as e:
-        where = "" if str(e).startswith(str(ann)) else f"{ann}: "
-        corpus.problems.append(f"{where}{e}; skipped")
+    except CurateError as err:
+        where = "" if str(err).startswith(str(ann)) else f"{ann}: "
+        corpus.problems.append(f"{where}{err}; skipped")
         return None
     entities = []
     for e in doc.entities:
@@ -369,7 +369,7 @@ def _read_one(
             if not e.label.startswith("Attribution"):
                 corpus.dropped_labels[e.label] += 1
         else:
-            entities.append(e if label == e.label else type(e)(e.start, e.end, label, e.text))
+            entities.append(e if label == e.label else Entity(e.start, e.end, label, e.text))
     source = {**doc.source, "annotator": who, "format": "brat"}
     return doc.with_(entities=tuple(entities), source=source)
 
