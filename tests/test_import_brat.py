@@ -332,3 +332,26 @@ def test_cli_import_with_problems_names_them_and_exits_1(tmp_path: Path) -> None
     assert res.exit_code == 1, res.output
     assert f"{ann}: 1 relation line(s) not read (curate reads T and E lines)" in res.output
     assert "imported 2 articles" in res.output and "1 problem(s), listed above" in res.output
+
+
+def test_evaluate_scores_predictions_made_from_the_ingested_crlf_text(tmp_path: Path) -> None:
+    """The brat gold and `curate ingest` read one text: predictions on it are accepted."""
+    from curate.io.jsonl import write_jsonl
+    from curate.model import Document
+
+    disk = "Paris\r\nAnna Smith met Bob Jones in Paris.\r\n"
+    folded = disk.replace("\r\n", "\n")
+    start = folded.index("Anna Smith")  # brat's offsets: a CRLF counts as one character
+    folder = _flat(
+        tmp_path, disk.encode(), f"T1\tPERSON {start} {start + 10}\tAnna Smith\n".encode()
+    )
+    (article,), _ = read_articles(folder / "doc.txt")
+    predicted = Document.from_article(article)
+    write_jsonl(tmp_path / "pred.jsonl", [predicted.to_dict()])
+    res = CliRunner().invoke(
+        app,
+        ["evaluate", str(tmp_path / "pred.jsonl"), "-g", str(folder), "--bootstrap", "0"],
+        env={"COLUMNS": "200"},
+    )
+    assert res.exit_code == 0, res.output
+    assert "different text" not in res.output

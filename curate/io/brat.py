@@ -100,7 +100,7 @@ def parse_ann(path: str | Path) -> BratFile:
     lines = read_text(path).split("\n")
     events: list[tuple[int, str, str]] = []
     ignored: Counter[str] = Counter()
-    last: BratSpan | None = None  # a T line whose stored text may go on
+    last: BratSpan | None = None  # the T line before, when its stored text may go on
     for lineno, line in enumerate(lines, 1):
         line = line.removesuffix("\r")
         m = _LINE.match(line)
@@ -116,10 +116,8 @@ def parse_ann(path: str | Path) -> BratFile:
         kind, ident, parts = m.group(1), line.split("\t", 1)[0], line.split("\t")
         try:
             if kind == "T":
-                label, _, offsets = parts[1].partition(" ")
-                frags = tuple((int(a), int(b)) for a, b in (f.split() for f in offsets.split(";")))
-                last = BratSpan(ident, label, frags, parts[2] if len(parts) > 2 else None)
-                out.spans[ident] = last
+                t = out.spans[ident] = _span_line(ident, parts)
+                last = t if t.text is not None else None
             elif kind == "E":
                 events.append((lineno, ident, parts[1]))
             elif kind in _IGNORED_KINDS or kind == "*":
@@ -143,6 +141,14 @@ def parse_ann(path: str | Path) -> BratFile:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(ignored.items()))
         out.problems.append(f"{path}: {kinds} line(s) not read (curate reads T and E lines)")
     return out
+
+
+def _span_line(ident: str, parts: list[str]) -> BratSpan:
+    """A T line split at tabs: ``[id, "Label 0 5;7 9", stored text]``; ValueError or
+    IndexError when the offsets are not ``start end`` pairs of integers."""
+    label, _, offsets = parts[1].partition(" ")
+    fragments = tuple((int(a), int(b)) for a, b in (f.split() for f in offsets.split(";")))
+    return BratSpan(ident, label, fragments, parts[2] if len(parts) > 2 else None)
 
 
 def align(ann: BratFile, text: str) -> BratFile:
@@ -351,9 +357,9 @@ def _read_one(
         parsed = parse_ann(ann)
         corpus.problems.extend(parsed.problems)
         doc = to_document(stem, text, align(parsed, text))
-    except CurateError as e:
-        where = "" if str(e).startswith(str(ann)) else f"{ann}: "
-        corpus.problems.append(f"{where}{e}; skipped")
+    except CurateError as err:
+        where = "" if str(err).startswith(str(ann)) else f"{ann}: "
+        corpus.problems.append(f"{where}{err}; skipped")
         return None
     entities = []
     for e in doc.entities:
@@ -363,7 +369,7 @@ def _read_one(
             if not e.label.startswith("Attribution"):
                 corpus.dropped_labels[e.label] += 1
         else:
-            entities.append(e if label == e.label else type(e)(e.start, e.end, label, e.text))
+            entities.append(e if label == e.label else Entity(e.start, e.end, label, e.text))
     source = {**doc.source, "annotator": who, "format": "brat"}
     return doc.with_(entities=tuple(entities), source=source)
 

@@ -120,6 +120,7 @@ def load_gold(
     spec = str(spec or DEFAULT_GOLD)
     path = Path(spec)
     warnings: list[str] = []
+    info: dict[str, Any]
     if path.suffix in (".jsonl", ".ndjson") or path.is_file():
         problems: list[str] = []
         docs = []
