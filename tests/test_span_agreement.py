@@ -70,3 +70,52 @@ def test_gamma_is_one_for_identical_annotations_and_lower_otherwise():
     g2 = gamma_by_label(differ)
     assert g2["PERSON"] < 1.0
     assert g2 == gamma_by_label(differ)  # same seed, same value
+
+
+def test_agreement_html_marks_low_values_and_escapes_names():
+    from curate.report.agreement import render_agreement_html
+
+    report = {
+        "articles": 2,
+        "annotators": ["<b>x</b>", "y"],
+        "labels": [
+            {"label": "CUE", "spans": 4, "f1_exact": 0.5, "f1_overlap": 0.9, "alpha": 0.95},
+        ],
+        "by_annotator": [
+            {
+                "annotator": "<b>x</b>",
+                "articles": 2,
+                "spans": 3,
+                "f1_exact": 0.9,
+                "f1_overlap": 0.2,
+                "alpha": None,
+            },
+        ],
+        "by_article": [],
+        "against": {
+            "the gold": [
+                {
+                    "annotator": "y",
+                    "articles": 2,
+                    "f1_exact": 0.8,
+                    "edits": {
+                        "kept": 3,
+                        "label_changed": 1,
+                        "boundary_moved": 0,
+                        "kind_changed": 0,
+                        "speaker_changed": 0,
+                        "cue_changed": 0,
+                        "added": 2,
+                        "deleted": 0,
+                    },
+                },
+            ]
+        },
+    }
+    html = render_agreement_html(report, "t & <title>")
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert '<td class="low">0.500</td>' in html  # F1 exact 0.5 < 0.67
+    assert "<td>0.950</td>" in html
+    assert 'class="bar low"' in html  # the annotator's overlap F1 bar (0.2)
+    assert "Each annotator against the gold" in html
+    assert "http" not in html.split("</style>")[0]  # nothing fetched

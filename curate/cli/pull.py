@@ -81,7 +81,11 @@ def pull_cli(
             name=release,
             root=gold_root,
             schema=schema,
-            meta={"project": result.project_title, "snapshot": str(result.snapshot_id)},
+            meta={
+                "project": result.project_title,
+                "snapshot": str(result.snapshot_id),
+                "gold_policy": result.policy_description(),
+            },
         )
         console.print(f"released {len(result.gold)} gold articles as {path}", highlight=False)
 

@@ -109,6 +109,7 @@ def render_card(
         f"- curate version: {manifest['curate_version']}",
         f"- source project: {meta.get('project') or 'not recorded'}",
         f"- source snapshot: {meta.get('snapshot') or 'not recorded'}",
+        f"- gold policy: {meta.get('gold_policy') or 'not recorded'}",
         f"- split rule: {manifest['splits']['rule']}",
         "- integrity: `manifest.json` lists a sha256 per file; check with `curate verify`",
         "",

@@ -92,6 +92,11 @@ class PullResult:
         names = ("raw_export.json", "gold.jsonl", "annotations.jsonl", "conflicts.jsonl")
         return {n: self.path / n for n in (*names, "report.json")}
 
+    def policy_description(self) -> str:
+        """How this pull chose gold: the task policy, the merge policy, adjudication."""
+        merge = f" Merge: {self.merge_policy.describe()}." if self.merge_policy else ""
+        return f"{POLICY}.{merge} Decisions of the review project (curate adjudicate) win."
+
     def report(self) -> dict[str, Any]:
         """The content of ``report.json``."""
         return {
