@@ -11,7 +11,7 @@ import pkgutil
 
 from curate.cli.app import app, finish
 
-_ORDER = ["ingest", "preannotate", "studio", "push", "pull", "export", "evaluate"]
+_ORDER = ["ingest", "preannotate", "studio", "push", "pull", "adjudicate", "export", "evaluate"]
 
 
 def _load_commands() -> None:
