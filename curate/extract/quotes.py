@@ -17,7 +17,7 @@ Span convention (PolNeAR's, the gold we benchmark on):
 
 Three passes over one parsed article:
 
-1. quote marks (``_quotes_marks``): every quoted stretch, unbalanced marks recovered;
+1. quote marks (``curate.marks``): every quoted stretch, unbalanced marks recovered;
 2. direct quotes: a quoted stretch that stands as a clause of its own gets the speech
    verb it depends on, or one right after/before it, as cue and that verb's subject as
    speaker; a cue-less quote right after continues the previous one;
@@ -42,7 +42,15 @@ from spacy.tokens import Doc, Token
 from spacy.tokens import Span as SpacySpan
 
 from curate.extract import register
-from curate.extract._quotes_marks import Quoted, find_quoted, paragraphs, signature_dash
+from curate.marks import (
+    CLOSING,
+    DOUBLE_CLOSE,
+    STRAIGHT_DOUBLE,
+    Quoted,
+    find_quoted,
+    paragraphs,
+    signature_dash,
+)
 from curate.model import Quote, Span
 
 
@@ -359,7 +367,7 @@ def _standalone(art: _Article, q: Quoted) -> bool:
         starts = bool(before) and _is_cue(before[-1])
     if not starts:
         return False
-    inner = text[q.start : q.end].rstrip("”’\"'»›").rstrip()
+    inner = text[q.start : q.end].rstrip(CLOSING).rstrip()
     if inner[-1:] in ".,!?…—–-:;":
         return True
     j = q.end
@@ -452,7 +460,7 @@ def _dash_cue(art: _Article, q: Quoted) -> tuple[tuple[int, int], tuple[int, int
 
     Returns the cue (the dash) and the speaker span. Every dash form counts the same
     (``—``, ``-``, ``--``, with or without spaces; the table is
-    :data:`curate.extract._quotes_marks.DASHES`), also when the tokenizer keeps the dash
+    :data:`curate.marks.DASHES`), also when the tokenizer keeps the dash
     on the name (``-Commissioner`` is one token): the speaker then starts after the dash.
     """
     dash = signature_dash(art.text, q.end)
@@ -898,7 +906,7 @@ _DATELINE = re.compile(
 )
 
 
-_CLOSING_DOUBLE = '”"»'
+_CLOSING_DOUBLE = DOUBLE_CLOSE + STRAIGHT_DOUBLE
 
 
 def _trim(text: str, start: int, end: int, keep_end: bool = False) -> tuple[int, int]:

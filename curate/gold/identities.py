@@ -42,6 +42,7 @@ IDENTITY_KEYS = frozenset(
         "reviewers",
         "reviewed_by",
         "adjudicator",
+        "adjudicated_by",
         "user",
         "email",
     }
