@@ -133,7 +133,7 @@ def pseudonymize(obj: Any, names: Pseudonyms, known: set[str], thorough: bool = 
     string (for provenance and agreement figures, not for an article's own metadata).
     """
     if isinstance(obj, Mapping):
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in obj.items():
             key = _text(str(k), names, known, thorough)
             if thorough and str(k) in IDENTITY_KEYS and v not in (None, ""):

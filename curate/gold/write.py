@@ -160,8 +160,8 @@ def release(
         if d.id in seen:
             raise DatasetError(f"article {d.id!r} appears twice; ids must be unique in a version")
         seen.add(d.id)
-    meta = scrub(dict(meta or {}))
-    agreement = scrub(dict(agreement)) if agreement else None
+    meta = dict(scrub(dict(meta or {})))
+    agreement = dict(scrub(dict(agreement))) if agreement else None
     if not real_identities:
         docs, meta, agreement = _pseudonymize(docs, meta, agreement, root)
     rows = {
