@@ -249,3 +249,214 @@ def test_label_after_emoji_round_trip(
     # The relations the model drew came back as the same speaker and cue links.
     assert gold.quotes == predicted.quotes
     assert any(q.speaker and q.cue for q in gold.quotes)
+
+
+# ---------------------------------------------------------------- the labeling view
+
+SEEDS = SEED.parent
+
+# Boxes of the relation names drawn over the page, and whether each is shown at all.
+_RELATION_LABELS_JS = """() => [...document.querySelectorAll('svg.relations-overlay text')]
+.map((t) => {
+  const b = t.getBoundingClientRect();
+  let shown = b.width > 0 && b.height > 0;
+  for (let e = t; e && shown; e = e.parentElement) {
+    const s = getComputedStyle(e);
+    shown = s.display !== 'none' && s.visibility !== 'hidden';
+  }
+  return {text: t.textContent, shown, x: b.x, y: b.y, width: b.width, height: b.height};
+})"""
+
+# Boxes of the lines of article text (one client rect per line fragment of each text node).
+_TEXT_LINE_BOXES_JS = """(root) => {
+  const out = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!n.data.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    for (const b of range.getClientRects()) {
+      if (b.width > 0 && b.height > 0) out.push({x: b.x, y: b.y, width: b.width, height: b.height});
+    }
+  }
+  return out;
+}"""
+
+# Relation arrows drawn (visible path elements) in the overlay.
+_VISIBLE_ARROWS_JS = """() => [...document.querySelectorAll('svg.relations-overlay path')].filter(
+  (p) => getComputedStyle(p).visibility !== 'hidden' && getComputedStyle(p).display !== 'none'
+).length"""
+
+
+def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.fixture(scope="module")
+def seed_push(studio: Any, studio_conn: Any) -> Iterator[dict[str, Any]]:
+    """Both seed articles, pre-annotated and pushed by the real pipeline, as `make demo` does."""
+    from curate.extract.preannotate import preannotate
+    from curate.io.articles import iter_articles
+    from curate.studio.push import push
+
+    schema = load_schema()
+    docs = list(preannotate(list(iter_articles(SEEDS)), schema=schema))
+    result = push(studio_conn, docs, project=f"seeds view {os.getpid()}", schema=schema)
+    listed = studio_conn.request(
+        "GET", "/api/tasks", params={"project": result.project_id, "page_size": 100}
+    ).json()
+    tasks = listed["tasks"] if isinstance(listed, dict) else listed
+    by_id = {t["data"]["curate_id"]: t["id"] for t in tasks}
+    try:
+        yield {"project_id": result.project_id, "docs": {d.id: d for d in docs}, "tasks": by_id}
+    finally:
+        studio_conn.request("DELETE", f"/api/projects/{result.project_id}", ok=(200, 204, 404))
+
+
+def _open_task(page: Any, studio: Any, project_id: int, task_id: int) -> Any:
+    page.goto(f"{studio.url}/projects/{project_id}/data?task={task_id}")
+    article = page.locator(".curate-article .lsf-htx-richtext")
+    article.wait_for()
+    page.locator(".curate-article .htx-highlight").first.wait_for()
+    # The overlay draws a relation once both its regions are laid out: wait for all.
+    page.wait_for_function(
+        "n => document.querySelectorAll('svg.relations-overlay path').length >= n",
+        arg=1,
+    )
+    page.wait_for_timeout(1500)  # let the overlay lay out every arrow (not an assertion)
+    return article
+
+
+@pytest.mark.parametrize("seed", sorted(p.stem for p in SEEDS.glob("*.txt")))
+def test_default_view_leaves_the_text_readable(
+    studio: Any, seed_push: dict[str, Any], page: Any, seed: str
+) -> None:
+    doc: Document = seed_push["docs"][seed]
+    with _screenshot_on_failure(page):
+        article = _open_task(page, studio, seed_push["project_id"], seed_push["tasks"][seed])
+        page.screenshot(path=str(ARTIFACTS / f"10_default_view_{seed}.png"), full_page=True)
+
+        lines = article.evaluate(_TEXT_LINE_BOXES_JS)
+        assert lines, "the article text is on screen"
+        covering = [
+            label["text"]
+            for label in page.evaluate(_RELATION_LABELS_JS)
+            if label["shown"] and any(_overlaps(label, line) for line in lines)
+        ]
+        assert not covering, f"relation names drawn over the article text: {Counter(covering)}"
+        assert page.evaluate(_VISIBLE_ARROWS_JS) == 0, "no relation arrow until one is asked for"
+
+        # The header: a title in words and no file name anywhere above the text.
+        header = page.locator(".lsf-main-view h3, .lsf-main-view h1").first.inner_text()
+        assert seed not in header and header.strip()
+        assert header.rstrip("…").strip() in doc.text
+        assert ".txt" not in page.locator(".curate-meta").inner_text()
+
+
+def _a_full_quote(doc: Document) -> Any:
+    """The first quote with a speaker and a cue (the seeds have several)."""
+    return next(q for q in doc.quotes if q.speaker is not None and q.cue is not None)
+
+
+# The box of the first piece of the region labelled LABEL that starts at START (a region
+# over others is drawn as pieces sharing one "htx-highlight-<id>-<n>" class: the first
+# piece carries data-start, the last data-label).
+_REGION_BOX_JS = """(root, [start, label]) => {
+  const key = (el) => [...el.classList].find((c) => /^htx-highlight-.+-\\d+$/.test(c));
+  for (const first of root.querySelectorAll(`.htx-highlight[data-start="${start}"]`)) {
+    const pieces = [...root.querySelectorAll(`.${CSS.escape(key(first))}`)];
+    if (!pieces.some((p) => (p.dataset.label || '').endsWith(':' + label))) continue;
+    first.scrollIntoView({block: 'center'});
+    const b = first.getBoundingClientRect();
+    return {x: b.x, y: b.y, width: b.width, height: b.height};
+  }
+  return null;
+}"""
+
+
+def _click_region(article: Any, start: int, label: str) -> None:
+    box = article.evaluate(_REGION_BOX_JS, [start, label])
+    assert box, f"{label} region at {start} is on screen"
+    article.page.mouse.click(box["x"] + min(4, box["width"] / 2), box["y"] + box["height"] / 2)
+
+
+def test_selected_quote_names_its_parts_in_words(
+    studio: Any, seed_push: dict[str, Any], page: Any
+) -> None:
+    seed = SEED.stem
+    doc: Document = seed_push["docs"][seed]
+    q = _a_full_quote(doc)
+    with _screenshot_on_failure(page):
+        article = _open_task(page, studio, seed_push["project_id"], seed_push["tasks"][seed])
+        _click_region(article, q.start, "QUOTE")
+        details = page.locator(".lsf-detailed-region").first
+        details.wait_for()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "12_selected_quote.png"), full_page=True)
+        said = " ".join(details.inner_text().split())
+        for part in (q.speaker.text, q.cue.text, q.kind, " ".join(q.text.split())[:40]):
+            assert " ".join(part.split()) in said, f"{part!r} not in the details: {said!r}"
+
+
+def test_deleting_a_quote_in_the_ui_deletes_its_parts_in_the_gold(
+    studio: Any, seed_push: dict[str, Any], page: Any, tmp_path: Path
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+    from curate.io.jsonl import read_jsonl
+
+    seed = sorted(seed_push["docs"])[-1]  # the other seed: the view tests leave it unannotated
+    doc: Document = seed_push["docs"][seed]
+    tid = seed_push["tasks"][seed]
+    q = _a_full_quote(doc)
+    with _screenshot_on_failure(page):
+        article = _open_task(page, studio, seed_push["project_id"], tid)
+        _click_region(article, q.start, "QUOTE")
+        page.get_by_role("button", name="Delete selected region").click()
+        page.wait_for_function(
+            "([root, args]) => !(" + _REGION_BOX_JS + ")(root, args)",
+            arg=[article.element_handle(), [q.start, "QUOTE"]],
+        )
+        page.screenshot(path=str(ARTIFACTS / "13_quote_deleted.png"), full_page=True)
+        with page.expect_response(
+            lambda r: r.request.method == "POST" and f"/api/tasks/{tid}/annotations" in r.url
+        ) as saved:
+            page.get_by_role("button", name="Submit").click()
+        assert saved.value.status == 201
+
+    out = tmp_path / "pulls"
+    run = CliRunner().invoke(
+        app,
+        ["pull", "--project", str(seed_push["project_id"]), "--out", str(out)],
+        env={"LABEL_STUDIO_URL": studio.url, "LABEL_STUDIO_API_KEY": studio.api_key},
+    )
+    assert run.exit_code == 0, run.output
+    (gold_file,) = out.glob("*/*/gold.jsonl")
+    (gold,) = [Document.from_dict(row) for _, row in read_jsonl(gold_file)]
+    assert gold.id == seed
+    assert (q.start, q.end) not in {(g.start, g.end) for g in gold.quotes}
+    others = [o for o in doc.quotes if o is not q]
+    assert len(gold.quotes) == len(others)
+    # Its speaker and cue went with it (unless another quote shares them).
+    for part in (q.speaker, q.cue):
+        still = [o for o in others if part in (o.speaker, o.cue)]
+        assert [g for g in gold.quotes if part in (g.speaker, g.cue)] == [
+            g for g in gold.quotes if any((g.start, g.end) == (o.start, o.end) for o in still)
+        ]
+    report = json.loads(next(out.glob("*/*/report.json")).read_text(encoding="utf-8"))
+    problems = report["problems"]["counts"]
+    assert not {k for k in problems if k.startswith("orphan")}, report["problems"]
+    (counts,) = report["corrections"]["by_model"].values()
+    assert counts["QUOTE"]["deleted"] == 1, counts
+    # Parts left behind by the deleted quote count as deleted with it, never as kept.
+    for label, part in (("SPEAKER", q.speaker), ("CUE", q.cue)):
+        if not any(part in (o.speaker, o.cue) for o in others):
+            assert counts[label].get("deleted", 0) >= 1, (label, counts)
