@@ -24,6 +24,7 @@ import pytest
 
 from curate.model import Article, Document, Entity
 from curate.schema import check_documents, load_schema, validate_config
+from curate.studio.convert import headline
 
 CHROMIUM = Path(os.environ.get("CURATE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -304,7 +305,7 @@ def seed_push(studio: Any, studio_conn: Any) -> Iterator[dict[str, Any]]:
     from curate.io.articles import iter_articles
     from curate.studio.push import push
 
-    schema = load_schema()
+    schema = load_schema()  # the shipped config, as `make demo` pushes it
     docs = list(preannotate(list(iter_articles(SEEDS)), schema=schema))
     result = push(studio_conn, docs, project=f"seeds view {os.getpid()}", schema=schema)
     listed = studio_conn.request(
@@ -351,11 +352,13 @@ def test_default_view_leaves_the_text_readable(
         assert not covering, f"relation names drawn over the article text: {Counter(covering)}"
         assert page.evaluate(_VISIBLE_ARROWS_JS) == 0, "no relation arrow until one is asked for"
 
-        # The header: a title in words and no file name anywhere above the text.
-        header = page.locator(".lsf-main-view h3, .lsf-main-view h1").first.inner_text()
-        assert seed not in header and header.strip()
-        assert header.rstrip("…").strip() in doc.text
-        assert ".txt" not in page.locator(".curate-meta").inner_text()
+        # The header: the article's first words as its title, the dateline as its byline,
+        # never the file id or the file name.
+        title, dateline = headline(doc.text)
+        assert title and seed not in title and title.rstrip("…") in " ".join(doc.text.split())
+        assert page.get_by_text(title, exact=True).first.is_visible()
+        byline = page.locator(".curate-meta").inner_text().strip()
+        assert byline == dateline and seed not in byline and ".txt" not in byline
 
 
 def _a_full_quote(doc: Document) -> Any:

@@ -47,16 +47,16 @@ from curate.schema import LabelSchema
 #: Shown above every article: five lines at most, one example per quote kind, hotkeys.
 INSTRUCTIONS = "\n".join(
     (
-        "Keys: QUOTE q · SPEAKER s · CUE c · kind 1 direct, 2 indirect, 3 mixed · entities "
-        "p o g l n f e r w a · delete Backspace · link Alt+R · submit Ctrl+Enter",
-        "direct: “We will rebuild the port,” said Peskov → QUOTE “We will rebuild the port,” "
-        "· CUE said · SPEAKER Peskov",
-        "indirect: He added that talks would resume → QUOTE that talks would resume · CUE added "
-        "· SPEAKER He",
-        "mixed: Sullivan warned Pyongyang would “pay a price” → QUOTE Pyongyang would “pay a "
-        "price” · CUE warned · SPEAKER Sullivan",
-        "Click a quote to read its speaker and cue under Details; point at a link under "
-        "Relations to see its arrow. A wrong quote: delete it with its speaker and cue.",
+        "Keys: QUOTE q, SPEAKER s, CUE c · kind 1 direct, 2 indirect, 3 mixed · Backspace "
+        "deletes · Alt+R links",
+        "direct: “We will rebuild the port,” said Peskov → QUOTE with its marks, CUE said, "
+        "SPEAKER Peskov",
+        "indirect: He added that talks would resume → QUOTE that talks would resume, CUE added, "
+        "SPEAKER He",
+        "mixed: Kirby said it would “pay a price” → QUOTE it would “pay a price”, CUE said, "
+        "SPEAKER Kirby",
+        "Click a quote to read its speaker and cue (Details); point at a link (Relations) to see "
+        "its arrow.",
     )
 )
 
@@ -218,14 +218,13 @@ def _for_labelers(
         score = CERTAINTY.get(quote_shape(q))
         head = labelled[schema.quote_control, schema.quote_label, q.start, q.end]
         parts = [
-            (schema.speaker_label, q.speaker),
-            (schema.cue_label, q.cue),
-            (schema.map_entity("PERSON") or "", q.speaker_entity),
+            (schema.quote_control, schema.speaker_label, q.speaker),
+            (schema.quote_control, schema.cue_label, q.cue),
+            (schema.entity_control, schema.map_entity("PERSON") or "", q.speaker_entity),
         ]
-        for label, part in parts:
+        for control, label, part in parts:
             if part is None:
                 continue
-            control = schema.entity_control if part is q.speaker_entity else schema.quote_control
             region = labelled.get((control, label, part.start, part.end))
             if region is None:
                 continue
