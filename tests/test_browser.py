@@ -188,7 +188,8 @@ def test_label_after_emoji_round_trip(
         page.locator(".curate-article .htx-highlight").first.wait_for()
         overlay_labels = page.locator("svg.relations-overlay text")
         relations = [r for r in results if r["type"] == "relation"]
-        overlay_labels.nth(len(relations) - 1).wait_for()
+        # Relation names are in the overlay but never drawn (the config hides them).
+        overlay_labels.nth(len(relations) - 1).wait_for(state="attached")
         page.screenshot(path=str(ARTIFACTS / "01_task_with_predictions.png"), full_page=True)
 
         shown = {tuple(h) for h in article.evaluate(_HIGHLIGHTS_JS)}
