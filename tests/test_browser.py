@@ -159,6 +159,31 @@ def _screenshot_on_failure(page: Any) -> Iterator[None]:
         raise
 
 
+def _submit(page: Any, task_id: int) -> None:
+    """Press Submit and check that Label Studio stored the annotation."""
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and f"/api/tasks/{task_id}/annotations" in r.url
+    ) as saved:
+        page.get_by_role("button", name="Submit").click()
+    assert saved.value.status == 201
+
+
+def _pull(studio: Any, project_id: int, out: Path) -> Path:
+    """`curate pull` as a person runs it against this server; the pulls folder."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    run = CliRunner().invoke(
+        app,
+        ["pull", "--project", str(project_id), "--out", str(out)],
+        env={"LABEL_STUDIO_URL": studio.url, "LABEL_STUDIO_API_KEY": studio.api_key},
+    )
+    assert run.exit_code == 0, run.output
+    assert studio.api_key not in run.output
+    return out
+
+
 def _region_set(results: list[dict[str, Any]]) -> set[tuple[int, int, str]]:
     return {
         (r["value"]["start"], r["value"]["end"], r["value"]["labels"][0])
@@ -170,9 +195,7 @@ def _region_set(results: list[dict[str, Any]]) -> set[tuple[int, int, str]]:
 def test_label_after_emoji_round_trip(
     studio: Any, studio_conn: Any, seed_task: dict[str, Any], page: Any, tmp_path: Path
 ) -> None:
-    from typer.testing import CliRunner
 
-    from curate.cli import app
     from curate.io.jsonl import read_jsonl
     from curate.studio.convert import results_to_document
 
@@ -215,11 +238,7 @@ def test_label_after_emoji_round_trip(
         assert new.get_attribute("data-end") == str(start + len(WORD))
         page.screenshot(path=str(ARTIFACTS / "02_word_after_emoji_labelled.png"), full_page=True)
 
-        with page.expect_response(
-            lambda r: r.request.method == "POST" and f"/api/tasks/{tid}/annotations" in r.url
-        ) as saved:
-            page.get_by_role("button", name="Submit").click()
-        assert saved.value.status == 201
+        _submit(page, tid)
         # LS reopens the task with the submitted annotation: Submit has become Update.
         page.locator("button", has_text="Update").wait_for()
         article.locator(f'.htx-highlight[data-start="{start}"][data-label$=":GPE"]').wait_for()
@@ -233,14 +252,7 @@ def test_label_after_emoji_round_trip(
     }
 
     # `curate pull`, as a person runs it, against this server.
-    out = tmp_path / "pulls"
-    run = CliRunner().invoke(
-        app,
-        ["pull", "--project", str(pid), "--out", str(out)],
-        env={"LABEL_STUDIO_URL": studio.url, "LABEL_STUDIO_API_KEY": studio.api_key},
-    )
-    assert run.exit_code == 0, run.output
-    assert studio.api_key not in run.output
+    out = _pull(studio, pid, tmp_path / "pulls")
     (gold_file,) = out.glob("*/*/gold.jsonl")
     (gold,) = [Document.from_dict(row) for _, row in read_jsonl(gold_file)]
     predicted = results_to_document(doc.text, results, load_schema(), id=doc.id)
@@ -412,9 +424,6 @@ def test_deleting_a_quote_in_the_ui_deletes_its_parts_in_the_gold(
 ) -> None:
     import json
 
-    from typer.testing import CliRunner
-
-    from curate.cli import app
     from curate.io.jsonl import read_jsonl
 
     seed = sorted(seed_push["docs"])[-1]  # the other seed: the view tests leave it unannotated
@@ -430,19 +439,9 @@ def test_deleting_a_quote_in_the_ui_deletes_its_parts_in_the_gold(
             arg=[article.element_handle(), [q.start, "QUOTE"]],
         )
         page.screenshot(path=str(ARTIFACTS / "13_quote_deleted.png"), full_page=True)
-        with page.expect_response(
-            lambda r: r.request.method == "POST" and f"/api/tasks/{tid}/annotations" in r.url
-        ) as saved:
-            page.get_by_role("button", name="Submit").click()
-        assert saved.value.status == 201
+        _submit(page, tid)
 
-    out = tmp_path / "pulls"
-    run = CliRunner().invoke(
-        app,
-        ["pull", "--project", str(seed_push["project_id"]), "--out", str(out)],
-        env={"LABEL_STUDIO_URL": studio.url, "LABEL_STUDIO_API_KEY": studio.api_key},
-    )
-    assert run.exit_code == 0, run.output
+    out = _pull(studio, seed_push["project_id"], tmp_path / "pulls")
     (gold_file,) = out.glob("*/*/gold.jsonl")
     (gold,) = [Document.from_dict(row) for _, row in read_jsonl(gold_file)]
     assert gold.id == seed

@@ -177,11 +177,11 @@ CERTAINTY: dict[str, float] = {
     "direct according": 0.86,  # n=7
     "direct+speaker": 0.68,  # n=82, a continuation or a signed quote
     "direct": 0.63,  # n=139, a long quote with nobody found
-    "mixed+cue+speaker": 0.82,  # n=2067
+    "mixed+cue+speaker": 0.82,  # n=2114
     "mixed according": 0.79,  # n=47
-    "indirect according": 0.81,  # n=333
-    "indirect+cue+speaker": 0.76,  # n=5620
-    "indirect+cue": 0.55,  # n=386
+    "indirect according": 0.81,  # n=335
+    "indirect+cue+speaker": 0.75,  # n=5931
+    "indirect+cue": 0.55,  # n=550
 }
 
 
