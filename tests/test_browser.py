@@ -418,6 +418,13 @@ def test_selected_quote_names_its_parts_in_words(
         for part in (q.speaker.text, q.cue.text, q.kind, " ".join(q.text.split())[:40]):
             assert " ".join(part.split()) in said, f"{part!r} not in the details: {said!r}"
 
+        # Pointing at a relation in the Relations tab draws its arrow, still without a name.
+        page.get_by_text("Relations", exact=True).first.click()
+        page.locator(".lsf-relations__item").first.hover()
+        page.wait_for_function(_VISIBLE_ARROWS_JS.replace("() =>", "() => 0 <"))
+        assert not [label for label in page.evaluate(_RELATION_LABELS_JS) if label["shown"]]
+        page.screenshot(path=str(ARTIFACTS / "14_relation_pointed_at.png"), full_page=True)
+
 
 def test_deleting_a_quote_in_the_ui_deletes_its_parts_in_the_gold(
     studio: Any, seed_push: dict[str, Any], page: Any, tmp_path: Path
