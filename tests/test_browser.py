@@ -423,6 +423,11 @@ def test_selected_quote_names_its_parts_in_words(
         page.locator(".lsf-relations__item").first.hover()
         page.wait_for_function(_VISIBLE_ARROWS_JS.replace("() =>", "() => 0 <"))
         assert not [label for label in page.evaluate(_RELATION_LABELS_JS) if label["shown"]]
+        # Nor in the copy of the pointed relation Label Studio draws on top (an SVG <use>).
+        assert page.evaluate(
+            "() => [...document.querySelectorAll('svg.relations-overlay use')]"
+            ".every((u) => getComputedStyle(u).display === 'none')"
+        )
         page.screenshot(path=str(ARTIFACTS / "14_relation_pointed_at.png"), full_page=True)
 
 

@@ -144,7 +144,10 @@ def test_default_config_keeps_relations_off_the_text() -> None:
     (style,) = re.findall(r"<Style>(.*?)</Style>", DEFAULT_XML, re.S)
     assert not set(style) & set("<>\"'&")
     rules = " ".join(style.split())
-    assert ".relations-overlay text, .relations-overlay rect[rx] { display: none; }" in rules
+    assert (
+        ".relations-overlay text, .relations-overlay rect[rx], .relations-overlay use "
+        "{ display: none; }"
+    ) in rules
     assert ".relations-overlay g { visibility: hidden; }" in rules
     assert ".relations-overlay g[class*=_highlighted] { visibility: visible; }" in rules
 
