@@ -332,7 +332,7 @@ def seed_push(studio: Any, studio_conn: Any) -> Iterator[dict[str, Any]]:
         studio_conn.request("DELETE", f"/api/projects/{result.project_id}", ok=(200, 204, 404))
 
 
-def _open_task(page: Any, studio: Any, project_id: int, task_id: int) -> Any:
+def _open_seed_task(page: Any, studio: Any, project_id: int, task_id: int) -> Any:
     page.goto(f"{studio.url}/projects/{project_id}/data?task={task_id}")
     article = page.locator(".curate-article .lsf-htx-richtext")
     article.wait_for()
@@ -352,7 +352,7 @@ def test_default_view_leaves_the_text_readable(
 ) -> None:
     doc: Document = seed_push["docs"][seed]
     with _screenshot_on_failure(page):
-        article = _open_task(page, studio, seed_push["project_id"], seed_push["tasks"][seed])
+        article = _open_seed_task(page, studio, seed_push["project_id"], seed_push["tasks"][seed])
         page.screenshot(path=str(ARTIFACTS / f"10_default_view_{seed}.png"), full_page=True)
 
         lines = article.evaluate(_TEXT_LINE_BOXES_JS)
@@ -408,7 +408,7 @@ def test_selected_quote_names_its_parts_in_words(
     doc: Document = seed_push["docs"][seed]
     q = _a_full_quote(doc)
     with _screenshot_on_failure(page):
-        article = _open_task(page, studio, seed_push["project_id"], seed_push["tasks"][seed])
+        article = _open_seed_task(page, studio, seed_push["project_id"], seed_push["tasks"][seed])
         _click_region(article, q.start, "QUOTE")
         details = page.locator(".lsf-detailed-region").first
         details.wait_for()
@@ -443,7 +443,7 @@ def test_deleting_a_quote_in_the_ui_deletes_its_parts_in_the_gold(
     tid = seed_push["tasks"][seed]
     q = _a_full_quote(doc)
     with _screenshot_on_failure(page):
-        article = _open_task(page, studio, seed_push["project_id"], tid)
+        article = _open_seed_task(page, studio, seed_push["project_id"], tid)
         _click_region(article, q.start, "QUOTE")
         page.get_by_role("button", name="Delete selected region").click()
         page.wait_for_function(
