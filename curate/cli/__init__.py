@@ -11,7 +11,7 @@ import pkgutil
 
 from curate.cli.app import app
 
-_ORDER = ["ingest", "preannotate", "studio", "push", "pull", "export", "evaluate"]
+_ORDER = ["ingest", "preannotate", "studio", "push", "pull", "export", "train", "evaluate"]
 
 
 def _load_commands() -> None:

@@ -10,4 +10,12 @@ from curate.train.config import Settings
 from curate.train.models import META_FILE, TrainedModel, find_model
 from curate.train.run import TrainError, TrainResult, train
 
-__all__ = ["META_FILE", "Settings", "TrainError", "TrainResult", "TrainedModel", "find_model", "train"]
+__all__ = [
+    "META_FILE",
+    "Settings",
+    "TrainError",
+    "TrainResult",
+    "TrainedModel",
+    "find_model",
+    "train",
+]

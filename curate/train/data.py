@@ -78,7 +78,12 @@ def to_training_doc(nlp: Language, document: Document, alignment: Alignment) -> 
 
 
 def _runs(doc: Doc, labels: Sequence[str | None]) -> Iterable[SpacySpan]:
-    """Entity spans for maximal runs of one label; whitespace tokens never start or end one."""
+    """Entity spans for maximal runs of one label, cut at whitespace tokens.
+
+    A content running over a paragraph break becomes one entity per paragraph: spaCy's
+    recognizer cannot start or end an entity on whitespace, and its training cuts long
+    documents at arbitrary tokens, so whitespace inside an entity fails to train.
+    """
     from spacy.tokens import Span as SpacySpan
 
     i = 0
@@ -88,10 +93,8 @@ def _runs(doc: Doc, labels: Sequence[str | None]) -> Iterable[SpacySpan]:
             i += 1
             continue
         j = i
-        while j + 1 < len(labels) and labels[j + 1] == label:
+        while j + 1 < len(labels) and labels[j + 1] == label and not doc[j + 1].is_space:
             j += 1
-        while j > i and doc[j].is_space:
-            j -= 1
         yield SpacySpan(doc, i, j + 1, label=label)
         i = j + 1
 
@@ -104,9 +107,7 @@ def split_dev(
     Which articles is decided by sha256 of ``seed`` and the article id, so it does not
     depend on the order of the gold and is the same for the same seed.
     """
-    ranked = sorted(
-        documents, key=lambda d: hashlib.sha256(f"{seed}:{d.id}".encode()).hexdigest()
-    )
+    ranked = sorted(documents, key=lambda d: hashlib.sha256(f"{seed}:{d.id}".encode()).hexdigest())
     n_dev = max(1, round(len(ranked) * share))
     dev_ids = {d.id for d in ranked[:n_dev]}
     train = [d for d in documents if d.id not in dev_ids]

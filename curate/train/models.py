@@ -98,7 +98,9 @@ def find_model(ref: str | Path, root: str | Path = DEFAULT_ROOT) -> TrainedModel
             if hit:
                 return read_model(hit[0])
             have = ", ".join(str(v) for v, _ in versions) or "none"
-            raise ModelNotFound(f"model {name!r} has no version {version} in {folder} (have: {have})")
+            raise ModelNotFound(
+                f"model {name!r} has no version {version} in {folder} (have: {have})"
+            )
         if versions:
             return read_model(versions[-1][1])
     raise ModelNotFound(

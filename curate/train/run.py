@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, DatasetError
+from curate.errors import CurateError
 from curate.model import Document
 from curate.train.config import COMPONENT, FROZEN, Settings, build_config
 from curate.train.data import LABELS, Alignment, split_dev, to_training_doc
