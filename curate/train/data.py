@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from curate.model import Document, Quote, Span
 
 if TYPE_CHECKING:
-    from spacy.language import Language
     from spacy.tokens import Doc
     from spacy.tokens import Span as SpacySpan
 
@@ -53,9 +52,13 @@ def quote_parts(quote: Quote) -> list[tuple[str, Span]]:
     return parts
 
 
-def to_training_doc(nlp: Language, document: Document, alignment: Alignment) -> Doc:
-    """The tokenized article with its quote parts as ``doc.ents`` (see the module doc)."""
-    doc = nlp.make_doc(document.text)
+def to_training_doc(doc: Doc, document: Document, alignment: Alignment) -> Doc:
+    """``doc`` (the article parsed by the base model) with its quote parts as ``doc.ents``.
+
+    The parse is needed for its sentences: spaCy's recognizer never lets an entity cross a
+    sentence boundary, so a part is cut where the base parser starts a sentence (the
+    same boundaries the frozen parser gives while training and at inference).
+    """
     labels: list[str | None] = [None] * len(doc)
     for quote in document.quotes:
         for label, span in quote_parts(quote):
@@ -78,11 +81,11 @@ def to_training_doc(nlp: Language, document: Document, alignment: Alignment) -> 
 
 
 def _runs(doc: Doc, labels: Sequence[str | None]) -> Iterable[SpacySpan]:
-    """Entity spans for maximal runs of one label, cut at whitespace tokens.
+    """Entity spans for maximal runs of one label, cut at whitespace and sentence starts.
 
-    A content running over a paragraph break becomes one entity per paragraph: spaCy's
-    recognizer cannot start or end an entity on whitespace, and its training cuts long
-    documents at arbitrary tokens, so whitespace inside an entity fails to train.
+    A content running over several sentences or paragraphs becomes one entity per
+    sentence: spaCy's recognizer cannot start or end an entity on whitespace or continue
+    one over a sentence boundary (training fails with E024 otherwise).
     """
     from spacy.tokens import Span as SpacySpan
 
@@ -93,7 +96,12 @@ def _runs(doc: Doc, labels: Sequence[str | None]) -> Iterable[SpacySpan]:
             i += 1
             continue
         j = i
-        while j + 1 < len(labels) and labels[j + 1] == label and not doc[j + 1].is_space:
+        while (
+            j + 1 < len(labels)
+            and labels[j + 1] == label
+            and not doc[j + 1].is_space
+            and not doc[j + 1].is_sent_start
+        ):
             j += 1
         yield SpacySpan(doc, i, j + 1, label=label)
         i = j + 1

@@ -31,7 +31,7 @@ from curate.train.data import LABELS, Alignment, split_dev, to_training_doc
 from curate.train.models import META_FILE, check_model_name, model_dir
 
 MIN_ARTICLES = 2
-_ALL_PIPES = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner", "senter")
+_UNUSED_PIPES = ("attribute_ruler", "lemmatizer", "ner", "senter")
 DEV_SPLITS = ("dev", "validation")
 
 # (step, total steps or None, scores at an evaluation step or None)
@@ -107,8 +107,8 @@ def train(
 
     from curate.nlp import load_model
 
-    # The tokenizer only: training docs are tokenized as the base model will tokenize.
-    nlp, base_version = load_model(settings.base_model, _ALL_PIPES, fast=False)
+    # Tokenized and parsed as the base model will do it while training and at inference.
+    nlp, base_version = load_model(settings.base_model, _UNUSED_PIPES, fast=False)
     alignment = Alignment()
     started = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +116,10 @@ def train(
     try:
         paths = {}
         for split, docs in (("train", train_docs), ("dev", dev_docs)):
-            bin_ = DocBin(docs=[to_training_doc(nlp, d, alignment) for d in docs])
+            parsed = nlp.pipe((d.text for d in docs), batch_size=16)
+            bin_ = DocBin(
+                docs=[to_training_doc(p, d, alignment) for p, d in zip(parsed, docs, strict=True)]
+            )
             paths[split] = work / f"{split}.spacy"
             bin_.to_disk(paths[split])
         config = build_config(settings, str(paths["train"]), str(paths["dev"]))
