@@ -69,9 +69,7 @@ def test_preannotate_and_evaluate_load_the_model_by_name(
     (Path("models")).symlink_to(trained, target_is_directory=True)
     docs = load_documents(SEEDS)
     src = tmp_path / "articles.jsonl"
-    src.write_text(
-        "".join(json.dumps(d.article.to_dict()) + "\n" for d in docs), encoding="utf-8"
-    )
+    src.write_text("".join(json.dumps(d.article.to_dict()) + "\n" for d in docs), encoding="utf-8")
     out = tmp_path / "pre.jsonl"
     result = CliRunner().invoke(
         app, ["preannotate", str(src), "-o", str(out), "--quote-model", "seedy@1.0.0"]
@@ -125,3 +123,71 @@ def test_unknown_model_is_one_clear_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "no trained model 'nope'" in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def parse():
+    from curate.nlp import load_model
+
+    nlp, _ = load_model(None)
+    return nlp
+
+
+def _parts(doc, marks: dict[str, list[str]]):
+    """Parts from {label: [exact substrings]} (each taken at its first occurrence)."""
+    from curate.extract.learned import Part
+
+    out = []
+    for label, texts in marks.items():
+        for t in texts:
+            start = doc.text.index(t)
+            span = doc.char_span(start, start + len(t), alignment_mode="strict")
+            out.append(Part(label, span.start, span.end))
+    return out
+
+
+def test_an_interrupted_quote_is_one_quote_with_its_source_and_cue(parse) -> None:
+    from curate.extract.learned import model_quotes
+
+    doc = parse("“It’s horrifying,” Tapper said, “and I’m sure it will have an impact.”")
+    parts = _parts(
+        doc,
+        {
+            "CONTENT": ["“It’s horrifying,”", "“and I’m sure it will have an impact.”"],
+            "SOURCE": ["Tapper"],
+            "CUE": ["said"],
+        },
+    )
+    (q,) = model_quotes(doc, parts)
+    assert (q.start, q.end) == (0, len(doc.text)) and q.kind == "direct"
+    assert q.speaker.text == "Tapper" and q.cue.text == "said"
+
+
+def test_reported_speech_links_the_cue_it_hangs_on_and_its_subject(parse) -> None:
+    from curate.extract.learned import model_quotes
+
+    text = "Officials said the talks would resume. The minister warned that prices will rise."
+    doc = parse(text)
+    parts = _parts(
+        doc,
+        {
+            "CONTENT": ["the talks would resume", "that prices will rise"],
+            "SOURCE": ["Officials", "The minister"],
+            "CUE": ["said", "warned"],
+        },
+    )
+    first, second = model_quotes(doc, parts)
+    assert (first.speaker.text, first.cue.text, first.kind) == ("Officials", "said", "indirect")
+    assert (second.speaker.text, second.cue.text) == ("The minister", "warned")
+
+
+def test_hybrid_keeps_rule_quotes_and_adds_the_models_others() -> None:
+    from curate.extract.learned import combine
+    from curate.model import Quote
+
+    text = "x" * 100
+    rule = Quote(0, 20, text[0:20], "direct")
+    same = Quote(2, 20, text[2:20], "direct")  # the model's version of the rule quote
+    touching = Quote(15, 30, text[15:30], "indirect")  # overlaps the rule quote
+    new = Quote(50, 90, text[50:90], "indirect")
+    assert combine([rule], [same, touching, new]) == [rule, new]

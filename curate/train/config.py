@@ -1,11 +1,13 @@
 """The spaCy training config of a curate quote model (what ``spacy init config`` would write).
 
-The base model's ``tok2vec``, ``tagger`` and ``parser`` are sourced, frozen and run during
-training (``annotating_components``) so the new ``quotes`` component (spaCy's transition-
-based ``ner`` with a CNN ``tok2vec`` of its own) reads their tags and dependency labels as
-features. Clause boundaries are what reported-speech content hangs on. Only ``quotes``
-is trained; the saved model keeps only ``quotes`` and runs over docs the base model
-parsed (see :mod:`curate.extract.learned`).
+One component, ``quotes``: spaCy's transition-based ``ner`` with a CNN ``tok2vec`` of its
+own, reading the base model's tags and dependency labels as features (clause boundaries
+are what reported-speech content hangs on). The training docs are parsed by the base
+model once, before training (:mod:`curate.train.corpus`); at inference the component runs
+over docs the base model parsed (see :mod:`curate.extract.learned`). The tokenizer and
+vocabulary are copied from the base model. Redo a run with
+``python -m spacy train training.cfg --code curate/train/corpus.py --code
+curate/train/progress.py --paths.train TRAIN.spacy --paths.dev DEV.spacy``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-FROZEN: tuple[str, ...] = ("tok2vec", "tagger", "parser")
 COMPONENT = "quotes"
 LOGGER = "curate.TrainProgress.v1"
 
@@ -28,19 +29,10 @@ seed = 0
 
 [nlp]
 lang = "en"
-pipeline = ["tok2vec","tagger","parser","quotes"]
+pipeline = ["quotes"]
 batch_size = 32
 
 [components]
-
-[components.tok2vec]
-source = "BASE"
-
-[components.tagger]
-source = "BASE"
-
-[components.parser]
-source = "BASE"
 
 [components.quotes]
 factory = "ner"
@@ -80,20 +72,12 @@ maxout_pieces = 3
 [corpora]
 
 [corpora.train]
-@readers = "spacy.Corpus.v1"
+@readers = "curate.ParsedCorpus.v1"
 path = ${paths.train}
-max_length = 0
-gold_preproc = false
-limit = 0
-augmenter = null
 
 [corpora.dev]
-@readers = "spacy.Corpus.v1"
+@readers = "curate.ParsedCorpus.v1"
 path = ${paths.dev}
-max_length = 0
-gold_preproc = false
-limit = 0
-augmenter = null
 
 [training]
 dev_corpus = "corpora.dev"
@@ -106,8 +90,8 @@ patience = 0
 max_epochs = 0
 max_steps = 1000
 eval_frequency = 200
-frozen_components = ["tok2vec","tagger","parser"]
-annotating_components = ["tok2vec","tagger","parser"]
+frozen_components = []
+annotating_components = []
 before_to_disk = null
 before_update = null
 

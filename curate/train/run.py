@@ -26,7 +26,7 @@ from typing import Any
 
 from curate.errors import CurateError
 from curate.model import Document
-from curate.train.config import COMPONENT, FROZEN, Settings, build_config
+from curate.train.config import COMPONENT, Settings, build_config
 from curate.train.data import LABELS, Alignment, split_dev, to_training_doc
 from curate.train.models import META_FILE, check_model_name, model_dir
 
@@ -125,7 +125,7 @@ def train(
         config = build_config(settings, str(paths["train"]), str(paths["dev"]))
         scores = _run_spacy(config, work / "output", on_progress, settings)
         out = work / "model"
-        best = spacy.load(work / "output" / "model-best", exclude=list(FROZEN))
+        best = spacy.load(work / "output" / "model-best")
         best.meta.update({"name": name.replace("-", "_"), "version": version})
         best.to_disk(out)
         training_cfg = config.copy()
@@ -194,7 +194,10 @@ def _run_spacy(
     from spacy.training.initialize import init_nlp
     from spacy.training.loop import train as train_loop
 
-    from curate.train import progress
+    # Imported for their registrations: the config names the reader and the logger.
+    from curate.train import corpus, progress
+
+    del corpus
 
     total = settings.max_steps or None
     sink = io.StringIO()
