@@ -24,8 +24,8 @@ import datasets  # noqa: E402
 import curate.gold as gold  # noqa: E402
 from curate.gold.features import build_features  # noqa: E402
 from curate.gold.rows import document_to_row  # noqa: E402
-from curate.labels import load_schema  # noqa: E402
 from curate.model import Document, Entity, Quote, Span  # noqa: E402
+from curate.schema import load_schema  # noqa: E402
 
 SENTENCE = 'Dmitry Peskov told reporters in Vladivostok: "We will respond in time." '
 

@@ -20,11 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from curate.distributed import preannotate_distributed, run_partition
-from curate.ingest import iter_articles
-from curate.labels import load_schema
+from curate.extract.distributed import preannotate_distributed, run_partition
+from curate.extract.preannotate import DEFAULT_BATCH_SIZE, load_pipeline, preannotate_file
+from curate.io.articles import iter_articles
 from curate.model import Article
-from curate.preannotate import DEFAULT_BATCH_SIZE, load_pipeline, preannotate_file
+from curate.schema import load_schema
 
 
 def main() -> None:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import spacy
 
-from curate.ingest import iter_articles
-from curate.nlp import default_model, speed_up
-from curate.preannotate import DEFAULT_BATCH_SIZE, load_pipeline, preannotate_file
+from curate.extract.nlp import default_model, speed_up
+from curate.extract.preannotate import DEFAULT_BATCH_SIZE, load_pipeline, preannotate_file
+from curate.io.articles import iter_articles
 
 
 def main() -> None:
@@ -113,7 +113,7 @@ def _child(src: Path, out: Path, n_process: int, batch_size: int) -> dict:
     """Time ``preannotate_file`` in a fresh interpreter; return seconds and peak memory."""
     code = (
         "import json, resource, sys, time\n"
-        "from curate.preannotate import load_pipeline, preannotate_file\n"
+        "from curate.extract.preannotate import load_pipeline, preannotate_file\n"
         "load_pipeline()\n"
         "t = time.perf_counter()\n"
         f"preannotate_file({str(src)!r}, {str(out)!r}, n_process={n_process}, "

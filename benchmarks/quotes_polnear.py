@@ -5,7 +5,7 @@ Usage: python benchmarks/quotes_polnear.py PATH [--limit N] [--cache DIR] [--err
        [--model NAME@VERSION|FOLDER]
 
 PATH is a PolNeAR-format folder (``text/``, ``attributions/``); with several ``.ann`` files
-per article the first in sorted order is the gold (``curate.brat.iter_corpus``). Both
+per article the first in sorted order is the gold (``curate.io.brat.iter_corpus``). Both
 extractors run on the same spaCy docs. For each: precision/recall/F1 of quote content and
 speaker and cue accuracy on matched quotes, for direct quotes only (gold and predicted
 spans that contain a double quote mark) and for all attributions. Matching: one-to-one,
@@ -37,11 +37,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from curate.brat import iter_corpus  # noqa: E402
 from curate.errors import CurateError  # noqa: E402
+from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
 from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
+from curate.io.brat import iter_corpus  # noqa: E402
 from curate.model import Document, Quote, Span  # noqa: E402
-from curate.nlp import load_model, pipes_to_exclude  # noqa: E402
 from curate.score.match import match_greedy, overlap  # noqa: E402
 
 DOUBLE_MARKS = '"“”«»„'

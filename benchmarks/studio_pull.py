@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from curate.labels import load_schema  # noqa: E402
 from curate.model import Document, Entity, Quote, Span  # noqa: E402
+from curate.schema import load_schema  # noqa: E402
 from curate.studio.convert import document_to_results, document_to_task  # noqa: E402
 from curate.studio.pull import create_snapshot, download_snapshot, pull  # noqa: E402
 

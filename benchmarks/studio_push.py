@@ -31,8 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from curate.labels import load_schema  # noqa: E402
 from curate.model import Document, Entity, Quote, Span  # noqa: E402
+from curate.schema import load_schema  # noqa: E402
 from curate.studio import server  # noqa: E402
 from curate.studio.client import connect  # noqa: E402
 from curate.studio.push import build_task, push_file  # noqa: E402

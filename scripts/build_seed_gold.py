@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from curate.errors import CurateError, StudioError  # noqa: E402
-from curate.jsonl import read_jsonl  # noqa: E402
-from curate.labels import LabelSchema, load_schema  # noqa: E402
+from curate.io.jsonl import read_jsonl  # noqa: E402
 from curate.model import Document  # noqa: E402
+from curate.schema import LabelSchema, load_schema  # noqa: E402
 
 HAND = ROOT / "data" / "hand" / "seeds.jsonl"
 GUIDELINES = "data/hand/README.md"
@@ -99,9 +99,9 @@ def compare(hand: list[Document], gold: list[Document]) -> list[str]:
 
 def build(args: argparse.Namespace) -> tuple[Path, int]:
     """Run the round trip; return the written version folder and the project id."""
+    from curate.extract.preannotate import preannotate
     from curate.gold import ALL_TEST, release
-    from curate.ingest import read_articles
-    from curate.preannotate import preannotate
+    from curate.io.articles import read_articles
     from curate.studio.client import connect
     from curate.studio.pull import pull
     from curate.studio.push import push

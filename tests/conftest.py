@@ -75,7 +75,7 @@ def seed_studio_dir(studio: Any) -> Callable[[Path], Path]:
 def studio_project(studio_conn: Any) -> Iterator[Callable[..., dict[str, Any]]]:
     """Factory ``make(title=None, label_config=None) -> project dict``; projects are
     deleted after the test so tests do not see each other's tasks."""
-    from curate.labels import load_schema
+    from curate.schema import load_schema
 
     made: list[int] = []
     counter = iter(range(1_000_000))

@@ -1,6 +1,6 @@
 """brat reading and the span matching rules shared by benchmark and scoring."""
 
-from curate.brat import iter_corpus, parse_ann, quote_kind, to_document
+from curate.io.brat import iter_corpus, parse_ann, quote_kind, to_document
 from curate.score.match import coverage, jaccard, majority_overlap, match_greedy
 
 TEXT = 'The New York Post reports that her team said "no comment" today.'

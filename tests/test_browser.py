@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from curate.labels import check_documents, load_schema, validate_config
 from curate.model import Article, Document, Entity
+from curate.schema import check_documents, load_schema, validate_config
 
 CHROMIUM = Path(os.environ.get("CURATE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -97,7 +97,7 @@ _HIGHLIGHTS_JS = """(root) => {
 @pytest.fixture
 def seed_task(studio_conn: Any, studio_project: Any) -> dict[str, Any]:
     """The seed article plus an emoji line, pre-annotated by the real pipeline, pushed."""
-    from curate.preannotate import preannotate
+    from curate.extract.preannotate import preannotate
     from curate.studio.convert import document_to_results, document_to_task
 
     schema = load_schema()
@@ -172,7 +172,7 @@ def test_label_after_emoji_round_trip(
     from typer.testing import CliRunner
 
     from curate.cli import app
-    from curate.jsonl import read_jsonl
+    from curate.io.jsonl import read_jsonl
     from curate.studio.convert import results_to_document
 
     pid, tid = seed_task["project"]["id"], seed_task["task_id"]

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from curate.labels import load_schema
 from curate.model import Document, Entity, Quote, Span
+from curate.schema import load_schema
 from curate.studio.convert import (
     INSTRUCTIONS,
     ConvertReport,

@@ -11,10 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.distributed import preannotate_distributed, read_shards, run_partition, shard_dir
 from curate.errors import InputError
-from curate.jsonl import read_jsonl
-from curate.preannotate import preannotate_file
+from curate.extract.distributed import (
+    preannotate_distributed,
+    read_shards,
+    run_partition,
+    shard_dir,
+)
+from curate.extract.preannotate import preannotate_file
+from curate.io.jsonl import read_jsonl
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 PEOPLE = ["Dmitry Peskov", "John Kirby", "Kim Jong Un", "Sergei Lavrov", "Adriene Watson"]

@@ -21,9 +21,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from curate.cli import app
-from curate.jsonl import read_jsonl
-from curate.labels import load_schema
+from curate.io.jsonl import read_jsonl
 from curate.model import Document
+from curate.schema import load_schema
 
 pytestmark = pytest.mark.studio
 

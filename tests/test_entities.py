@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.extract import get
 from curate.extract.entities import extract_entities
-from curate.labels import DEFAULT_CONFIG_DIR, load_schema
-from curate.nlp import (
+from curate.extract.nlp import (
     DEFAULT_MODELS,
     ModelError,
     default_model,
@@ -23,6 +22,7 @@ from curate.nlp import (
     speed_up,
     unneeded_pipes,
 )
+from curate.schema import DEFAULT_CONFIG_DIR, load_schema
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

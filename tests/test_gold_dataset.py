@@ -15,8 +15,8 @@ from curate.errors import DatasetError
 from curate.gold import diff, load, load_documents, release, split_of, verify
 from curate.gold.features import build_features
 from curate.gold.rows import document_to_row, row_to_document
-from curate.labels import load_schema
 from curate.model import Document, Entity, Quote, Span
+from curate.schema import load_schema
 
 SCHEMA = load_schema()
 T = 'Vladimir Putin said "we will win" in Vladivostok 😀.\r\nThe NSC said talks failed.'

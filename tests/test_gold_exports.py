@@ -79,7 +79,7 @@ def test_conll_is_bio_and_misaligned_spans_are_counted_never_widened(tmp_path):
 
 
 def test_jsonl_export_is_the_preannotation_format(tmp_path):
-    from curate.jsonl import read_jsonl
+    from curate.io.jsonl import read_jsonl
 
     originals = {d.id: d for d in (doc(i) for i in range(4))}
     r = release(list(originals.values()), root=tmp_path, name="news", formats=["jsonl"])

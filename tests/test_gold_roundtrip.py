@@ -26,9 +26,9 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner, Result
 
 from curate.cli import app
-from curate.jsonl import read_jsonl
-from curate.labels import load_schema
+from curate.io.jsonl import read_jsonl
 from curate.model import QUOTE_KINDS, Document
+from curate.schema import load_schema
 
 pytestmark = pytest.mark.studio
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from curate.jsonl import read_jsonl
+from curate.io.jsonl import read_jsonl
 from curate.model import Document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ def test_vladivostok_is_a_place(docs: dict[str, Document]) -> None:
 
 
 def test_only_config_labels(docs: dict[str, Document]) -> None:
-    from curate.labels import load_schema
+    from curate.schema import load_schema
 
     allowed = set(load_schema().entity_labels)
     assert {e.label for d in docs.values() for e in d.entities} <= allowed

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.gold import load_documents
-from curate.importers import import_brat, read_brat
+from curate.gold.brat_import import import_brat, read_brat
 
 FIXTURES = Path(__file__).parent / "fixtures" / "brat"
 POLNEAR = FIXTURES / "polnear"
@@ -159,7 +159,7 @@ def test_cli_import_errors_are_one_clear_line(tmp_path: Path, make, message: str
 
 
 def test_latex_style_quotes_count_as_quotation_marks() -> None:
-    from curate.brat import quote_kind
+    from curate.io.brat import quote_kind
 
     assert quote_kind("``We will win,''") == "direct"
     assert quote_kind("that it was ``absurd''") == "mixed"

@@ -7,8 +7,8 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.errors import InputError
-from curate.ingest import read_articles
-from curate.jsonl import read_jsonl
+from curate.io.articles import read_articles
+from curate.io.jsonl import read_jsonl
 
 
 def test_folder_of_txt_uses_file_stem_and_reports_bad_files(tmp_path):

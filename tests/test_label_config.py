@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from curate.errors import ConfigError
-from curate.labels import (
+from curate.model import Document, Entity, Quote, Span
+from curate.schema import (
     DEFAULT_CONFIG_DIR,
     check_documents,
     check_labels,
@@ -17,7 +18,6 @@ from curate.labels import (
     load_schema,
     validate_config,
 )
-from curate.model import Document, Entity, Quote, Span
 
 DEFAULT_XML = (DEFAULT_CONFIG_DIR / "news_quotes.xml").read_text(encoding="utf-8")
 DEFAULT_MAPPING = (DEFAULT_CONFIG_DIR / "mapping.toml").read_text(encoding="utf-8")
@@ -313,7 +313,7 @@ def test_custom_config_and_mapping(tmp_path: Path) -> None:
 def test_custom_config_entities_from_spacy(tmp_path: Path) -> None:
     """spaCy's PERSON/ORG/GPE come out as the team's PER/ORGANIZATION/PLACE."""
     from curate.extract.entities import extract_entities
-    from curate.nlp import load_model
+    from curate.extract.nlp import load_model
     from curate.studio.convert import document_to_results
 
     schema = custom_schema(tmp_path)

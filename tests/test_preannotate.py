@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.errors import CurateError, InputError
-from curate.ingest import read_articles
-from curate.jsonl import read_jsonl
-from curate.labels import load_schema
+from curate.extract.preannotate import PreannotateReport, preannotate, preannotate_file, read_done
+from curate.io.articles import read_articles
+from curate.io.jsonl import read_jsonl
 from curate.model import Article, Document
-from curate.preannotate import PreannotateReport, preannotate, preannotate_file, read_done
+from curate.schema import load_schema
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -222,7 +222,7 @@ def test_cli_errors_are_one_clear_line(tmp_path, args, message):
 def test_without_the_quote_extractor_entities_still_flow(monkeypatch):
     import sys
 
-    from curate.preannotate import Extractors
+    from curate.extract.preannotate import Extractors
 
     monkeypatch.setitem(sys.modules, "curate.extract.quotes", None)
     extractors = Extractors.available()

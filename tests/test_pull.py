@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.errors import StudioError
-from curate.labels import load_schema
 from curate.model import Document, Entity, Quote, Span
+from curate.schema import load_schema
 from curate.studio.convert import document_to_results, document_to_task
 from curate.studio.pull import find_project, pull
 

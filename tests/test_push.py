@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.labels import load_schema
 from curate.model import Document, Entity, Quote, Span
+from curate.schema import load_schema
 from curate.studio import ledger
 from curate.studio.convert import document_to_results
 from curate.studio.push import push, push_file

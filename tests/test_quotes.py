@@ -10,9 +10,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from curate.extract import get  # noqa: E402
 from curate.extract._quotes_marks import find_quoted  # noqa: E402
+from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
 from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
 from curate.model import Document, Quote  # noqa: E402
-from curate.nlp import load_model, pipes_to_exclude  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -427,7 +427,7 @@ def test_second_reporting_predicate_is_a_quote_of_its_own(nlp):
 
 def test_retired_rules_name_points_to_the_current_one():
     from curate.errors import CurateError
-    from curate.extractors import resolve
+    from curate.extract.resolve import resolve
 
     for call in (lambda: get("curate.quotes.v1"), lambda: resolve("curate.quotes.v1")):
         with pytest.raises(CurateError, match="retired.*curate.quotes.v2"):

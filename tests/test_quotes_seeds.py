@@ -9,9 +9,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
 from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
 from curate.model import Document, Quote  # noqa: E402
-from curate.nlp import load_model, pipes_to_exclude  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 UPI = "000_4467d989d7ade940.txt"  # Sullivan, Watson, Peskov

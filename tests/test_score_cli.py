@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.jsonl import write_jsonl
+from curate.io.jsonl import write_jsonl
 from curate.model import Document, Entity, Quote, Span
 
 LABELS = ("PERSON", "ORG", "GPE")
@@ -295,7 +295,7 @@ def test_a_registered_extractor_runs_on_spacy(files, monkeypatch):
 
 
 def test_articles_over_the_model_limit_are_scored_empty_and_named():
-    from curate.extractors import Extractor, _pipe
+    from curate.extract.resolve import Extractor, _pipe
     from curate.model import Article
 
     class TinyModel:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 
 from curate.model import Document, Entity, Quote, Span
+from curate.report.html import render_html
 from curate.score.evaluate import Evaluation, score
-from curate.score.html import render_html
 from curate.score.report import render
 
 TEXT = 'Acme <b>Corp</b> hired Ann Lee in Paris. "We grow," Ann Lee said & left.'

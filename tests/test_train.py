@@ -127,7 +127,7 @@ def test_unknown_model_is_one_clear_line(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def parse():
-    from curate.nlp import load_model
+    from curate.extract.nlp import load_model
 
     nlp, _ = load_model(None)
     return nlp

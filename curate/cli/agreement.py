@@ -10,8 +10,8 @@ from rich.table import Table
 
 from curate.cli.app import command, console, err_console
 from curate.errors import InputError
-from curate.jsonl import atomic_writer
-from curate.labels import load_schema
+from curate.io.jsonl import atomic_writer
+from curate.schema import load_schema
 from curate.score.agreement import AgreementReport, agreement, load_annotations
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from curate.cli.app import command, console, err_console
-from curate.extractors import CALLABLE_PROTOCOL
+from curate.extract.resolve import CALLABLE_PROTOCOL
 
 EXIT_REGRESSION = 3
 
@@ -72,7 +72,7 @@ def evaluate_cli(
         "overlapping (0: any shared character).",
     ),
     config: Path | None = typer.Option(
-        None, "--config", help="Label mapping.toml or config .xml (default: label_config/)."
+        None, "--config", help="Label mapping.toml or config .xml (default: the shipped config)."
     ),
 ) -> None:
     from curate.score.evaluate import evaluate_specs
@@ -106,7 +106,7 @@ def evaluate_cli(
         write_json(ev, json_path)
         console.print(f"wrote JSON report to {json_path}")
     if html_path:
-        from curate.score.html import write_html
+        from curate.report.html import write_html
 
         write_html(ev, html_path, comparison=comparison)
         console.print(f"wrote HTML report to {html_path}")

@@ -12,10 +12,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from curate import settings
 from curate.cli.app import command, console, err_console, fail
 from curate.errors import DatasetError
 
-DEFAULT_ROOT = Path("data/gold")
+DEFAULT_ROOT = settings.GOLD_ROOT
 
 
 @command("export")
@@ -53,7 +54,7 @@ def export_cli(
         None, "--tokenizer", help="spaCy model whose tokenizer the exports use, or blank:en."
     ),
     label_config: Path | None = typer.Option(
-        None, "--label-config", help="mapping.toml or config .xml (default: label_config/)."
+        None, "--label-config", help="mapping.toml or config .xml (default: the shipped config)."
     ),
     strict: bool = typer.Option(
         False, "--strict", help="Refuse to release when any gold record is bad."
@@ -72,7 +73,7 @@ def export_cli(
     from curate.gold.hub import push_to_hub as push
     from curate.gold.inputs import read_gold
     from curate.gold.write import release
-    from curate.labels import load_schema
+    from curate.schema import load_schema
 
     if push_to_hub:
         check_repo_id(push_to_hub)  # before writing anything

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
+from curate import settings
 from curate.cli.app import app, console, err_console, handle_errors
-from curate.importers import import_brat
-from curate.labels import load_schema
+from curate.gold.brat_import import import_brat
+from curate.schema import load_schema
 
 sub = typer.Typer(help="Import existing gold annotations as a gold version.", no_args_is_help=True)
 app.add_typer(sub, name="import")
@@ -29,7 +30,7 @@ def brat_cli(
     bump: str | None = typer.Option(
         None, "--bump", help="major, minor or patch, instead of an explicit --version."
     ),
-    root: Path = typer.Option(Path("data/gold"), "--root", help="Where gold datasets live."),
+    root: Path = typer.Option(settings.GOLD_ROOT, "--root", help="Where gold datasets live."),
     config: Path | None = typer.Option(
         None, "--config", help="Label mapping (mapping.toml) or config .xml."
     ),

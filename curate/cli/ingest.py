@@ -6,16 +6,17 @@ from pathlib import Path
 
 import typer
 
+from curate import settings
 from curate.cli.app import command, console, err_console
-from curate.ingest import IngestReport, iter_articles
-from curate.jsonl import write_jsonl
+from curate.io.articles import IngestReport, iter_articles
+from curate.io.jsonl import write_jsonl
 
 
 @command("ingest")
 def ingest_cli(
     source: Path = typer.Argument(..., help="A folder of .txt files, a .jsonl or a .csv."),
     output: Path = typer.Option(
-        Path("data/articles.jsonl"), "-o", "--output", help="Articles JSONL to write."
+        settings.ARTICLES_FILE, "-o", "--output", help="Articles JSONL to write."
     ),
 ) -> None:
     """Read articles (id, text, metadata) and write them as articles JSONL with a content hash.

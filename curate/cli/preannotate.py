@@ -17,8 +17,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from curate import settings
 from curate.cli.app import command, console, err_console, fail
-from curate.preannotate import DEFAULT_BATCH_SIZE, PreannotateReport
+from curate.extract.preannotate import DEFAULT_BATCH_SIZE, PreannotateReport
 
 
 class RateColumn(ProgressColumn):
@@ -36,7 +37,7 @@ class RateColumn(ProgressColumn):
 def preannotate_cli(
     source: Path = typer.Argument(..., help="A folder of .txt files, a .jsonl or a .csv."),
     output: Path = typer.Option(
-        Path("data/preannotated.jsonl"),
+        settings.PREANNOTATED_FILE,
         "-o",
         "--output",
         help="JSONL to write; with --workers/--scheduler the shards go to OUT.d/ beside it.",
@@ -94,7 +95,7 @@ def preannotate_cli(
     partitions on Dask and land in sharded files OUT.d/part-NNNNN.jsonl; a rerun skips
     finished shards.
     """
-    from curate.labels import load_schema
+    from curate.schema import load_schema
 
     schema = load_schema(config)
     if (workers is not None or scheduler is not None) and (quotes or quote_model):
@@ -109,7 +110,7 @@ def preannotate_cli(
         return
     if shard_format != "jsonl":
         raise fail("--format parquet needs --workers or --scheduler (sharded output)")
-    from curate.preannotate import count_articles, preannotate_file
+    from curate.extract.preannotate import count_articles, preannotate_file
 
     total = count_articles(source)
     with _progress() as progress:
@@ -147,8 +148,8 @@ def _distributed(
     shard_format: str,
     schema: object,
 ) -> None:
-    from curate.distributed import preannotate_distributed, shard_dir
-    from curate.preannotate import count_articles
+    from curate.extract.distributed import preannotate_distributed, shard_dir
+    from curate.extract.preannotate import count_articles
 
     total = count_articles(source)
     with _progress() as progress:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from curate import settings
 from curate.cli.app import command, console, err_console
 from curate.studio.pull import PullResult
 
@@ -19,7 +20,7 @@ def pull_cli(
         help="Project title or id (default: the only project, else `curate news_quotes`).",
     ),
     out: Path = typer.Option(
-        Path("data/pulls"), "--out", help="Folder for pulls: OUT/<project>/<snapshot>/."
+        settings.PULLS_DIR, "--out", help="Folder for pulls: OUT/<project>/<snapshot>/."
     ),
     release: str | None = typer.Option(
         None,
@@ -28,12 +29,12 @@ def pull_cli(
         help="Also write the gold as a new version of dataset NAME under --gold-root.",
     ),
     gold_root: Path = typer.Option(
-        Path("data/gold"), "--gold-root", help="Root of the gold datasets (for --release)."
+        settings.GOLD_ROOT, "--gold-root", help="Root of the gold datasets (for --release)."
     ),
     config: Path | None = typer.Option(
         None,
         "--config",
-        help="Label mapping (mapping.toml) or config .xml (default: label_config/).",
+        help="Label mapping (mapping.toml) or config .xml (default: the shipped config).",
     ),
 ) -> None:
     """Export a snapshot of the project and turn human annotations into gold.
@@ -43,7 +44,7 @@ def pull_cli(
     identical annotations are merged; disagreements are listed as conflicts with links
     and left out of the gold. Cancelled annotations and drafts are skipped and counted.
     """
-    from curate.labels import load_schema
+    from curate.schema import load_schema
     from curate.studio.client import connect
     from curate.studio.pull import pull
 

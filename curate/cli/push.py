@@ -21,7 +21,7 @@ def push_cli(
     config: Path | None = typer.Option(
         None,
         "--config",
-        help="Label mapping (mapping.toml) or config .xml (default: label_config/).",
+        help="Label mapping (mapping.toml) or config .xml (default: the shipped config).",
     ),
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", help="Tasks per import."),
     update: bool = typer.Option(

@@ -51,7 +51,7 @@ def train_cli(
     library versions). Use it with `curate preannotate --quote-model NAME@VERSION` and
     `curate evaluate NAME@VERSION`.
     """
-    from curate.nlp import default_model
+    from curate.extract.nlp import default_model
     from curate.train import Settings, train
     from curate.train.run import peak_rss_mb
 

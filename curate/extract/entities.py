@@ -6,8 +6,8 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from curate.extract import register
-from curate.labels import LabelSchema, load_schema
 from curate.model import Entity
+from curate.schema import LabelSchema, load_schema
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc

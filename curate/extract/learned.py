@@ -87,7 +87,7 @@ def load_quote_model(ref: str | Path | None = None, root: str | Path = "models")
     once per thread. None means :data:`DEFAULT_MODEL`."""
     import spacy
 
-    from curate.nlp import ModelError
+    from curate.extract.nlp import ModelError
     from curate.train.models import find_model
 
     trained = find_model(ref or DEFAULT_MODEL, root)

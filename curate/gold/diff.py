@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curate import settings
 from curate.gold.features import schema_changes
 from curate.gold.load import read_version
 from curate.gold.manifest import read_manifest
@@ -258,7 +259,7 @@ def _part(v: Any) -> str:
     return "none" if v is None else str(v)
 
 
-def diff(a: str | Path, b: str | Path, root: str | Path = "data/gold") -> Changes:
+def diff(a: str | Path, b: str | Path, root: str | Path = settings.GOLD_ROOT) -> Changes:
     """What changed from version ``a`` to version ``b`` (folders, names or ``name@X.Y.Z``)."""
     fa, fb = resolve(a, None, root), resolve(b, None, root)
     ma, mb = read_manifest(fa), read_manifest(fb)

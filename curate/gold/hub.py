@@ -8,7 +8,6 @@ verified files and tags the commit, so ``load_dataset(repo, revision="1.2.0")`` 
 from __future__ import annotations
 
 import importlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from huggingface_hub import DatasetCard, HfApi
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError, OfflineModeIsEnabled
 from huggingface_hub.utils import validate_repo_id
 
+from curate import settings
 from curate.errors import DatasetError
 from curate.gold.manifest import read_manifest, verify
 from curate.gold.version import MANIFEST
@@ -27,7 +27,6 @@ _TOKEN_PATTERNS = (
     re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
 )
-_SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "LABEL_STUDIO_API_KEY")
 _TEXT_SUFFIXES = {".md", ".json", ".jsonl", ".conll", ".txt"}
 
 
@@ -125,7 +124,7 @@ def push_to_hub(
 
 
 def _scan_for_secrets(folder: Path, files: tuple[str, ...]) -> None:
-    known = [v for v in (os.environ.get(k) for k in _SECRET_ENV) if v and len(v) >= 8]
+    known = settings.secret_values()
     for rel in files:
         p = folder / rel
         if p.suffix not in _TEXT_SUFFIXES:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError, InputError
-from curate.jsonl import iter_jsonl
-from curate.labels import LabelSchema
+from curate.io.jsonl import iter_jsonl
 from curate.model import Document
+from curate.schema import LabelSchema
 
 
 @dataclass

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets.table import InMemoryTable
 
+from curate import settings
 from curate.errors import DatasetError
 from curate.gold.manifest import read_manifest, verify
 from curate.gold.rows import row_to_document
@@ -65,7 +66,7 @@ def load_documents(
     path_or_name: str | Path,
     version: str | None = None,
     split: str | None = None,
-    root: str | Path = "data/gold",
+    root: str | Path = settings.GOLD_ROOT,
     check: bool = True,
 ) -> list[Document]:
     """The Documents of a version (all splits, or one): what scoring and training read.
@@ -85,7 +86,7 @@ def load_documents(
 def load(
     path_or_name: str | Path,
     version: str | None = None,
-    root: str | Path = "data/gold",
+    root: str | Path = settings.GOLD_ROOT,
     check: bool = True,
 ) -> datasets.DatasetDict:
     """A version as a ``datasets.DatasetDict`` (in memory, no cache files written)."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from curate import settings
 from curate.errors import DatasetError
 
 Bump = Literal["major", "minor", "patch"]
@@ -138,7 +139,7 @@ def _check_level(level: str, required: str | None, latest: Version) -> None:
 
 
 def resolve(
-    path_or_name: str | Path, version: str | None = None, root: str | Path = "data/gold"
+    path_or_name: str | Path, version: str | None = None, root: str | Path = settings.GOLD_ROOT
 ) -> Path:
     """The folder of a version: a version folder, a dataset folder (latest) or a name.
 

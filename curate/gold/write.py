@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 import curate
+from curate import settings
 from curate.errors import DatasetError
 from curate.gold.card import render_card
 from curate.gold.diff import Changes, diff_documents
@@ -31,8 +32,8 @@ from curate.gold.load import read_version
 from curate.gold.manifest import hash_files, read_manifest
 from curate.gold.rows import document_to_row, provenance, scrub
 from curate.gold.version import MANIFEST, check_name, list_versions, next_version
-from curate.labels import LabelSchema, load_schema
 from curate.model import Document
+from curate.schema import LabelSchema, load_schema
 
 DEFAULT_SPLITS: dict[str, float] = {"train": 0.8, "dev": 0.1, "test": 0.1}
 ALL_TEST: dict[str, float] = {"test": 1.0}
@@ -98,7 +99,7 @@ def release(
     docs: Iterable[Document],
     *,
     name: str,
-    root: str | Path = "data/gold",
+    root: str | Path = settings.GOLD_ROOT,
     version: str | None = None,
     bump: str | None = None,
     splits: Mapping[str, float] | str | None = None,

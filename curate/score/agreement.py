@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError, InputError
-from curate.jsonl import iter_jsonl
-from curate.labels import LabelSchema
+from curate.io.jsonl import iter_jsonl
 from curate.model import Document, Span
+from curate.schema import LabelSchema
 from curate.score.match import match_greedy
 
 Spans = dict[str, list[tuple[int, int]]]
@@ -357,7 +357,7 @@ def load_annotations(
     elif path.is_dir() and path.with_name(f"{path.name}.{ANNOTATIONS}").is_file():
         path = path.with_name(f"{path.name}.{ANNOTATIONS}")  # an imported gold version
     if path.is_dir():
-        from curate.importers import read_brat
+        from curate.gold.brat_import import read_brat
 
         corpus = read_brat(path, schema)
         return corpus.annotations, corpus.problems

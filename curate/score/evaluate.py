@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError, DatasetError, InputError, SpanError
-from curate.extractors import TASKS, Extractor
+from curate.extract.resolve import TASKS, Extractor
 from curate.model import Document
 from curate.score import bootstrap, entities, metrics, quotes
 
@@ -113,7 +113,7 @@ def load_gold(
     path = Path(spec)
     warnings: list[str] = []
     if path.suffix in (".jsonl", ".ndjson") or path.is_file():
-        from curate.jsonl import read_jsonl
+        from curate.io.jsonl import read_jsonl
 
         docs = []
         for lineno, row in read_jsonl(path):
@@ -123,7 +123,7 @@ def load_gold(
                 warnings.append(f"{path}:{lineno}: skipped a gold record that is not valid ({e})")
         info = {"name": path.stem, "path": str(path), "version": None, "split": split}
     elif (path / "text").is_dir() and (path / "attributions").is_dir():
-        from curate.brat import iter_corpus
+        from curate.io.brat import iter_corpus
 
         docs = list(iter_corpus(path))
         info = {"name": path.name, "path": str(path), "version": None, "split": split}
@@ -317,9 +317,9 @@ def evaluate_specs(
     **kw: Any,
 ) -> Evaluation:
     """:func:`evaluate` from names: a gold spec (:func:`load_gold`) and extractor specs
-    (:func:`curate.extractors.resolve`); ``kw`` goes to :func:`evaluate`."""
-    from curate.extractors import resolve
-    from curate.labels import load_schema
+    (:func:`curate.extract.resolve.resolve`); ``kw`` goes to :func:`evaluate`."""
+    from curate.extract.resolve import resolve
+    from curate.schema import load_schema
 
     schema = load_schema(schema_path) if schema_path else None
     extractors = [resolve(s, schema) for s in specs or ["curate"]]

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from curate.errors import InputError
-from curate.jsonl import atomic_writer
+from curate.io.jsonl import atomic_writer
 from curate.score import bootstrap, metrics
 from curate.score.entities import NONE, SCHEMES
 from curate.score.evaluate import FORMAT, Evaluation

@@ -7,7 +7,6 @@ by ``curate studio up``. The API key never appears in a message, a repr or a log
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,11 +15,12 @@ from typing import Any
 
 import requests
 
+from curate import settings
 from curate.errors import StudioError
 from curate.studio import server as embedded
 
-ENV_URL = "LABEL_STUDIO_URL"
-ENV_API_KEY = "LABEL_STUDIO_API_KEY"
+ENV_URL = settings.ENV_URL
+ENV_API_KEY = settings.ENV_API_KEY
 
 # Statuses where the server did not act on the request, so sending it again is safe.
 _RETRY_ALWAYS = frozenset({429, 503})
@@ -188,10 +188,10 @@ def connect(
     """
     origin = "arguments"
     if not url:
-        url = os.environ.get(ENV_URL) or None
+        url = settings.env(ENV_URL)
         origin = "environment"
     if not api_key:
-        api_key = os.environ.get(ENV_API_KEY) or None
+        api_key = settings.env(ENV_API_KEY)
     if not url or not api_key:
         state = embedded.read_state(data_dir)
         creds = embedded.read_credentials(data_dir)

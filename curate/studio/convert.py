@@ -32,8 +32,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.labels import LabelSchema
 from curate.model import QUOTE_KINDS, Document, Entity, Quote, Span
+from curate.schema import LabelSchema
 
 INSTRUCTIONS = (
     "Mark every named entity with its type. For each quote mark its content (QUOTE), "

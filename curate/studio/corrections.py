@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.labels import LabelSchema
+from curate.schema import LabelSchema
 
 OUTCOMES = ("kept", "changed", "deleted", "added")
 NO_MODEL = "(no prediction)"

@@ -18,15 +18,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.jsonl import atomic_writer
+from curate import settings
+from curate.io.jsonl import atomic_writer
 
-LEDGER_DIR_ENV = "CURATE_LEDGER_DIR"
-DEFAULT_LEDGER_DIR = Path(".curate/ledger")
+LEDGER_DIR_ENV = settings.ENV_LEDGER_DIR
+DEFAULT_LEDGER_DIR = settings.LEDGER_DIR
 FORMAT = 1
 
 
@@ -51,7 +51,7 @@ class Ledger:
 
 
 def ledger_dir() -> Path:
-    return Path(os.environ.get(LEDGER_DIR_ENV) or DEFAULT_LEDGER_DIR)
+    return settings.ledger_dir()
 
 
 def ledger_path(server: str, project_id: int, root: Path | None = None) -> Path:

@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curate import settings
 from curate.errors import CurateError, StudioError
-from curate.jsonl import atomic_writer, write_jsonl
-from curate.labels import LabelSchema, load_schema
+from curate.io.jsonl import atomic_writer, write_jsonl
 from curate.model import Document, content_hash
+from curate.schema import LabelSchema, load_schema
 from curate.studio.convert import ConvertReport, results_to_document, text_field
 from curate.studio.corrections import CorrectionReport
 from curate.studio.gold import (
@@ -138,7 +139,7 @@ def _process_alive(pid: int) -> bool:
 def pull(
     conn: Any,
     project: int | str | None = None,
-    out_dir: str | Path = Path("data/pulls"),
+    out_dir: str | Path = settings.PULLS_DIR,
     policy: Policy = select_gold,
     *,
     schema: LabelSchema | None = None,

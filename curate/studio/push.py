@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import ConfigError, CurateError, InputError, StudioError
-from curate.jsonl import iter_jsonl
-from curate.labels import LabelSchema, load_schema, validate_config
+from curate.io.jsonl import iter_jsonl
 from curate.model import Document
+from curate.schema import LabelSchema, load_schema, validate_config
 from curate.studio import ledger as ledgers
 from curate.studio.client import Connection, TransientError
 from curate.studio.convert import document_to_results, document_to_task
@@ -366,7 +366,7 @@ def check_labels(config_xml: str, tasks: Iterable[dict[str, Any]], title: str) -
         raise ConfigError(
             f"the label config of project {title!r} lacks labels the predictions use: "
             + "; ".join(parts)
-            + ". Add them to the config or map them in label_config/mapping.toml; "
+            + ". Add them to the config or map them in curate/label_config/mapping.toml; "
             "nothing was pushed"
         )
 

@@ -27,11 +27,12 @@ from typing import Any
 
 import requests
 
+from curate import settings
 from curate.errors import StudioError
-from curate.jsonl import atomic_writer
+from curate.io.jsonl import atomic_writer
 
-DEFAULT_DATA_DIR = Path(".curate/studio")
-DATA_DIR_ENV = "CURATE_STUDIO_DIR"
+DEFAULT_DATA_DIR = settings.STUDIO_DIR
+DATA_DIR_ENV = settings.ENV_STUDIO_DIR
 DEFAULT_PORT = 8080
 DEFAULT_USERNAME = "admin@curate.local"
 STATE_FILE = "server.json"
@@ -101,7 +102,7 @@ class Server:
 
 def default_data_dir() -> Path:
     """``$CURATE_STUDIO_DIR`` or ``.curate/studio`` (relative to the working directory)."""
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+    return settings.studio_dir()
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError
+from curate.settings import MODELS_DIR
 
 META_FILE = "curate-model.json"
-DEFAULT_ROOT = "models"
+DEFAULT_ROOT = MODELS_DIR
 SHIPPED_ROOT = Path(__file__).resolve().parent.parent / "models"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 

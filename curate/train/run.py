@@ -105,7 +105,7 @@ def train(
     import spacy
     from spacy.tokens import DocBin
 
-    from curate.nlp import load_model
+    from curate.extract.nlp import load_model
 
     # Tokenized and parsed as the base model will do it while training and at inference.
     nlp, base_version = load_model(settings.base_model, _UNUSED_PIPES, fast=False)
@@ -169,7 +169,7 @@ def peak_rss_mb() -> float:
 
 
 def _default_base() -> str:
-    from curate.nlp import default_model
+    from curate.extract.nlp import default_model
 
     return default_model()
 

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from curate.jsonl import write_jsonl  # noqa: E402
+from curate.io.jsonl import write_jsonl  # noqa: E402
 from curate.model import Document, Entity, Quote, Span  # noqa: E402
 
 A = "000_4467d989d7ade940"

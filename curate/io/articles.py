@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curate.errors import InputError
-from curate.jsonl import iter_jsonl
+from curate.io.jsonl import iter_jsonl
 from curate.model import Article, content_hash
 
 

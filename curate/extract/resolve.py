@@ -5,7 +5,7 @@ A spec is one of (tried in this order):
 - ``PATH.jsonl``: predictions already made, one ``Document`` dict per line (the
   ``curate preannotate`` output), matched to the gold articles by id;
 - ``curate`` (or ``curate.pipeline``): the full pre-annotation pipeline, entities and
-  quotes (:func:`curate.preannotate.preannotate`);
+  quotes (:func:`curate.extract.preannotate.preannotate`);
 - a registered extractor name such as ``curate.quotes.v2`` or ``curate.entities.v1``,
   run over the default spaCy model;
 - a trained model (``curate train``): ``NAME``, ``NAME@VERSION`` under ``models/`` or its
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError, InputError, SpanError
-from curate.labels import LabelSchema, load_schema
 from curate.model import Article, Document
+from curate.schema import LabelSchema, load_schema
 
 TASKS: tuple[str, ...] = ("entities", "quotes")
 PIPELINE_NAMES = ("curate", "curate.pipeline")
@@ -88,7 +88,7 @@ def _predictions(path: Path) -> Extractor:
     ex = Extractor(str(path), "predictions", TASKS, lambda a: iter(()))
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
-        from curate.jsonl import read_jsonl
+        from curate.io.jsonl import read_jsonl
 
         by_id: dict[str, Document] = {}
         for lineno, row in read_jsonl(path):
@@ -130,14 +130,14 @@ def _pipeline(
     name: str, model: str | None, schema: LabelSchema | None, quote_model: str | None = None
 ) -> Extractor:
     try:
-        from curate.preannotate import preannotate
+        from curate.extract.preannotate import preannotate
     except ImportError as e:
         raise CurateError(f"the pre-annotation pipeline is not available ({e})") from e
 
     ex = Extractor(name, "pipeline", TASKS, lambda a: iter(()))
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
-        from curate.preannotate import PreannotateReport
+        from curate.extract.preannotate import PreannotateReport
 
         report = PreannotateReport()
         done = {
@@ -323,7 +323,7 @@ def _as_document(spec: str, article: Article, out: Any) -> Document:
 
 
 def _load(model: str | None, required: Sequence[str]) -> Any:
-    from curate.nlp import load_model, pipes_to_exclude
+    from curate.extract.nlp import load_model, pipes_to_exclude
 
     disable = pipes_to_exclude(model, required) if required else set()
     return load_model(model, disable)

@@ -11,7 +11,7 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 
-from curate.jsonl import atomic_writer
+from curate.io.jsonl import atomic_writer
 from curate.model import Document
 from curate.score import metrics
 from curate.score.entities import NONE, SCHEMES

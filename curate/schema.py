@@ -1,6 +1,6 @@
 """The label schema: label names come from the Label Studio config, the one source of truth.
 
-``label_config/mapping.toml`` declares which controls and labels of the config carry
+``curate/label_config/mapping.toml`` declares which controls and labels of the config carry
 entities, quote content, speaker and cue, and how extractor labels map onto config labels.
 
 Before anything goes to Label Studio, :func:`validate_config` checks the config offline
@@ -25,7 +25,7 @@ from curate.model import QUOTE_KINDS
 if TYPE_CHECKING:
     from curate.model import Document
 
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent.parent / "label_config"
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent / "label_config"
 
 
 @dataclass(frozen=True)

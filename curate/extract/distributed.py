@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curate.errors import CurateError, InputError
-from curate.ingest import IngestReport, iter_articles
-from curate.jsonl import atomic_path, atomic_writer, dumps, read_jsonl
-from curate.labels import LabelSchema, load_schema
+from curate.extract.preannotate import DEFAULT_BATCH_SIZE, PreannotateReport, preannotate
+from curate.io.articles import IngestReport, iter_articles
+from curate.io.jsonl import atomic_path, atomic_writer, dumps, read_jsonl
 from curate.model import Article
-from curate.preannotate import DEFAULT_BATCH_SIZE, PreannotateReport, preannotate
+from curate.schema import LabelSchema, load_schema
 
 if TYPE_CHECKING:
     from distributed import Client

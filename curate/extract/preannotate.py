@@ -20,10 +20,10 @@ from curate.errors import CurateError, InputError
 from curate.extract.entities import NAME as ENTITIES_NAME
 from curate.extract.entities import REQUIRED_PIPES as ENTITY_PIPES
 from curate.extract.entities import extract_entities
-from curate.ingest import IngestReport, Problem, iter_articles
-from curate.jsonl import atomic_path, dumps
-from curate.labels import LabelSchema, load_schema
+from curate.io.articles import IngestReport, Problem, iter_articles
+from curate.io.jsonl import atomic_path, dumps
 from curate.model import Article, Document, Quote
+from curate.schema import LabelSchema, load_schema
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -126,7 +126,7 @@ def load_pipeline(
     A model given by name or folder is loaded once per thread and reused; a loaded
     ``Language`` is used as it is.
     """
-    from curate.nlp import cached_model, model_version, pipes_to_exclude
+    from curate.extract.nlp import cached_model, model_version, pipes_to_exclude
 
     extractors = extractors or Extractors.available()
     if model is not None and not isinstance(model, str | Path):

@@ -9,7 +9,7 @@ Two folder layouts are read:
 Each ``.ann`` file becomes one :class:`~curate.model.Document` with
 ``source["annotator"]`` (the ``annotations``, the shape ``curate pull`` writes for
 agreement). The gold version gets one Document per article: the annotation of the first
-annotator in sorted order, as :func:`curate.brat.iter_corpus` does, so that an import is
+annotator in sorted order, as :func:`curate.io.brat.iter_corpus` does, so that an import is
 deterministic; all of them are written beside the version as
 ``<version>.annotations.jsonl`` for ``curate agreement``.
 """
@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.brat import BratFile, parse_ann, to_document
+from curate import settings
 from curate.errors import CurateError, InputError
-from curate.labels import LabelSchema, load_schema
+from curate.io.brat import BratFile, parse_ann, to_document
 from curate.model import Document
+from curate.schema import LabelSchema, load_schema
 
 DEFAULT_ANNOTATOR = "brat"
 
@@ -251,7 +252,7 @@ def import_brat(
     name: str,
     version: str | None = None,
     bump: str | None = None,
-    root: str | Path = "data/gold",
+    root: str | Path = settings.GOLD_ROOT,
     schema: LabelSchema | None = None,
 ) -> ImportResult:
     """Read a brat folder and write it as the gold version ``root/name/version``.
@@ -262,7 +263,7 @@ def import_brat(
     articles have several annotators, the agreement summary goes into the manifest.
     """
     from curate.gold import ALL_TEST, release
-    from curate.jsonl import write_jsonl
+    from curate.io.jsonl import write_jsonl
     from curate.score.agreement import agreement
 
     schema = schema or load_schema()

@@ -1,0 +1,1 @@
+"""Reading and writing inputs: articles (JSONL, CSV, text folders), documents, brat."""

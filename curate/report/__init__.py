@@ -1,0 +1,1 @@
+"""Renderers of evaluation and agreement reports (HTML)."""
