@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from curate.cli.app import command, console, err_console
+from curate.settings import GOLD_ROOT, MODELS_DIR
 
 
 @command("train")
@@ -39,8 +40,8 @@ def train_cli(
     eval_frequency: int = typer.Option(
         200, "--eval-frequency", min=1, help="Score on the dev articles every N steps."
     ),
-    output: Path = typer.Option(Path("models"), "--output", "-o", help="Where models live."),
-    root: Path = typer.Option(Path("data/gold"), "--root", help="Where gold datasets live."),
+    output: Path = typer.Option(MODELS_DIR, "--output", "-o", help="Where models live."),
+    root: Path = typer.Option(GOLD_ROOT, "--root", help="Where gold datasets live."),
 ) -> None:
     """Train a quote model (content, speaker, cue) on a gold version with spaCy.
 

@@ -33,6 +33,7 @@ from curate.extract import quotes as rules
 from curate.extract import register
 from curate.model import Quote
 from curate.score.match import match_greedy
+from curate.settings import MODELS_DIR
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -82,7 +83,7 @@ class QuoteModel:
             doc.set_ents(saved, default="outside")
 
 
-def load_quote_model(ref: str | Path | None = None, root: str | Path = "models") -> QuoteModel:
+def load_quote_model(ref: str | Path | None = None, root: str | Path = MODELS_DIR) -> QuoteModel:
     """The trained model ``ref`` names (see :func:`curate.train.models.find_model`), loaded
     once per thread. None means :data:`DEFAULT_MODEL`."""
     import spacy
@@ -124,14 +125,14 @@ class QuoteExtractor:
 
 
 def quote_extractor(
-    ref: str | Path | None = None, *, hybrid: bool = True, root: str | Path = "models"
+    ref: str | Path | None = None, *, hybrid: bool = True, root: str | Path = MODELS_DIR
 ) -> QuoteExtractor:
     """The learned (``hybrid=False``) or hybrid quote extractor over model ``ref``."""
     return QuoteExtractor(load_quote_model(ref, root), hybrid)
 
 
 def quote_stage(
-    name: str, model: str | Path | None = None, root: str | Path = "models"
+    name: str, model: str | Path | None = None, root: str | Path = MODELS_DIR
 ) -> tuple[QuoteExtractor, str, tuple[str, ...]]:
     """The quote extractor ``name`` over trained model ``model`` (None: the shipped one):
     the callable, its full name for reports (``curate.quotes.hybrid.v1:NAME@VERSION``)

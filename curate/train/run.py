@@ -26,6 +26,7 @@ from typing import Any
 
 from curate.errors import CurateError
 from curate.model import Document
+from curate.settings import GOLD_ROOT, MODELS_DIR
 from curate.train.config import COMPONENT, Settings, build_config
 from curate.train.data import LABELS, Alignment, split_dev, to_training_doc
 from curate.train.models import META_FILE, check_model_name, model_dir
@@ -56,8 +57,8 @@ def train(
     name: str,
     model_version: str = "1.0.0",
     gold_version: str | None = None,
-    gold_root: str | Path = "data/gold",
-    output: str | Path = "models",
+    gold_root: str | Path = GOLD_ROOT,
+    output: str | Path = MODELS_DIR,
     settings: Settings | None = None,
     on_progress: ProgressFn | None = None,
 ) -> TrainResult:
