@@ -90,29 +90,24 @@ def test_preannotate_and_evaluate_load_the_model_by_name(
     assert "seedy@1.0.0" in report.read_text(encoding="utf-8")
 
 
-def test_a_gold_without_quotes_is_refused(tmp_path: Path) -> None:
-    docs = [d.with_(quotes=()) for d in load_documents(SEEDS)]
-    release(docs, root=tmp_path / "gold", name="noquotes", splits="test")
+@pytest.mark.parametrize(
+    ("name", "keep", "message"),
+    [("noquotes", "no quotes", "has no quotes"), ("tiny", "one article", "needs at least 2")],
+)
+def test_a_gold_that_cannot_train_is_refused(
+    tmp_path: Path, name: str, keep: str, message: str
+) -> None:
+    docs = load_documents(SEEDS)
+    docs = [d.with_(quotes=()) for d in docs] if keep == "no quotes" else docs[:1]
+    release(docs, root=tmp_path / "gold", name=name, splits="test")
     result = CliRunner().invoke(
         app,
-        ["train", "noquotes", "--name", "m", "--root", str(tmp_path / "gold"),
+        ["train", name, "--name", "m", "--root", str(tmp_path / "gold"),
          "-o", str(tmp_path / "models")],
     )  # fmt: skip
     assert result.exit_code == 1
-    assert "has no quotes" in result.output and "Traceback" not in result.output
+    assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "models" / "m").exists()
-
-
-def test_a_gold_with_one_article_is_refused(tmp_path: Path) -> None:
-    docs = load_documents(SEEDS)[:1]
-    release(docs, root=tmp_path / "gold", name="tiny", splits="test")
-    result = CliRunner().invoke(
-        app,
-        ["train", "tiny", "--name", "m", "--root", str(tmp_path / "gold"),
-         "-o", str(tmp_path / "models")],
-    )  # fmt: skip
-    assert result.exit_code == 1
-    assert "needs at least 2" in result.output
 
 
 def test_unknown_model_is_one_clear_line(tmp_path: Path) -> None:
