@@ -188,6 +188,13 @@ def run(
     crashed = 0
     errors: list[str] = []
     t0 = time.perf_counter()
+    prepare = getattr(fn, "prepare", None)
+    if prepare is not None:
+        # A model runs over batches of docs first, as `curate preannotate` runs it.
+        for d in docs:
+            d.user_data.pop("curate.quote_parts", None)
+        for i in range(0, len(docs), 16):
+            prepare(docs[i : i + 16])
     for g, doc in zip(gold, docs, strict=True):
         try:
             pred = list(fn(doc))

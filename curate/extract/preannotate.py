@@ -7,6 +7,7 @@ predictions one by one, so memory does not grow with the number of articles.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import json
@@ -177,6 +178,9 @@ def preannotate(
 
     def run(stream: Iterable[tuple[str, Article]]) -> Iterator[Document]:
         pairs = nlp.pipe(stream, as_tuples=True, batch_size=batch_size, n_process=n_process)
+        prepare = getattr(extractors.quotes, "prepare", None)
+        if prepare is not None:
+            pairs = _prepared(pairs, prepare, batch_size)
         for doc, article in pairs:
             result = _document(doc, article, schema, extractors, version, report)
             if result is not None:
@@ -194,6 +198,18 @@ def preannotate(
         chunk = itertools.chain([first], itertools.islice(pending, zone - 1))
         with nlp.memory_zone():
             yield from run(chunk)
+
+
+def _prepared(
+    pairs: Iterable[tuple[Doc, Article]], prepare: Callable[[list[Doc]], None], size: int
+) -> Iterator[tuple[Doc, Article]]:
+    """Let a quote extractor with a model run it over each batch of docs at once."""
+    it = iter(pairs)
+    while batch := list(itertools.islice(it, size)):
+        # On failure each article is extracted alone, and its error reported there.
+        with contextlib.suppress(Exception):
+            prepare([doc for doc, _ in batch])
+        yield from batch
 
 
 def _document(
