@@ -178,11 +178,13 @@ def test_reported_speech_links_the_cue_it_hangs_on_and_its_subject(parse) -> Non
 
 def test_hybrid_keeps_rule_quotes_and_adds_the_models_others() -> None:
     from curate.extract.learned import combine
-    from curate.model import Quote
+    from curate.model import Quote, Span
 
     text = "x" * 100
+    who, cue = Span.of(text, 40, 42), Span.of(text, 43, 45)
     rule = Quote(0, 20, text[0:20], "direct")
-    same = Quote(2, 20, text[2:20], "direct")  # the model's version of the rule quote
-    touching = Quote(15, 30, text[15:30], "indirect")  # overlaps the rule quote
-    new = Quote(50, 90, text[50:90], "indirect")
-    assert combine([rule], [same, touching, new]) == [rule, new]
+    same = Quote(2, 20, text[2:20], "direct", who, cue)  # the model's version of the rule quote
+    touching = Quote(15, 30, text[15:30], "indirect", who, cue)  # overlaps the rule quote
+    bare = Quote(60, 70, text[60:70], "indirect", None, cue)  # no speaker: left out
+    new = Quote(50, 59, text[50:59], "indirect", who, cue)
+    assert combine([rule], [same, touching, bare, new]) == [rule, new]
