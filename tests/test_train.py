@@ -176,15 +176,20 @@ def test_reported_speech_links_the_cue_it_hangs_on_and_its_subject(parse) -> Non
     assert (second.speaker.text, second.cue.text) == ("The minister", "warned")
 
 
-def test_hybrid_keeps_rule_quotes_and_adds_the_models_others() -> None:
+def test_hybrid_keeps_rule_quotes_and_adds_the_models_in_other_sentences(parse) -> None:
     from curate.extract.learned import combine
     from curate.model import Quote, Span
 
-    text = "x" * 100
-    who, cue = Span.of(text, 40, 42), Span.of(text, 43, 45)
-    rule = Quote(0, 20, text[0:20], "direct")
-    same = Quote(2, 20, text[2:20], "direct", who, cue)  # the model's version of the rule quote
-    touching = Quote(15, 30, text[15:30], "indirect", who, cue)  # overlaps the rule quote
-    bare = Quote(60, 70, text[60:70], "indirect", None, cue)  # no speaker: left out
-    new = Quote(50, 59, text[50:59], "indirect", who, cue)
-    assert combine([rule], [same, touching, bare, new]) == [rule, new]
+    text = "“We won,” Ann said. Bob said the vote was rigged. Cy said nothing would change."
+    doc = parse(text)
+
+    def quote(content: str, who: str | None, cue: str | None, kind: str = "indirect") -> Quote:
+        s = text.index(content)
+        part = lambda t: Span.of(text, text.index(t), text.index(t) + len(t))  # noqa: E731
+        return Quote(s, s + len(content), content, kind, who and part(who), cue and part(cue))
+
+    rule = quote("“We won,”", "Ann", "said", "direct")
+    same_sentence = quote("We won", "Ann", "said")  # competes with the rule quote
+    new = quote("the vote was rigged", "Bob", "said")
+    no_speaker = quote("nothing would change", None, "said")
+    assert combine(doc, [rule], [same_sentence, new, no_speaker]) == [rule, new]

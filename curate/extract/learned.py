@@ -2,9 +2,10 @@
 
 ``curate.quotes.learned.v1``: the model's CONTENT, SOURCE and CUE spans made into quotes.
 ``curate.quotes.hybrid.v1``: ``curate.quotes.v2`` where rules are strong (content in
-quote marks, speakers), the model where they are weak (reported speech without quote
-marks, its boundaries). Both run the model's ``quotes`` component over a doc the base
-spaCy model already parsed: its tags and dependency labels are the model's features.
+quote marks, speakers), plus the model's quotes in sentences the rules found nothing in
+(reported speech without quote marks; see :func:`combine`). Both run the model's
+``quotes`` component over a doc the base spaCy model already parsed: its tags and
+dependency labels are the model's features.
 Without a model named, the one shipped with curate (:data:`DEFAULT_MODEL`) is used.
 
 Linking a model CONTENT to its cue and speaker:
@@ -37,6 +38,7 @@ from curate.settings import MODELS_DIR
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc, Token
+    from spacy.tokens import Span as SpacySpan
 
     from curate.train.models import TrainedModel
 
@@ -138,7 +140,7 @@ class QuoteExtractor:
         learned = model_quotes(doc, self.model.parts(doc))
         if not self.hybrid:
             return learned
-        return combine(rules.extract_quotes(doc), learned)
+        return combine(doc, rules.extract_quotes(doc), learned)
 
 
 def quote_extractor(
@@ -184,23 +186,30 @@ extract_hybrid.curate_name = lambda: quote_extractor(hybrid=True).name  # type: 
 # ---------------------------------------------------------------------------- combine
 
 
-def combine(rule_quotes: Sequence[Quote], learned: Sequence[Quote]) -> list[Quote]:
-    """The rules' quotes, plus the model's quotes that none of them overlaps and that have
-    both a cue and a speaker.
+def combine(doc: Doc, rule_quotes: Sequence[Quote], learned: Sequence[Quote]) -> list[Quote]:
+    """The rules' quotes, plus the model's quotes in sentences where the rules found none,
+    when they have both a cue and a speaker.
 
-    A model quote over the same words as a rule quote is left out: two quotes over the
-    same words are one correction more for a labeler, whichever is right. Model quotes
-    without a cue or a speaker are mostly spurious (on PolNeAR dev keeping them cost more
-    corrections than they saved).
+    Measured on PolNeAR dev (``benchmarks/quotes_polnear.py``): a model quote in a
+    sentence the rules already quote from is more often a second, competing span for the
+    same attribution than a new one, and model quotes without a cue or a speaker are
+    mostly spurious; keeping either cost a labeler more corrections than it saved.
     """
     out = list(rule_quotes)
     for q in learned:
         if q.cue is None or q.speaker is None:
             continue
-        if any(min(q.end, r.end) > max(q.start, r.start) for r in rule_quotes):
+        tokens = doc.char_span(q.start, q.end, alignment_mode="expand")
+        lo, hi = (q.start, q.end) if tokens is None else _sentences(tokens)
+        if any(r.start < hi and lo < r.end for r in rule_quotes):
             continue
         out.append(q)
     return sorted(out, key=lambda q: (q.start, q.end))
+
+
+def _sentences(tokens: SpacySpan) -> tuple[int, int]:
+    """Character range of the sentences a span of tokens runs over."""
+    return tokens[0].sent.start_char, tokens[-1].sent.end_char
 
 
 # ----------------------------------------------------------------------------- decode
