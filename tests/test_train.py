@@ -193,3 +193,20 @@ def test_hybrid_keeps_rule_quotes_and_adds_the_models_in_other_sentences(parse) 
     new = quote("the vote was rigged", "Bob", "said")
     no_speaker = quote("nothing would change", None, "said")
     assert combine(doc, [rule], [same_sentence, new, no_speaker]) == [rule, new]
+
+
+def test_the_shipped_model_runs_under_its_registered_name(tmp_path: Path) -> None:
+    from curate.train.models import SHIPPED_ROOT
+
+    folder = SHIPPED_ROOT / "polnear-quotes" / "1.0.0"
+    assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) < 50 * 2**20
+    report = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "curate.quotes.hybrid.v1", "--gold", str(SEEDS), "--bootstrap", "0",
+         "--json", str(report)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (ex,) = json.loads(report.read_text(encoding="utf-8"))["extractors"]
+    assert ex["version"].startswith("curate.quotes.hybrid.v1:polnear-quotes@1.0.0@")
+    assert ex["metrics"]["quotes/overlap/all/r"]["value"] > 0.5
