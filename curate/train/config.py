@@ -12,7 +12,7 @@ curate/train/progress.py --paths.train TRAIN.spacy --paths.dev DEV.spacy``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 COMPONENT = "quotes"
@@ -164,15 +164,7 @@ class Settings:
     learn_rate: float = 0.001
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "base_model": self.base_model,
-            "seed": self.seed,
-            "max_steps": self.max_steps,
-            "epochs": self.epochs,
-            "eval_frequency": self.eval_frequency,
-            "dropout": self.dropout,
-            "learn_rate": self.learn_rate,
-        }
+        return asdict(self)
 
 
 def build_config(settings: Settings, train_path: str, dev_path: str):
