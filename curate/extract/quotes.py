@@ -5,10 +5,11 @@ Span convention (PolNeAR's, the gold we benchmark on):
 - a direct quote's content INCLUDES its quote marks and the punctuation inside them
   (``“We have nothing to tell you on this topic,”``); an unclosed quote ends before its
   attribution (``“These deals could include raw materials,``);
-- a quote interrupted by its own attribution (``“A,” he said. “B.”``), and a cue-less
-  quote continuing it right after (also in the next paragraph), is ONE quote whose span
-  covers both parts: PolNeAR annotates it as one discontinuous content and curate keeps
-  the covering span;
+- a quote interrupted by its own attribution (``“A,” he said, “B.”`` or ``“A,” he said.
+  “B.”``), and a cue-less quote continuing it right after (also in the next paragraph),
+  is ONE quote whose content has one fragment per quoted stretch (``“A,”`` and ``“B.”``):
+  PolNeAR annotates it as one discontinuous content, the attribution between the
+  fragments is not content;
 - reported content is the reported clause with a leading ``that`` and without the final
   full stop; ``mixed`` when it contains quote marks, ``indirect`` otherwise;
 - the speaker is the mention in the text (``he``, ``who``, ``the NSC spokesperson``);
@@ -36,7 +37,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spacy.tokens import Doc, Token
 from spacy.tokens import Span as SpacySpan
@@ -113,6 +114,8 @@ class _Found:
     speaker: tuple[int, int] | None = None
     entity: tuple[int, int] | None = None
     first_end: int = 0
+    #: the quoted stretches of a quote interrupted by its attribution, in text order
+    parts: list[tuple[int, int]] = field(default_factory=list)
 
 
 @register("curate.quotes.v2")
@@ -144,16 +147,36 @@ def extract_quotes(doc: Doc) -> list[Quote]:
             continue
         seen.add((start, end))
         out.append(
-            Quote(
-                start,
-                end,
-                text[start:end],
+            Quote.of_fragments(
+                text,
+                _fragments(text, f.parts, start, end),
                 f.kind,
                 speaker=_span(text, f.speaker),
                 cue=_span(text, f.cue),
                 speaker_entity=_span(text, f.entity),
             )
         )
+    return out
+
+
+def _fragments(
+    text: str, parts: list[tuple[int, int]], start: int, end: int
+) -> list[tuple[int, int]]:
+    """The content fragments of a quote trimmed to ``start:end``: its quoted stretches
+    when its attribution interrupts it, else the one span ``start:end``."""
+    out = []
+    for s, e in parts:
+        s, e = max(s, start), min(e, end)
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    if len(out) < 2:
+        return [(start, end)]
+    out[0] = (start, out[0][1])
+    out[-1] = (out[-1][0], end)
     return out
 
 
@@ -542,11 +565,12 @@ def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
         dash = _dash_cue(art, q) if cue is None else None
         same_cue = cue is not None and prev is not None and prev.cue == _cue_span(cue)
         if (cue is None or same_cue) and not dash and prev is not None and _splits(art, prev, q):
-            # `“A,” he said. “B.”` is one quote split by its attribution (PolNeAR keeps
-            # it as one discontinuous content; we keep the covering span).
+            # `“A,” he said. “B.”` is one quote split by its attribution: one content
+            # of two fragments, as PolNeAR annotates it.
+            prev.parts.append((q.start, q.end))
             prev.end = q.end
             continue
-        f = _Found(q.start, q.end, "direct", first_end=q.end)
+        f = _Found(q.start, q.end, "direct", first_end=q.end, parts=[(q.start, q.end)])
         colon = (_colon_cue(art, q) or dash) if cue is None else None
         if cue is not None:
             taken_cues.add(cue.i)

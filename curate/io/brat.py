@@ -2,7 +2,9 @@
 
 T lines are spans (``T1\tSource 0 15;20 25\ttext``, several fragments allowed);
 E lines join an attribution's parts (``E1\tAttribution:T4 Content:T3 Cue:T2 Source:T1``).
-A discontinuous span is kept as its covering span, with its fragments recorded.
+A discontinuous content span becomes a quote with one fragment per brat fragment
+(``Quote.fragments``); other discontinuous spans (source, cue, entities) are kept as their
+covering span.
 """
 
 from __future__ import annotations
@@ -115,18 +117,17 @@ def quote_kind(text: str) -> str:
 def to_document(doc_id: str, text: str, ann: BratFile, meta: dict | None = None) -> Document:
     """Build a Document: attributions become quotes; non-attribution T spans become entities."""
     quotes = []
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[tuple[int, int], ...]] = set()
     for a in ann.attributions:
-        if a.content is None or (a.content.start, a.content.end) in seen:
+        if a.content is None or a.content.fragments in seen:
             continue
-        seen.add((a.content.start, a.content.end))
-        content = Span.of(text, a.content.start, a.content.end)
+        seen.add(a.content.fragments)
+        content = Quote.of_fragments(text, a.content.fragments)
         quotes.append(
-            Quote(
-                content.start,
-                content.end,
-                content.text,
-                quote_kind(content.text),
+            Quote.of_fragments(
+                text,
+                a.content.fragments,
+                quote_kind(" ".join(f.text for f in content.fragments)),
                 speaker=_span(text, a.source),
                 cue=_span(text, a.cue),
             )
@@ -136,13 +137,6 @@ def to_document(doc_id: str, text: str, ann: BratFile, meta: dict | None = None)
         Entity.of(text, s.start, s.end, s.label) for s in ann.spans.values() if s.label not in skip
     ]
     source = {"brat": ann.path.name}
-    frags = {
-        a.content.id: list(a.content.fragments)
-        for a in ann.attributions
-        if a.content is not None and len(a.content.fragments) > 1
-    }
-    if frags:
-        source["discontinuous_content"] = frags
     return Document(doc_id, text, tuple(entities), tuple(quotes), meta or {}, source)
 
 

@@ -1,35 +1,55 @@
-"""Span matching rules shared by the quote benchmark and ``curate evaluate``."""
+"""Span matching rules shared by the quote benchmark and ``curate evaluate``.
+
+A span is ``(start, end)``; a discontinuous one (a quote's content fragments) is a tuple
+of such pairs, in text order and not overlapping. Overlap, length and the rules below
+work on the union of the fragments, so text between fragments counts for neither side.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+Spans = tuple[int, int] | tuple[tuple[int, int], ...]
 
 
-def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
-    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+def _pieces(a: Any) -> tuple[tuple[int, int], ...]:
+    return a if a and isinstance(a[0], tuple) else (a,)
 
 
-def jaccard(a: tuple[int, int], b: tuple[int, int]) -> float:
+def length(a: Spans) -> int:
+    """Characters covered by a span or by the union of its fragments."""
+    return sum(e - s for s, e in _pieces(a))
+
+
+def overlap(a: Spans, b: Spans) -> int:
+    """Characters covered by both ``a`` and ``b`` (fragments: their unions)."""
+    return sum(
+        max(0, min(x[1], y[1]) - max(x[0], y[0])) for x in _pieces(a) for y in _pieces(b)
+    )
+
+
+def jaccard(a: Spans, b: Spans) -> float:
     inter = overlap(a, b)
-    union = (a[1] - a[0]) + (b[1] - b[0]) - inter
+    union = length(a) + length(b) - inter
     return inter / union if union else 0.0
 
 
-def majority_overlap(gold: tuple[int, int], pred: tuple[int, int]) -> bool:
+def majority_overlap(gold: Spans, pred: Spans) -> bool:
     """The quote benchmark's rule: overlap covers more than half of both spans."""
     inter = overlap(gold, pred)
-    return 2 * inter > gold[1] - gold[0] and 2 * inter > pred[1] - pred[0]
+    return 2 * inter > length(gold) and 2 * inter > length(pred)
 
 
-def coverage(gold: tuple[int, int], pred: tuple[int, int]) -> float:
+def coverage(gold: Spans, pred: Spans) -> float:
     """Share of the gold span covered by the predicted span."""
-    n = gold[1] - gold[0]
+    n = length(gold)
     return overlap(gold, pred) / n if n else 0.0
 
 
 def match_greedy(
-    gold: Sequence[tuple[int, int]],
-    pred: Sequence[tuple[int, int]],
+    gold: Sequence[Spans],
+    pred: Sequence[Spans],
     accept=majority_overlap,
 ) -> list[tuple[int, int]]:
     """One-to-one matching, greedy by character Jaccard; returns (gold_i, pred_j) pairs.
