@@ -134,9 +134,7 @@ class Quote:
             raise SpanError("a quote needs at least one content fragment")
         start, end = merged[0][0], merged[-1][1]
         spans = tuple(Span.of(text, s, e) for s, e in merged)
-        return cls(
-            start, end, text[start:end], kind, speaker, cue, speaker_entity, spans
-        )
+        return cls(start, end, text[start:end], kind, speaker, cue, speaker_entity, spans)
 
     @property
     def content(self) -> Span:

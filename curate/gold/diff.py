@@ -114,7 +114,12 @@ def diff_documents(
             ch = ArticleChange(**{**ch.__dict__, "split": (split_a, split_b)})
         if ch.changed:
             changed.append(ch)
-            for key in ("entities_added", "entities_removed", "entities_relabelled", "entities_moved"):
+            for key in (
+                "entities_added",
+                "entities_removed",
+                "entities_relabelled",
+                "entities_moved",
+            ):
                 counts[key] += len(getattr(ch, key))
             for key in ("quotes_added", "quotes_removed", "quotes_changed"):
                 counts[key] += len(getattr(ch, key))
@@ -138,5 +143,3 @@ def diff(a: str | Path, b: str | Path, root: str | Path = settings.GOLD_ROOT) ->
         old_label=f"{ma['name']} {ma['version']}",
         new_label=f"{mb['name']} {mb['version']}",
     )
-
-

@@ -113,7 +113,10 @@ def row_to_document(row: Mapping[str, Any], features: Features) -> Document:
                 _span_of(q.get("speaker")),
                 _span_of(q.get("cue")),
                 _span_of(q.get("speaker_entity")),
-                tuple(Span(int(f["start"]), int(f["end"]), str(f["text"])) for f in q.get("fragments") or ()),
+                tuple(
+                    Span(int(f["start"]), int(f["end"]), str(f["text"]))
+                    for f in q.get("fragments") or ()
+                ),
             )
             for q in row["quotes"]
         ),

@@ -24,9 +24,7 @@ def length(a: Spans) -> int:
 
 def overlap(a: Spans, b: Spans) -> int:
     """Characters covered by both ``a`` and ``b`` (fragments: their unions)."""
-    return sum(
-        max(0, min(x[1], y[1]) - max(x[0], y[0])) for x in _pieces(a) for y in _pieces(b)
-    )
+    return sum(max(0, min(x[1], y[1]) - max(x[0], y[0])) for x in _pieces(a) for y in _pieces(b))
 
 
 def jaccard(a: Spans, b: Spans) -> float:

@@ -510,16 +510,14 @@ def _deleted_quotes(
     """
     if prediction is None:
         return {}
-    kept_spans = {
-        (g.start, g.end) for regs in regions.values() for g in regs if is_quote(g)
-    }
+    kept_spans = {(g.start, g.end) for regs in regions.values() for g in regs if is_quote(g)}
     by_id = {r.id: r for r in prediction.regions}
     out: dict[tuple[str, int, int] | str, str] = {}
     for head, (quote, ids) in prediction.heads().items():
         h = by_id[head]
         if head in regions or (h.start, h.end) in kept_spans:
             continue
-        name = f"{quote.start}:{quote.end} {_short(quote.text)!r}"
+        name = f"{quote.start}:{quote.end} {_short(' … '.join(f.text for f in quote.fragments))!r}"
         for i in ids:
             out[i] = name
             g = by_id.get(i)

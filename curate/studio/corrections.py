@@ -67,8 +67,10 @@ class CorrectionReport:
 
         for reg in annotation.regions:
             self.origins.setdefault(reg.label, Counter())[reg.origin] += 1
-        pred = prediction.document if prediction is not None else annotation.document.with_(
-            entities=(), quotes=()
+        pred = (
+            prediction.document
+            if prediction is not None
+            else annotation.document.with_(entities=(), quotes=())
         )
         ann = annotation.document
         ch = diff_article(pred, ann, moved=True)
@@ -140,5 +142,3 @@ def _part_outcome(pred: Span | None, ann: Span | None) -> str | None:
     if ann is None:
         return "deleted"
     return "kept" if pred == ann else "changed"
-
-
