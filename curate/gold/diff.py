@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from curate import settings
+from curate.changes import ArticleChange, diff_article
 from curate.gold.features import schema_changes
 from curate.gold.load import read_version
 from curate.gold.manifest import read_manifest
 from curate.gold.version import resolve
-from curate.changes import ArticleChange, diff_article
 from curate.model import Document
 
 
