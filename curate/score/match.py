@@ -13,18 +13,19 @@ from typing import Any
 Spans = tuple[int, int] | tuple[tuple[int, int], ...]
 
 
-def _pieces(a: Any) -> tuple[tuple[int, int], ...]:
+def pieces(a: Any) -> tuple[tuple[int, int], ...]:
+    """The ``(start, end)`` pieces of a span (itself) or of a fragment tuple."""
     return a if a and isinstance(a[0], tuple) else (a,)
 
 
 def length(a: Spans) -> int:
     """Characters covered by a span or by the union of its fragments."""
-    return sum(e - s for s, e in _pieces(a))
+    return sum(e - s for s, e in pieces(a))
 
 
 def overlap(a: Spans, b: Spans) -> int:
     """Characters covered by both ``a`` and ``b`` (fragments: their unions)."""
-    return sum(max(0, min(x[1], y[1]) - max(x[0], y[0])) for x in _pieces(a) for y in _pieces(b))
+    return sum(max(0, min(x[1], y[1]) - max(x[0], y[0])) for x in pieces(a) for y in pieces(b))
 
 
 def jaccard(a: Spans, b: Spans) -> float:
