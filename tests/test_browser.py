@@ -249,3 +249,46 @@ def test_label_after_emoji_round_trip(
     # The relations the model drew came back as the same speaker and cue links.
     assert gold.quotes == predicted.quotes
     assert any(q.speaker and q.cue for q in gold.quotes)
+
+
+def test_discontinuous_quote_is_shown_as_its_fragments_joined(
+    studio: Any, studio_conn: Any, studio_project: Any, page: Any
+) -> None:
+    """A quote interrupted by its attribution: two QUOTE highlights and their link."""
+    from curate.model import Quote, Span
+    from curate.studio.convert import document_to_results, document_to_task
+
+    text = "“It’s horrifying,” Tapper said, “and I’m sure it will have an impact.”\n"
+    c = text.index("“and")
+    who, said = text.index("Tapper"), text.index("said")
+    quote = Quote.of_fragments(
+        text,
+        [(0, text.index("”") + 1), (c, text.index("impact.”") + len("impact.”"))],
+        speaker=Span.of(text, who, who + 6),
+        cue=Span.of(text, said, said + 4),
+    )
+    doc = Document("frag", text, quotes=(quote,), meta={"title": "Interrupted quote"})
+    schema = load_schema()
+    results = document_to_results(doc, schema)
+    task = document_to_task(doc, schema)
+    task["predictions"] = [{"model_version": "test", "score": 1.0, "result": results}]
+    project = studio_project(title="discontinuous quote")
+    studio_conn.request("POST", f"/api/projects/{project['id']}/import", json=[task])
+    (tid,) = [t["id"] for t in studio_conn.paged("/api/tasks", {"project": project["id"]}, "tasks")]
+    with _screenshot_on_failure(page):
+        page.goto(f"{studio.url}/projects/{project['id']}/data?task={tid}")
+        article = page.locator(".curate-article .lsf-htx-richtext")
+        article.wait_for()
+        page.locator(".curate-article .htx-highlight").first.wait_for()
+        overlay_labels = page.locator("svg.relations-overlay text")
+        overlay_labels.nth(2).wait_for()
+        page.screenshot(path=str(ARTIFACTS / "10_discontinuous_quote.png"), full_page=True)
+        shown = {tuple(h) for h in article.evaluate(_HIGHLIGHTS_JS)}
+        assert shown == _region_set(results)
+        quotes = sorted((s, e) for s, e, label in shown if label == "QUOTE")
+        assert quotes == list(quote.offsets), "one QUOTE highlight per fragment"
+        assert Counter(overlay_labels.all_text_contents())["continues"] == 1
+        # Selecting the second fragment shows the link to the first in the side panel.
+        article.locator(f'.htx-highlight[data-start="{c}"]').first.click()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "11_discontinuous_quote_selected.png"), full_page=True)
