@@ -432,3 +432,18 @@ def test_retired_rules_name_points_to_the_current_one():
     for call in (lambda: get("curate.quotes.v1"), lambda: resolve("curate.quotes.v1")):
         with pytest.raises(CurateError, match="retired.*curate.quotes.v2"):
             call()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "“It’s horrifying,” Tapper said, “and I’m sure it will have an impact.”",
+        "“It’s horrifying,” Tapper said. “I’m sure it will have an impact on all of us.”",
+    ],
+)
+def test_a_quote_interrupted_by_its_attribution_has_two_fragments(nlp, text):
+    (q,) = quotes(nlp, text)
+    first, second = text[: text.index("”") + 1], text[text.index("“", 1) :]
+    assert [f.text for f in q.fragments] == [first, second]  # `Tapper said` is not content
+    assert (q.start, q.end, q.kind) == (0, len(text), "direct")  # the covering span
+    assert (q.speaker.text, q.cue.text) == ("Tapper", "said")
