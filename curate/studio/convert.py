@@ -236,32 +236,10 @@ class Parsed:
 
 
 def results_to_document(
-    text: str,
-    results: Sequence[Mapping[str, Any]],
-    schema: LabelSchema,
-    *,
-    id: str,
-    meta: Mapping[str, Any] | None = None,
-    source: Mapping[str, Any] | None = None,
-    report: ConvertReport | None = None,
-    where: str | None = None,
-    prediction: Parsed | None = None,
+    text: str, results: Sequence[Mapping[str, Any]], schema: LabelSchema, **options: Any
 ) -> Document:
-    """Build a Document from a Label Studio result list on the task text ``text``.
-
-    The Document of :func:`parse_results`; see there for the rules.
-    """
-    return parse_results(
-        text,
-        results,
-        schema,
-        id=id,
-        meta=meta,
-        source=source,
-        report=report,
-        where=where,
-        prediction=prediction,
-    ).document
+    """The Document of :func:`parse_results` (same arguments; see there for the rules)."""
+    return parse_results(text, results, schema, **options).document
 
 
 def parse_results(
