@@ -365,7 +365,11 @@ def test_fragments_are_quote_regions_joined_by_continues():
         ("q0", "“It’s horrifying,”"),
         ("q0f1", "“and I’m sure it will have an impact.”"),
     ]
-    assert [r["id"] for r in results if r["type"] == "choices"] == ["q0"]  # kind on the head
+    # Each fragment shows the quote's kind when selected.
+    assert [(r["id"], r["value"]["choices"]) for r in results if r["type"] == "choices"] == [
+        ("q0", ["direct"]),
+        ("q0f1", ["direct"]),
+    ]
     rels = {(r["from_id"], r["to_id"], r["labels"][0]) for r in results if r["type"] == "relation"}
     assert rels == {("q0", "q0f1", "continues"), ("q0", "q0s", "speaker"), ("q0", "q0c", "cue")}
     report = ConvertReport()
@@ -399,7 +403,7 @@ def test_a_fragment_without_its_quote_is_reported_never_merged():
     doc = _back(left, FTEXT, report)
     # No prediction to tell what it was: each region stands alone and is reported.
     assert sorted(q.text for q in doc.quotes) == ["Next", "“and I’m sure it will have an impact.”"]
-    assert report.counts["kind_missing"] == 2
+    assert report.counts["kind_missing"] == 1  # "Next"; the fragment still shows its kind
     assert report.counts["orphan_speaker"] == report.counts["orphan_cue"] == 1
 
 
@@ -458,14 +462,15 @@ def test_editing_one_fragment_changes_the_quote_and_keeps_its_parts():
     assert rows["SPEAKER"]["kept"] == rows["CUE"]["kept"] == 1
 
 
-def test_fragments_with_two_kinds_keep_the_first_and_say_so():
-    results = document_to_results(_fdoc(), SCHEMA)
-    choice = next(r for r in results if r["type"] == "choices")
-    f1 = next(r for r in results if r.get("id") == "q0f1")
-    results.append(choice | {"id": "q0f1", "value": {**f1["value"], "choices": ["mixed"]}})
+def test_fragments_with_two_kinds_keep_the_edited_one_and_say_so():
+    pred = document_to_results(_fdoc(), SCHEMA)
+    ann = json.loads(json.dumps(pred))
+    choice = next(r for r in ann if r["type"] == "choices" and r["id"] == "q0f1")
+    choice["value"]["choices"] = ["mixed"]  # the labeler selected the second fragment
     report = ConvertReport()
-    assert _back(results, FTEXT, report).quotes[0].kind == "direct"
+    assert _back(ann, FTEXT, report).quotes[0].kind == "direct"  # no prediction: the first
     assert report.counts == {"fragment_kinds": 1}
+    assert _parse(ann, FTEXT, _parse(pred, FTEXT)).document.quotes[0].kind == "mixed"
 
 
 # --- gold selection policy ------------------------------------------------------------

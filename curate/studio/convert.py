@@ -17,7 +17,7 @@ Result shape written by :func:`document_to_results` (one list per task):
 * quote parts: ``labels`` regions QUOTE / SPEAKER / CUE on ``schema.quote_control``;
   a discontinuous quote has one QUOTE region per content fragment;
 * the quote kind: a per-region ``choices`` result on ``schema.kind_control`` sharing the
-  id of the quote's first QUOTE region (its head);
+  id of each QUOTE region (every fragment shows its quote's kind when selected);
 * relations: quote head -> speaker (``speaker``), quote head -> cue (``cue``), speaker
   mention -> named entity region (``refers_to``) and each content fragment -> the next
   one (``continues``), so the fragments of a quote are one chain a labeler can follow.
@@ -48,7 +48,9 @@ INSTRUCTIONS = (
     "Mark every named entity with its type. For each quote mark its content (QUOTE), "
     "the speaker mention (SPEAKER) and the cue word (CUE); link quote -> speaker and "
     "quote -> cue with relations, and speaker -> the named entity it refers to "
-    "(refers_to). Select a QUOTE to set its kind: direct, indirect or mixed."
+    "(refers_to). Select a QUOTE to set its kind: direct, indirect or mixed. A quote "
+    "interrupted by its attribution is one QUOTE per part, each linked to the next "
+    "(continues)."
 )
 
 #: Metadata keys shown in the byline above the text, in this order.
@@ -117,29 +119,16 @@ def document_to_results(doc: Document, schema: LabelSchema) -> list[dict[str, An
             relations.append(_relation(from_id, to_id, label))
 
     for i, q in enumerate(doc.quotes):
-        head, *rest = q.fragments
-        qid = region(schema.quote_control, schema.quote_label, head.start, head.end, f"q{i}")
-        if qid == f"q{i}":  # one kind per region: a repeated quote span keeps the first
-            results.append(
-                {
-                    "id": qid,
-                    "from_name": schema.kind_control,
-                    "to_name": schema.text_control,
-                    "type": "choices",
-                    "value": {
-                        "start": head.start,
-                        "end": head.end,
-                        "text": head.text,
-                        "choices": [q.kind],
-                    },
-                }
-            )
-        prev = qid
-        for k, frag in enumerate(rest, 1):
-            fid = region(
-                schema.quote_control, schema.quote_label, frag.start, frag.end, f"q{i}f{k}"
-            )
-            relate(prev, fid, schema.fragment_relation)
+        qid = prev = ""
+        for k, frag in enumerate(q.fragments):
+            rid = f"q{i}" if k == 0 else f"q{i}f{k}"
+            fid = region(schema.quote_control, schema.quote_label, frag.start, frag.end, rid)
+            if fid == rid:  # one kind per region: a repeated quote span keeps the first
+                results.append(_kind_choice(rid, schema, frag, q.kind))
+            if k == 0:
+                qid = fid
+            else:
+                relate(prev, fid, schema.fragment_relation)
             prev = fid
         sid = None
         if q.speaker is not None:
@@ -208,13 +197,15 @@ class Parsed:
     """One result list read into the data model: the Document and the regions behind it.
 
     ``quote_regions[i]`` are the ids of the regions of ``document.quotes[i]`` (content
-    fragments, speaker, cue); ``dropped`` the regions left out of the document.
+    fragments, speaker, cue); ``dropped`` the regions left out of the document; ``kinds``
+    the quote kind chosen on each region id.
     """
 
     document: Document
     regions: list[Region]
     quote_regions: list[tuple[Quote, frozenset[str]]] = field(default_factory=list)
     dropped: list[Region] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
 
     def heads(self) -> dict[str, tuple[Quote, frozenset[str]]]:
         """Each quote by the id of its first content fragment (its head region)."""
@@ -379,9 +370,7 @@ def parse_results(
         member_kinds = [kinds[i] for i in dict.fromkeys(ids) if i in kinds]
         sp_regs = [g for i in ids for g in speakers.get(i, ())]
         cu_regs = [g for i in ids for g in cues.get(i, ())]
-        if not (member_kinds or sp_regs or cu_regs) and all(
-            _owner(g, deleted) is not None for g in members
-        ):
+        if not (sp_regs or cu_regs) and all(_owner(g, deleted) is not None for g in members):
             for g in members:
                 owner = _owner(g, deleted)
                 report.add(
@@ -397,6 +386,10 @@ def parse_results(
         else:
             kind = member_kinds[0]
             if len(set(member_kinds)) > 1:
+                # The labeler set the kind on one fragment: the kind that differs from
+                # the prediction's is the edit.
+                predicted = {prediction.kinds.get(i) for i in ids} if prediction else set()
+                kind = next((k for k in member_kinds if k not in predicted), kind)
                 report.add(
                     "fragment_kinds",
                     f"{where}: the fragments of quote {head.start}:{head.end} have kinds "
@@ -458,7 +451,7 @@ def parse_results(
         meta=dict(meta or {}),
         source=dict(source or {}),
     )
-    return Parsed(doc, all_regions, quotes, dropped)
+    return Parsed(doc, all_regions, quotes, dropped, kinds)
 
 
 class _UnionFind:
@@ -534,6 +527,16 @@ def _pick(
 
 def _span(text: str, reg: Region | None) -> Span | None:
     return Span.of(text, reg.start, reg.end) if reg is not None else None
+
+
+def _kind_choice(rid: str, schema: LabelSchema, frag: Span, kind: str) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "from_name": schema.kind_control,
+        "to_name": schema.text_control,
+        "type": "choices",
+        "value": {"start": frag.start, "end": frag.end, "text": frag.text, "choices": [kind]},
+    }
 
 
 def _label_region(
