@@ -303,6 +303,8 @@ def _arrow_schema(pa: Any) -> Any:
             ("speaker", span),
             ("speaker_entity", span),
             ("cue", span),
+            # a quote's content fragments; null for a quote of one fragment (its span)
+            ("fragments", pa.list_(span)),
         ]
     )
     # meta and source hold free-form JSON, kept as JSON text so every shard has one schema.
