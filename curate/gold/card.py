@@ -58,6 +58,7 @@ def label_counts(docs_by_split: Mapping[str, list[Document]]) -> dict[str, dict[
                 add("quote parts: speaker", split, q.speaker is not None)
                 add("quote parts: cue", split, q.cue is not None)
                 add("quote parts: named speaker", split, q.speaker_entity is not None)
+                add("quote parts: discontinuous content", split, q.discontinuous)
     return {row: dict(c) for row, c in table.items()}
 
 
@@ -123,7 +124,10 @@ def render_card(
         "`quotes.kind` is a ClassLabel: "
         + ", ".join(f"{i} = {k}" for i, k in enumerate(schema["quote_kinds"]))
         + ". Each quote carries its `speaker` (the mention), `cue` and `speaker_entity` "
-        "(the named mention the speaker refers to) as character spans, or null.",
+        "(the named mention the speaker refers to) as character spans, or null. A quote's "
+        "`start`/`end`/`text` are its covering span; its content is `fragments`, one span "
+        "or more (a quote interrupted by its attribution has two; the text between them "
+        "is not content).",
         "Offsets are Python code points into `text`, end exclusive.",
         "",
         "## Counts",
