@@ -121,7 +121,7 @@ def test_fragments_and_a_deleted_quote_through_label_studio(
     try:
         (task,) = list(sdk.tasks.list(project=project_id, fields="all"))
         _edit_as_a_person(sdk, int(task.id))
-        cli("pull", "--project", title, "--out", "pulls", env=env)
+        pulled = cli("pull", "--project", title, "--out", "pulls", env=env)
     finally:
         sdk.projects.delete(id=project_id)
 
@@ -137,6 +137,8 @@ def test_fragments_and_a_deleted_quote_through_label_studio(
     raw = json.loads((pull_dir / "gold.jsonl").read_text(encoding="utf-8"))
     assert [f["text"] for f in raw["quotes"][0]["fragments"]] == [f.text for f in quote.fragments]
 
+    assert "1 deleted (1 with their speaker or cue)" in pulled.output
+    assert "dropped_with_quote 2" in pulled.output
     report = json.loads((pull_dir / "report.json").read_text(encoding="utf-8"))
     assert report["problems"]["counts"] == {"dropped_with_quote": 2}
     rows = {r["label"]: r for r in report["corrections"]["rows"]}
