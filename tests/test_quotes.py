@@ -447,3 +447,13 @@ def test_a_quote_interrupted_by_its_attribution_has_two_fragments(nlp, text):
     assert [f.text for f in q.fragments] == [first, second]  # `Tapper said` is not content
     assert (q.start, q.end, q.kind) == (0, len(text), "direct")  # the covering span
     assert (q.speaker.text, q.cue.text) == ("Tapper", "said")
+
+
+def test_an_aside_inside_reported_speech_is_left_out_of_its_fragments(nlp):
+    text = "But to prevent problems, he said, local officials should be vigilant."
+    (q,) = quotes(nlp, text)
+    assert [f.text for f in q.fragments] == [
+        "But to prevent problems",
+        "local officials should be vigilant",
+    ]
+    assert (q.kind, q.speaker.text, q.cue.text) == ("indirect", "he", "said")

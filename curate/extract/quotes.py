@@ -11,7 +11,8 @@ Span convention (PolNeAR's, the gold we benchmark on):
   PolNeAR annotates it as one discontinuous content, the attribution between the
   fragments is not content;
 - reported content is the reported clause with a leading ``that`` and without the final
-  full stop; ``mixed`` when it contains quote marks, ``indirect`` otherwise;
+  full stop; ``mixed`` when it contains quote marks, ``indirect`` otherwise; around an
+  aside (``The problem, she said, is ...``) it is two fragments, the aside left out;
 - the speaker is the mention in the text (``he``, ``who``, ``the NSC spokesperson``);
   ``speaker_entity`` the named mention it resolves to where the article names one;
   the cue is the reporting word(s) (``said``, ``told``, ``according to``, ``:``).
@@ -159,6 +160,9 @@ def extract_quotes(doc: Doc) -> list[Quote]:
     return out
 
 
+_ASIDE_PUNCT = ",;:—–-"
+
+
 def _fragments(
     text: str, parts: list[tuple[int, int]], start: int, end: int
 ) -> list[tuple[int, int]]:
@@ -167,9 +171,10 @@ def _fragments(
     out = []
     for s, e in parts:
         s, e = max(s, start), min(e, end)
-        while s < e and text[s].isspace():
+        # Inner edges lose the punctuation around the attribution: `A, he said, B`.
+        while s < e and (text[s].isspace() or (s > start and text[s] in _ASIDE_PUNCT)):
             s += 1
-        while e > s and text[e - 1].isspace():
+        while e > s and (text[e - 1].isspace() or (e < end and text[e - 1] in _ASIDE_PUNCT)):
             e -= 1
         if e > s:
             out.append((s, e))
@@ -622,6 +627,12 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
             f = _Found(start, end, kind, cue=_cue_span(tok))
             if who is not None and (aside or not (start <= who.idx < end)):
                 f.speaker = _np(who)
+            if aside:
+                # "The problem, she said, is ...": the aside is not content.
+                sub = list(tok.subtree)
+                a0, a1 = sub[0].idx, sub[-1].idx + len(sub[-1])
+                if start < a0 and a1 < end:
+                    f.parts = [(start, a0), (a1, end)]
             out.append(f)
     return out
 
