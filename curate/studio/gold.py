@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from curate.changes import diff_article
 from curate.model import Document, Entity, Quote
 
 POLICY = (
@@ -127,30 +128,19 @@ def select_gold(
 
 
 def differences(pool: Sequence[Candidate], limit: int = 20) -> list[str]:
-    """Human-readable lines: each span some annotations have and others lack."""
-    owners: dict[str, list[str]] = {}
-    for c in pool:
-        who = f"#{c.annotation_id} {c.annotator}"
-        ents, quotes = content_key(c.document)
-        for e in sorted(ents, key=lambda e: (e.start, e.end, e.label)):
-            owners.setdefault(f"entity {e.start}:{e.end} {e.label} {e.text!r}", []).append(who)
-        for q in sorted(quotes, key=lambda q: (q.start, q.end)):
-            owners.setdefault(_describe_quote(q), []).append(who)
-    out = [f"{what}: only {', '.join(who)}" for what, who in owners.items() if len(who) < len(pool)]
+    """Human-readable lines: how each annotation differs from the first one.
+
+    One line per span change (``curate.changes.diff_article``, the diff the changelog
+    and the correction report use): ``#2 bob, against #1 ann: - PERSON 0:11 'Maria'``
+    means #1 has that span and #2 lacks it; ``+`` the other way round, ``~`` changed.
+    """
+    base, *others = pool
+    out = [
+        f"#{c.annotation_id} {c.annotator}, against #{base.annotation_id} {base.annotator}: "
+        f"{line}"
+        for c in others
+        for line in diff_article(base.document, c.document).details()
+    ]
     if len(out) > limit:
         out = out[:limit] + [f"... and {len(out) - limit} more"]
     return out
-
-
-def _describe_quote(q: Quote) -> str:
-    parts = [f"quote {q.start}:{q.end} {q.kind} {_short(q.text)!r}"]
-    if q.discontinuous:
-        parts.append("fragments=" + "+".join(f"{f.start}:{f.end}" for f in q.fragments))
-    for name in ("speaker", "cue", "speaker_entity"):
-        span = getattr(q, name)
-        parts.append(f"{name}={span.start}:{span.end}" if span else f"{name}=-")
-    return " ".join(parts)
-
-
-def _short(text: str, n: int = 30) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
