@@ -136,8 +136,7 @@ def differences(pool: Sequence[Candidate], limit: int = 20) -> list[str]:
     """
     base, *others = pool
     out = [
-        f"#{c.annotation_id} {c.annotator}, against #{base.annotation_id} {base.annotator}: "
-        f"{line}"
+        f"#{c.annotation_id} {c.annotator}, against #{base.annotation_id} {base.annotator}: {line}"
         for c in others
         for line in diff_article(base.document, c.document).details()
     ]
