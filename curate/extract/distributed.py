@@ -331,7 +331,16 @@ def _read_parquet(path: Path) -> Iterator[dict[str, Any]]:
     except OSError as e:
         raise InputError(f"cannot read Parquet shard ({e})", path=str(path)) from e
     for row in rows:
-        yield {**row, "meta": json.loads(row["meta"]), "source": json.loads(row["source"])}
+        # A one-fragment quote has no `fragments` in the JSONL form (Quote.to_dict).
+        quotes = [
+            {k: v for k, v in q.items() if k != "fragments" or v is not None} for q in row["quotes"]
+        ]
+        yield {
+            **row,
+            "quotes": quotes,
+            "meta": json.loads(row["meta"]),
+            "source": json.loads(row["source"]),
+        }
 
 
 __all__ = [
