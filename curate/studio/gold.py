@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.changes import diff_article
+from curate.gold.merge import MergeOutcome, MergePolicy, RegionVote, merge
 from curate.model import Document, Entity, Quote
 
 POLICY = (
@@ -33,6 +33,8 @@ POLICY = (
 GROUND_TRUTH = "ground_truth"
 SINGLE = "single"
 MERGED = "merged"
+POLICY_MERGED = "policy_merged"
+ADJUDICATED = "adjudicated"
 CONFLICT = "conflict"
 UNANNOTATED = "unannotated"
 
@@ -59,9 +61,11 @@ class Conflict:
     annotations: tuple[Mapping[str, Any], ...]
     differences: tuple[str, ...]
     reason: str = "annotations disagree"
+    agreed: Document | None = None
+    """The regions the merge policy accepted: the draft a reviewer starts from."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "task_id": self.task_id,
             "curate_id": self.curate_id,
             "url": self.url,
@@ -69,6 +73,12 @@ class Conflict:
             "annotations": [dict(a) for a in self.annotations],
             "differences": list(self.differences),
         }
+        if self.agreed is not None:
+            out["agreed"] = {
+                "entities": [e.to_dict() for e in self.agreed.entities],
+                "quotes": [q.to_dict() for q in self.agreed.quotes],
+            }
+        return out
 
 
 @dataclass
@@ -79,6 +89,7 @@ class Selection:
     gold: Document | None = None
     conflict: Conflict | None = None
     used: tuple[Candidate, ...] = field(default_factory=tuple)
+    merge: MergeOutcome | None = None
 
 
 def task_url(base_url: str, project_id: int, task_id: int) -> str:
@@ -97,17 +108,33 @@ def select_gold(
     task_id: int,
     curate_id: str,
     url: str,
+    merge_policy: MergePolicy | None = None,
 ) -> Selection:
-    """Apply the policy above to one task's annotations."""
+    """Apply the policy above to one task's annotations.
+
+    With ``merge_policy`` (:mod:`curate.gold.merge`), annotations that disagree are
+    merged region by region: a task whose every region is settled becomes gold
+    (``policy_merged``); otherwise it is a conflict whose ``agreed`` regions are the
+    reviewer's draft. A task with fewer annotations than the policy's minimum is a
+    conflict too.
+    """
     if not candidates:
         return Selection(UNANNOTATED)
     truth = [c for c in candidates if c.ground_truth]
     pool, rule = (truth, GROUND_TRUTH) if truth else (list(candidates), None)
-    if len(pool) == 1:
+    too_few = merge_policy is not None and not truth and len(pool) < merge_policy.min_annotators
+    if len(pool) == 1 and not too_few:
         return Selection(rule or SINGLE, gold=pool[0].document, used=(pool[0],))
-    if len({content_key(c.document) for c in pool}) == 1:
+    if len(pool) > 1 and len({content_key(c.document) for c in pool}) == 1:
         return Selection(rule or MERGED, gold=pool[0].document, used=tuple(pool))
+    outcome = None
+    if merge_policy is not None and not truth:
+        outcome = merge({_voter(c): c.document for c in pool}, merge_policy)
+        if outcome.settled:
+            return Selection(POLICY_MERGED, gold=outcome.agreed, used=tuple(pool), merge=outcome)
     reason = "ground-truth annotations disagree" if truth else "annotations disagree"
+    if too_few:
+        reason = f"fewer than {merge_policy.min_annotators} annotations"  # type: ignore[union-attr]
     conflict = Conflict(
         task_id=task_id,
         curate_id=curate_id,
@@ -121,25 +148,56 @@ def select_gold(
             }
             for c in pool
         ),
-        differences=tuple(differences(pool)),
+        differences=tuple(_review_lines(outcome.review()) if outcome else differences(pool)),
         reason=reason,
+        agreed=outcome.agreed if outcome else None,
     )
-    return Selection(CONFLICT, conflict=conflict, used=tuple(pool))
+    return Selection(CONFLICT, conflict=conflict, used=tuple(pool), merge=outcome)
 
 
-def differences(pool: Sequence[Candidate], limit: int = 20) -> list[str]:
-    """Human-readable lines: how each annotation differs from the first one.
+def _voter(c: Candidate) -> str:
+    return f"#{c.annotation_id} {c.annotator}"
 
-    One line per span change (``curate.changes.diff_article``, the diff the changelog
-    and the correction report use): ``#2 bob, against #1 ann: - PERSON 0:11 'Maria'``
-    means #1 has that span and #2 lacks it; ``+`` the other way round, ``~`` changed.
-    """
-    base, *others = pool
-    out = [
-        f"#{c.annotation_id} {c.annotator}, against #{base.annotation_id} {base.annotator}: {line}"
-        for c in others
-        for line in diff_article(base.document, c.document).details()
-    ]
+
+def _review_lines(votes: Sequence[RegionVote], limit: int = 20) -> list[str]:
+    out = []
+    for v in votes:
+        what = (
+            _describe_quote(v.region)
+            if isinstance(v.region, Quote)
+            else f"entity {v.region.start}:{v.region.end} {v.region.label} {v.region.text!r}"
+        )
+        out.append(f"{what}: only {', '.join(v.annotators)}")
     if len(out) > limit:
         out = out[:limit] + [f"... and {len(out) - limit} more"]
     return out
+
+
+def differences(pool: Sequence[Candidate], limit: int = 20) -> list[str]:
+    """Human-readable lines: each span some annotations have and others lack."""
+    owners: dict[str, list[str]] = {}
+    for c in pool:
+        who = f"#{c.annotation_id} {c.annotator}"
+        ents, quotes = content_key(c.document)
+        for e in sorted(ents, key=lambda e: (e.start, e.end, e.label)):
+            owners.setdefault(f"entity {e.start}:{e.end} {e.label} {e.text!r}", []).append(who)
+        for q in sorted(quotes, key=lambda q: (q.start, q.end)):
+            owners.setdefault(_describe_quote(q), []).append(who)
+    out = [f"{what}: only {', '.join(who)}" for what, who in owners.items() if len(who) < len(pool)]
+    if len(out) > limit:
+        out = out[:limit] + [f"... and {len(out) - limit} more"]
+    return out
+
+
+def _describe_quote(q: Quote) -> str:
+    parts = [f"quote {q.start}:{q.end} {q.kind} {_short(q.text)!r}"]
+    if q.discontinuous:
+        parts.append("fragments=" + "+".join(f"{f.start}:{f.end}" for f in q.fragments))
+    for name in ("speaker", "cue", "speaker_entity"):
+        span = getattr(q, name)
+        parts.append(f"{name}={span.start}:{span.end}" if span else f"{name}=-")
+    return " ".join(parts)
+
+
+def _short(text: str, n: int = 30) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
