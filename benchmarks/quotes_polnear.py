@@ -7,7 +7,8 @@ reads it (``curate.io.brat.read_brat``): with several ``.ann`` files per article
 in sorted order is the gold. Both extractors run on the same spaCy docs. For each:
 precision/recall/F1 of quote content and speaker and cue accuracy on matched quotes, for
 direct quotes only (gold and predicted spans that contain a double quote mark) and for all
-attributions. Matching: one-to-one, optimal (most pairs, then highest character Jaccard),
+attributions, and the precision of each predicted kind (direct, indirect, mixed) against
+all attributions. Matching: one-to-one, optimal (most pairs, then highest character Jaccard),
 a pair counts when the overlap covers more than half of both spans (``curate.score.match``),
 spans being the union of a quote's content fragments. ``exact`` F1 counts matched pairs
 that cover the same letters and digits (whitespace and punctuation ignored, fragments
@@ -157,8 +158,9 @@ def load_docs(path: Path, limit: int | None, cache: Path | None):
 
 def run(
     name: str, fn: Callable, gold: list[Document], docs, show_errors: int
-) -> tuple[dict, dict, int, float]:
+) -> tuple[dict, dict, int, float, dict]:
     direct, every = Tally(), Tally()
+    by_kind: Counter[tuple[str, str]] = Counter()  # (kind, "pred" | "tp")
     crashed = 0
     errors: list[str] = []
     t0 = time.perf_counter()
@@ -173,12 +175,20 @@ def run(
         pdq = [q for q in pred if has_double(q)]
         direct.add(gd, pdq, g.text)
         pairs = every.add(list(g.quotes), pred, g.text)
+        matched = {j for _, j in pairs}
+        for j, q in enumerate(pred):
+            by_kind[q.kind, "pred"] += 1
+            by_kind[q.kind, "tp"] += j in matched
         if show_errors and len(errors) < show_errors:
             errors.extend(_explain(g, pred, pairs))
     seconds = time.perf_counter() - t0
     for line in errors[:show_errors]:
         print(f"  [{name}] {line}")
-    return direct.scores(), every.scores(), crashed, seconds
+    kinds = {
+        k: (by_kind[k, "tp"] / by_kind[k, "pred"], by_kind[k, "pred"])
+        for k in sorted({k for k, _ in by_kind})
+    }
+    return direct.scores(), every.scores(), crashed, seconds, kinds
 
 
 def _explain(g: Document, pred: list[Quote], pairs: list[tuple[int, int]]) -> list[str]:
@@ -228,16 +238,21 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(head)
     print("-" * len(head))
-    for name, (direct, every, _, _) in results.items():
+    for name, (direct, every, _, _, _) in results.items():
         for subset, s in (("direct", direct), ("all", every)):
             print(
                 f"{name:28} {subset:7} {s['P']:6.3f} {s['R']:6.3f} {s['F1']:6.3f} "
                 f"{s['exact']:6.3f} {s['split']:6.3f} {s['speaker']:8.3f} {s['cue']:6.3f}"
             )
     print()
-    for name, (_, _, crashed, seconds) in results.items():
+    print("precision by predicted kind (matched against all gold attributions):")
+    for name, (*_, kinds) in results.items():
+        cells = "  ".join(f"{k} {p:.3f} (n={n})" for k, (p, n) in kinds.items())
+        print(f"  {name:28} {cells}")
+    print()
+    for name, (_, _, crashed, seconds, _) in results.items():
         print(f"{name:28} crashed articles: {crashed}/{len(gold)}   time {seconds:.2f} s")
-    (cd, ca, _, cs), (bd, ba, _, _), (td, ta, _, ts) = results.values()
+    (cd, ca, _, cs, _), (bd, ba, *_), (td, ta, _, ts, _) = results.values()
     for baseline, (bdir, ball) in (("v2 covering", (bd, ba)), ("textacy", (td, ta))):
         print()
         print(f"ratios curate / {baseline} (same docs, same run):")
