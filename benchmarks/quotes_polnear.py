@@ -9,7 +9,8 @@ reads it (``curate.io.brat.read_brat``): with several ``.ann`` files per article
 in sorted order is the gold. Both extractors run on the same spaCy docs. For each:
 precision/recall/F1 of quote content and speaker and cue accuracy on matched quotes, for
 direct quotes only (gold and predicted spans that contain a double quote mark) and for all
-attributions. Matching: one-to-one, optimal (most pairs, then highest character Jaccard),
+attributions, and the precision of each predicted kind (direct, indirect, mixed) against
+all attributions. Matching: one-to-one, optimal (most pairs, then highest character Jaccard),
 a pair counts when the overlap covers more than half of both spans (``curate.score.match``).
 A speaker (cue) is right when it overlaps the gold Source (Cue); gold quotes without a
 Source (Cue) do not count for that accuracy. An article on which an extractor raises

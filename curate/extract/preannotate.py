@@ -152,7 +152,10 @@ def preannotate(
     """Yield one predicted :class:`Document` per article, streaming through ``nlp.pipe``.
 
     ``source`` of each document is ``{"model_version": "<spaCy model>-<version>+
-    curate.entities.v1+curate.quotes.v2", "dropped_entities": {label: count}}``.
+    curate.entities.v1+curate.quotes.v2", "dropped_entities": {label: count},
+    "entity_precision": {config label: precision}}``; the precision per label is the
+    model's own evaluation (``nlp.meta["performance"]["ents_per_type"]``), absent for a
+    model that ships none; Label Studio shows it as each entity region's score.
     Articles that cannot be processed (too long for spaCy, an extractor error) are
     recorded in ``report.problems`` and skipped; the others go through. ``quotes`` and
     ``quote_model`` choose the quote extractor (see :meth:`Extractors.available`).
@@ -162,6 +165,7 @@ def preannotate(
     extractors = Extractors.available(quotes, quote_model)
     nlp, version = load_pipeline(model, extractors)
     report.model_version = version
+    precision = entity_precision(nlp, schema)
 
     def fits(stream: Iterable[Article]) -> Iterator[tuple[str, Article]]:
         for a in stream:
@@ -182,7 +186,7 @@ def preannotate(
         if prepare is not None:
             pairs = _prepared(pairs, prepare, batch_size)
         for doc, article in pairs:
-            result = _document(doc, article, schema, extractors, version, report)
+            result = _document(doc, article, schema, extractors, version, report, precision)
             if result is not None:
                 report.add(result)
                 yield result
@@ -198,6 +202,19 @@ def preannotate(
         chunk = itertools.chain([first], itertools.islice(pending, zone - 1))
         with nlp.memory_zone():
             yield from run(chunk)
+
+
+def entity_precision(nlp: Language, schema: LabelSchema) -> dict[str, float]:
+    """``config label -> precision`` of the model's NER as its package measured it
+    (``meta["performance"]["ents_per_type"][label]["p"]``); empty when it has no figures."""
+    per_type = (nlp.meta.get("performance") or {}).get("ents_per_type") or {}
+    out: dict[str, float] = {}
+    for label, scores in sorted(per_type.items()):
+        mapped = schema.map_entity(label)
+        p = scores.get("p") if isinstance(scores, dict) else None
+        if mapped is not None and isinstance(p, int | float):
+            out.setdefault(mapped, round(float(p), 3))
+    return out
 
 
 def _prepared(
@@ -219,15 +236,19 @@ def _document(
     extractors: Extractors,
     version: str,
     report: PreannotateReport,
+    precision: dict[str, float],
 ) -> Document | None:
     try:
         entities, dropped = extract_entities(doc, schema)
         quotes = extractors.quotes(doc) if extractors.quotes else []
+        source: dict[str, Any] = {
+            "model_version": version,
+            "dropped_entities": dict(sorted(dropped.items())),
+        }
+        if precision:
+            source["entity_precision"] = precision
         return Document.from_article(
-            article,
-            entities=tuple(entities),
-            quotes=tuple(quotes),
-            source={"model_version": version, "dropped_entities": dict(sorted(dropped.items()))},
+            article, entities=tuple(entities), quotes=tuple(quotes), source=source
         )
     except Exception as e:  # one bad article must not stop the stream; it is reported
         report.problems.append(
