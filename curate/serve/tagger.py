@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from curate.errors import CurateError
 from curate.model import Article, Document, Quote, Span
@@ -189,7 +189,9 @@ def train(
     settings = settings or TrainSettings()
     out = Path(out_dir)
     if out.exists():
-        raise CurateError(f"model folder {out} already exists; a model version is never overwritten")
+        raise CurateError(
+            f"model folder {out} already exists; a model version is never overwritten"
+        )
     if not any(d.quotes for d in gold):
         raise CurateError(f"the training gold ({len(gold)} articles) has no quotes to learn from")
     nlp = _blank()
@@ -276,7 +278,9 @@ class TaggerModel:
             unsure = float((1.0 - probs.max(axis=1)).sum()) if len(sdoc) else 0.0
             quotes = decode(a.text, sdoc, tags)
             yield (
-                Document.from_article(a, quotes=tuple(quotes), source={"model_version": self.version}),
+                Document.from_article(
+                    a, quotes=tuple(quotes), source={"model_version": self.version}
+                ),
                 unsure,
             )
 
@@ -329,6 +333,6 @@ def _kind(content: str) -> str:
     s = content.strip()
     if len(s) > 1 and s[0] in OPEN_MARKS and s[-1] in CLOSE_MARKS + ".,":
         return "direct"
-    if any(m in s for m in "“”\"«»"):
+    if any(m in s for m in '“”"«»'):
         return "mixed"
     return "indirect"
