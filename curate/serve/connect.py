@@ -86,7 +86,7 @@ def connect_backend(
 def project_gold(
     conn: Any, project: int, out_dir: str | Path, schema: Any = None
 ) -> Sequence[Document]:
-    """The project's gold documents (one per annotated task) through :func:`curate.studio.pull.pull`."""
+    """The project's gold documents, one per annotated task (:func:`curate.studio.pull.pull`)."""
     from curate.studio.pull import pull
 
     return pull(conn, project, out_dir, schema=schema).gold
