@@ -39,7 +39,7 @@ class Connected:
 
 
 def connect_backend(
-    conn: Any, project: int | str, url: str, *, interactive: bool = True, title: str = TITLE
+    conn: Any, project: int | str | None, url: str, *, interactive: bool = True, title: str = TITLE
 ) -> Connected:
     """Register the ML backend at ``url`` with ``project`` (id or title); idempotent.
 
