@@ -23,7 +23,7 @@ from curate.model import Document
 from curate.schema import load_schema
 from curate.score.evaluate import load_gold
 from curate.serve.connect import connect_backend
-from curate.studio.convert import document_to_results, document_to_task
+from curate.studio.convert import document_to_results, document_to_task, results_to_document
 from curate.studio.server import find_free_port
 
 pytestmark = pytest.mark.studio
@@ -156,3 +156,96 @@ def test_submitted_annotation_starts_a_training_run(backend, studio_conn, studio
     assert listed[version["name"]] == version["status"]
     # Nothing secret reaches the log: Label Studio's setup token is not there.
     assert studio_conn.api_key not in log
+
+
+CHROMIUM = Path(os.environ.get("CURATE_CHROMIUM", "/usr/bin/chromium"))
+UI_TIMEOUT_MS = 90_000
+# The on-screen box of the first occurrence of `word` in the article text.
+_WORD_BOX_JS = """(root, word) => {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const i = n.data.indexOf(word);
+    if (i < 0) continue;
+    const range = document.createRange();
+    range.setStart(n, i);
+    range.setEnd(n, i + word.length);
+    const b = range.getBoundingClientRect();
+    return {x: b.x, y: b.y, width: b.width, height: b.height};
+  }
+  return null;
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and os.environ.get("CURATE_REQUIRE_BROWSER") != "1",
+    reason=f"{CHROMIUM} missing: apt-get install -y chromium",
+)
+def test_marking_a_cue_in_the_browser_suggests_its_quote_and_speaker(
+    backend, studio, studio_conn, studio_project
+):
+    from playwright.sync_api import sync_playwright
+
+    schema = load_schema()
+    project = studio_project(title="interactive suggestions")
+    # Interactive suggestions only: no full prediction pre-fills the task when it opens.
+    studio_conn.request(
+        "PATCH", f"/api/projects/{project['id']}", json={"show_collab_predictions": False}
+    )
+    connect_backend(studio_conn, project["id"], backend["url"], interactive=True)
+    text = "Officials met on Monday.\n“The bridge will open in May,” said Anne Hidalgo."
+    tid = _import(studio_conn, project["id"], document_to_task(Document("i1", text), schema))
+    cue = text.index("said")
+    content = (text.index("“"), text.index("”") + 1)
+    speaker = (text.index("Anne"), len(text) - 1)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            # Suggestions join the annotation at once instead of waiting for a click.
+            page.add_init_script("localStorage.setItem('autoAcceptSuggestions', 'true')")
+            page.goto(f"{studio.url}/user/login/")
+            page.fill("#email", studio.username)
+            page.fill("#password", studio.password)
+            page.click("button[type=submit]")
+            page.wait_for_url(lambda url: "/user/login" not in url)
+            page.goto(f"{studio.url}/projects/{project['id']}/data?task={tid}")
+            article = page.locator(".curate-article .lsf-htx-richtext")
+            article.wait_for()
+            # The toggle is there because the project has an interactive backend.
+            toggle = page.get_by_test_id("bottombar-auto-annotation-toggle")
+            toggle.check()
+            page.locator(".lsf-label", has_text="CUE").first.click()
+            page.locator(".lsf-label_selected", has_text="CUE").wait_for()
+            box = article.evaluate(_WORD_BOX_JS, "said")
+            y = box["y"] + box["height"] / 2
+            with page.expect_response(lambda r: "interactive-annotating" in r.url) as asked:
+                page.mouse.move(box["x"] + 1, y)
+                page.mouse.down()
+                page.mouse.move(box["x"] + box["width"] - 1, y, steps=8)
+                page.mouse.up()
+            assert asked.value.status == 200, asked.value.text()
+            suggested = asked.value.json()["data"]["result"]
+            assert {r["value"]["labels"][0] for r in suggested if r["type"] == "labels"} == {
+                "QUOTE",
+                "SPEAKER",
+                "CUE",
+            }
+            with page.expect_response(
+                lambda r: r.request.method == "POST" and f"/api/tasks/{tid}/annotations" in r.url
+            ) as saved:
+                page.get_by_role("button", name="Submit").click()
+            assert saved.value.status == 201
+            # The accepted suggestion is on screen: the quote and the speaker highlighted.
+            article.locator(f'.htx-highlight[data-start="{content[0]}"]').first.wait_for()
+            article.locator(f'.htx-highlight[data-start="{speaker[0]}"]').first.wait_for()
+            page.screenshot(path=str(backend["state"] / "interactive.png"), full_page=True)
+        finally:
+            browser.close()
+    (annotation,) = studio_conn.request("GET", f"/api/tasks/{tid}/annotations/").json()
+    got = results_to_document(text, annotation["result"], schema, id="i1")
+    (q,) = got.quotes
+    assert (q.start, q.end) == content
+    assert q.cue is not None and (q.cue.start, q.cue.end) == (cue, cue + 4)
+    assert q.speaker is not None and (q.speaker.start, q.speaker.end) == speaker

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -129,8 +129,9 @@ class Backend:
         ``context["result"]`` holds the regions the labeler just made (Label Studio's
         interactive request). For each CUE (or SPEAKER) region, the predicted quote whose
         cue (speaker) overlaps it gives its content, kind and speaker (cue), linked with
-        the usual relations; the labeler's own region keeps its id. Regions of other
-        labels are ignored.
+        the usual relations to the labeler's own region (which keeps its id, so Label
+        Studio does not duplicate it). Regions of other labels are ignored; no entity
+        regions are suggested.
         """
         article = self.article(task)
         marked = [r for r in context.get("result") or () if _is_part(r, self.schema)]
@@ -142,7 +143,9 @@ class Backend:
             q = _quote_for(doc.quotes, region, self.schema)
             if q is not None:
                 picked.append((q, region))
-        out = doc.with_(entities=(), quotes=tuple(q for q, _ in picked))
+        # No entity regions: the suggestion is the quote, its speaker and its cue.
+        quotes = tuple(replace(q, speaker_entity=None) for q, _ in picked)
+        out = doc.with_(entities=(), quotes=quotes)
         results = document_to_results(out, self.schema)
         for i, (_, region) in enumerate(picked):
             label = region["value"]["labels"][0]

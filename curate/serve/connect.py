@@ -70,6 +70,12 @@ def connect_backend(
                     "yourself must allow it: see 'Connect curate to your own Label Studio' "
                     "in the README (USE_DEFAULT_BANNED_SUBNETS / USER_ADDITIONAL_BANNED_SUBNETS)"
                 ) from None
+            if "health check failed" in str(e):
+                raise StudioError(
+                    f"Label Studio cannot reach the backend at {url} (its health check "
+                    "failed); is `curate serve` running there, and can the Label Studio "
+                    "server reach that address?"
+                ) from None
             raise
     state = str(backend.get("state") or "")
     if state in ("ER", "DI"):
