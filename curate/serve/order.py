@@ -10,7 +10,7 @@ Manager by "Prediction score" ascending then brings the most useful tasks first.
   document and the learned model's quotes: low when they disagree (1.0 when both find
   nothing).
 
-Scores are in (0, 1]; the rules' own prediction (entities and quotes) is pushed unchanged.
+Scores are in [0, 1]; the rules' own prediction (entities and quotes) is pushed unchanged.
 """
 
 from __future__ import annotations
