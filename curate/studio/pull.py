@@ -46,6 +46,7 @@ from curate.studio.gold import (
     select_gold,
     task_url,
 )
+from curate.studio.projects import pick_project
 
 #: The export request: full JSON, predictions and drafts expanded, every annotation kind.
 EXPORT_REQUEST: dict[str, Any] = {
@@ -322,37 +323,12 @@ def _annotator(completed_by: Any) -> str:
 def find_project(
     conn: Any, project: int | str | None, schema: LabelSchema | None = None
 ) -> dict[str, Any]:
-    """The project with this id or exact title.
+    """The project with this id or exact title (:func:`curate.studio.projects.pick_project`).
 
     With None: the only project there is, else the one `curate push` creates by default
     (``curate <config name>``).
     """
-    if isinstance(project, int) or (isinstance(project, str) and project.isdigit()):
-        r = conn.request("GET", f"/api/projects/{int(project)}", ok=(200, 404))
-        if r.status_code == 200:
-            return r.json()
-        if isinstance(project, int):
-            raise StudioError(f"Label Studio at {conn.url} has no project {project}")
-    projects = list(conn.paged("/api/projects", {}, "results", page_size=100))
-    titles = ", ".join(repr(p.get("title")) for p in projects[:10]) or "none"
-    if project is None:
-        if len(projects) == 1:
-            return projects[0]
-        default = f"curate {(schema or load_schema()).config_path.stem}"
-        found = [p for p in projects if p.get("title") == default]
-        if len(found) == 1:
-            return found[0]
-        raise StudioError(
-            f"Label Studio at {conn.url} has {len(projects)} projects ({titles}); "
-            "name one with --project"
-        )
-    found = [p for p in projects if p.get("title") == project]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise StudioError(f"no project titled {project!r} at {conn.url}; projects: {titles}")
-    ids = ", ".join(str(p["id"]) for p in found)
-    raise StudioError(f"{len(found)} projects are titled {project!r} (ids {ids}); pass the id")
+    return pick_project(conn, project, schema or load_schema())
 
 
 def create_snapshot(
