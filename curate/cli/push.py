@@ -97,6 +97,11 @@ def left_undone(r: PushResult) -> list[str]:
             f"{_ids(r.refused)}; they were not pushed. Give them new ids, or rerun with "
             "--update to replace the text (existing annotations are kept but may no longer fit)"
         )
+    if r.tasks_missing:
+        out.append(
+            f"{len(r.tasks_missing)} articles were imported but are not in the project: "
+            f"{_ids(r.tasks_missing)}; push the same file again to add them"
+        )
     if r.predictions_missing:
         out.append(
             f"{len(r.predictions_missing)} tasks are in Label Studio without their prediction "

@@ -67,13 +67,13 @@ def import_tasks(
     tasks: list[dict[str, Any]],
     batch_size: int,
     progress: ProgressFn | None = None,
-    on_stored: Callable[[list[Stored]], None] | None = None,
 ) -> ImportOutcome:
     """Import ``tasks`` (built by :func:`curate.studio.documents.build_task`) in batches.
 
-    ``on_stored`` is called with each batch's tasks once they are in the project, and
-    ``progress(done, total)`` after it. Raises StudioError when a batch cannot be
-    stored; the batches before it stay (a repeated push skips them).
+    ``progress(done, total)`` is called after each batch. ``stored`` holds the task
+    ids as Label Studio answered them: read the project back to know what it stored
+    (:func:`curate.studio.tasks.tasks_since`). Raises StudioError when a batch cannot
+    be stored; the batches before it stay (a repeated push skips them).
     """
     out = ImportOutcome()
     total, done = len(tasks), 0
@@ -88,8 +88,6 @@ def import_tasks(
         out.stored.extend(stored)
         out.batches += 1
         done += size
-        if on_stored:
-            on_stored(stored)
         if progress:
             progress(done, total)
 

@@ -48,6 +48,7 @@ from curate.studio.tasks import (
     lacking_prediction,
     lookup,
     prediction_versions,
+    tasks_since,
 )
 
 __all__ = [
@@ -83,6 +84,10 @@ class PushResult:
     predictions_repaired: int = 0
     #: Article ids whose task still has no prediction: the push is not done.
     predictions_missing: list[str] = field(default_factory=list)
+    #: Article ids imported but not found in the project when read back.
+    tasks_missing: list[str] = field(default_factory=list)
+    #: Tasks whose id in Label Studio's import answer is not the id it stored.
+    answered_ids_wrong: int = 0
     problems: list[str] = field(default_factory=list)
     duplicates_in_input: list[str] = field(default_factory=list)
     duplicates_in_project: list[str] = field(default_factory=list)
@@ -106,7 +111,11 @@ class PushResult:
     def ok(self) -> bool:
         """True when nothing was left undone (refused, skipped, missing, ambiguous)."""
         return not (
-            self.refused or self.problems or self.predictions_missing or self.duplicate_projects
+            self.refused
+            or self.problems
+            or self.predictions_missing
+            or self.tasks_missing
+            or self.duplicate_projects
         )
 
 
@@ -241,7 +250,7 @@ def push(
             # What reached the server is uncertain now: the next push reads the task list.
             ledgers.forget(conn.url, result.project_id)
             raise
-        if result.predictions_missing:
+        if result.predictions_missing or result.tasks_missing:
             ledgers.forget(conn.url, result.project_id)  # the next push checks again
         else:
             ledgers.save(ledger)
@@ -314,18 +323,27 @@ def _write(
             (mv,) = result.model_versions
             conn.call("set model version", conn.sdk.projects.update, pid, model_version=mv)
 
-    def stored(batch: list[imports.Stored]) -> None:
-        for cid, tid, hash_ in batch:
-            ledger.add(cid, tid, hash_)
-
+    before = ledger.max_id
     outcome = imports.import_tasks(
-        conn, pid, result.project_title, [tasks[d.id] for d in new], batch_size, progress, stored
+        conn, pid, result.project_title, [tasks[d.id] for d in new], batch_size, progress
     )
-    result.created = len(outcome.stored)
     result.batches = outcome.batches
     result.reconciled_batches = outcome.reconciled
-    for cid, tid, _ in outcome.stored:
-        written[tid] = (cid, tasks[cid]["predictions"][0])
+    if new:
+        # What Label Studio stored, read back: the ids it answered can be wrong.
+        there = tasks_since(conn, pid, before)
+        answered = {cid: tid for cid, tid, _ in outcome.stored}
+        for d in new:
+            ids = sorted(there.get(d.id, ()))
+            if not ids:
+                result.tasks_missing.append(d.id)
+                continue
+            if len(ids) > 1:
+                result.duplicates_in_project.append(d.id)
+            result.created += 1
+            result.answered_ids_wrong += answered.get(d.id) not in ids
+            ledger.add(d.id, ids[0], d.hash)
+            written[ids[0]] = (d.id, tasks[d.id]["predictions"][0])
 
     check = imports.ensure_predictions(conn, pid, written)
     result.predictions_checked = check.checked

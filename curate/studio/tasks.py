@@ -90,6 +90,41 @@ def existing_tasks(
     return found
 
 
+def tasks_since(conn: Connection, project_id: int, after_id: int) -> dict[str, list[int]]:
+    """``curate_id -> task ids`` of the project's tasks with an id above ``after_id``,
+    as Label Studio stored them (several ids: a duplicate).
+
+    Push reads back what it imported this way instead of trusting the ids an import
+    answered: on SQLite Label Studio numbers new tasks itself, and under concurrent
+    writes its answer and its database can disagree.
+    """
+    query = {
+        "filters": {
+            "conjunction": "and",
+            "items": [
+                {
+                    "filter": "filter:tasks:id",
+                    "operator": "greater",
+                    "type": "Number",
+                    "value": after_id,
+                }
+            ],
+        }
+    }
+    found: dict[str, list[int]] = {}
+    pages = conn.paged(
+        "/api/tasks",
+        {"project": project_id, "include": "id,meta", "query": json.dumps(query)},
+        "tasks",
+        page_size=_LOOKUP_PAGE,
+    )
+    for t in pages:
+        cid = (t.get("meta") or {}).get("curate_id")
+        if cid is not None:
+            found.setdefault(str(cid), []).append(int(t["id"]))
+    return found
+
+
 def lacking_prediction(
     conn: Connection, project_id: int, task_ids: Iterable[int], model_version: str | None
 ) -> set[int]:
