@@ -36,7 +36,6 @@ import requests
 
 from curate import settings
 from curate.errors import StudioError
-from curate.io.jsonl import atomic_writer
 
 DEFAULT_DATA_DIR = settings.STUDIO_DIR
 DATA_DIR_ENV = settings.ENV_STUDIO_DIR
@@ -45,7 +44,7 @@ DEFAULT_USERNAME = "admin@curate.local"
 STATE_FILE = "server.json"
 CREDENTIALS_FILE = "credentials.json"
 LOG_FILE = "label_studio.log"
-START_TIMEOUT = 300.0
+START_TIMEOUT = 900.0
 #: Ports tried when the one chosen automatically is taken while Label Studio starts.
 PORT_ATTEMPTS = 3
 _PRIVATE_UMASK = 0o077
@@ -655,8 +654,7 @@ def _write_state(server: Server) -> None:
         "log": str(server.log_path),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    with atomic_writer(server.data_dir / STATE_FILE) as fh:
-        json.dump(state, fh, indent=2)
+    _write_private(server.data_dir / STATE_FILE, state)
 
 
 def _write_private(path: Path, data: dict[str, Any]) -> None:
