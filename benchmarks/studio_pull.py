@@ -190,7 +190,7 @@ def main() -> None:
             base, ours = [], []
             for _ in range(args.rounds):
                 base.append(run_child("plain", pid, tmp, env))
-                ours.append(run_child("pull", pid, tmp / "pulls"))
+                ours.append(run_child("pull", pid, tmp / "pulls", env))
             last = ours[-1]
             b = statistics.median(x["seconds"] for x in base)
             o = statistics.median(x["seconds"] for x in ours)
