@@ -48,10 +48,12 @@ def up_cli(
         err_console.print("starting Label Studio for the first time (about a minute)...")
     result = server.up(data_dir, port=port, database=database)
     st = result.status
-    for path in result.tightened:
+    if result.tightened:
+        folder = st.data_dir or result.tightened[0]
+        files = len([p for p in result.tightened if p != folder])
         err_console.print(
-            f"[yellow]note[/] made {path} private (it was readable by other users; "
-            "the database holds the API token)",
+            f"[yellow]note[/] made {folder} private, with {files} files in it "
+            "(they were readable by other users; the database holds the API token)",
             highlight=False,
             soft_wrap=True,
         )
