@@ -235,3 +235,51 @@ def test_up_never_takes_another_server_for_its_own(seed_studio_dir, tmp_path, mo
     finally:
         foreign.shutdown()
         foreign.server_close()
+
+
+def test_one_retry_policy_resends_only_what_the_server_cannot_have_acted_on():
+    """503/429 are resent for any method; a 500 only for idempotent methods (a POST after
+    a 500 may have been stored); an HTML error page never reaches the message."""
+    import http.server
+    import threading
+    from collections import Counter
+
+    seen: Counter[tuple[str, str]] = Counter()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen[(self.command, self.path)] += 1
+            code = 503 if self.path == "/busy" else 500
+            if self.path == "/busy" and seen[(self.command, self.path)] >= 3:
+                code = 200
+            body = b"<!DOCTYPE html><html><body><h1>Server Error</h1></body></html>"
+            if code == 200:
+                body = b'{"ok": true}'
+            self.send_response(code)
+            self.send_header("Content-Type", "text/html" if code != 200 else "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer  # noqa: N815 - the stdlib's names
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        conn = Connection(f"http://127.0.0.1:{httpd.server_address[1]}", "k" * 20, backoff=0.01)
+        assert conn.request("POST", "/busy").json() == {"ok": True}
+        assert seen[("POST", "/busy")] == 3
+        with pytest.raises(StudioError) as exc:
+            conn.request("POST", "/fail")
+        assert seen[("POST", "/fail")] == 1  # never resent: it may have been stored
+        assert "HTTP 500" in str(exc.value) and "an HTML page" in str(exc.value)
+        assert "<" not in str(exc.value)
+        with pytest.raises(StudioError):
+            conn.request("GET", "/fail")
+        assert seen[("GET", "/fail")] == 1 + conn.retries
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
