@@ -1,6 +1,11 @@
 """Label Studio projects: find one by id or title, create one exactly once, overlap,
 and the per-project lock that keeps two pushes from interleaving.
 
+Reads that must return the project as Label Studio's JSON (``created_at`` as it is
+stored, for the ledger) are raw GETs; updates and deletes go through the SDK. Creation
+is a raw POST on the connection's session: the SDK client resends a POST after any 5xx,
+which is how a busy server ends up with several projects of one title.
+
 Titles are not unique in Label Studio, and a project creation that meets a busy
 database can be repeated by the server, so curate never trusts a title blindly: a
 lookup that finds several projects with one title names their ids (pass one with
@@ -165,7 +170,7 @@ def create_project(
         pid = int(p["id"])
         fresh = project_by_id(conn, pid)
         if fresh is not None and int(fresh.get("task_number") or 0) == 0:
-            conn.request("DELETE", f"/api/projects/{pid}", ok=(200, 204, 404))
+            conn.call("delete duplicate project", conn.sdk.projects.delete, pid)
             removed.append(pid)
         elif fresh is not None:
             others.append(pid)
@@ -198,7 +203,7 @@ def apply_overlap(
     if not want:
         return {}
     if any(proj.get(k) != v for k, v in want.items()):
-        conn.request("PATCH", f"/api/projects/{proj['id']}", json=want)
+        conn.call("set overlap", conn.sdk.projects.update, int(proj["id"]), **want)
         proj.update(want)
     return want
 
