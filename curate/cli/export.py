@@ -59,6 +59,11 @@ def export_cli(
     strict: bool = typer.Option(
         False, "--strict", help="Refuse to release when any gold record is bad."
     ),
+    real_identities: bool = typer.Option(
+        False,
+        "--real-identities",
+        help="Release annotators' real identities (e-mails) instead of stable pseudonyms.",
+    ),
     root: Path = typer.Option(DEFAULT_ROOT, "--root", help="Folder holding the gold datasets."),
 ) -> None:
     """Release pulled gold as a new immutable dataset version, with training exports.
@@ -71,6 +76,7 @@ def export_cli(
     """
     from curate.gold.hub import check_repo_id
     from curate.gold.hub import push_to_hub as push
+    from curate.gold.identities import MAPPING_FILE
     from curate.gold.inputs import read_gold
     from curate.gold.write import release
     from curate.schema import load_schema
@@ -101,6 +107,7 @@ def export_cli(
         schema=schema,
         formats=[f.strip() for f in formats.split(",") if f.strip()],
         tokenizer=tokenizer,
+        real_identities=real_identities,
     )
     how = f"{result.bump} bump from {result.previous}" if result.previous else "first version"
     console.print(f"wrote {result.name} {result.version} ({how}) to {result.path}", soft_wrap=True)
@@ -122,10 +129,20 @@ def export_cli(
             highlight=False,
             soft_wrap=True,
         )
+    if result.identities == "real":
+        err_console.print("[yellow]annotators under their real identities[/] (--real-identities)")
+    else:
+        console.print(
+            f"annotators under stable pseudonyms; the private mapping is {root / MAPPING_FILE}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if read.problems:
         err_console.print(f"[yellow]{len(read.problems)} record(s) left out[/]", highlight=False)
     if push_to_hub:
-        payload = push(result.path, push_to_hub, private=not public)
+        payload = push(
+            result.path, push_to_hub, private=not public, real_identities=real_identities
+        )
         console.print(f"pushed {len(payload.files)} files to {payload.repo_id}, tag {payload.tag}")
 
 

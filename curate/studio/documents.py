@@ -11,8 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, InputError
-from curate.io.jsonl import iter_jsonl
+from curate.io import records
 from curate.model import Document
 from curate.schema import LabelSchema
 from curate.studio.convert import document_to_results, document_to_task
@@ -23,20 +22,9 @@ UNKNOWN_MODEL = "unknown"
 
 
 def iter_documents(path: str | Path, problems: list[str]) -> Iterator[Document]:
-    """Yield pre-annotated documents; a bad line is named in ``problems`` and skipped."""
-    for lineno, row in iter_jsonl(path):
-        if isinstance(row, InputError):
-            problems.append(str(row))
-            continue
-        try:
-            yield Document.from_dict(row)
-        except CurateError as e:
-            problems.append(f"{path}:{lineno}: {e}")
-        except (KeyError, TypeError, ValueError) as e:
-            problems.append(
-                f"{path}:{lineno}: not a curate document ({e.__class__.__name__}: {e}); "
-                "expected the output of `curate preannotate`"
-            )
+    """Yield pre-annotated documents; a bad line is named in ``problems`` and skipped
+    (checked by :mod:`curate.io.records`, as every command checks records)."""
+    return (doc for _, doc in records.iter_documents(path, problems))
 
 
 def read_documents(path: str | Path, problems: list[str]) -> list[Document]:

@@ -42,12 +42,14 @@ import psutil
 
 from curate import settings
 from curate.errors import CurateError, StudioError
+from curate.gold.merge import MergePolicy, merge_counts
 from curate.io.jsonl import atomic_writer, dumps
 from curate.model import Document, content_hash
 from curate.schema import LabelSchema, load_schema
 from curate.studio.convert import ConvertReport, results_to_document, text_field
 from curate.studio.corrections import CorrectionReport
 from curate.studio.gold import (
+    ADJUDICATED,
     CONFLICT,
     POLICY,
     Candidate,
@@ -57,6 +59,7 @@ from curate.studio.gold import (
     task_url,
 )
 from curate.studio.projects import pick_project
+from curate.studio.review import Adjudication, adjudications
 
 #: The export request: full JSON, predictions and drafts expanded, every annotation kind.
 EXPORT_REQUEST: dict[str, Any] = {
@@ -94,6 +97,8 @@ class PullResult:
     corrections: CorrectionReport = field(default_factory=CorrectionReport)
     #: Whether the export snapshot was deleted on the server after the download.
     snapshot_deleted: bool = False
+    merge_policy: MergePolicy | None = None
+    merge: Counter[str] = field(default_factory=Counter)
     #: Kept in memory only by :func:`convert_tasks` without a sink; else read from files.
     _gold: list[Document] | None = field(default=None, repr=False)
     _conflicts: list[Conflict] | None = field(default=None, repr=False)
@@ -127,12 +132,18 @@ class PullResult:
         names = ("raw_export.json", "gold.jsonl", "annotations.jsonl", "conflicts.jsonl")
         return {n: self.path / n for n in (*names, "report.json")}
 
+    def policy_description(self) -> str:
+        """How this pull chose gold: the task policy, the merge policy, adjudication."""
+        merge = f" Merge: {self.merge_policy.describe()}." if self.merge_policy else ""
+        return f"{POLICY}.{merge} Decisions of the review project (curate adjudicate) win."
+
     def report(self) -> dict[str, Any]:
         """The content of ``report.json``."""
         return {
             "project": {"id": self.project_id, "title": self.project_title, "url": self.url},
             "snapshot_id": self.snapshot_id,
             "policy": POLICY,
+            "merge_policy": self.merge_policy.to_dict() if self.merge_policy else None,
             "counts": {
                 "tasks": self.tasks,
                 "annotated_tasks": self.annotated_tasks,
@@ -142,6 +153,7 @@ class PullResult:
                 "gold": self.gold_count,
                 "conflicts": self.conflict_count,
                 "selection": dict(sorted(self.selection.items())),
+                "merge": dict(sorted(self.merge.items())),
             },
             "problems": {
                 "counts": dict(sorted(self.problems.counts.items())),
@@ -185,12 +197,15 @@ def pull(
     timeout: float = 3600.0,
     poll_interval: float = 0.5,
     keep_snapshot: bool = False,
+    merge_policy: MergePolicy | None = None,
 ) -> PullResult:
     """Snapshot-export ``project`` (id, title, or the only project) and write the pull folder.
 
     ``conn`` is a :class:`curate.studio.client.Connection`. ``policy`` picks each task's
-    gold from its candidates (default :func:`curate.studio.gold.select_gold`). The
-    snapshot is deleted on the server afterwards unless ``keep_snapshot`` (also when the
+    gold from its candidates (default :func:`curate.studio.gold.select_gold`), merging
+    region by region under ``merge_policy`` when one is given (:mod:`curate.gold.merge`).
+    Decisions submitted in the project's review project (``curate adjudicate``) are the
+    gold of the tasks they settle. The snapshot is deleted on the server afterwards unless ``keep_snapshot`` (also when the
     pull fails: it is only a copy of the project, and the next pull makes a new one).
     Raises StudioError if the project is not found, the export fails, or the download
     does not match the snapshot (md5, task count).
@@ -198,6 +213,7 @@ def pull(
     schema = schema or load_schema()
     proj = find_project(conn, project, schema)
     pid, title = int(proj["id"]), str(proj.get("title") or "")
+    decided = adjudications(conn, pid, schema)
     snapshot = create_snapshot(conn, pid, timeout=timeout, poll_interval=poll_interval)
     sid = int(snapshot["id"])
     parent = Path(out_dir) / slugify(title, pid)
@@ -205,7 +221,7 @@ def pull(
     remove_abandoned(parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{sid}.{os.getpid()}.", suffix=".tmp", dir=parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the pull folder is ordinary data
-    result = PullResult(pid, title, sid, tmp, conn.url)
+    result = PullResult(pid, title, sid, tmp, conn.url, merge_policy=merge_policy)
     try:
         raw_path = tmp / "raw_export.json"
         _, md5 = download_snapshot(conn, pid, sid, raw_path)
@@ -215,7 +231,8 @@ def pull(
                 "pull again"
             )
         with _Files(tmp) as sink:
-            convert_tasks(iter_export(raw_path, sid, pid), result, schema, policy, sink)
+            tasks = iter_export(raw_path, sid, pid)
+            convert_tasks(tasks, result, schema, policy, sink, decided=decided)
         expected = (snapshot.get("counters") or {}).get("task_number")
         if isinstance(expected, int) and expected != result.tasks:
             raise StudioError(
@@ -311,12 +328,16 @@ def convert_tasks(
     schema: LabelSchema,
     policy: Policy = select_gold,
     sink: _Files | _Collected | None = None,
+    decided: Mapping[int, Adjudication] | None = None,
 ) -> list[Document]:
     """Turn exported tasks into gold, conflicts and counts on ``result``, one task at a
     time; gold, annotations and conflicts go to ``sink`` as they are made.
 
     Without a sink they are kept in memory (``result.gold``, ``result.conflicts``) and
     every submitted annotation is returned as a Document (for ``annotations.jsonl``).
+    ``decided`` maps task ids to reviewers' decisions
+    (:func:`curate.studio.review.adjudications`): a conflicted task with a decision takes
+    it as gold.
     """
     kept = _Collected() if sink is None else None
     out = sink or kept
@@ -400,12 +421,31 @@ def convert_tasks(
             )
         if candidates:
             result.annotated_tasks += 1
+        extra = {"merge_policy": result.merge_policy} if result.merge_policy else {}
         sel = policy(
             candidates,
             task_id=tid,
             curate_id=curate_id,
             url=task_url(result.url, result.project_id, tid),
+            **extra,
         )
+        if sel.merge is not None:
+            result.merge.update(merge_counts([sel.merge]))
+        if sel.rule == CONFLICT and decided and tid in decided:
+            adj = decided[tid]
+            result.selection[ADJUDICATED] += 1
+            source = {
+                **_gold_source(sel, result, tid),
+                "selection": ADJUDICATED,
+                "adjudicated_by": adj.reviewer,
+                "adjudicated_at": adj.updated_at,
+                "review_task_id": adj.review_task_id,
+                "review_annotation_id": adj.review_annotation_id,
+                "from_annotation_ids": list(adj.from_annotation_ids),
+            }
+            result.gold_count += 1
+            out.gold(adj.document.with_(id=curate_id, meta=meta, source=source))
+            continue
         result.selection[sel.rule] += 1
         if sel.rule == CONFLICT and sel.conflict is not None:
             result.conflict_count += 1
