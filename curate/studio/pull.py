@@ -205,8 +205,9 @@ def pull(
     gold from its candidates (default :func:`curate.studio.gold.select_gold`), merging
     region by region under ``merge_policy`` when one is given (:mod:`curate.gold.merge`).
     Decisions submitted in the project's review project (``curate adjudicate``) are the
-    gold of the tasks they settle. The snapshot is deleted on the server afterwards unless ``keep_snapshot`` (also when the
-    pull fails: it is only a copy of the project, and the next pull makes a new one).
+    gold of the tasks they settle. The snapshot is deleted on the server afterwards
+    unless ``keep_snapshot`` (also when the pull fails: it is only a copy of the
+    project, and the next pull makes a new one).
     Raises StudioError if the project is not found, the export fails, or the download
     does not match the snapshot (md5, task count).
     """
