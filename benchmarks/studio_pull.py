@@ -161,6 +161,12 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, nargs="+", default=[10_000, 50_000])
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--external", action="store_true", help="use LABEL_STUDIO_URL/API_KEY")
+    ap.add_argument(
+        "--reuse-project",
+        type=int,
+        metavar="ID",
+        help="measure this already populated project (with --external and one --tasks)",
+    )
     ap.add_argument("--child", choices=("plain", "pull"), help=argparse.SUPPRESS)
     ap.add_argument("--project", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -185,8 +191,12 @@ def main() -> None:
         summary = []
         for n in args.tasks:
             t0 = time.perf_counter()
-            pid = populate(conn, n)
-            print(f"imported {n} annotated tasks in {time.perf_counter() - t0:.1f} s", flush=True)
+            if args.reuse_project:
+                pid = args.reuse_project
+            else:
+                pid = populate(conn, n)
+                took = time.perf_counter() - t0
+                print(f"imported {n} annotated tasks in {took:.1f} s", flush=True)
             base, ours = [], []
             for _ in range(args.rounds):
                 base.append(run_child("plain", pid, tmp, env))

@@ -504,8 +504,15 @@ def create_snapshot(
     raw POST on the connection's session: the SDK client resends a POST after a 5xx,
     which could leave a second full snapshot on the server.
     """
+    # Label Studio builds the snapshot inside this request: a big project needs longer
+    # than an ordinary call, up to the pull's own time limit.
     snap = conn.json_of(
-        conn.request("POST", f"/api/projects/{project_id}/exports/", json=EXPORT_REQUEST)
+        conn.request(
+            "POST",
+            f"/api/projects/{project_id}/exports/",
+            json=EXPORT_REQUEST,
+            timeout=max(timeout, conn.timeout),
+        )
     )
     sid = int(snap["id"])
     deadline = time.monotonic() + timeout
