@@ -14,6 +14,9 @@ alternately, each in a fresh child process so its peak memory is its own:
 
 Prints the median time of each, the ratio pull / baseline (target <= 1.5), and the
 peak resident memory of each child (pull's should stay flat as the task count grows).
+
+``--offline`` measures only pull's reading of a synthetic export file (no Label Studio)
+at each size: streamed (pull now) against ``json.load`` of the whole file (pull before).
 """
 
 from __future__ import annotations
@@ -144,6 +147,71 @@ def child(mode: str, pid: int, out: Path) -> None:
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, **counts}))
 
 
+def write_export(path: Path, n: int) -> None:
+    """A synthetic JSON export of ``n`` tasks, shaped like Label Studio's (ids, predictions
+    with ids, annotations with ids and annotators), written one task at a time."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("[")
+        for i in range(n):
+            t = task(i)
+            t["id"] = i + 1
+            t["predictions"][0]["id"] = i + 1
+            for k, a in enumerate(t["annotations"]):
+                a.update(id=10 * i + k, completed_by={"id": k + 1, "email": f"a{k}@example.org"})
+            fh.write(("," if i else "") + json.dumps(t, ensure_ascii=False))
+        fh.write("]")
+
+
+def offline_child(mode: str, path: Path, out: Path) -> None:
+    """Read an export file as pull does now (``ijson``, records written as they come) or
+    as it did before (``json.load`` of the whole file, lists in memory)."""
+    from curate.studio.pull import PullResult, _Files, convert_tasks, iter_export
+
+    t0 = time.perf_counter()
+    result = PullResult(1, "bench", 1, out, "http://ls")
+    if mode == "whole":
+        with path.open(encoding="utf-8") as fh:
+            tasks = json.load(fh)
+        convert_tasks(tasks, result, SCHEMA)
+    else:
+        with _Files(out) as sink:
+            convert_tasks(iter_export(path, 1, 1), result, SCHEMA, sink=sink)
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "tasks": result.tasks}))
+
+
+def offline(sizes: list[int]) -> None:
+    """Pull's conversion of an export file alone, without Label Studio: peak memory of
+    the streamed reading against reading the whole file, at each size."""
+    tmp = Path(tempfile.mkdtemp(prefix="curate-bench-pull-offline-"))
+    try:
+        print("tasks   export MB   whole-file peak MB   streamed peak MB (pull now)")
+        for n in sizes:
+            path = tmp / f"export-{n}.json"
+            write_export(path, n)
+            rows = {}
+            for mode in ("whole", "stream"):
+                out = tmp / f"{mode}-{n}"
+                out.mkdir()
+                cmd = [sys.executable, __file__, "--offline-child", mode, "--out", str(out)]
+                cmd += ["--export", str(path)]
+                done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+                rows[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+                assert rows[mode]["tasks"] == n
+            size = path.stat().st_size / 1e6
+            print(
+                f"{n:>6}   {size:>9.0f}   {rows['whole']['peak_mb']:>18.0f}   "
+                f"{rows['stream']['peak_mb']:>16.0f}",
+                flush=True,
+            )
+            path.unlink()
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _secs(x: dict) -> str:
     return f"{x['seconds']:.2f}"
 
@@ -167,12 +235,25 @@ def main() -> None:
         metavar="ID",
         help="measure this already populated project (with --external and one --tasks)",
     )
+    ap.add_argument(
+        "--offline",
+        action="store_true",
+        help="only pull's reading of a synthetic export file (no Label Studio): peak memory",
+    )
+    ap.add_argument("--offline-child", choices=("whole", "stream"), help=argparse.SUPPRESS)
+    ap.add_argument("--export", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--child", choices=("plain", "pull"), help=argparse.SUPPRESS)
     ap.add_argument("--project", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args.child, args.project, args.out)
+        return
+    if args.offline_child:
+        offline_child(args.offline_child, args.export, args.out)
+        return
+    if args.offline:
+        offline(args.tasks)
         return
 
     from curate.studio import server
