@@ -55,3 +55,45 @@ def test_an_unwritable_folder_is_not_an_error(tmp_path):
     assert ledger.save(led, blocker) is False  # the ledger is a cache: push goes on
     ledger.forget("http://h:1", 1, blocker)
     assert ledger.save(led, tmp_path / "ok") is True
+
+
+def test_project_lock_serialises_pushes_and_names_the_holder(tmp_path):
+    """Two holders of one project's lock take turns; a wait that runs out is one line."""
+    import threading
+
+    import pytest
+
+    from curate.errors import StudioError
+    from curate.studio.projects import lock_path, project_lock
+
+    order: list[str] = []
+    first_in = threading.Event()
+    release = threading.Event()
+
+    def first() -> None:
+        with project_lock("http://h:1", "news", root=tmp_path):
+            order.append("first in")
+            first_in.set()
+            release.wait(10)
+            order.append("first out")
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert first_in.wait(10)
+    with (
+        pytest.raises(StudioError, match="another push into project 'news'"),
+        project_lock("http://h:1", "news", root=tmp_path, timeout=0.2),
+    ):
+        pass
+    # Another project, or the same title on another server, is not held up.
+    with project_lock("http://h:1", "other", root=tmp_path, timeout=0.2):
+        pass
+    with project_lock("http://h:2", "news", root=tmp_path, timeout=0.2):
+        pass
+    release.set()
+    with project_lock("http://h:1", "news", root=tmp_path, timeout=10):
+        order.append("second in")
+    t.join()
+    assert order == ["first in", "first out", "second in"]
+    path = lock_path("http://h:1", "news", tmp_path)
+    assert "news" not in path.name and path.parent.name == "locks"

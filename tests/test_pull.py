@@ -342,3 +342,58 @@ def test_folders_left_by_killed_pulls_are_removed_and_live_ones_kept(tmp_path):
         (d / "raw_export.json").write_text("[]")
     assert remove_abandoned(tmp_path) == [killed]
     assert not killed.exists() and running.exists() and finished.exists()
+
+
+def _snapshots(conn, pid: int) -> list[int]:
+    return [s["id"] for s in conn.get_json(f"/api/projects/{pid}/exports/")]
+
+
+def test_pull_deletes_its_snapshot_on_the_server_unless_kept(
+    pulled, annotated, studio, studio_conn, tmp_path, monkeypatch
+):
+    """Each snapshot is a full copy of the project: a pull removes its own after the
+    verified download; --keep-snapshot leaves it."""
+    from curate.cli import app
+
+    r, _ = pulled
+    project, _, _ = annotated
+    assert r.snapshot_deleted and r.snapshot_id not in _snapshots(studio_conn, project["id"])
+    before = set(_snapshots(studio_conn, project["id"]))
+    monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio.api_key)
+    args = ["pull", "--project", str(project["id"]), "--out", str(tmp_path)]
+    plain = CliRunner().invoke(app, args)
+    assert plain.exit_code == 0, plain.output
+    assert set(_snapshots(studio_conn, project["id"])) == before
+    kept = CliRunner().invoke(app, [*args, "--keep-snapshot"])
+    assert kept.exit_code == 0, kept.output
+    (new,) = set(_snapshots(studio_conn, project["id"])) - before
+    assert f"export snapshot {new} is kept" in kept.output
+    studio_conn.request("DELETE", f"/api/projects/{project['id']}/exports/{new}", ok=(200, 204))
+
+
+def test_export_is_read_task_by_task_and_bad_exports_are_one_line(tmp_path):
+    """The export is parsed incrementally (ijson); what is not a list of task objects
+    is one clear error naming the snapshot."""
+    import types
+
+    from curate.studio.pull import iter_export
+
+    path = tmp_path / "raw.json"
+    path.write_text(
+        json.dumps([{"id": 1, "data": {"text": "é 😀"}, "score": 0.5}, {"id": 2}]),
+        encoding="utf-8",
+    )
+    tasks = iter_export(path, 7, 3)
+    assert isinstance(tasks, types.GeneratorType)
+    first = next(tasks)
+    assert first == {"id": 1, "data": {"text": "é 😀"}, "score": 0.5}
+    assert isinstance(first["score"], float) and next(tasks) == {"id": 2}
+    for body, message in (
+        ('{"tasks": []}', "snapshot 7 of project 3 is not a list of tasks"),
+        ('[{"id": 1}, {"id": 2', "snapshot 7 of project 3 is not valid JSON"),
+        ("[1, 2]", "holds a task that is not a JSON object"),
+    ):
+        path.write_text(body, encoding="utf-8")
+        with pytest.raises(StudioError, match=message):
+            list(iter_export(path, 7, 3))

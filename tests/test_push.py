@@ -484,3 +484,165 @@ def test_push_rides_out_a_server_restart(seed_studio_dir, tmp_path):
         assert len(ids) == len(docs) and set(ids.values()) == {1}
     finally:
         server.stop_server(srv)
+
+
+# --- issue 11 item 1: predictions read back, one push at a time, one project per title
+
+
+def predictions_by_article(conn, pid: int) -> dict[str, list[str]]:
+    """``curate_id -> model versions`` of the predictions Label Studio stored."""
+    return {
+        t["data"]["curate_id"]: sorted(p["model_version"] for p in t["predictions"])
+        for t in tasks_of(conn, pid)
+    }
+
+
+def test_a_prediction_lost_during_the_push_is_read_back_and_added(env, studio_conn, cleanup):
+    """Label Studio stores a task but not its prediction (as under a busy database):
+    the read-back finds it and adds it again."""
+    cleanup.append(env)
+    docs = [make_doc(i) for i in range(9)]
+    lost: list[int] = []
+
+    def drop_one_prediction(done: int, total: int) -> None:
+        if done == 3 and not lost:  # the first batch is stored: strip one task bare
+            pid = project_id(studio_conn, env)
+            task = next(t for t in tasks_of(studio_conn, pid) if t["data"]["curate_id"] == "art-1")
+            for p in task["predictions"]:
+                studio_conn.request("DELETE", f"/api/predictions/{p['id']}", ok=(200, 204))
+            lost.append(task["id"])
+
+    result = push(studio_conn, docs, project=env, batch_size=3, progress=drop_one_prediction)
+    assert lost and result.created == 9
+    assert (result.predictions_checked, result.predictions_repaired) == (9, 1)
+    assert result.predictions_missing == [] and result.ok
+    stored = predictions_by_article(studio_conn, result.project_id)
+    assert stored == {d.id: ["test-model v1"] for d in docs}
+    task = next(t for t in tasks_of(studio_conn, result.project_id) if t["id"] == lost[0])
+    assert task["predictions"][0]["result"] == document_to_results(docs[1], load_schema())
+
+
+def test_predictions_that_cannot_be_stored_are_named_and_the_exit_code_says_so(
+    env, studio_conn, tmp_path, cleanup, monkeypatch
+):
+    """When the read-back keeps finding tasks bare, push names them and exits 1; the next
+    push (task list, not the ledger) checks them again."""
+    from curate.studio import imports
+
+    cleanup.append(env)
+    src = write_docs(tmp_path / "pre.jsonl", [make_doc(i) for i in range(3)])
+    monkeypatch.setattr(imports, "lacking_prediction", lambda conn, pid, ids, mv: set(ids))
+    result = runner.invoke(app, ["push", str(src), "--project", env])
+    assert result.exit_code == 1, result.output
+    assert "3 tasks are in Label Studio without their prediction" in result.output
+    assert "art-0, art-1, art-2" in result.output and "Traceback" not in result.output
+    monkeypatch.undo()
+    again = push_file(studio_conn, src, project=env)
+    assert again.lookup == "task list" and again.created == 0 and again.ok
+
+
+def test_two_pushes_of_one_file_at_once_give_one_project_and_no_duplicates(
+    env, studio, studio_conn, tmp_path, cleanup
+):
+    """Two `curate push` processes started together: one project, each article once,
+    each with its prediction, and both succeed."""
+    cleanup.append(env)
+    n = 60
+    src = write_docs(tmp_path / "pre.jsonl", [make_doc(i) for i in range(n)])
+    cmd = [sys.executable, "-c", "from curate.cli import main; main()", "push", str(src)]
+    cmd += ["--project", env, "--batch-size", "10"]
+    proc_env = {
+        **os.environ,
+        "LABEL_STUDIO_URL": studio.url,
+        "LABEL_STUDIO_API_KEY": studio.api_key,
+    }
+    procs = [
+        subprocess.Popen(cmd, env=proc_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    created = sorted(int(o.split(" tasks created")[0].split()[-1]) for o in outputs)
+    assert created == [0, n], outputs
+    pid = project_id(studio_conn, env)  # exactly one project with the title
+    assert predictions_by_article(studio_conn, pid) == {
+        f"art-{i}": ["test-model v1"] for i in range(n)
+    }
+
+
+def test_push_while_annotators_save_keeps_every_prediction(env, studio_conn, cleanup):
+    """Annotations written into Label Studio during the push (SQLite contention): every
+    task created still ends up with its prediction, and the push says it is done."""
+    import threading
+
+    cleanup.append(env)
+    other = f"{env[:40]} busy"
+    cleanup.append(other)
+    busy = push(studio_conn, [make_doc(1000 + i) for i in range(5)], project=other)
+    busy_tasks = [t["id"] for t in tasks_of(studio_conn, busy.project_id)]
+    results = document_to_results(make_doc(1000), load_schema())
+    stop = threading.Event()
+    writes = Counter()
+
+    def annotate() -> None:
+        k = 0
+        while not stop.is_set() and k < 500:
+            tid = busy_tasks[k % len(busy_tasks)]
+            r = studio_conn.request(
+                "POST",
+                f"/api/tasks/{tid}/annotations",
+                json={"result": results, "lead_time": 1.0},
+                ok=(200, 201, 500, 503),
+            )
+            writes[r.status_code] += 1
+            k += 1
+
+    writers = [threading.Thread(target=annotate) for _ in range(2)]
+    for w in writers:
+        w.start()
+    try:
+        docs = [make_doc(i) for i in range(60)]
+        result = push(studio_conn, docs, project=env, batch_size=10)
+    finally:
+        stop.set()
+        for w in writers:
+            w.join(60)
+    assert sum(writes.values()) > 0
+    assert result.created == 60 and result.ok, (result.predictions_missing, result.tasks_missing)
+    assert result.predictions_checked == 60
+    stored = predictions_by_article(studio_conn, result.project_id)
+    assert stored == {d.id: ["test-model v1"] for d in docs}
+
+
+def test_projects_sharing_a_title_are_named_and_an_id_picks_one(
+    env, studio_conn, studio_project, tmp_path
+):
+    first = studio_project(title=env)
+    second = studio_project(title=env)
+    src = write_docs(tmp_path / "pre.jsonl", [make_doc(i) for i in range(2)])
+    ambiguous = runner.invoke(app, ["push", str(src), "--project", env])
+    assert ambiguous.exit_code == 1
+    assert f"ids {first['id']}, {second['id']}" in ambiguous.output
+    assert "--project ID" in ambiguous.output
+    by_id = runner.invoke(app, ["push", str(src), "--project", str(second["id"])])
+    assert by_id.exit_code == 0, by_id.output
+    assert "2 tasks created" in by_id.output
+    assert len(tasks_of(studio_conn, second["id"])) == 2
+    assert tasks_of(studio_conn, first["id"]) == []
+    missing = runner.invoke(app, ["push", str(src), "--project", "987654"])
+    assert missing.exit_code == 1 and "no project with id 987654" in missing.output
+
+
+def test_project_creation_leaves_no_empty_duplicate(env, studio_conn, cleanup):
+    """A project with the title appears while curate creates its own (a creation the
+    server repeated, another machine's push): the oldest is kept, the empty copy goes."""
+    from curate.studio.projects import create_project, projects_titled
+
+    cleanup.append(env)
+    schema = load_schema()
+    earlier = studio_conn.request(
+        "POST", "/api/projects", json={"title": env, "label_config": schema.xml}
+    ).json()
+    proj, removed, others = create_project(studio_conn, env, schema)
+    assert proj["id"] == earlier["id"] and len(removed) == 1 and others == []
+    assert [p["id"] for p in projects_titled(studio_conn, env)] == [earlier["id"]]

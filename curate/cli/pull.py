@@ -56,6 +56,12 @@ def pull_cli(
         "--quote-overlap",
         help="With --merge: quotes overlapping by this share (0-1) count as one.",
     ),
+    keep_snapshot: bool = typer.Option(
+        False,
+        "--keep-snapshot",
+        help="Keep the export snapshot on the Label Studio server (default: deleted after "
+        "a verified download).",
+    ),
 ) -> None:
     """Export a snapshot of the project and turn human annotations into gold.
 
@@ -76,7 +82,14 @@ def pull_cli(
     schema = load_schema(config)
     policy = MergePolicy(merge, min_annotators, k, quote_overlap) if merge else None
     with err_console.status("exporting a snapshot from Label Studio..."):
-        result = pull(connect(), project, out, schema=schema, merge_policy=policy)
+        result = pull(
+            connect(),
+            project,
+            out,
+            schema=schema,
+            merge_policy=policy,
+            keep_snapshot=keep_snapshot,
+        )
     render(result)
     if release:
         from curate.gold import write_version
@@ -93,7 +106,7 @@ def pull_cli(
             },
             real_identities=real_identities,
         )
-        console.print(f"released {len(result.gold)} gold articles as {path}", highlight=False)
+        console.print(f"released {result.gold_count} gold articles as {path}", highlight=False)
 
 
 def render(r: PullResult) -> None:
@@ -107,11 +120,11 @@ def render(r: PullResult) -> None:
     t.add_row("annotations used", str(r.annotations))
     t.add_row(
         "gold",
-        f"{len(r.gold)} (ground truth {sel['ground_truth']}, single {sel['single']}, "
+        f"{r.gold_count} (ground truth {sel['ground_truth']}, single {sel['single']}, "
         f"merged {sel['merged']}, merged by policy {sel['policy_merged']}, "
         f"adjudicated {sel['adjudicated']})",
     )
-    t.add_row("conflicts", str(len(r.conflicts)))
+    t.add_row("conflicts", str(r.conflict_count))
     if r.merge_policy is not None:
         merged = r.merge
         t.add_row(
@@ -126,15 +139,15 @@ def render(r: PullResult) -> None:
     t.add_row("skipped: cancelled", str(r.cancelled))
     t.add_row("skipped: drafts", str(r.drafts))
     console.print(t)
-    for c in r.conflicts[:50]:
+    for c in r.conflicts[:50] if r.conflict_count else ():
         console.print(
             f"[yellow]conflict[/] {c.curate_id} (task {c.task_id}, "
             f"{len(c.annotations)} annotations): {c.url}",
             highlight=False,
             soft_wrap=True,
         )
-    if len(r.conflicts) > 50:
-        console.print(f"... {len(r.conflicts) - 50} more in conflicts.jsonl")
+    if r.conflict_count > 50:
+        console.print(f"... {r.conflict_count - 50} more in conflicts.jsonl")
     if r.problems.counts:
         shown = ", ".join(f"{k} {v}" for k, v in sorted(r.problems.counts.items()))
         err_console.print(f"[yellow]problems[/] {shown}", highlight=False, soft_wrap=True)
@@ -165,3 +178,9 @@ def render(r: PullResult) -> None:
             soft_wrap=True,
         )
     console.print(f"wrote {r.path}", highlight=False)
+    if not r.snapshot_deleted:
+        console.print(
+            f"export snapshot {r.snapshot_id} is kept on the server "
+            "(delete it in the project's Export dialog when done)",
+            highlight=False,
+        )

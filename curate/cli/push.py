@@ -16,7 +16,10 @@ from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, push_file
 def push_cli(
     source: Path = typer.Argument(..., help="Pre-annotated JSONL (`curate preannotate` output)."),
     project: str | None = typer.Option(
-        None, "--project", help="Project title, created if missing (default: curate news_quotes)."
+        None,
+        "--project",
+        help="Project title, created if missing, or the id of an existing project "
+        "(default: curate news_quotes).",
     ),
     config: Path | None = typer.Option(
         None,
@@ -57,9 +60,12 @@ def push_cli(
 ) -> None:
     """Import pre-annotated articles as Label Studio tasks with predictions.
 
-    Creates the project (or reuses it, by title) with the label config.
+    Creates the project (or reuses it, by title or id) with the label config.
     Imports only the articles the project does not have yet:
     pushing again creates no duplicates and finishes an interrupted push.
+    Two pushes into one project take turns.
+    Every prediction written is read back from Label Studio, and missing ones are
+    added again; the exit code is 1 when anything was left undone.
     Finds Label Studio through LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY,
     else the server started by `curate studio up`.
     """
@@ -95,16 +101,43 @@ def push_cli(
             progress=lambda done, total: bar.update(job, completed=done, total=total),
         )
     render(result)
-    if result.refused:
-        raise fail(
-            f"{len(result.refused)} articles changed text under an id already pushed: "
-            f"{_ids(result.refused)}; they were not pushed. Give them new ids, or rerun with "
+    undone = left_undone(result)
+    for message in undone[:-1]:
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    if undone:
+        raise fail(undone[-1])
+
+
+def left_undone(r: PushResult) -> list[str]:
+    """One line per kind of thing the push could not finish (empty: all done)."""
+    out = []
+    if r.refused:
+        out.append(
+            f"{len(r.refused)} articles changed text under an id already pushed: "
+            f"{_ids(r.refused)}; they were not pushed. Give them new ids, or rerun with "
             "--update to replace the text (existing annotations are kept but may no longer fit)"
         )
-    if result.problems:
-        raise fail(
-            f"{len(result.problems)} records were skipped (listed above); fix and push again"
+    if r.tasks_missing:
+        out.append(
+            f"{len(r.tasks_missing)} articles were imported but are not in the project: "
+            f"{_ids(r.tasks_missing)}; push the same file again to add them"
         )
+    if r.predictions_missing:
+        out.append(
+            f"{len(r.predictions_missing)} tasks are in Label Studio without their prediction "
+            f"after {r.predictions_repaired} were repaired: {_ids(r.predictions_missing)}; "
+            "push the same file again to add them"
+        )
+    if r.duplicate_projects:
+        ids = ", ".join(str(i) for i in r.duplicate_projects)
+        out.append(
+            f"other projects titled {r.project_title!r} hold tasks (ids {ids}); this push "
+            f"used project {r.project_id}: delete or rename the others, or push with "
+            f"--project {r.project_id}"
+        )
+    if r.problems:
+        out.append(f"{len(r.problems)} records were skipped (listed above); fix and push again")
+    return out
 
 
 def render(r: PushResult) -> None:
@@ -119,6 +152,21 @@ def render(r: PushResult) -> None:
         f"{r.created} tasks created, {r.unchanged} already there, {len(r.updated)} updated, "
         f"{r.predictions_added} predictions added; model versions: {models or '-'}"
     )
+    if r.predictions_checked:
+        repaired = (
+            f", {r.predictions_repaired} found missing and added again"
+            if r.predictions_repaired
+            else ""
+        )
+        console.print(f"predictions read back from Label Studio: {r.predictions_checked}{repaired}")
+    if r.duplicate_projects_removed:
+        err_console.print(
+            f"[yellow]note[/] removed {len(r.duplicate_projects_removed)} empty duplicate "
+            f"projects titled {r.project_title!r} that appeared while it was created (ids "
+            + ", ".join(str(i) for i in r.duplicate_projects_removed)
+            + ")",
+            highlight=False,
+        )
     if r.settings:
         console.print(
             "overlap: "

@@ -37,7 +37,8 @@ def up_cli(
     """Start Label Studio in the background and wait until it is ready.
 
     The first start creates the admin user and an API token,
-    random and kept in credentials.json (mode 0600) in the data folder.
+    random and kept in credentials.json in the data folder.
+    The data folder is made private (0700) and every file in it 0600.
     `curate studio status --show-login` prints the login.
     Other curate commands find the server by themselves.
     """
@@ -47,6 +48,15 @@ def up_cli(
         err_console.print("starting Label Studio for the first time (about a minute)...")
     result = server.up(data_dir, port=port, database=database)
     st = result.status
+    if result.tightened:
+        folder = st.data_dir or result.tightened[0]
+        files = len([p for p in result.tightened if p != folder])
+        err_console.print(
+            f"[yellow]note[/] made {folder} private, with {files} files in it "
+            "(they were readable by other users; the database holds the API token)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.started:
         console.print(f"Label Studio is up at {st.url} (pid {st.pid}, {st.database})")
     else:

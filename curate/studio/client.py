@@ -7,13 +7,16 @@ by ``curate studio up``. The API key never appears in a message, a repr or a log
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import httpx
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from curate import settings
 from curate.errors import StudioError
@@ -27,14 +30,82 @@ _RETRY_ALWAYS = frozenset({429, 503})
 # Statuses that may follow a half-done request: retried only for idempotent methods.
 _RETRY_IDEMPOTENT = frozenset({500, 502, 504})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"})
+_LOOPBACK = ("localhost", "127.", "[::1]", "::1")
+T = TypeVar("T")
+
+
+class RetryPolicy(Retry):
+    """curate's one retry policy, mounted on the requests session of a :class:`Connection`.
+
+    urllib3 resends any request whose connection failed before it was sent (refused,
+    connect timeout), and, by its method allow-list, idempotent requests after a read
+    error or a 500/502/504. On top of that, 429 and 503 are resent for every method:
+    Label Studio did not act on those. A POST that may have been half done (read error,
+    500) is never resent here; push reconciles such an import by reading back what the
+    project holds (:mod:`curate.studio.imports`). Backoff is exponential and honours
+    ``Retry-After``. The SDK client keeps its own retries for its own calls; nothing
+    wraps it in a second loop.
+    """
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code in _RETRY_ALWAYS:
+            return bool(self.total)
+        return super().is_retry(method, status_code, has_retry_after)
+
+
+def retry_policy(retries: int, backoff: float) -> RetryPolicy:
+    """The :class:`RetryPolicy` with ``retries`` attempts after the first and exponential
+    backoff of ``backoff`` seconds times 2^n (at most 30 s)."""
+    return RetryPolicy(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        redirect=False,
+        allowed_methods=_IDEMPOTENT,
+        status_forcelist=_RETRY_ALWAYS | _RETRY_IDEMPOTENT,
+        backoff_factor=backoff,
+        backoff_max=30.0,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+def normalize_url(url: str) -> str:
+    """The server URL curate talks to, or StudioError saying in one line what is wrong.
+
+    A URL without a scheme gets ``http://`` only for a loopback host (``localhost:8080``);
+    anywhere else the scheme is asked for, since guessing plain HTTP would send the API
+    key unencrypted. A trailing slash is dropped; a path prefix is kept (a Label Studio
+    served under one), and :meth:`Connection.whoami` says so if nothing answers there.
+    """
+    raw = url.strip()
+    if "://" not in raw:
+        if raw.lower().startswith(_LOOPBACK):
+            raw = "http://" + raw
+        else:
+            raise StudioError(
+                f"{ENV_URL} {raw!r} has no scheme; write it as https://{raw} "
+                f"(or http://{raw} for a server without TLS)"
+            )
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StudioError(
+            f"{ENV_URL} {raw!r} is not an http(s) URL with a host; "
+            "write it like http://localhost:8080"
+        )
+    return raw.rstrip("/")
 
 
 @dataclass
 class Connection:
     """An authenticated connection to one Label Studio.
 
-    ``request`` is raw HTTP with retries and curate errors; ``sdk`` is the official
-    ``label_studio_sdk`` client for the same server, created on first use.
+    ``request`` is raw HTTP on a session with curate's :class:`RetryPolicy` and curate
+    errors; ``sdk`` is the official ``label_studio_sdk`` client for the same server,
+    created on first use.
     """
 
     url: str
@@ -43,11 +114,16 @@ class Connection:
     retries: int = 5
     backoff: float = 0.5
     timeout: float = 300.0
-    session: requests.Session = field(default_factory=requests.Session, repr=False)
+    session: requests.Session | None = field(default=None, repr=False)
     _sdk: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.url = self.url.rstrip("/")
+        self.url = normalize_url(self.url)
+        if self.session is None:
+            self.session = requests.Session()
+            adapter = HTTPAdapter(max_retries=retry_policy(self.retries, self.backoff))
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
 
     @property
     def sdk(self) -> Any:
@@ -77,54 +153,42 @@ class Connection:
         path: str,
         *,
         ok: tuple[int, ...] = (200, 201, 204),
-        idempotent: bool | None = None,
         **kwargs: Any,
     ) -> requests.Response:
-        """Send a request, retrying transient failures with exponential backoff.
-
-        Non-idempotent requests (POST) are resent only when the server cannot have acted
-        on them (connection refused, 429, 503); callers make those safe to repeat.
-        """
+        """Send a request under the :class:`RetryPolicy`; any other answer than ``ok``
+        becomes a StudioError (:class:`TransientError` for a failure that may pass)."""
         method = method.upper()
-        if idempotent is None:
-            idempotent = method in _IDEMPOTENT
         url = path if path.startswith("http") else f"{self.url}/{path.lstrip('/')}"
         kwargs.setdefault("timeout", self.timeout)
         headers = {**(kwargs.pop("headers", None) or {}), **self.headers()}
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                r = self.session.request(method, url, headers=headers, **kwargs)
-            except requests.ConnectionError as e:
-                refused = _refused(e)
-                if attempt <= self.retries and (idempotent or refused):
-                    self._sleep(attempt, None)
-                    continue
-                raise TransientError(
-                    f"cannot reach Label Studio at {self.url} ({_reason(e)}); is it running? "
-                    "Start it with `curate studio up` or check LABEL_STUDIO_URL"
-                ) from None
-            except requests.Timeout:
-                if attempt <= self.retries and idempotent:
-                    self._sleep(attempt, None)
-                    continue
-                raise TransientError(
-                    f"Label Studio at {self.url} did not answer {method} {_path(url)} "
-                    f"within {kwargs['timeout']:.0f} s"
-                ) from None
-            if r.status_code in ok:
-                return r
-            retry = r.status_code in _RETRY_ALWAYS or (
-                idempotent and r.status_code in _RETRY_IDEMPOTENT
-            )
-            if retry and attempt <= self.retries:
-                self._sleep(attempt, r.headers.get("Retry-After"))
-                continue
-            raise self._error(method, url, r)
+        assert self.session is not None
+        try:
+            r = self.session.request(method, url, headers=headers, **kwargs)
+        except requests.ConnectionError as e:
+            raise TransientError(
+                f"cannot reach Label Studio at {self.url} ({_reason(e)}); is it running? "
+                f"Start it with `curate studio up` or check {ENV_URL}"
+            ) from None
+        except requests.Timeout:
+            raise self._timeout(method, url, kwargs["timeout"]) from None
+        if r.status_code in ok:
+            return r
+        raise self._error(method, url, r)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
-        return self.request("GET", path, **kwargs).json()
+        """GET ``path`` and decode its JSON; an HTML page or other non-JSON answer is a
+        StudioError naming the URL, never the page itself."""
+        return self.json_of(self.request("GET", path, **kwargs))
+
+    def json_of(self, r: requests.Response) -> Any:
+        """The JSON body of an answer, or one clear StudioError (no HTML dumped)."""
+        try:
+            return r.json()
+        except ValueError:
+            raise StudioError(
+                f"{self.url} answered {r.request.method} {_path(r.url)} with "
+                f"{_kind(r)}, not Label Studio's JSON API{_prefix_hint(self.url)}"
+            ) from None
 
     def paged(self, path: str, params: dict[str, Any], key: str, page_size: int = 1000) -> Iterator:
         """Yield items of a paged list endpoint (``?page=&page_size=``) until it runs out."""
@@ -135,7 +199,7 @@ class Connection:
             )
             if r.status_code == 404:  # LS answers 404 for a page past the end
                 return
-            body = r.json()
+            body = self.json_of(r)
             items = body.get(key, []) if isinstance(body, dict) else body
             yield from items
             total = body.get("total") if isinstance(body, dict) else None
@@ -143,15 +207,47 @@ class Connection:
                 return
             page += 1
 
+    def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)``, an SDK method, with its errors as curate errors.
+
+        The SDK retries by itself (idempotent or not); nothing here retries again.
+        ``what`` names the call in a message ("update task").
+        """
+        from label_studio_sdk.core.api_error import ApiError
+
+        try:
+            return fn(*args, **kwargs)
+        except ApiError as e:
+            code = int(e.status_code or 0)
+            if code in (401, 403):
+                raise StudioError(
+                    f"Label Studio at {self.url} refused the API key (HTTP {code} on {what}); "
+                    f"check {ENV_API_KEY}"
+                ) from None
+            detail = _redact(" ".join(str(e.body)[:300].split()), self.api_key)
+            if "<html" in detail.lower():
+                detail = "an HTML page"
+            cls = TransientError if code >= 500 or code == 429 else StudioError
+            raise cls(f"Label Studio answered HTTP {code} on {what}: {detail}") from None
+        except httpx.HTTPError as e:
+            raise TransientError(
+                f"cannot reach Label Studio at {self.url} ({_reason(e)}) on {what}"
+            ) from None
+
     def whoami(self) -> dict[str, Any]:
         """The user the API key belongs to; raises StudioError for a wrong URL or key."""
-        return self.get_json("/api/current-user/whoami")
+        me = self.get_json("/api/current-user/whoami")
+        if not isinstance(me, dict) or "email" not in me:
+            raise StudioError(
+                f"{self.url} does not look like a Label Studio{_prefix_hint(self.url)}"
+            )
+        return me
 
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        delay = min(self.backoff * 2 ** (attempt - 1), 30.0)
-        if retry_after and retry_after.isdigit():
-            delay = max(delay, min(float(retry_after), 60.0))
-        time.sleep(delay)
+    def _timeout(self, method: str, url: str, timeout: float) -> TransientError:
+        return TransientError(
+            f"Label Studio at {self.url} did not answer {method} {_path(url)} "
+            f"within {timeout:.0f} s"
+        )
 
     def _error(self, method: str, url: str, r: requests.Response) -> StudioError:
         where = f"{method} {_path(url)}"
@@ -161,9 +257,10 @@ class Connection:
                 f"(HTTP {r.status_code} on {where}); check {ENV_API_KEY} "
                 "(Account & Settings > Access Token) or run `curate studio up`"
             )
-        if r.status_code == 404 and _path(url).startswith("/api/current-user"):
+        if r.status_code == 404 and _path(url).endswith("/api/current-user/whoami"):
             return StudioError(
                 f"{self.url} does not look like a Label Studio (HTTP 404 on {where})"
+                + _prefix_hint(self.url)
             )
         detail = _redact(_detail(r), self.api_key)
         cls = TransientError if r.status_code >= 500 or r.status_code == 429 else StudioError
@@ -213,11 +310,14 @@ def connect(
 
 
 def _detail(r: requests.Response) -> str:
-    """The useful part of an error answer: LS's validation errors, else its detail."""
+    """The useful part of an error answer: LS's validation errors, else its detail.
+    A page of HTML is named as such, never quoted."""
     try:
         body = r.json()
     except ValueError:
-        return r.text[:300].strip() or r.reason
+        if _is_html(r):
+            return _kind(r)
+        return " ".join(r.text[:300].split()) or r.reason
     if isinstance(body, dict):
         errors = body.get("validation_errors")
         if errors:
@@ -226,20 +326,29 @@ def _detail(r: requests.Response) -> str:
     return str(body)[:500]
 
 
+def _is_html(r: requests.Response) -> bool:
+    head = r.text[:200].lstrip().lower()
+    return "html" in r.headers.get("Content-Type", "") or head.startswith(("<!doctype", "<html"))
+
+
+def _kind(r: requests.Response) -> str:
+    return (
+        "an HTML page" if _is_html(r) else f"a {r.headers.get('Content-Type') or 'non-JSON'} body"
+    )
+
+
+def _prefix_hint(url: str) -> str:
+    path = urlsplit(url).path.rstrip("/")
+    if not path:
+        return ""
+    return (
+        f"; {ENV_URL} has the path {path!r}: set it to the server's root URL "
+        f"({url[: len(url) - len(path)]}) unless Label Studio is really served under that path"
+    )
+
+
 def _looks_like_jwt(key: str) -> bool:
     return key.count(".") == 2 and key.startswith("eyJ")
-
-
-def _refused(e: requests.ConnectionError) -> bool:
-    # A refused connection never reached the server: always safe to resend.
-    seen: BaseException | None = e
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError) or "Connection refused" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-        if seen is e:
-            break
-    return "refused" in str(e).lower()
 
 
 def _reason(e: BaseException) -> str:
@@ -257,8 +366,6 @@ def _reason(e: BaseException) -> str:
 
 
 def _path(url: str) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(url).path or "/"
 
 

@@ -14,10 +14,17 @@ polls it until it is ready, downloads it and writes, under
 
 The folder appears only when everything is written (built beside it, then renamed), and
 ``<project-slug>/latest`` names the newest one. Predictions never become gold.
+
+The export is streamed: downloaded to disk in chunks (its md5 checked against the
+snapshot's), then read task by task with ``ijson`` while gold, annotations and
+conflicts are written line by line, so a pull's memory does not grow with the number
+of tasks. After a verified download the snapshot is deleted on the server (each one is
+a full copy of the project); ``keep_snapshot=True`` keeps it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -25,15 +32,18 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ijson
+import psutil
+
 from curate import settings
 from curate.errors import CurateError, StudioError
 from curate.gold.merge import MergePolicy, merge_counts
-from curate.io.jsonl import atomic_writer, write_jsonl
+from curate.io.jsonl import atomic_writer, dumps
 from curate.model import Document, content_hash
 from curate.schema import LabelSchema, load_schema
 from curate.studio.convert import ConvertReport, Parsed, parse_results, text_field
@@ -48,6 +58,7 @@ from curate.studio.gold import (
     select_gold,
     task_url,
 )
+from curate.studio.projects import pick_project
 from curate.studio.review import Adjudication, adjudications
 
 #: The export request: full JSON, predictions and drafts expanded, every annotation kind.
@@ -80,12 +91,41 @@ class PullResult:
     cancelled: int = 0
     drafts: int = 0
     selection: Counter[str] = field(default_factory=Counter)
-    gold: list[Document] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
+    gold_count: int = 0
+    conflict_count: int = 0
     problems: ConvertReport = field(default_factory=ConvertReport)
     corrections: CorrectionReport = field(default_factory=CorrectionReport)
+    #: Whether the export snapshot was deleted on the server after the download.
+    snapshot_deleted: bool = False
     merge_policy: MergePolicy | None = None
     merge: Counter[str] = field(default_factory=Counter)
+    #: Kept in memory only by :func:`convert_tasks` without a sink; else read from files.
+    _gold: list[Document] | None = field(default=None, repr=False)
+    _conflicts: list[Conflict] | None = field(default=None, repr=False)
+
+    @property
+    def gold(self) -> list[Document]:
+        """The gold Documents (read from ``gold.jsonl`` after a pull)."""
+        if self._gold is not None:
+            return self._gold
+        return [Document.from_dict(row) for row in _rows(self.path / "gold.jsonl")]
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        """The conflicts (read from ``conflicts.jsonl`` after a pull)."""
+        if self._conflicts is not None:
+            return self._conflicts
+        return [
+            Conflict(
+                task_id=int(c["task_id"]),
+                curate_id=str(c["curate_id"]),
+                url=str(c["url"]),
+                annotations=tuple(c.get("annotations") or ()),
+                differences=tuple(c.get("differences") or ()),
+                reason=str(c.get("reason") or "annotations disagree"),
+            )
+            for c in _rows(self.path / "conflicts.jsonl")
+        ]
 
     @property
     def files(self) -> dict[str, Path]:
@@ -110,8 +150,8 @@ class PullResult:
                 "annotations": self.annotations,
                 "skipped_cancelled": self.cancelled,
                 "skipped_drafts": self.drafts,
-                "gold": len(self.gold),
-                "conflicts": len(self.conflicts),
+                "gold": self.gold_count,
+                "conflicts": self.conflict_count,
                 "selection": dict(sorted(self.selection.items())),
                 "merge": dict(sorted(self.merge.items())),
             },
@@ -140,12 +180,11 @@ def remove_abandoned(parent: Path) -> list[Path]:
 
 def _process_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
+    except psutil.Error:
+        return True  # another user's process: alive, not ours to judge
 
 
 def pull(
@@ -157,6 +196,7 @@ def pull(
     schema: LabelSchema | None = None,
     timeout: float = 3600.0,
     poll_interval: float = 0.5,
+    keep_snapshot: bool = False,
     merge_policy: MergePolicy | None = None,
 ) -> PullResult:
     """Snapshot-export ``project`` (id, title, or the only project) and write the pull folder.
@@ -165,8 +205,11 @@ def pull(
     gold from its candidates (default :func:`curate.studio.gold.select_gold`), merging
     region by region under ``merge_policy`` when one is given (:mod:`curate.gold.merge`).
     Decisions submitted in the project's review project (``curate adjudicate``) are the
-    gold of the tasks they settle.
-    Raises StudioError if the project is not found or the export fails.
+    gold of the tasks they settle. The snapshot is deleted on the server afterwards
+    unless ``keep_snapshot`` (also when the pull fails: it is only a copy of the
+    project, and the next pull makes a new one).
+    Raises StudioError if the project is not found, the export fails, or the download
+    does not match the snapshot (md5, task count).
     """
     schema = schema or load_schema()
     proj = find_project(conn, project, schema)
@@ -179,21 +222,24 @@ def pull(
     remove_abandoned(parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{sid}.{os.getpid()}.", suffix=".tmp", dir=parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the pull folder is ordinary data
+    result = PullResult(pid, title, sid, tmp, conn.url, merge_policy=merge_policy)
     try:
         raw_path = tmp / "raw_export.json"
-        download_snapshot(conn, pid, sid, raw_path)
-        try:
-            with raw_path.open("r", encoding="utf-8") as fh:
-                tasks = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise StudioError(f"snapshot {sid} of project {pid} is not valid JSON ({e})") from e
-        if not isinstance(tasks, list):
-            raise StudioError(f"snapshot {sid} of project {pid} is not a list of tasks")
-        result = PullResult(pid, title, sid, tmp, conn.url, merge_policy=merge_policy)
-        annotation_docs = convert_tasks(tasks, result, schema, policy, decided=decided)
-        write_jsonl(tmp / "gold.jsonl", (d.to_dict() for d in result.gold))
-        write_jsonl(tmp / "annotations.jsonl", (d.to_dict() for d in annotation_docs))
-        write_jsonl(tmp / "conflicts.jsonl", (c.to_dict() for c in result.conflicts))
+        _, md5 = download_snapshot(conn, pid, sid, raw_path)
+        if snapshot.get("md5") and snapshot["md5"] != md5:
+            raise StudioError(
+                f"the download of snapshot {sid} of project {pid} does not match its md5; "
+                "pull again"
+            )
+        with _Files(tmp) as sink:
+            tasks = iter_export(raw_path, sid, pid)
+            convert_tasks(tasks, result, schema, policy, sink, decided=decided)
+        expected = (snapshot.get("counters") or {}).get("task_number")
+        if isinstance(expected, int) and expected != result.tasks:
+            raise StudioError(
+                f"snapshot {sid} of project {pid} holds {result.tasks} tasks, Label Studio "
+                f"counted {expected}; pull again"
+            )
         final = _free_name(parent, str(sid))
         result.path = final
         with atomic_writer(tmp / "report.json") as fh:
@@ -203,26 +249,100 @@ def pull(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+        if not keep_snapshot:
+            result.snapshot_deleted = delete_snapshot(conn, pid, sid)
     with atomic_writer(parent / "latest") as fh:
         fh.write(final.name + "\n")
     return result
 
 
+def iter_export(path: Path, snapshot_id: int, project_id: int) -> Iterator[dict[str, Any]]:
+    """The tasks of a JSON export file, one at a time (``ijson``: memory stays flat)."""
+    where = f"snapshot {snapshot_id} of project {project_id}"
+    with path.open("rb") as fh:
+        head = fh.read(64).lstrip()
+        if not head.startswith(b"["):
+            raise StudioError(f"{where} is not a list of tasks")
+        fh.seek(0)
+        try:
+            for task in ijson.items(fh, "item", use_float=True):
+                if not isinstance(task, dict):
+                    raise StudioError(f"{where} holds a task that is not a JSON object")
+                yield task
+        except ijson.JSONError as e:
+            raise StudioError(f"{where} is not valid JSON ({e})") from None
+
+
+class _Collected:
+    """A :func:`convert_tasks` sink that keeps everything in memory (small exports)."""
+
+    def __init__(self) -> None:
+        self.gold_docs: list[Document] = []
+        self.annotation_docs: list[Document] = []
+        self.conflict_list: list[Conflict] = []
+
+    def gold(self, doc: Document) -> None:
+        self.gold_docs.append(doc)
+
+    def annotation(self, doc: Document) -> None:
+        self.annotation_docs.append(doc)
+
+    def conflict(self, conflict: Conflict) -> None:
+        self.conflict_list.append(conflict)
+
+
+class _Files:
+    """A :func:`convert_tasks` sink that writes each record to its JSONL file at once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __enter__(self) -> _Files:
+        names = ("gold.jsonl", "annotations.jsonl", "conflicts.jsonl")
+        self._files = [(self.folder / n).open("w", encoding="utf-8", newline="\n") for n in names]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fh in self._files:
+            fh.close()
+
+    def gold(self, doc: Document) -> None:
+        self._files[0].write(dumps(doc.to_dict()) + "\n")
+
+    def annotation(self, doc: Document) -> None:
+        self._files[1].write(dumps(doc.to_dict()) + "\n")
+
+    def conflict(self, conflict: Conflict) -> None:
+        self._files[2].write(dumps(conflict.to_dict()) + "\n")
+
+
+def _rows(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("r", encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
 def convert_tasks(
-    tasks: Sequence[Mapping[str, Any]],
+    tasks: Iterable[Mapping[str, Any]],
     result: PullResult,
     schema: LabelSchema,
     policy: Policy = select_gold,
+    sink: _Files | _Collected | None = None,
     decided: Mapping[int, Adjudication] | None = None,
 ) -> list[Document]:
-    """Turn exported tasks into gold, conflicts and counts on ``result``.
+    """Turn exported tasks into gold, conflicts and counts on ``result``, one task at a
+    time; gold, annotations and conflicts go to ``sink`` as they are made.
 
-    ``decided`` maps task ids to reviewers' decisions (:func:`curate.studio.review.adjudications`):
-    a conflicted task with a decision takes it as gold.
-
-    Returns every submitted annotation as a Document (for ``annotations.jsonl``).
+    Without a sink they are kept in memory (``result.gold``, ``result.conflicts``) and
+    every submitted annotation is returned as a Document (for ``annotations.jsonl``).
+    ``decided`` maps task ids to reviewers' decisions
+    (:func:`curate.studio.review.adjudications`): a conflicted task with a decision takes
+    it as gold.
     """
-    out: list[Document] = []
+    kept = _Collected() if sink is None else None
+    out = sink or kept
+    assert out is not None
     text_key = text_field(schema)
     for task in tasks:
         result.tasks += 1
@@ -287,7 +407,7 @@ def convert_tasks(
             doc = parsed.document
             result.annotations += 1
             result.corrections.add(parsed, parsed_pred, model_version, schema)
-            out.append(doc)
+            out.annotation(doc)
             candidates.append(
                 Candidate(
                     annotation_id=int(ann.get("id") or 0),
@@ -322,14 +442,20 @@ def convert_tasks(
                 "review_annotation_id": adj.review_annotation_id,
                 "from_annotation_ids": list(adj.from_annotation_ids),
             }
-            result.gold.append(adj.document.with_(id=curate_id, meta=meta, source=source))
+            result.gold_count += 1
+            out.gold(adj.document.with_(id=curate_id, meta=meta, source=source))
             continue
         result.selection[sel.rule] += 1
         if sel.rule == CONFLICT and sel.conflict is not None:
-            result.conflicts.append(sel.conflict)
+            result.conflict_count += 1
+            out.conflict(sel.conflict)
         elif sel.gold is not None:
-            result.gold.append(sel.gold.with_(source=_gold_source(sel, result, tid)))
-    return out
+            result.gold_count += 1
+            out.gold(sel.gold.with_(source=_gold_source(sel, result, tid)))
+    if kept is None:
+        return []
+    result._gold, result._conflicts = kept.gold_docs, kept.conflict_list
+    return kept.annotation_docs
 
 
 def _parse_prediction(
@@ -380,77 +506,86 @@ def _annotator(completed_by: Any) -> str:
 def find_project(
     conn: Any, project: int | str | None, schema: LabelSchema | None = None
 ) -> dict[str, Any]:
-    """The project with this id or exact title.
+    """The project with this id or exact title (:func:`curate.studio.projects.pick_project`).
 
     With None: the only project there is, else the one `curate push` creates by default
     (``curate <config name>``).
     """
-    if isinstance(project, int) or (isinstance(project, str) and project.isdigit()):
-        r = conn.request("GET", f"/api/projects/{int(project)}", ok=(200, 404))
-        if r.status_code == 200:
-            return r.json()
-        if isinstance(project, int):
-            raise StudioError(f"Label Studio at {conn.url} has no project {project}")
-    projects = list(conn.paged("/api/projects", {}, "results", page_size=100))
-    titles = ", ".join(repr(p.get("title")) for p in projects[:10]) or "none"
-    if project is None:
-        if len(projects) == 1:
-            return projects[0]
-        default = f"curate {(schema or load_schema()).config_path.stem}"
-        found = [p for p in projects if p.get("title") == default]
-        if len(found) == 1:
-            return found[0]
-        raise StudioError(
-            f"Label Studio at {conn.url} has {len(projects)} projects ({titles}); "
-            "name one with --project"
-        )
-    found = [p for p in projects if p.get("title") == project]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise StudioError(f"no project titled {project!r} at {conn.url}; projects: {titles}")
-    ids = ", ".join(str(p["id"]) for p in found)
-    raise StudioError(f"{len(found)} projects are titled {project!r} (ids {ids}); pass the id")
+    return pick_project(conn, project, schema or load_schema())
 
 
 def create_snapshot(
     conn: Any, project_id: int, *, timeout: float = 3600.0, poll_interval: float = 0.5
 ) -> dict[str, Any]:
-    """Create an export snapshot and wait until Label Studio has finished it."""
-    snap = conn.request("POST", f"/api/projects/{project_id}/exports/", json=EXPORT_REQUEST).json()
+    """Create an export snapshot and wait until Label Studio has finished it.
+
+    Returns the snapshot (``id``, ``status``, ``md5``, ``counters``). The creation is a
+    raw POST on the connection's session: the SDK client resends a POST after a 5xx,
+    which could leave a second full snapshot on the server.
+    """
+    # Label Studio builds the snapshot inside this request: a big project needs longer
+    # than an ordinary call, up to the pull's own time limit.
+    snap = conn.json_of(
+        conn.request(
+            "POST",
+            f"/api/projects/{project_id}/exports/",
+            json=EXPORT_REQUEST,
+            timeout=max(timeout, conn.timeout),
+        )
+    )
+    sid = int(snap["id"])
     deadline = time.monotonic() + timeout
     delay = min(poll_interval, 0.1)
     while snap.get("status") not in ("completed", "failed"):
         if time.monotonic() > deadline:
             raise StudioError(
-                f"export snapshot {snap.get('id')} of project {project_id} did not finish "
+                f"export snapshot {sid} of project {project_id} did not finish "
                 f"within {timeout:.0f} s; try again later"
             )
         time.sleep(delay)
         delay = min(delay * 2, poll_interval)
-        snap = conn.get_json(f"/api/projects/{project_id}/exports/{snap['id']}")
+        got = conn.call("read export snapshot", conn.sdk.projects.exports.get, project_id, sid)
+        snap = got.model_dump(mode="json")
     if snap["status"] == "failed":
         raise StudioError(
-            f"Label Studio failed to export project {project_id} (snapshot {snap['id']}); "
+            f"Label Studio failed to export project {project_id} (snapshot {sid}); "
             "see the server log"
         )
     return snap
 
 
-def download_snapshot(conn: Any, project_id: int, snapshot_id: int, path: Path) -> int:
-    """Stream a finished snapshot as JSON to ``path``; return the number of bytes."""
-    r = conn.request(
-        "GET",
-        f"/api/projects/{project_id}/exports/{snapshot_id}/download",
-        params={"exportType": "JSON"},
-        stream=True,
-    )
-    n = 0
-    with r, path.open("wb") as fh:
-        for chunk in r.iter_content(chunk_size=1 << 20):
-            fh.write(chunk)
-            n += len(chunk)
-    return n
+def download_snapshot(conn: Any, project_id: int, snapshot_id: int, path: Path) -> tuple[int, str]:
+    """Stream a finished snapshot as JSON to ``path``; return its size in bytes and md5."""
+    digest = hashlib.md5(usedforsecurity=False)
+    size = 0
+    with path.open("wb") as fh:
+
+        def write_all() -> None:
+            nonlocal size
+            for chunk in conn.sdk.projects.exports.download(
+                project_id,
+                snapshot_id,
+                export_type="JSON",
+                request_options={"chunk_size": 1 << 20},
+            ):
+                fh.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
+
+        conn.call("download export snapshot", write_all)
+    return size, digest.hexdigest()
+
+
+def delete_snapshot(conn: Any, project_id: int, snapshot_id: int) -> bool:
+    """Delete an export snapshot on the server; False (never an error) if that failed,
+    since the pull itself is done."""
+    try:
+        conn.call(
+            "delete export snapshot", conn.sdk.projects.exports.delete, project_id, snapshot_id
+        )
+    except CurateError:
+        return False
+    return True
 
 
 def slugify(title: str, project_id: int) -> str:

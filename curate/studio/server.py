@@ -6,8 +6,14 @@ the command line where ``ps`` would show them), waits for ``/health`` and checks
 the token is accepted, then records where the server is in ``server.json`` inside the
 data folder so other commands (and ``stop``/``status``) find it.
 
-Secrets live in ``credentials.json`` (mode 0600) beside the data, never in the state
-file, in messages or in reprs.
+Secrets live in ``credentials.json`` beside the data, never in the state file, in
+messages or in reprs. The data folder is made private (0700) and every file in it 0600
+(Label Studio runs with umask 077), since its database holds the API token too.
+
+A server is taken as curate's own only when the process curate started (found with
+psutil) is the one listening on the port and was started for this data folder; a
+port taken by someone else between the check and Label Studio's bind makes curate try
+another port (or, for an explicit ``--port``, say so), never blame the credentials.
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 
 from curate import settings
 from curate.errors import StudioError
-from curate.io.jsonl import atomic_writer
 
 DEFAULT_DATA_DIR = settings.STUDIO_DIR
 DATA_DIR_ENV = settings.ENV_STUDIO_DIR
@@ -38,7 +44,11 @@ DEFAULT_USERNAME = "admin@curate.local"
 STATE_FILE = "server.json"
 CREDENTIALS_FILE = "credentials.json"
 LOG_FILE = "label_studio.log"
-START_TIMEOUT = 300.0
+START_TIMEOUT = 900.0
+#: Ports tried when the one chosen automatically is taken while Label Studio starts.
+PORT_ATTEMPTS = 3
+_PRIVATE_UMASK = 0o077
+_PORT_TAKEN = "That port is already in use"
 #: Label Studio 1.23.2's default SSRF block list (``core.utils.io.validate_ip``) without
 #: the loopback networks, so a backend on 127.0.0.1 (``curate serve``) can be connected
 #: while private networks and cloud metadata addresses stay refused.
@@ -239,20 +249,59 @@ def start(
     if database not in ("sqlite", "postgres"):
         raise StudioError(f"unknown database {database!r}; use sqlite or postgres")
     data_dir = Path(data_dir or default_data_dir()).absolute()
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private(data_dir)
     found = status(data_dir)
     if found.running:
         raise StudioError(
             f"Label Studio is already running at {found.url} (pid {found.pid}) for {data_dir}; "
             "stop it first with `curate studio down`"
         )
+    chosen = port is not None
     if port is None:
         port = DEFAULT_PORT if not port_in_use(host, DEFAULT_PORT) else find_free_port(host)
     elif port_in_use(host, port):
-        # LS would silently move to the next port; refuse instead so we know where it is.
         raise StudioError(f"port {port} on {host} is already in use; pick another with --port")
 
+    fresh = not (data_dir / CREDENTIALS_FILE).exists()
     creds = load_or_create_credentials(data_dir, username, password, token)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            server = _launch(data_dir, host, port, creds, database, pg, timeout, fresh, chosen)
+        except _PortTaken as e:
+            if chosen or attempt == PORT_ATTEMPTS:
+                raise StudioError(
+                    f"port {e.port} on {host} was taken by another program while Label "
+                    "Studio started; " + ("pick another with --port" if chosen else "start again")
+                ) from None
+            port = find_free_port(host)
+            continue
+        make_private(data_dir)
+        _write_state(server)
+        return server
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+class _PortTaken(Exception):
+    def __init__(self, port: int):
+        super().__init__(port)
+        self.port = port
+
+
+def _launch(
+    data_dir: Path,
+    host: str,
+    port: int,
+    creds: Credentials,
+    database: str,
+    pg: PostgresSettings | None,
+    timeout: float,
+    fresh: bool,
+    chosen: bool,
+) -> Server:
+    """Start one Label Studio process for ``port`` and wait until it is ready.
+
+    Raises _PortTaken when the port went to someone else before Label Studio bound it.
+    """
     env = _server_env(data_dir, creds, database, pg)
     log_path = data_dir / LOG_FILE
     cmd = [
@@ -266,10 +315,14 @@ def start(
         "--data-dir",
         str(data_dir),
     ]
-    with log_path.open("ab") as log:
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as log:
+        start_at = log.seek(0, os.SEEK_END)
         log.write(f"\n--- curate: starting Label Studio on {host}:{port} ---\n".encode())
         log.flush()
         # A new session: the server outlives `curate studio up` and ignores its Ctrl-C.
+        # umask 077: the database (which holds the API token) and every other file
+        # Label Studio writes are readable by this user only.
         proc = subprocess.Popen(
             cmd,
             stdin=subprocess.DEVNULL,
@@ -278,10 +331,10 @@ def start(
             env=env,
             cwd=data_dir,
             start_new_session=True,
+            umask=_PRIVATE_UMASK,
         )
-    url = f"http://{_url_host(host)}:{port}"
     server = Server(
-        url=url,
+        url=f"http://{_url_host(host)}:{port}",
         host=host,
         port=port,
         pid=proc.pid,
@@ -294,12 +347,42 @@ def start(
         process=proc,
     )
     try:
-        _wait_ready(server, proc, timeout)
+        return _wait_ready(server, proc, timeout, fresh, chosen, start_at)
     except BaseException:
         _terminate(proc.pid, proc)
         raise
-    _write_state(server)
-    return server
+
+
+def make_private(data_dir: Path) -> list[Path]:
+    """Make ``data_dir`` 0700 and each file in it 0600 (creating the folder if needed);
+    returns what had to be tightened.
+
+    Label Studio's database holds the API token, so nobody else may read the folder.
+    Raises StudioError, saying how to fix it, for a folder curate may not change.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tightened: list[Path] = []
+    for path in (data_dir, *_top_files(data_dir)):
+        try:
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+                tightened.append(path)
+        except PermissionError:
+            raise StudioError(
+                f"{path} can be read by other users and curate may not change that; "
+                f"run `chmod go-rwx {path}` as its owner, or pick another --data-dir"
+            ) from None
+        except FileNotFoundError:
+            continue
+    return tightened
+
+
+def _top_files(data_dir: Path) -> list[Path]:
+    try:
+        return [p for p in data_dir.iterdir() if p.is_file() and not p.is_symlink()]
+    except OSError:
+        return []
 
 
 @dataclass(frozen=True)
@@ -308,6 +391,8 @@ class UpResult:
 
     status: Status
     started: bool
+    #: The data folder and files that were open to other users and were made private.
+    tightened: list[Path] = field(default_factory=list)
 
 
 def up(
@@ -319,11 +404,13 @@ def up(
     timeout: float = START_TIMEOUT,
 ) -> UpResult:
     """Start the embedded server unless the one recorded in ``data_dir`` already runs."""
-    found = status(data_dir)
+    folder = Path(data_dir or default_data_dir()).absolute()
+    tightened = make_private(folder)
+    found = status(folder)
     if found.running:
-        return UpResult(found, started=False)
-    start(data_dir, port=port, host=host, database=database, pg=pg, timeout=timeout)
-    return UpResult(status(data_dir), started=True)
+        return UpResult(found, started=False, tightened=tightened)
+    start(folder, port=port, host=host, database=database, pg=pg, timeout=timeout)
+    return UpResult(status(folder), started=True, tightened=tightened)
 
 
 def stop(data_dir: str | Path | None = None, timeout: float = 30.0) -> Status:
@@ -343,7 +430,7 @@ def stop(data_dir: str | Path | None = None, timeout: float = 30.0) -> Status:
 
 def stop_server(server: Server, timeout: float = 30.0) -> None:
     """Stop a server returned by :func:`start` (reaps the child process too)."""
-    if _is_ours(server.pid, server.port):
+    if _is_ours(server.pid, server.port, server.data_dir):
         _terminate(server.pid, server.process, timeout)
     elif server.process is not None:
         server.process.poll()
@@ -367,7 +454,7 @@ def status(data_dir: str | Path | None = None, check_health: bool = True) -> Sta
         "log_path": data_dir / LOG_FILE,
         "started_at": state.get("started_at"),
     }
-    if not _is_ours(pid, port):
+    if not _is_ours(pid, port, data_dir):
         return Status(False, False, **common, note="stale state: the recorded process is gone")
     healthy = _healthy(str(state.get("url"))) if check_health else False
     return Status(True, healthy, **common, note="" if healthy or not check_health else "no /health")
@@ -425,17 +512,42 @@ def _url_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "") else host  # nosec - only a URL for us
 
 
-def _wait_ready(server: Server, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def _wait_ready(
+    server: Server,
+    proc: subprocess.Popen[bytes],
+    timeout: float,
+    fresh: bool,
+    chosen: bool,
+    log_from: int,
+) -> Server:
+    """Wait until the process curate started listens, answers /health and accepts its
+    token; returns the server at the port it really listens on.
+
+    Only the started process is asked: the port it listens on is read with psutil, so a
+    server someone else runs on the requested port is never mistaken for it.
+    """
     deadline = time.monotonic() + timeout
     session = requests.Session()
+    port: int | None = None
     while True:
         code = proc.poll()
         if code is not None:
+            if _PORT_TAKEN in _log_since(server, log_from):
+                raise _PortTaken(server.port)
             raise StudioError(
                 f"Label Studio exited (code {code}) while starting; log {server.log_path}:\n"
                 + _log_tail(server)
             )
-        if _healthy(server.url, session):
+        if port is None:
+            ports = listening_ports(proc.pid)
+            if ports:
+                port = server.port if server.port in ports else min(ports)
+                if port != server.port:
+                    # Label Studio found the port taken and moved on by itself.
+                    if chosen:
+                        raise _PortTaken(server.port)
+                    server = _replace(server, port=port)
+        if port is not None and _healthy(server.url, session):
             break
         if time.monotonic() > deadline:
             raise StudioError(
@@ -443,7 +555,6 @@ def _wait_ready(server: Server, proc: subprocess.Popen[bytes], timeout: float) -
                 f"log {server.log_path}:\n" + _log_tail(server)
             )
         time.sleep(0.5)
-    # The port could belong to another server if ours moved; our token proves it is ours.
     try:
         r = session.get(
             f"{server.url}/api/current-user/whoami",
@@ -454,12 +565,50 @@ def _wait_ready(server: Server, proc: subprocess.Popen[bytes], timeout: float) -
         raise StudioError(
             f"Label Studio at {server.url} stopped answering: {e.__class__.__name__}"
         ) from None
-    if r.status_code != 200:
+    if r.status_code == 200:
+        return server
+    if fresh:
         raise StudioError(
-            f"Label Studio at {server.url} refused the stored API token (HTTP {r.status_code}); "
-            f"the data folder {server.data_dir} was set up with other credentials - "
-            f"restore {CREDENTIALS_FILE} or use a new data folder"
+            f"Label Studio at {server.url} (pid {server.pid}) did not accept the API token "
+            f"curate created for it (HTTP {r.status_code}); log {server.log_path}"
         )
+    raise StudioError(
+        f"Label Studio at {server.url} (pid {server.pid}, data {server.data_dir}) refused the "
+        f"API token stored in {CREDENTIALS_FILE} (HTTP {r.status_code}): the database was set "
+        f"up with other credentials - restore that {CREDENTIALS_FILE}, or use a new data folder"
+    )
+
+
+def listening_ports(pid: int) -> set[int]:
+    """TCP ports that process ``pid`` or its children listen on (empty if gone)."""
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return set()
+    ports: set[int] = set()
+    for p in procs:
+        try:
+            conns = p.net_connections(kind="inet")
+        except psutil.Error:
+            continue
+        ports.update(c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN)
+    return ports
+
+
+def _replace(server: Server, port: int) -> Server:
+    from dataclasses import replace
+
+    return replace(server, port=port, url=f"http://{_url_host(server.host)}:{port}")
+
+
+def _log_since(server: Server, offset: int) -> str:
+    try:
+        with server.log_path.open("rb") as fh:
+            fh.seek(offset)
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _healthy(url: str, session: requests.Session | None = None) -> bool:
@@ -481,24 +630,26 @@ def _log_tail(server: Server, lines: int = 25) -> str:
     return tail
 
 
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [p.decode(errors="replace") for p in raw.split(b"\0") if p]
-
-
-def _is_ours(pid: int, port: int) -> bool:
-    """True if ``pid`` is alive and is a Label Studio started for ``port``."""
+def _is_ours(pid: int, port: int, data_dir: Path | None = None) -> bool:
+    """True if ``pid`` is alive and is a Label Studio started for ``port`` (and, when
+    given, for ``data_dir``)."""
     if pid <= 0:
         return False
-    _reap(pid)
-    args = _cmdline(pid)
-    if not args:
-        return False  # gone, or a zombie
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            _reap(pid)
+            return False
+        args = proc.cmdline()
+    except psutil.Error:
+        return False
     joined = " ".join(args)
-    return "label" in joined and "studio" in joined and f"--port {port}" in joined
+    if not ("label" in joined and "studio" in joined):
+        return False
+    if data_dir is not None and f"--data-dir {data_dir}" not in joined:
+        return False
+    # Label Studio moves to the next port by itself when its own is taken.
+    return f"--port {port}" in joined or port in listening_ports(pid)
 
 
 def _reap(pid: int) -> None:
@@ -516,16 +667,19 @@ def _terminate(pid: int, proc: subprocess.Popen[bytes] | None, timeout: float = 
             break
         except PermissionError:
             os.kill(pid, sig)
-        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 10.0)
-        while time.monotonic() < deadline:
-            if proc is not None:
-                if proc.poll() is not None:
-                    return
-            else:
-                _reap(pid)
-                if not _cmdline(pid):
-                    return
-            time.sleep(0.2)
+        wait = timeout if sig == signal.SIGTERM else 10.0
+        if proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(wait)
+                return
+        else:
+            try:
+                psutil.Process(pid).wait(wait)
+                return
+            except psutil.NoSuchProcess:
+                return
+            except psutil.TimeoutExpired:
+                pass
 
 
 def _write_state(server: Server) -> None:
@@ -539,8 +693,7 @@ def _write_state(server: Server) -> None:
         "log": str(server.log_path),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    with atomic_writer(server.data_dir / STATE_FILE) as fh:
-        json.dump(state, fh, indent=2)
+    _write_private(server.data_dir / STATE_FILE, state)
 
 
 def _write_private(path: Path, data: dict[str, Any]) -> None:

@@ -1,0 +1,85 @@
+"""What push sends: pre-annotated documents read from JSONL, deduplicated, as task JSON.
+
+Each task carries ``meta.curate_id`` and ``meta.curate_hash`` (the task list returns
+``meta`` alone, which keeps push's lookup of existing tasks small) and one prediction
+whose ``model_version`` names the extractor that made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from curate.io import records
+from curate.model import Document
+from curate.schema import LabelSchema
+from curate.studio.convert import document_to_results, document_to_task, prediction_score
+
+#: Rule-based extractors give no confidence; a constant keeps score-based sampling neutral.
+DEFAULT_SCORE = 1.0
+UNKNOWN_MODEL = "unknown"
+
+
+def iter_documents(path: str | Path, problems: list[str]) -> Iterator[Document]:
+    """Yield pre-annotated documents; a bad line is named in ``problems`` and skipped
+    (checked by :mod:`curate.io.records`, as every command checks records)."""
+    return (doc for _, doc in records.iter_documents(path, problems))
+
+
+def read_documents(path: str | Path, problems: list[str]) -> list[Document]:
+    """All documents of :func:`iter_documents` as a list."""
+    return list(iter_documents(path, problems))
+
+
+def dedupe(documents: Iterable[Document]) -> tuple[list[Document], list[str], list[str]]:
+    """``(first of each id, ids repeated with the same text, problems)``: an id repeated
+    with another text keeps its first document and is named in the problems."""
+    seen: dict[str, Document] = {}
+    dups: list[str] = []
+    problems: list[str] = []
+    for d in documents:
+        first = seen.get(d.id)
+        if first is None:
+            seen[d.id] = d
+        elif first.hash == d.hash:
+            dups.append(d.id)
+        else:
+            problems.append(
+                f"article {d.id!r} appears twice in the input with different texts; "
+                "the first was kept - give each article its own id"
+            )
+    return list(seen.values()), dups, problems
+
+
+def model_version(doc: Document) -> str:
+    """The model version a document's predictions come from (``source.model_version``)."""
+    mv = doc.source.get("model_version")
+    if isinstance(mv, dict):
+        return ",".join(f"{k}={v}" for k, v in sorted(mv.items()))
+    return str(mv) if mv else UNKNOWN_MODEL
+
+
+def build_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
+    """The import JSON for ``doc``: task data, ``meta`` for the lookup, one prediction."""
+    task = document_to_task(doc, schema)
+    task["meta"] = {"curate_id": doc.id, "curate_hash": doc.hash}
+    task["predictions"] = [prediction(doc, schema)]
+    return task
+
+
+def prediction(doc: Document, schema: LabelSchema) -> dict[str, Any]:
+    """The Label Studio prediction of ``doc``: model version, score, results.
+
+    The score is ``source.score`` if set, else the mean of its regions' scores
+    (:func:`curate.studio.convert.prediction_score`), else :data:`DEFAULT_SCORE`.
+    """
+    score = doc.source.get("score")
+    result = document_to_results(doc, schema)
+    if not isinstance(score, int | float):
+        score = prediction_score(result)
+    return {
+        "model_version": model_version(doc),
+        "score": float(score) if score is not None else DEFAULT_SCORE,
+        "result": result,
+    }
