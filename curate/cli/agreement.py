@@ -11,7 +11,8 @@ from rich.table import Table
 from curate.cli.app import command, console, err_console
 from curate.errors import InputError
 from curate.io.jsonl import atomic_writer
-from curate.schema import load_schema
+from curate.model import Document
+from curate.schema import LabelSchema, load_schema
 from curate.score.agreement import AgreementReport, agreement, load_annotations
 
 
@@ -96,7 +97,7 @@ def agreement_cli(
         console.print(f"wrote {html}")
 
 
-def _reference(path: Path, schema) -> dict:
+def _reference(path: Path, schema: LabelSchema) -> dict[str, Document]:
     docs, problems = load_annotations(path, schema)
     for p in problems:
         err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
@@ -157,19 +158,19 @@ def render(report: AgreementReport, top: int, extra: dict | None = None) -> None
         t.add_column("annotator")
         for col in ("articles", "F1 exact", *(e.replace("_", " ") for e in EDITS)):
             t.add_column(col, justify="right")
-        for r in rows:
+        for row in rows:
             t.add_row(
-                r["annotator"],
-                str(r["articles"]),
-                _n(r["f1_exact"]),
-                *(str(r["edits"][e]) for e in EDITS),
+                row["annotator"],
+                str(row["articles"]),
+                _n(row["f1_exact"]),
+                *(str(row["edits"][e]) for e in EDITS),
             )
         console.print(t)
     t = Table(title="Articles with most disagreement", title_justify="left")
     for col in ("article", "annotators", "spans", "F1 exact", "F1 overlap"):
         t.add_column(col, justify="left" if col == "article" else "right")
-    for r in report.by_article[:top]:
-        t.add_row(r.id, str(r.annotators), str(r.spans), _n(r.f1_exact), _n(r.f1_overlap))
+    for art in report.by_article[:top]:
+        t.add_row(art.id, str(art.annotators), str(art.spans), _n(art.f1_exact), _n(art.f1_overlap))
     console.print(t)
     console.print(
         "F1: 2 x matched / (spans a + spans b) over every pair of annotators; overlap = "

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from curate.errors import CurateError
 from curate.model import Document, Entity, Quote
+from curate.score.match import jaccard
 
 PolicyName = Literal["unanimous", "majority", "k-of-n"]
 POLICIES: tuple[str, ...] = ("unanimous", "majority", "k-of-n")
@@ -155,10 +156,12 @@ def merge(versions: Mapping[str, Document], policy: MergePolicy) -> MergeOutcome
             raise CurateError(f"annotations of {first.id!r} are of different texts")
         for e in set(doc.entities):
             ent_marks.setdefault(e, []).append(who)
-    for e, who in sorted(ent_marks.items(), key=lambda kv: (kv[0].start, kv[0].end, kv[0].label)):
-        votes.append(RegionVote(e, tuple(who), _outcome(len(who), n, k)))
-    for q, who in _quote_clusters(versions, policy.quote_overlap):
-        votes.append(RegionVote(q, tuple(who), _outcome(len(who), n, k)))
+    for e, marked in sorted(
+        ent_marks.items(), key=lambda kv: (kv[0].start, kv[0].end, kv[0].label)
+    ):
+        votes.append(RegionVote(e, tuple(marked), _outcome(len(marked), n, k)))
+    for q, marked in _quote_clusters(versions, policy.quote_overlap):
+        votes.append(RegionVote(q, tuple(marked), _outcome(len(marked), n, k)))
     agreed = Document(
         id=first.id,
         text=first.text,
@@ -182,10 +185,8 @@ def _outcome(marks: int, n: int, k: int) -> str:
 
 
 def quote_overlap(a: Quote, b: Quote) -> float:
-    """Jaccard overlap of two quotes' content characters (0..1)."""
-    inter = max(0, min(a.end, b.end) - max(a.start, b.start))
-    union = (a.end - a.start) + (b.end - b.start) - inter
-    return inter / union if union else 0.0
+    """Jaccard overlap of two quotes' content characters, fragments as their union (0..1)."""
+    return jaccard(a.offsets, b.offsets)
 
 
 def _attributes(q: Quote) -> tuple[Any, ...]:
@@ -202,7 +203,7 @@ def _quote_clusters(
             marks.setdefault(q, []).append(who)
     variants = sorted(marks.items(), key=lambda kv: (-len(kv[1]), kv[0].start, kv[0].end))
     clusters: list[tuple[Quote, list[str]]] = []
-    for q, who in variants:
+    for q, marked in variants:
         home = None
         if overlap is not None:
             for rep, members in clusters:
@@ -210,9 +211,9 @@ def _quote_clusters(
                     home = members
                     break
         if home is None:
-            clusters.append((q, list(who)))
+            clusters.append((q, list(marked)))
         else:
-            home.extend(w for w in who if w not in home)
+            home.extend(w for w in marked if w not in home)
     return sorted(clusters, key=lambda c: (c[0].start, c[0].end))
 
 

@@ -196,12 +196,12 @@ def adjudicate(
             f"/api/projects/{rid}/import?return_task_ids=true",
             json=[t for t, _ in chunk],
         ).json()
-        ids = r.get("task_ids") or []
-        if len(ids) != len(chunk):
+        made: list[int | None] = list(r.get("task_ids") or [])
+        if len(made) != len(chunk):
             # Label Studio did not say which tasks it made: read them back.
             existing = _review_tasks(conn, rid)
-            ids = [existing.get(t["data"]["curate_review"]["task_id"]) for t, _ in chunk]
-        for (_, preds), task_id in zip(chunk, ids, strict=True):
+            made = [existing.get(t["data"]["curate_review"]["task_id"]) for t, _ in chunk]
+        for (_, preds), task_id in zip(chunk, made, strict=True):
             if task_id is None:
                 raise StudioError(f"review project {rid}: an imported task is missing; run again")
             wanted[int(task_id)] = preds
@@ -315,6 +315,8 @@ def _decisions(
             continue
         ann = max(done, key=lambda a: (str(a.get("updated_at") or ""), int(a.get("id") or 0)))
         text = data.get(getattr(schema, "text_field", None) or "text")
+        if not isinstance(text, str):
+            continue
         try:
             doc = results_to_document(
                 text,
