@@ -17,8 +17,9 @@ per label:
   drops whatever the labeler left of them) and count as deleted, never as kept;
 * ``added``: a part the annotator added.
 
-Rows: entity labels, the quote label (content and kind), the speaker and cue labels, and
-``relation:<refers_to>`` for a quote's named speaker entity. ``quotes`` counts whole quotes
+Rows (also ``by_model``: model version -> label -> outcome counts): entity labels, the
+quote label (content and kind), the speaker and cue labels, and ``relation:<refers_to>``
+for a quote's named speaker entity. ``quotes`` counts whole quotes
 per model version (``deleted_with_parts``: deleted quotes that had a speaker or cue).
 Separately, ``origins`` counts what Label Studio itself recorded in each region's
 ``origin`` field (``prediction``, ``prediction-changed``, ``manual``; ``none`` when
@@ -131,6 +132,10 @@ class CorrectionReport:
         return {
             "annotations": self.annotations,
             "rows": self.rows(),
+            "by_model": {
+                model: {label: dict(c) for label, c in sorted(table.items())}
+                for model, table in sorted(self.by_model.items())
+            },
             "quotes": {model: dict(c) for model, c in sorted(self.quotes.items())},
             "origins": {label: dict(c) for label, c in sorted(self.origins.items())},
         }
