@@ -216,8 +216,12 @@ def _for_labelers(
     )
     for q in doc.quotes:
         score = CERTAINTY.get(quote_shape(q))
-        head = labelled[schema.quote_control, schema.quote_label, q.start, q.end]
+        # A quote's content regions: one, or one per fragment once quotes have fragments;
+        # the first (its head) carries the words and the nesting.
+        content = getattr(q, "fragments", None) or (q,)
+        head = labelled[schema.quote_control, schema.quote_label, content[0].start, content[0].end]
         parts = [
+            *((schema.quote_control, schema.quote_label, frag) for frag in content[1:]),
             (schema.quote_control, schema.speaker_label, q.speaker),
             (schema.quote_control, schema.cue_label, q.cue),
             (schema.entity_control, schema.map_entity("PERSON") or "", q.speaker_entity),
