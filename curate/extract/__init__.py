@@ -50,7 +50,7 @@ def _load_builtin() -> None:
     # Imported lazily so that importing curate never loads spaCy.
     import importlib
 
-    for mod in ("curate.extract.entities", "curate.extract.quotes"):
+    for mod in ("curate.extract.entities", "curate.extract.quotes", "curate.extract.learned"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

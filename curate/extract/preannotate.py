@@ -7,6 +7,7 @@ predictions one by one, so memory does not grow with the number of articles.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import json
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
 
 QUOTES_NAME = "curate.quotes.v2"
+HYBRID_NAME = "curate.quotes.hybrid.v1"
 # Small batches: as fast as large ones with this model (measured 16/32/64 on PolNeAR),
 # and spaCy's working memory peaks at half (~0.55 GB vs ~1.1 GB for 300 articles).
 DEFAULT_BATCH_SIZE = 16
@@ -83,21 +85,37 @@ class Extractors:
 
     quotes: Callable[[Doc], list[Quote]] | None
     required_pipes: frozenset[str]
+    quotes_name: str = QUOTES_NAME
 
     @classmethod
-    def available(cls) -> Extractors:
-        """Entities always; quotes when :mod:`curate.extract.quotes` is importable."""
+    def available(cls, quotes: str | None = None, quote_model: str | None = None) -> Extractors:
+        """Entities always; quotes when :mod:`curate.extract.quotes` is importable.
+
+        ``quotes`` names the quote extractor (default :data:`QUOTES_NAME`); a trained
+        ``quote_model`` (``NAME@VERSION`` or a folder, see ``curate train``) runs the
+        hybrid extractor, or the learned one when ``quotes`` says so.
+        """
+        name = quotes or (HYBRID_NAME if quote_model else QUOTES_NAME)
         try:
-            quotes = importlib.import_module("curate.extract.quotes")
+            module = importlib.import_module("curate.extract.quotes")
         except ModuleNotFoundError as e:
             # Only a missing quotes module is tolerated; a broken one must fail loudly.
             if e.name != "curate.extract.quotes":
                 raise
             return cls(None, frozenset(ENTITY_PIPES))
-        return cls(quotes.extract_quotes, frozenset(ENTITY_PIPES) | set(quotes.REQUIRED_PIPES))
+        if name != "curate.quotes.v2" or quote_model:
+            from curate.extract.learned import quote_stage
+
+            fn, full_name, pipes = quote_stage(name, quote_model)
+            return cls(fn, frozenset(ENTITY_PIPES) | set(pipes), full_name)
+        return cls(
+            module.extract_quotes,
+            frozenset(ENTITY_PIPES) | set(module.REQUIRED_PIPES),
+            "curate.quotes.v2",
+        )
 
     def version(self, spacy_version: str) -> str:
-        names = [spacy_version, ENTITIES_NAME] + ([QUOTES_NAME] if self.quotes else [])
+        names = [spacy_version, ENTITIES_NAME] + ([self.quotes_name] if self.quotes else [])
         return "+".join(names)
 
 
@@ -128,6 +146,8 @@ def preannotate(
     n_process: int = 1,
     schema: LabelSchema | None = None,
     report: PreannotateReport | None = None,
+    quotes: str | None = None,
+    quote_model: str | None = None,
 ) -> Iterator[Document]:
     """Yield one predicted :class:`Document` per article, streaming through ``nlp.pipe``.
 
@@ -137,11 +157,12 @@ def preannotate(
     model's own evaluation (``nlp.meta["performance"]["ents_per_type"]``), absent for a
     model that ships none; Label Studio shows it as each entity region's score.
     Articles that cannot be processed (too long for spaCy, an extractor error) are
-    recorded in ``report.problems`` and skipped; the others go through.
+    recorded in ``report.problems`` and skipped; the others go through. ``quotes`` and
+    ``quote_model`` choose the quote extractor (see :meth:`Extractors.available`).
     """
     schema = schema or load_schema()
     report = report if report is not None else PreannotateReport()
-    extractors = Extractors.available()
+    extractors = Extractors.available(quotes, quote_model)
     nlp, version = load_pipeline(model, extractors)
     report.model_version = version
     precision = entity_precision(nlp, schema)
@@ -161,6 +182,9 @@ def preannotate(
 
     def run(stream: Iterable[tuple[str, Article]]) -> Iterator[Document]:
         pairs = nlp.pipe(stream, as_tuples=True, batch_size=batch_size, n_process=n_process)
+        prepare = getattr(extractors.quotes, "prepare", None)
+        if prepare is not None:
+            pairs = _prepared(pairs, prepare, batch_size)
         for doc, article in pairs:
             result = _document(doc, article, schema, extractors, version, report, precision)
             if result is not None:
@@ -191,6 +215,18 @@ def entity_precision(nlp: Language, schema: LabelSchema) -> dict[str, float]:
         if mapped is not None and isinstance(p, int | float):
             out.setdefault(mapped, round(float(p), 3))
     return out
+
+
+def _prepared(
+    pairs: Iterable[tuple[Doc, Article]], prepare: Callable[[list[Doc]], None], size: int
+) -> Iterator[tuple[Doc, Article]]:
+    """Let a quote extractor with a model run it over each batch of docs at once."""
+    it = iter(pairs)
+    while batch := list(itertools.islice(it, size)):
+        # On failure each article is extracted alone, and its error reported there.
+        with contextlib.suppress(Exception):
+            prepare([doc for doc, _ in batch])
+        yield from batch
 
 
 def _document(
@@ -232,6 +268,8 @@ def preannotate_file(
     schema: LabelSchema | None = None,
     on_resume: Callable[[int], None] | None = None,
     on_article: Callable[[Document], None] | None = None,
+    quotes: str | None = None,
+    quote_model: str | None = None,
 ) -> PreannotateReport:
     """Pre-annotate ``source`` (a folder of .txt, a .jsonl or a .csv) into JSONL ``output``.
 
@@ -248,7 +286,7 @@ def preannotate_file(
     done: set[str] = set()
     if resume:
         done, versions, report.truncated_line = read_done(output)
-    nlp_version = load_pipeline(model)[1]
+    nlp_version = load_pipeline(model, Extractors.available(quotes, quote_model))[1]
     if resume and versions - {nlp_version}:
         raise CurateError(
             f"{output} was written by {', '.join(sorted(versions - {nlp_version}))}, this run "
@@ -259,7 +297,14 @@ def preannotate_file(
         on_resume(len(done))
     todo = (a for a in articles if a.id not in done)
     docs = preannotate(
-        todo, model=model, batch_size=batch_size, n_process=n_process, schema=schema, report=report
+        todo,
+        model=model,
+        batch_size=batch_size,
+        n_process=n_process,
+        schema=schema,
+        report=report,
+        quotes=quotes,
+        quote_model=quote_model,
     )
     if resume:
         output.parent.mkdir(parents=True, exist_ok=True)

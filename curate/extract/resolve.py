@@ -8,6 +8,8 @@ A spec is one of (tried in this order):
   quotes (:func:`curate.extract.preannotate.preannotate`);
 - a registered extractor name such as ``curate.quotes.v2`` or ``curate.entities.v1``,
   run over the default spaCy model;
+- a trained model (``curate train``): ``NAME``, ``NAME@VERSION`` under ``models/`` or its
+  folder: the full pipeline with the hybrid quote extractor over that model;
 - ``module:function``: a Python callable, see :data:`CALLABLE_PROTOCOL`;
 - an installed spaCy model name or model folder: its ``doc.ents`` (entities only),
   mapped onto the label config like curate's own entities.
@@ -70,6 +72,10 @@ def resolve(spec: str, schema: LabelSchema | None = None) -> Extractor:
 
     if base in extract.names() or base in extract.RETIRED:
         return _registered(spec, base, model or None, schema)
+    from curate.train.models import looks_like_model
+
+    if looks_like_model(spec):
+        return _pipeline(spec, None, schema, quote_model=spec)
     if ":" in spec and not Path(spec).exists():
         return _callable(spec)
     return _spacy(spec, schema)
@@ -118,7 +124,9 @@ def _predictions(path: Path) -> Extractor:
     return ex
 
 
-def _pipeline(name: str, model: str | None, schema: LabelSchema | None) -> Extractor:
+def _pipeline(
+    name: str, model: str | None, schema: LabelSchema | None, quote_model: str | None = None
+) -> Extractor:
     try:
         from curate.extract.preannotate import preannotate
     except ImportError as e:
@@ -130,7 +138,12 @@ def _pipeline(name: str, model: str | None, schema: LabelSchema | None) -> Extra
         from curate.extract.preannotate import PreannotateReport
 
         report = PreannotateReport()
-        done = {d.id: d for d in preannotate(articles, model=model, schema=schema, report=report)}
+        done = {
+            d.id: d
+            for d in preannotate(
+                articles, model=model, schema=schema, report=report, quote_model=quote_model
+            )
+        }
         ex.version = report.model_version or None
         for problem in report.problems:
             ex.notes.append(f"{name}: {problem}")
@@ -163,7 +176,9 @@ def _registered(name: str, base: str, model: str | None, schema: LabelSchema | N
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
         nlp, version = _load(model, required)
-        ex.version = f"{base}@{version}"
+        # A trained quote model names itself (curate.quotes.hybrid.v1:NAME@VERSION).
+        named = getattr(fn, "curate_name", None)
+        ex.version = f"{named() if named else base}@{version}"
         sch = schema or load_schema()
         for a, doc in _pipe(ex, nlp, articles):
             if doc is None:

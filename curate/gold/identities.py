@@ -50,6 +50,7 @@ IDENTITY_KEYS = frozenset(
 """Keys whose values name a person, wherever they occur in ``source``, ``meta`` or
 agreement figures."""
 
+_PSEUDONYM = re.compile(re.escape(PREFIX) + r"[0-9a-f]{10}")
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -64,8 +65,8 @@ class Pseudonyms:
     def of(self, identity: Any) -> str:
         """The pseudonym of ``identity`` (a string, a number or a Label Studio user object)."""
         who = _identity(identity)
-        if who.startswith(PREFIX) and who in self.mapping:
-            return who  # already a pseudonym
+        if _PSEUDONYM.fullmatch(who):
+            return who  # already a pseudonym (gold read back from a released version)
         digest = hmac.new(self.key, who.strip().casefold().encode("utf-8"), hashlib.sha256)
         name = PREFIX + digest.hexdigest()[:10]
         self.mapping[name] = who
@@ -132,7 +133,7 @@ def pseudonymize(obj: Any, names: Pseudonyms, known: set[str], thorough: bool = 
     string (for provenance and agreement figures, not for an article's own metadata).
     """
     if isinstance(obj, Mapping):
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in obj.items():
             key = _text(str(k), names, known, thorough)
             if thorough and str(k) in IDENTITY_KEYS and v not in (None, ""):

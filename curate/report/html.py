@@ -124,10 +124,10 @@ def _summary(ev: Evaluation) -> list[dict[str, Any]]:
         rows = []
         if "entities" in r.tasks:
             m = r.metrics.get("entities/strict/micro/f1")
-            rows.append(("entities, strict F1", _pct(m and m.value), _ci(m)))
+            rows.append(("entities, strict F1", _pct(m.value if m else None), _ci(m)))
         if "quotes" in r.tasks:
             m = r.metrics.get(f"quotes/overlap/{metrics.ALL}/f1")
-            rows.append(("quotes, overlap F1", _pct(m and m.value), _ci(m)))
+            rows.append(("quotes, overlap F1", _pct(m.value if m else None), _ci(m)))
         cards.append({"name": r.name, "tag": r.version or r.kind, "color": _color(i), "rows": rows})
     return cards
 
