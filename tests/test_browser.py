@@ -520,9 +520,10 @@ def test_deleting_a_quote_in_the_ui_deletes_its_parts_in_the_gold(
     report = json.loads(next(out.glob("*/*/report.json")).read_text(encoding="utf-8"))
     problems = report["problems"]["counts"]
     assert not {k for k in problems if k.startswith("orphan")}, report["problems"]
-    (counts,) = report["corrections"]["by_model"].values()
+    # The report says one quote deleted, with its parts; they count as deleted, never kept.
+    (units,) = report["corrections"]["quotes"].values()
+    assert units["deleted"] == 1 and units["deleted_with_parts"] == 1, units
+    counts = {r["label"]: r for r in report["corrections"]["rows"]}
     assert counts["QUOTE"]["deleted"] == 1, counts
-    # Parts left behind by the deleted quote count as deleted with it, never as kept.
-    for label, part in (("SPEAKER", q.speaker), ("CUE", q.cue)):
-        if not any(part in (o.speaker, o.cue) for o in others):
-            assert counts[label].get("deleted", 0) >= 1, (label, counts)
+    for label in ("SPEAKER", "CUE"):
+        assert counts[label]["deleted"] == 1, (label, counts[label])
