@@ -24,7 +24,7 @@ import datasets  # noqa: E402
 import curate.gold as gold  # noqa: E402
 from curate.gold.features import build_features  # noqa: E402
 from curate.gold.rows import document_to_row  # noqa: E402
-from curate.model import Document, Entity, Quote, Span  # noqa: E402
+from curate.model import Annotation, Document, Entity, Quote, Span  # noqa: E402
 from curate.schema import load_schema  # noqa: E402
 
 SENTENCE = 'Dmitry Peskov told reporters in Vladivostok: "We will respond in time." '
@@ -50,7 +50,7 @@ def article(i: int, sentences: int = 20) -> Document:
         )
     return Document(
         id=f"bench-{i:05d}", text=text, entities=tuple(ents), quotes=tuple(quotes),
-        source={"task_id": i, "annotation_ids": [i], "annotators": ["a@example.org"]},
+        provenance=Annotation(("a@example.org",), (i,), task_id=i),
     )  # fmt: skip
 
 

@@ -34,9 +34,7 @@ def test_parse_ann_reads_fragments_and_reports_malformed_lines(tmp_path):
     assert (q.start, q.end) == (26, 63)
     assert q.speaker.text == "The New York Post" and q.cue.text == "reports"
     assert q.kind == "mixed"
-    assert doc.source["discontinuous_content"] == {"T3": [[26, 40], [41, 63]]} or doc.source[
-        "discontinuous_content"
-    ] == {"T3": [(26, 40), (41, 63)]}
+    assert doc.provenance.extra["discontinuous_content"] == {"T3": [(26, 40), (41, 63)]}
 
 
 def test_iter_corpus_takes_first_ann_in_sorted_order(tmp_path):

@@ -116,7 +116,7 @@ def seed_task(studio_conn: Any, studio_project: Any) -> dict[str, Any]:
     check_documents(schema, [doc])
     results = document_to_results(doc, schema)
     task = document_to_task(doc, schema)
-    version = str(doc.source.get("model_version", "test"))
+    version = doc.provenance.model_version if doc.provenance else "test"
     task["predictions"] = [{"model_version": version, "score": 1.0, "result": results}]
     project = studio_project(title="browser round trip")
     studio_conn.request("POST", f"/api/projects/{project['id']}/import", json=[task])

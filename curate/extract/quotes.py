@@ -37,13 +37,17 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from spacy.tokens import Doc, Token
 from spacy.tokens import Span as SpacySpan
 
-from curate.extract import register
+from curate.extract import Extraction, RuleExtractor, register
 from curate.extract._quotes_marks import Quoted, find_quoted, paragraphs
 from curate.model import Quote, Span
+
+if TYPE_CHECKING:
+    from curate.schema import LabelSchema
 
 
 def _words(words: str) -> frozenset[str]:
@@ -115,7 +119,6 @@ class _Found:
     first_end: int = 0
 
 
-@register("curate.quotes.v2")
 def extract_quotes(doc: Doc) -> list[Quote]:
     """Direct, mixed and indirect quotes of a parsed article, with speaker and cue.
 
@@ -930,3 +933,10 @@ def _span(text: str, part: tuple[int, int] | None) -> Span | None:
     while e > s and text[e - 1].isspace():
         e -= 1
     return Span.of(text, s, e) if e > s else None
+
+
+def _extract(doc: Doc, schema: LabelSchema) -> Extraction:
+    return Extraction(quotes=tuple(extract_quotes(doc)))
+
+
+EXTRACTOR = register(RuleExtractor("curate.quotes.v2", ("quotes",), REQUIRED_PIPES, _extract))

@@ -6,26 +6,26 @@ Two folder layouts are read:
 * flat brat: ``NAME.txt`` beside ``NAME.ann`` (one annotator, called ``brat``) or beside
   ``NAME_<annotator>.ann`` files.
 
-Each ``.ann`` file becomes one :class:`~curate.model.Document` with
-``source["annotator"]`` (the ``annotations``, the shape ``curate pull`` writes for
-agreement). The gold version gets one Document per article: the annotation of the first
-annotator in sorted order, as :func:`curate.io.brat.iter_corpus` does, so that an import is
-deterministic; all of them are written beside the version as
-``<version>.annotations.jsonl`` for ``curate agreement``.
+Each ``.ann`` file becomes one :class:`~curate.model.Document` with an
+:class:`~curate.model.Annotation` naming its annotator (the ``annotations``, the shape
+``curate pull`` writes for agreement). The gold version gets one Document per article:
+the annotation of the first annotator in sorted order, as
+:func:`curate.io.brat.iter_corpus` does, so that an import is deterministic; all of them
+are written beside the version as ``<version>.annotations.jsonl`` for ``curate agreement``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from curate import settings
 from curate.errors import CurateError, InputError
 from curate.io.brat import BratFile, parse_ann, to_document
-from curate.model import Document
+from curate.model import Annotation, Document
 from curate.schema import LabelSchema, load_schema
 
 DEFAULT_ANNOTATOR = "brat"
@@ -47,22 +47,25 @@ class BratCorpus:
 
     @property
     def annotators(self) -> list[str]:
-        return sorted({str(d.source["annotator"]) for d in self.annotations})
+        return sorted({_annotator(d) for d in self.annotations})
 
     def gold(self) -> list[Document]:
-        """One Document per article: the first annotator's, the others named in its source."""
+        """One Document per article: the first annotator's, the others named in its provenance."""
         by_article: dict[str, list[Document]] = {}
         for d in self.annotations:
             by_article.setdefault(d.id, []).append(d)
         out = []
         for art in sorted(by_article):
-            docs = sorted(by_article[art], key=lambda d: str(d.source["annotator"]))
+            docs = sorted(by_article[art], key=_annotator)
             first = docs[0]
-            source = dict(first.source)
-            if len(docs) > 1:
-                source["other_annotators"] = [str(d.source["annotator"]) for d in docs[1:]]
-            out.append(first.with_(source=source))
+            prov = first.provenance if isinstance(first.provenance, Annotation) else Annotation()
+            others = tuple(_annotator(d) for d in docs[1:])
+            out.append(first.with_(provenance=replace(prov, other_annotators=others)))
         return out
+
+
+def _annotator(doc: Document) -> str:
+    return doc.provenance.annotator if isinstance(doc.provenance, Annotation) else ""
 
 
 @dataclass
@@ -176,8 +179,9 @@ def _read_one(
                 corpus.dropped_labels[e.label] += 1
         else:
             entities.append(e if label == e.label else type(e)(e.start, e.end, label, e.text))
-    source = {**doc.source, "annotator": who, "format": "brat"}
-    return doc.with_(entities=tuple(entities), source=source)
+    prov = doc.provenance if isinstance(doc.provenance, Annotation) else Annotation()
+    prov = replace(prov, annotators=(who,), origin="brat")
+    return doc.with_(entities=tuple(entities), provenance=prov)
 
 
 # metadata.tsv column -> article meta key (the keys the Label Studio task shows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from curate.gold.features import schema_changes
 from curate.gold.load import read_version
 from curate.gold.manifest import read_manifest
 from curate.gold.version import resolve
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Provenance, Quote, Span
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ def diff_article(a: Document, b: Document) -> ArticleChange:
         quotes_removed=tuple(qa[k] for k in sorted(set(qa) - set(qb))),
         quotes_changed=tuple(q_changed),
         meta_changed=dict(a.meta) != dict(b.meta),
-        source_changed=_article_source(a.source) != _article_source(b.source),
+        source_changed=_article_source(a.provenance) != _article_source(b.provenance),
     )
 
 
@@ -274,10 +274,9 @@ def diff(a: str | Path, b: str | Path, root: str | Path = settings.GOLD_ROOT) ->
     )
 
 
-# Fields that describe the pull, not the article: a new snapshot of an untouched task
-# must not make the article look changed.
-_PULL_FIELDS = frozenset({"snapshot", "snapshot_id", "project", "project_id", "project_title"})
-
-
-def _article_source(source: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in source.items() if k not in _PULL_FIELDS}
+def _article_source(prov: Provenance | None) -> Provenance | None:
+    # Fields that describe the pull, not the article: a new snapshot of an untouched task
+    # must not make the article look changed.
+    if isinstance(prov, Annotation):
+        return replace(prov, snapshot=None, project_id=None, project_title=None)
+    return prov

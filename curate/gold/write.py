@@ -30,7 +30,7 @@ from curate.gold.exports import FORMATS, load_tokenizer, write_exports
 from curate.gold.features import build_features, schema_changes, schema_summary
 from curate.gold.load import read_version
 from curate.gold.manifest import hash_files, read_manifest
-from curate.gold.rows import document_to_row, provenance, scrub
+from curate.gold.rows import document_to_row, provenance, scrub, scrub_provenance
 from curate.gold.version import MANIFEST, check_name, list_versions, next_version
 from curate.model import Document
 from curate.schema import LabelSchema, load_schema
@@ -138,8 +138,8 @@ def release(
         ratios = parse_splits(splits) if "=" in splits else check_splits({splits: 1.0})
     else:
         ratios = check_splits(splits or DEFAULT_SPLITS)
-    # Credentials never enter a version, whatever the caller put in meta or source.
-    docs = [d.with_(meta=scrub(d.meta), source=scrub(d.source)) for d in docs]
+    # Credentials never enter a version, whatever the caller put in meta or provenance.
+    docs = [d.with_(meta=scrub(d.meta), provenance=scrub_provenance(d.provenance)) for d in docs]
     if not docs:
         raise DatasetError("no gold documents to release")
     seen: set[str] = set()
@@ -267,7 +267,7 @@ def _provenance_summary(docs: list[Document]) -> dict[str, Any]:
     people: set[str] = set()
     models: set[str] = set()
     for d in docs:
-        prov = provenance(scrub(d.source))
+        prov = provenance(d.provenance)
         people.update(prov["annotators"])
         if prov["model_version"]:
             models.add(prov["model_version"])

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from curate.errors import InputError
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Quote, Span
 
 ATTRIBUTION_PARTS = {"Source", "Cue", "Content"}
 
@@ -135,7 +136,7 @@ def to_document(doc_id: str, text: str, ann: BratFile, meta: dict | None = None)
     entities = [
         Entity.of(text, s.start, s.end, s.label) for s in ann.spans.values() if s.label not in skip
     ]
-    source = {"brat": ann.path.name}
+    source: dict[str, Any] = {"brat": ann.path.name}
     frags = {
         a.content.id: list(a.content.fragments)
         for a in ann.attributions
@@ -143,7 +144,9 @@ def to_document(doc_id: str, text: str, ann: BratFile, meta: dict | None = None)
     }
     if frags:
         source["discontinuous_content"] = frags
-    return Document(doc_id, text, tuple(entities), tuple(quotes), meta or {}, source)
+    return Document(
+        doc_id, text, tuple(entities), tuple(quotes), meta or {}, Annotation(extra=source)
+    )
 
 
 def iter_corpus(folder: str | Path, all_annotators: bool = False) -> Iterator[Document]:

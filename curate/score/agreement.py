@@ -1,7 +1,7 @@
 """Agreement between annotators: pairwise span F1 and Krippendorff's alpha.
 
 Input is one :class:`~curate.model.Document` per (article, annotator), the annotator in
-``Document.source["annotator"]``: the ``annotations.jsonl`` a pull or a brat import
+``Document.provenance.annotator``: the ``annotations.jsonl`` a pull or a brat import
 writes. Only articles with two or more annotators count.
 
 Each annotation is a set of labelled spans: entities under their label, quote content,
@@ -39,7 +39,7 @@ from typing import Any
 
 from curate.errors import CurateError, InputError
 from curate.io.jsonl import iter_jsonl
-from curate.model import Document, Span
+from curate.model import Annotation, Document, Span
 from curate.schema import LabelSchema
 from curate.score.match import match_greedy
 
@@ -126,10 +126,10 @@ def group_by_article(docs: Iterable[Document]) -> dict[str, dict[str, Document]]
     out: dict[str, dict[str, Document]] = defaultdict(dict)
     texts: dict[str, str] = {}
     for doc in docs:
-        who = str(doc.source.get("annotator") or "")
+        who = doc.provenance.annotator if isinstance(doc.provenance, Annotation) else ""
         if not who:
             raise InputError(
-                f"article {doc.id!r} has an annotation without source.annotator; agreement "
+                f"article {doc.id!r} has an annotation without an annotator; agreement "
                 "needs one Document per annotator (the annotations.jsonl of a pull or import)"
             )
         if who in out[doc.id]:

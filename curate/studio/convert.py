@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.model import QUOTE_KINDS, Document, Entity, Quote, Span
+from curate.model import QUOTE_KINDS, Document, Entity, Provenance, Quote, Span
 from curate.schema import LabelSchema
 
 INSTRUCTIONS = (
@@ -184,7 +184,7 @@ def results_to_document(
     *,
     id: str,
     meta: Mapping[str, Any] | None = None,
-    source: Mapping[str, Any] | None = None,
+    provenance: Provenance | None = None,
     report: ConvertReport | None = None,
     where: str | None = None,
 ) -> Document:
@@ -338,7 +338,7 @@ def results_to_document(
         entities=tuple(entities),
         quotes=tuple(quotes),
         meta=dict(meta or {}),
-        source=dict(source or {}),
+        provenance=provenance,
     )
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from curate.errors import ConfigError, CurateError, InputError, StudioError
 from curate.io.jsonl import iter_jsonl
-from curate.model import Document
+from curate.model import Document, Prediction
 from curate.schema import LabelSchema, load_schema, validate_config
 from curate.studio import ledger as ledgers
 from curate.studio.client import Connection, TransientError
@@ -271,11 +271,8 @@ def default_title(schema: LabelSchema) -> str:
 
 
 def model_version(doc: Document) -> str:
-    """The model version a document's predictions come from (``source.model_version``)."""
-    mv = doc.source.get("model_version")
-    if isinstance(mv, dict):
-        return ",".join(f"{k}={v}" for k, v in sorted(mv.items()))
-    return str(mv) if mv else UNKNOWN_MODEL
+    """The model version a document's predictions come from (its provenance's)."""
+    return (doc.provenance.model_version if doc.provenance else None) or UNKNOWN_MODEL
 
 
 def build_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
@@ -288,10 +285,10 @@ def build_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
 
 
 def prediction(doc: Document, schema: LabelSchema) -> dict[str, Any]:
-    score = doc.source.get("score")
+    score = doc.provenance.score if isinstance(doc.provenance, Prediction) else None
     return {
         "model_version": model_version(doc),
-        "score": float(score) if isinstance(score, int | float) else DEFAULT_SCORE,
+        "score": DEFAULT_SCORE if score is None else score,
         "result": document_to_results(doc, schema),
     }
 
