@@ -69,7 +69,7 @@ def main(n: int) -> None:
         root = Path(tmp)
 
         def baseline_write(some: list[Document] = docs) -> None:
-            rows = [document_to_row(d, schema.entity_labels) for d in some]
+            rows = [document_to_row(d, schema) for d in some]
             datasets.Dataset.from_list(rows, features=features).to_parquet(str(root / "b.parquet"))
 
         # warm up both sides (imports, first Arrow/spaCy use) so the ratios compare work

@@ -139,7 +139,7 @@ def documents(draw):
 @given(documents())
 def test_document_survives_the_hf_row_and_arrow_unchanged(doc):
     features = build_features(SCHEMA)
-    row = features.encode_example(document_to_row(doc, SCHEMA.entity_labels))
+    row = features.encode_example(document_to_row(doc, SCHEMA))
     table = pa.Table.from_pylist([row], schema=features.arrow_schema)
     back = row_to_document(table.to_pylist()[0], datasets.Features.from_arrow_schema(table.schema))
     assert back == doc

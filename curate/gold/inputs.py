@@ -37,7 +37,6 @@ def read_gold(path: str | Path, schema: LabelSchema) -> GoldInput:
         raise InputError("not found; give the gold.jsonl written by `curate pull`", path=str(path))
     out = GoldInput(path)
     first_line: dict[str, int] = {}
-    labels = set(schema.entity_labels)
     for lineno, obj in iter_jsonl(path):
         where = f"{path}:{lineno}"
         if isinstance(obj, InputError):
@@ -51,7 +50,7 @@ def read_gold(path: str | Path, schema: LabelSchema) -> GoldInput:
         except CurateError as e:
             out.problems.append(f"{where}: {e}; left out")
             continue
-        unknown = sorted({e.label for e in doc.entities} - labels)
+        unknown = schema.unknown_entity_labels(doc.entities)
         if unknown:
             out.problems.append(
                 f"{where}: article {doc.id!r} uses entity label(s) {', '.join(unknown)} that "

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datasets import Features
 
@@ -26,6 +26,9 @@ from curate.model import (
     Span,
     provenance_from_dict,
 )
+
+if TYPE_CHECKING:
+    from curate.schema import LabelSchema
 
 _SECRET_KEY = re.compile(
     r"(^|_)(api_?key|token|access_token|refresh_token|password|passwd|secret|authorization|"
@@ -65,7 +68,7 @@ def _span_of(d: Mapping[str, Any] | None) -> Span | None:
 
 def document_to_row(
     doc: Document,
-    entity_labels: tuple[str, ...] | list[str],
+    schema: LabelSchema,
     defaults: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The row of ``doc`` with labels as strings (``Features.encode_example`` makes them ids).
@@ -73,11 +76,11 @@ def document_to_row(
     ``defaults`` fills provenance fields the document's provenance lacks (the release's
     ``project`` and ``snapshot``); the ``source`` column stays exactly the document's.
     """
-    unknown = sorted({e.label for e in doc.entities} - set(entity_labels))
+    unknown = schema.unknown_entity_labels(doc.entities)
     if unknown:
         raise DatasetError(
             f"article {doc.id!r}: entity label(s) {', '.join(unknown)} are not in the label "
-            f"schema ({', '.join(entity_labels)}); fix the annotation or the label config"
+            f"schema ({', '.join(schema.entity_labels)}); fix the annotation or the label config"
         )
     source = scrub(doc.provenance.to_dict()) if doc.provenance else {}
     return {

@@ -148,9 +148,7 @@ def release(
             raise DatasetError(f"article {d.id!r} appears twice; ids must be unique in a version")
         seen.add(d.id)
     meta = scrub(dict(meta or {}))
-    rows = {
-        d.id: features.encode_example(document_to_row(d, schema.entity_labels, meta)) for d in docs
-    }
+    rows = {d.id: features.encode_example(document_to_row(d, schema, meta)) for d in docs}
 
     by_split: dict[str, list[Document]] = {s: [] for s in ratios}
     for d in sorted(docs, key=lambda d: d.id):

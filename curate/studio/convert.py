@@ -69,8 +69,7 @@ def document_to_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
 
 def text_field(schema: LabelSchema) -> str:
     """The task data key holding the article text (``text`` for ``value="$text"``)."""
-    # getattr: LabelSchema.text_field is newer than this module's first users.
-    return getattr(schema, "text_field", None) or "text"
+    return schema.text_field
 
 
 def document_to_results(doc: Document, schema: LabelSchema) -> list[dict[str, Any]]:
