@@ -105,8 +105,8 @@ def render(report: AgreementReport, top: int) -> None:
     t = Table(title="Articles with most disagreement", title_justify="left")
     for col in ("article", "annotators", "spans", "F1 exact", "F1 overlap"):
         t.add_column(col, justify="left" if col == "article" else "right")
-    for r in report.by_article[:top]:
-        t.add_row(r.id, str(r.annotators), str(r.spans), _n(r.f1_exact), _n(r.f1_overlap))
+    for art in report.by_article[:top]:
+        t.add_row(art.id, str(art.annotators), str(art.spans), _n(art.f1_exact), _n(art.f1_overlap))
     console.print(t)
     console.print(
         "F1: 2 x matched / (spans a + spans b) over every pair of annotators; overlap = "

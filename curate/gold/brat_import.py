@@ -154,8 +154,8 @@ def _read_one(
 ) -> Document | None:
     try:
         parsed = parse_ann(ann)
-    except CurateError as e:
-        corpus.problems.append(f"{e}; skipped")
+    except CurateError as err:
+        corpus.problems.append(f"{err}; skipped")
         return None
     corpus.problems.extend(parsed.problems)
     bad = _misaligned(parsed, text)
@@ -167,8 +167,8 @@ def _read_one(
         return None
     try:
         doc = to_document(stem, text, parsed)
-    except CurateError as e:
-        corpus.problems.append(f"{ann}: {e}; skipped")
+    except CurateError as err:
+        corpus.problems.append(f"{ann}: {err}; skipped")
         return None
     entities = []
     for e in doc.entities:

@@ -160,15 +160,12 @@ def _summary(ev: Evaluation) -> str:
         rows = []
         if "entities" in r.tasks:
             m = r.metrics.get("entities/strict/micro/f1")
-            rows.append(
-                f"<div>entities, strict F1</div><div class='big'>{_pct(m and m.value)}</div>"
-                f"{_ci(m)}"
-            )
+            big = _pct(m.value if m else None)
+            rows.append(f"<div>entities, strict F1</div><div class='big'>{big}</div>{_ci(m)}")
         if "quotes" in r.tasks:
             m = r.metrics.get(f"quotes/overlap/{metrics.ALL}/f1")
-            rows.append(
-                f"<div>quotes, overlap F1</div><div class='big'>{_pct(m and m.value)}</div>{_ci(m)}"
-            )
+            big = _pct(m.value if m else None)
+            rows.append(f"<div>quotes, overlap F1</div><div class='big'>{big}</div>{_ci(m)}")
         cards.append(
             f"<div class='card' style='border-top:4px solid {_color(i)}'>"
             f"<strong>{_e(r.name)}</strong><div class='tag'>{_e(r.version or r.kind)}</div>"

@@ -217,7 +217,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
             for other in annotators
             if other != who
         ]
-        pair_alphas = [x for x in pair_alphas if x is not None]
+        known = [x for x in pair_alphas if x is not None]
         report.by_annotator.append(
             AnnotatorAgreement(
                 who,
@@ -225,7 +225,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
                 sum(sum(map(len, s.values())) for (_, w), s in spans.items() if w == who),
                 _f1(sum(r[0] for r in rows), sum(r[2] + r[3] for r in rows)),
                 _f1(sum(r[1] for r in rows), sum(r[2] + r[3] for r in rows)),
-                sum(pair_alphas) / len(pair_alphas) if pair_alphas else None,
+                sum(known) / len(known) if known else None,
             )
         )
 
@@ -269,9 +269,9 @@ def _quote_attributes(multi: Mapping[str, Mapping[str, Document]]) -> QuoteAttri
                 if x.speaker_entity is not None or y.speaker_entity is not None:
                     resolved += 1
                     same[3] += key(x.speaker_entity) == key(y.speaker_entity)
-    rates = [n / matched if matched else None for n in same[:3]]
+    kind, speaker, cue = (n / matched if matched else None for n in same[:3])
     # only where someone resolved a speaker (brat gold never does): else no number
-    return QuoteAttributes(matched, *rates, same[3] / resolved if resolved else None)
+    return QuoteAttributes(matched, kind, speaker, cue, same[3] / resolved if resolved else None)
 
 
 def _f1(matched: int, total: int) -> float | None:

@@ -121,7 +121,12 @@ def load_gold(
                 docs.append(Document.from_dict(row))
             except (KeyError, TypeError, ValueError, SpanError) as e:
                 warnings.append(f"{path}:{lineno}: skipped a gold record that is not valid ({e})")
-        info = {"name": path.stem, "path": str(path), "version": None, "split": split}
+        info: dict[str, Any] = {
+            "name": path.stem,
+            "path": str(path),
+            "version": None,
+            "split": split,
+        }
     elif (path / "text").is_dir() and (path / "attributions").is_dir():
         from curate.io.brat import iter_corpus
 
@@ -202,7 +207,7 @@ def score(
     totals = table.totals()
     point = metrics.compute(totals, table.columns, tasks)
 
-    def fn(sums):
+    def fn(sums: Any) -> dict[str, Any]:
         return metrics.compute(sums, table.columns, tasks)
 
     cis = bootstrap.intervals(table.rows, fn, draws=draws, seed=seed, confidence=confidence)

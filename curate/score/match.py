@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
@@ -30,7 +30,7 @@ def coverage(gold: tuple[int, int], pred: tuple[int, int]) -> float:
 def match_greedy(
     gold: Sequence[tuple[int, int]],
     pred: Sequence[tuple[int, int]],
-    accept=majority_overlap,
+    accept: Callable[[tuple[int, int], tuple[int, int]], bool] = majority_overlap,
 ) -> list[tuple[int, int]]:
     """One-to-one matching, greedy by character Jaccard; returns (gold_i, pred_j) pairs.
 
