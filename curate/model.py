@@ -274,7 +274,8 @@ class Annotation:
         ids = _as_list(_first(d, "annotation_ids", "annotation_id"))
         if not ids:
             ids = [a.get("id") for a in anns]
-        stamps = d.get("timestamps") if isinstance(d.get("timestamps"), Mapping) else {}
+        stamps: Mapping[str, Any] = d.get("timestamps") or {}
+        stamps = stamps if isinstance(stamps, Mapping) else {}
         created = _first(d, "created_at") or stamps.get("created_at")
         updated = _first(d, "updated_at") or stamps.get("updated_at")
         if not created:
@@ -313,36 +314,6 @@ class Annotation:
 
 
 Provenance = Prediction | Annotation
-# Keys an Annotation reads (current and older shapes); anything else is kept in ``extra``.
-_ANNOTATION_KEYS = frozenset(
-    [
-        "annotators",
-        "annotator",
-        "completed_by",
-        "annotations",
-        "annotation_ids",
-        "annotation_id",
-        "task_id",
-        "task",
-        "project_id",
-        "project_title",
-        "project",
-        "snapshot_id",
-        "snapshot",
-        "created_at",
-        "updated_at",
-        "timestamps",
-        "ground_truth",
-        "lead_time",
-        "selection",
-        "model_version",
-        "prediction_model_version",
-        "adjudicated_by",
-        "adjudicated_from",
-        "other_annotators",
-        "format",
-    ]
-)
 # Keys only a person's work has: a source with one of them is an Annotation.
 _PERSON_KEYS = frozenset(
     [
@@ -357,6 +328,25 @@ _PERSON_KEYS = frozenset(
         "selection",
         "adjudicated_by",
         "format",
+    ]
+)
+# Keys an Annotation reads (current and older shapes); anything else is kept in ``extra``.
+_ANNOTATION_KEYS = _PERSON_KEYS | frozenset(
+    [
+        "project_id",
+        "project_title",
+        "project",
+        "snapshot_id",
+        "snapshot",
+        "created_at",
+        "updated_at",
+        "timestamps",
+        "ground_truth",
+        "lead_time",
+        "model_version",
+        "prediction_model_version",
+        "adjudicated_from",
+        "other_annotators",
     ]
 )
 

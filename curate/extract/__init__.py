@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 Task = Literal["entities", "quotes"]
 TASKS: tuple[Task, ...] = ("entities", "quotes")
 
-# Names whose rules changed: what replaced them. Reports and predictions made with a
-# retired name keep it, so they never pass for the new rules.
-RETIRED: dict[str, str] = {"curate.quotes.v1": "curate.quotes.v2"}
 # Modules whose extractors make up the default pipeline, in the order they run.
 BUILTIN_MODULES: tuple[str, ...] = ("curate.extract.entities", "curate.extract.quotes")
 
@@ -78,12 +75,14 @@ class RuleExtractor:
     """An :class:`Extractor` made of a function over one parsed article (curate's rules).
 
     Its ``version`` is the last part of its name (``v2`` of ``curate.quotes.v2``).
+    ``replaces`` names the extractors whose rules it changed: they are retired.
     """
 
     name: str
     tasks: tuple[Task, ...]
     required_pipes: tuple[str, ...]
     fn: Callable[[Doc, LabelSchema], Extraction] = field(repr=False)
+    replaces: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
@@ -94,26 +93,40 @@ class RuleExtractor:
 
 
 _REGISTRY: dict[str, Extractor] = {}
+# Names whose rules changed -> what replaced them. Reports and predictions made with a
+# retired name keep it, so they never pass for the new rules.
+_RETIRED: dict[str, str] = {}
 E = TypeVar("E", bound=Extractor)
 
 
 def register(extractor: E) -> E:
-    """Add ``extractor`` under its name; a name is registered once (retired names never)."""
-    if extractor.name in RETIRED:
+    """Add ``extractor`` under its name; a name is registered once (retired names never).
+
+    The names in its ``replaces`` (when it has one) are retired in its favour.
+    """
+    if extractor.name in _RETIRED:
         raise CurateError(f"extractor name {extractor.name!r} was retired; use a new name")
     known = _REGISTRY.get(extractor.name)
     if known is not None and known is not extractor:
         raise CurateError(f"an extractor named {extractor.name!r} is already registered")
     _REGISTRY[extractor.name] = extractor
+    for old in getattr(extractor, "replaces", ()):
+        _RETIRED[old] = extractor.name
     return extractor
+
+
+def retired() -> dict[str, str]:
+    """Retired name -> the name that replaced it."""
+    _load_builtin()
+    return dict(_RETIRED)
 
 
 def get(name: str) -> Extractor:
     """The registered extractor ``name``; CurateError for retired or unknown names."""
     _load_builtin()
-    if name in RETIRED:
+    if name in _RETIRED:
         raise CurateError(
-            f"extractor {name!r} was retired when its rules changed; use {RETIRED[name]!r} "
+            f"extractor {name!r} was retired when its rules changed; use {_RETIRED[name]!r} "
             f"(predictions and scores made with {name!r} keep that name)"
         )
     try:

@@ -530,7 +530,7 @@ def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
         cue = _find_cue(art, q, inside)
         # (Not when the cue already attributes the quote before: `“A,” X said, ..., “b”`.)
         fresh = cue is not None and cue.i not in taken_cues
-        lead = _lead_in(art, cue, q, inside) if fresh else None
+        lead = _lead_in(art, cue, q, inside) if cue is not None and fresh else None
         if cue is not None and lead is not None:
             # `Ryan said it's unrealistic to think that ..., “our oceans ...”`: the quote
             # ends what the cue reports, so the whole report is one mixed quote.
@@ -939,4 +939,10 @@ def _extract(doc: Doc, schema: LabelSchema) -> Extraction:
     return Extraction(quotes=tuple(extract_quotes(doc)))
 
 
-EXTRACTOR = register(RuleExtractor("curate.quotes.v2", ("quotes",), REQUIRED_PIPES, _extract))
+# Replaces v1: a second reporting predicate is a quote of its own; a relative word opens
+# the quote its verb reports.
+EXTRACTOR = register(
+    RuleExtractor(
+        "curate.quotes.v2", ("quotes",), REQUIRED_PIPES, _extract, replaces=("curate.quotes.v1",)
+    )
+)

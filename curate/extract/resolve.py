@@ -70,7 +70,7 @@ def resolve(spec: str, schema: LabelSchema | None = None) -> Resolved:
     base, _, model = spec.partition("@")
     if base in PIPELINE_NAMES:
         return _pipeline(spec, model or None, schema)
-    if base in extract.names() or base in extract.RETIRED:
+    if base in extract.names() or base in extract.retired():
         return _registered(spec, base, model or None, schema)
     if ":" in spec and not Path(spec).exists():
         return _callable(spec)
