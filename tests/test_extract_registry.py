@@ -37,3 +37,12 @@ def test_a_rule_extractor_calls_its_function_once_per_doc():
     ex = RuleExtractor("test.count.v1", ("entities",), ("ner",), lambda d, s: seen.append(d))
     ex(["a", "b"], None)
     assert seen == ["a", "b"] and ex.version == "v1"
+
+
+def test_evaluate_reads_tasks_from_the_registry_not_from_the_name(monkeypatch):
+    from curate.extract.resolve import resolve
+
+    mine = RuleExtractor("team.people.v3", ("entities",), ("ner",), _nothing)
+    monkeypatch.setitem(extract._REGISTRY, mine.name, mine)
+    resolved = resolve("team.people.v3@en_core_web_sm")
+    assert (resolved.kind, resolved.tasks) == ("registered", ("entities",))
