@@ -131,7 +131,9 @@ class LabelSchema:
             shown = ", ".join(sorted(ids)[:3]) + (" ..." if len(ids) > 3 else "")
             parts.append(f"{control}:{lab} (in {len(ids)} articles: {shown})")
         hint = "Add them to the config or map them in [entity_labels] of the mapping"
-        mapped = sorted({lab for (_, lab) in missing if self.map_entity(lab)})
+        mapped = sorted(
+            {lab for (_, lab) in missing if lab not in self.entity_labels and self.map_entity(lab)}
+        )
         if mapped:
             hint += (
                 f"; {', '.join(mapped)} would be mapped by this mapping, so re-run "
