@@ -2,15 +2,16 @@
 
 Usage: python benchmarks/quotes_polnear.py PATH [--limit N] [--cache DIR] [--errors N]
 
-PATH is a PolNeAR-format folder (``text/``, ``attributions/``); with several ``.ann`` files
-per article the first in sorted order is the gold (``curate.io.brat.iter_corpus``). Both
-extractors run on the same spaCy docs. For each: precision/recall/F1 of quote content and
-speaker and cue accuracy on matched quotes, for direct quotes only (gold and predicted
-spans that contain a double quote mark) and for all attributions. Matching: one-to-one,
-greedy by character Jaccard, a pair counts when the overlap covers more than half of both
-spans (``curate.score.match``). A speaker (cue) is right when it overlaps the gold Source
-(Cue); gold quotes without a Source (Cue) do not count for that accuracy. An article on
-which an extractor raises counts as crashed and contributes its gold quotes as misses.
+PATH is a PolNeAR-format folder (``text/``, ``attributions/``) read as ``curate import brat``
+reads it (``curate.io.brat.read_brat``): with several ``.ann`` files per article the first
+in sorted order is the gold. Both extractors run on the same spaCy docs. For each:
+precision/recall/F1 of quote content and speaker and cue accuracy on matched quotes, for
+direct quotes only (gold and predicted spans that contain a double quote mark) and for all
+attributions. Matching: one-to-one, optimal (most pairs, then highest character Jaccard),
+a pair counts when the overlap covers more than half of both spans (``curate.score.match``).
+A speaker (cue) is right when it overlaps the gold Source (Cue); gold quotes without a
+Source (Cue) do not count for that accuracy. An article on which an extractor raises
+counts as crashed and contributes its gold quotes as misses.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
 from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
-from curate.io.brat import iter_corpus  # noqa: E402
+from curate.io.brat import read_brat  # noqa: E402
 from curate.model import Document, Quote, Span  # noqa: E402
-from curate.score.match import match_greedy, overlap  # noqa: E402
+from curate.score.match import match_spans, overlap  # noqa: E402
 
 DOUBLE_MARKS = '"“”«»„'
 
@@ -69,7 +70,7 @@ class Tally:
     def add(self, gold: list[Quote], pred: list[Quote]) -> list[tuple[int, int]]:
         self.c["gold"] += len(gold)
         self.c["pred"] += len(pred)
-        pairs = match_greedy([(q.start, q.end) for q in gold], [(q.start, q.end) for q in pred])
+        pairs = match_spans([(q.start, q.end) for q in gold], [(q.start, q.end) for q in pred])
         self.c["tp"] += len(pairs)
         for i, j in pairs:
             g, p = gold[i], pred[j]
@@ -99,7 +100,7 @@ def load_docs(path: Path, limit: int | None, cache: Path | None):
     """Gold documents and their spaCy docs (parsed once, optionally cached as a DocBin)."""
     from spacy.tokens import DocBin
 
-    gold = list(iter_corpus(path))[: limit or None]
+    gold = read_brat(path).gold()[: limit or None]
     nlp, version = load_model(None, disable=pipes_to_exclude(None, REQUIRED_PIPES))
     cache_file = None
     if cache is not None:

@@ -5,8 +5,11 @@
 Builds synthetic articles with gold entities and perturbed predictions (kept, relabelled,
 shifted, dropped, spurious), scores them with ``curate.score.evaluate.score`` (all four
 schemes, micro, per label, plus the confusion table and error lists; no bootstrap) and
-with ``nervaluate.Evaluator(...).evaluate()``, checks that both give the same counts,
-and prints the times and their ratio (target: curate no slower).
+with ``nervaluate.Evaluator(...).evaluate()``, compares the counts and prints the times
+and their ratio (target: curate no slower). curate matches optimally and nervaluate
+greedily in list order (its issue 84), so where two predictions contest one gold span
+the counts differ: every such group is listed and must show curate with more correct
+pairs (or as many correct and more pairs), never fewer.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     t_nerv = time.perf_counter() - t0
 
     totals = dict(zip(res.table.columns, res.table.totals().tolist(), strict=True))
-    mismatches = 0
+    worse = differ = 0
     for scheme, nv_name in NV.items():
         groups = [("*", nv["overall"][nv_name])]
         groups += [(lab, d[nv_name]) for lab, d in nv["entities"].items()]
@@ -98,15 +101,23 @@ def main(argv: list[str] | None = None) -> int:
                 for c in ("cor", "inc", "par", "mis", "spu")
             ]
             if mine != theirs:
-                mismatches += 1
-                print(f"MISMATCH {scheme} {label}: curate {mine} nervaluate {theirs}")
+                better = (mine[0], sum(mine[:3])) > (theirs[0], sum(theirs[:3]))
+                differ += 1
+                worse += not better
+                print(
+                    f"{'differs' if better else 'WORSE'} {scheme} {label}: "
+                    f"curate {mine} nervaluate {theirs}"
+                )
     f1 = res.metrics["entities/strict/micro/f1"].value
     print(f"strict micro F1 {f1:.4f} (nervaluate {nv['overall']['strict'].f1:.4f})")
     print(f"curate     {t_curate:8.2f} s")
     print(f"nervaluate {t_nerv:8.2f} s")
     print(f"ratio nervaluate/curate = {t_nerv / t_curate:.1f}x (>1: curate faster)")
-    print("same counts: " + ("yes" if not mismatches else f"NO ({mismatches} groups differ)"))
-    return 1 if mismatches else 0
+    print(
+        f"counts: {differ} of {len(NV) * (len(LABELS) + 1)} groups differ from nervaluate, "
+        f"curate better in {differ - worse}, worse in {worse}"
+    )
+    return 1 if worse else 0
 
 
 if __name__ == "__main__":

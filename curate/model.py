@@ -196,13 +196,25 @@ class Prediction:
 
 
 @dataclass(frozen=True, slots=True)
+class Adjudication:
+    """Who settled a conflict between annotators, when, in which review task, and from
+    which of the task's annotations (their Label Studio ids)."""
+
+    by: str
+    at: str | None = None
+    review_task_id: int | None = None
+    review_annotation_id: int | None = None
+    from_annotation_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Annotation:
     """Who made an annotation, in which Label Studio task and when: a person's work.
 
     One annotation has one annotator and one id; gold chosen from several annotations of a
     task lists all of them (``selection`` says how it was chosen, ``merged`` when they
-    agreed). ``adjudicated_by`` names who settled a conflict and ``adjudicated_from`` the
-    annotations the adjudication started from. ``model_version`` is the prediction the
+    agreed, ``adjudicated`` when a reviewer settled a conflict: ``adjudication`` says who,
+    when and from which annotations. ``model_version`` is the prediction the
     annotator corrected, if any. ``other_annotators`` annotated the same article but their
     work was not used (a brat import keeps the first annotator's). ``origin`` is ``brat``
     for imported files, None for Label Studio. ``extra`` keeps what else the source
@@ -221,8 +233,7 @@ class Annotation:
     lead_time: float | None = None
     selection: str | None = None
     model_version: str | None = None
-    adjudicated_by: str | None = None
-    adjudicated_from: tuple[int, ...] = ()
+    adjudication: Adjudication | None = None
     other_annotators: tuple[str, ...] = ()
     origin: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -254,13 +265,22 @@ class Annotation:
             ("lead_time", self.lead_time),
             ("selection", self.selection),
             ("model_version", self.model_version),
-            ("adjudicated_by", self.adjudicated_by),
-            ("adjudicated_from", list(self.adjudicated_from)),
             ("other_annotators", list(self.other_annotators)),
             ("format", self.origin),
         ):
             if value not in (None, []):
                 out[key] = value
+        adj = self.adjudication
+        if adj is not None:
+            out["adjudicated_by"] = adj.by
+            for key, value in (
+                ("adjudicated_at", adj.at),
+                ("review_task_id", adj.review_task_id),
+                ("review_annotation_id", adj.review_annotation_id),
+            ):
+                if value is not None:
+                    out[key] = value
+            out["from_annotation_ids"] = list(adj.from_annotation_ids)
         return out
 
     @classmethod
@@ -292,7 +312,7 @@ class Annotation:
         lead = d.get("lead_time")
         return cls(
             annotators=tuple(_person(p) for p in people if p not in (None, "")),
-            annotation_ids=tuple(i for i in map(_opt_int, ids) if i is not None),
+            annotation_ids=_ids(ids),
             task_id=_opt_int(_first(d, "task_id", "task")),
             project_id=project_id,
             project_title=_opt_str(title),
@@ -303,10 +323,7 @@ class Annotation:
             lead_time=None if lead is None else float(lead),
             selection=_opt_str(d.get("selection")),
             model_version=_opt_str(_first(d, "model_version", "prediction_model_version")),
-            adjudicated_by=_opt_str(d.get("adjudicated_by")),
-            adjudicated_from=tuple(
-                i for i in map(_opt_int, _as_list(d.get("adjudicated_from"))) if i is not None
-            ),
+            adjudication=_adjudication(d),
             other_annotators=tuple(str(p) for p in _as_list(d.get("other_annotators"))),
             origin=_opt_str(d.get("format")),
             extra={k: v for k, v in d.items() if k not in _ANNOTATION_KEYS},
@@ -345,7 +362,10 @@ _ANNOTATION_KEYS = _PERSON_KEYS | frozenset(
         "lead_time",
         "model_version",
         "prediction_model_version",
-        "adjudicated_from",
+        "adjudicated_at",
+        "review_task_id",
+        "review_annotation_id",
+        "from_annotation_ids",
         "other_annotators",
     ]
 )
@@ -364,6 +384,22 @@ def provenance_from_dict(d: Mapping[str, Any] | None) -> Provenance | None:
     if _PERSON_KEYS.isdisjoint(d) and d.get("model_version"):
         return Prediction.from_dict(d)
     return Annotation.from_dict(d)
+
+
+def _adjudication(d: Mapping[str, Any]) -> Adjudication | None:
+    if d.get("adjudicated_by") in (None, ""):
+        return None
+    return Adjudication(
+        by=_person(d["adjudicated_by"]),
+        at=_opt_str(d.get("adjudicated_at")),
+        review_task_id=_opt_int(d.get("review_task_id")),
+        review_annotation_id=_opt_int(d.get("review_annotation_id")),
+        from_annotation_ids=_ids(d.get("from_annotation_ids")),
+    )
+
+
+def _ids(v: Any) -> tuple[int, ...]:
+    return tuple(i for i in map(_opt_int, _as_list(v)) if i is not None)
 
 
 def _first(d: Mapping[str, Any], *keys: str) -> Any:

@@ -1,7 +1,8 @@
 """brat reading and the span matching rules shared by benchmark and scoring."""
 
-from curate.io.brat import iter_corpus, parse_ann, quote_kind, to_document
-from curate.score.match import coverage, jaccard, majority_overlap, match_greedy
+from curate.io.brat import parse_ann, read_brat, to_document
+from curate.marks import quote_kind
+from curate.score.match import coverage, jaccard, majority_overlap, match_spans
 
 TEXT = 'The New York Post reports that her team said "no comment" today.'
 
@@ -17,7 +18,7 @@ def _write(tmp_path, ann: str):
 ANN = (
     "T1\tSource 0 17\tThe New York Post\n"
     "T2\tCue 18 25\treports\n"
-    'T3\tContent 26 40;41 63\tthat her team said "no comment" today\n'
+    'T3\tContent 26 39;40 63\tthat her team said "no comment" today\n'
     "T4\tAttribution 18 25\treports\n"
     "E1\tAttribution:T4 Content:T3 Cue:T2 Source:T1\n"
     "T5\tSource broken\n"
@@ -27,21 +28,24 @@ ANN = (
 def test_parse_ann_reads_fragments_and_reports_malformed_lines(tmp_path):
     _write(tmp_path, ANN)
     ann = parse_ann(tmp_path / "attributions" / "doc1_a.ann")
-    assert ann.spans["T3"].fragments == ((26, 40), (41, 63))
+    assert ann.spans["T3"].fragments == ((26, 39), (40, 63))
     assert len(ann.problems) == 1 and ":6:" in ann.problems[0]
     doc = to_document("doc1", TEXT, ann)
     (q,) = doc.quotes
     assert (q.start, q.end) == (26, 63)
     assert q.speaker.text == "The New York Post" and q.cue.text == "reports"
     assert q.kind == "mixed"
-    assert doc.provenance.extra["discontinuous_content"] == {"T3": [(26, 40), (41, 63)]}
+    assert doc.provenance.extra["discontinuous_content"] == {"T3": [(26, 39), (40, 63)]}
 
 
-def test_iter_corpus_takes_first_ann_in_sorted_order(tmp_path):
+def test_read_brat_gold_takes_first_ann_in_sorted_order(tmp_path):
     _write(tmp_path, ANN)
-    docs = list(iter_corpus(tmp_path))
-    assert len(docs) == 1 and docs[0].meta["annotator"] == "a"
-    assert [d.meta["annotator"] for d in iter_corpus(tmp_path, all_annotators=True)] == ["a", "b"]
+    corpus = read_brat(tmp_path)
+    (doc,) = corpus.gold()
+    assert doc.provenance.annotator == "a" and doc.provenance.other_annotators == ("b",)
+    assert [d.provenance.annotator for d in corpus.annotations] == ["a", "b"]
+    # the malformed T5 line is reported once per file that has it
+    assert sum(":6: malformed T line" in p for p in corpus.problems) == 2
 
 
 def test_quote_kind():
@@ -55,6 +59,6 @@ def test_matching_rules():
     assert majority_overlap((0, 10), (0, 6)) and not majority_overlap((0, 10), (0, 5))
     assert not majority_overlap((0, 4), (0, 10))
     assert coverage((0, 10), (5, 20)) == 0.5
-    # greedy by Jaccard: the better pair wins, one-to-one
-    assert match_greedy([(0, 10), (20, 30)], [(1, 10), (0, 9), (21, 30)]) == [(0, 0), (1, 2)]
-    assert match_greedy([(0, 10)], [(50, 60)]) == []
+    # optimal, one-to-one: the better (higher Jaccard) pair wins
+    assert match_spans([(0, 10), (20, 30)], [(1, 10), (0, 9), (21, 30)]) == [(0, 0), (1, 2)]
+    assert match_spans([(0, 10)], [(50, 60)]) == []

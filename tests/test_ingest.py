@@ -1,6 +1,7 @@
 """Reading articles from folders, JSONL and CSV; bad records are reported, not fatal."""
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -20,8 +21,8 @@ def test_folder_of_txt_uses_file_stem_and_reports_bad_files(tmp_path):
     articles, report = read_articles(tmp_path)
     assert [a.id for a in articles] == ["a", "d"]
     problems = {p.where.rsplit("/", 1)[-1]: p.message for p in report.problems}
-    assert "not UTF-8" in problems["b.txt"]
-    assert "empty" in problems["c.txt"]
+    assert problems["b.txt:1"] == "is not UTF-8 (byte 0xe9); re-save it as UTF-8; skipped"
+    assert "'text' is empty or whitespace only" in problems["c.txt"]
     assert report.duplicate_texts == [("a", "d")]
 
 
@@ -72,8 +73,9 @@ def test_ingest_cli_writes_articles_and_reports(tmp_path):
     (tmp_path / "in" / "bad.txt").write_bytes(b"\xff\xfe\x00bad")
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(app, ["ingest", str(tmp_path / "in"), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "bad.txt" in result.output and "not UTF-8" in result.output
+    assert result.exit_code == 1, result.output
+    assert "bad.txt:1: is not UTF-8" in result.output
+    assert "1 problem(s), listed above; the rest went through" in result.output
     rows = [obj for _, obj in read_jsonl(out)]
     assert [r["id"] for r in rows] == ["good"]
     assert rows[0]["hash"] and rows[0]["text"] == "Some news."
@@ -85,3 +87,274 @@ def test_ingest_cli_missing_source_is_one_clear_line(tmp_path):
     assert "does not exist" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+
+
+# --- one check of records at the boundary (issue 11, items 5-7) ----------------------
+
+
+def _jsonl(path, *rows):
+    """Write rows as JSONL; a str row is written as it is (a raw line)."""
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _problems(report):
+    return {p.where.rsplit(":", 1)[-1]: p.message for p in report.problems}
+
+
+def test_meta_that_is_not_an_object_is_one_line_and_the_rest_goes_through(tmp_path):
+    src = _jsonl(
+        tmp_path / "in.jsonl",
+        {"id": "a", "text": "One.", "meta": "a string"},
+        {"id": "b", "text": "Two.", "meta": 5},
+        {"id": "c", "text": "Three.", "meta": None},
+        {"id": "d", "text": "Four.", "meta": {"title": "T"}},
+    )
+    articles, report = read_articles(src)
+    assert [(a.id, dict(a.meta)) for a in articles] == [("c", {}), ("d", {"title": "T"})]
+    assert _problems(report) == {
+        "1": "'meta' must be an object, not a string (id 'a'); skipped",
+        "2": "'meta' must be an object, not an integer (id 'b'); skipped",
+    }
+
+
+def test_lone_surrogate_and_nul_are_refused_by_name(tmp_path):
+    # json.dumps writes "\ud800" as an escape: valid JSON, but no UTF-8 file can hold it
+    src = _jsonl(
+        tmp_path / "in.jsonl",
+        {"id": "s", "text": "bad \ud800 text"},
+        {"id": "n", "text": "nul\x00here"},
+        {"id": "ok", "text": "Fine."},
+    )
+    articles, report = read_articles(src)
+    assert [a.id for a in articles] == ["ok"]
+    assert _problems(report) == {
+        "1": "'text' holds a lone surrogate ('\\ud800' at 4), which UTF-8 cannot store; "
+        "fix the text's encoding (id 's'); skipped",
+        "2": "'text' holds a NUL character at 3; remove it (id 'n'); skipped",
+    }
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"text": None}, "'text' must be a string, not null"),
+        ({"text": 12345}, "'text' must be a string, not an integer"),
+        ({"text": ""}, "'text' is empty or whitespace only; give the article text"),
+        ({"text": " \n\t "}, "'text' is empty or whitespace only; give the article text"),
+        ({"text": "a\x00b"}, "'text' holds a NUL character at 1; remove it"),
+        (
+            {"text": "a\ud800b"},
+            "'text' holds a lone surrogate ('\\ud800' at 1), which UTF-8 cannot store; "
+            "fix the text's encoding",
+        ),
+        ({"meta": "UPI"}, "'meta' must be an object, not a string"),
+        ({"meta": 7}, "'meta' must be an object, not an integer"),
+    ],
+)
+def test_a_bad_record_gets_the_same_answer_from_every_reader(tmp_path, change, message):
+    """ingest and preannotate (articles), push, evaluate and export (documents): one answer."""
+    from curate.io import records
+    from curate.studio.push import iter_documents
+
+    row = {"id": "x", "text": "Fine.", "entities": [], **change}
+    src = _jsonl(tmp_path / "in.jsonl", row)
+    _, report = read_articles(src)
+    pushed: list[str] = []
+    assert list(iter_documents(src, pushed)) == []
+    expected = f"{src}:1: {message} (id 'x')"
+    assert [str(p) for p in report.problems] == [expected + "; skipped"]
+    assert pushed == [expected]
+    with pytest.raises(records.RecordError) as err:
+        records.document(row, "here")
+    assert str(err.value) == f"here: {message} (id 'x')"
+
+
+@pytest.mark.parametrize(
+    "start,message",
+    [
+        (0.0, "'entities[0].start' must be an integer offset, not a number 0.0"),
+        ("0", "'entities[0].start' must be an integer offset, not a string '0'"),
+        (True, "'entities[0].start' must be an integer offset, not a boolean True"),
+    ],
+)
+def test_offsets_that_are_not_integers_are_refused_not_truncated(start, message):
+    from curate.io import records
+
+    row = {
+        "id": "x",
+        "text": "Acme rose.",
+        "entities": [{"start": start, "end": 4, "label": "ORG", "text": "Acme"}],
+    }
+    with pytest.raises(records.RecordError) as err:
+        records.document(row, "f.jsonl:3")
+    assert str(err.value) == f"f.jsonl:3: {message} (id 'x')"
+    row["entities"][0]["start"] = 0
+    assert records.document(row, "f.jsonl:3").entities[0].start == 0
+
+
+def test_a_quote_part_with_float_offsets_is_refused():
+    from curate.io import records
+
+    row = {
+        "id": "x",
+        "text": '"Yes," she said.',
+        "quotes": [
+            {"start": 0, "end": 6, "text": '"Yes,"', "speaker": {"start": 7.5, "end": 10}},
+        ],
+    }
+    with pytest.raises(records.RecordError, match=r"'quotes\[0\]\.speaker\.start' must be an"):
+        records.document(row, "w")
+
+
+def test_csv_row_with_a_non_utf8_byte_is_named_and_skipped(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(
+        b'id,text\n1,"First, fine."\n2,"caf\xe9 au lait"\n3,"Third,\r\nover two lines."\n'
+        b"4,Fourth.\n"
+    )
+    articles, report = read_articles(src)
+    assert [(a.id, a.text) for a in articles] == [
+        ("1", "First, fine."),
+        ("3", "Third,\r\nover two lines."),  # line endings inside a field kept as on disk
+        ("4", "Fourth."),
+    ]
+    assert [str(p) for p in report.problems] == [
+        f"{src}:3: holds a byte that is not UTF-8 (0xe9); re-save the file as UTF-8; skipped"
+    ]
+
+
+def test_ragged_csv_row_is_reported_not_stored_under_null(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "id,text,source\n1,Fine.,UPI\n2,Unquoted, comma,UPI\n3,Short.\n4,Also fine.,AP\n",
+        encoding="utf-8",
+    )
+    articles, report = read_articles(src)
+    assert [(a.id, dict(a.meta)) for a in articles] == [
+        ("1", {"source": "UPI"}),
+        ("4", {"source": "AP"}),
+    ]
+    assert _problems(report) == {
+        "3": "has 4 fields but the header has 3; quote fields that hold commas; skipped",
+        "4": "has 2 fields but the header has 3; quote fields that hold commas; skipped",
+    }
+
+
+def test_csv_with_bom_and_crlf_reads_like_a_txt_file(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(b'\xef\xbb\xbfid,text\r\n1,"A\r\nB"\r\n')
+    (tmp_path / "1.txt").write_bytes(b"\xef\xbb\xbfA\r\nB")
+    (csv_article,), _ = read_articles(src)
+    (txt_article,), _ = read_articles(tmp_path / "1.txt")
+    assert csv_article.text == txt_article.text == "A\r\nB"
+    assert csv_article.hash == txt_article.hash
+
+
+def test_ingest_cli_bad_csv_row_exit_code_and_the_rest_written(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(b"id,text\n1,One.\n2,Tw\xff.\n3,Three.\n")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["ingest", str(src), "-o", str(out)])
+    assert result.exit_code == 1
+    assert f"{src}:3: holds a byte that is not UTF-8 (0xff)" in result.output
+    assert "Traceback" not in result.output
+    assert [r["id"] for _, r in read_jsonl(out)] == ["1", "3"]
+
+
+def test_ingest_cli_surrogate_and_meta_are_one_line_each(tmp_path):
+    src = _jsonl(
+        tmp_path / "in.jsonl",
+        {"id": "a", "text": "x \udfff y"},
+        {"id": "b", "text": "Fine.", "meta": [1, 2]},
+        {"id": "c", "text": "Fine too."},
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["ingest", str(src), "-o", str(out)])
+    assert result.exit_code == 1
+    assert f"{src}:1: 'text' holds a lone surrogate" in result.output
+    assert f"{src}:2: 'meta' must be an object, not a list" in result.output
+    assert "Traceback" not in result.output
+    assert [r["id"] for _, r in read_jsonl(out)] == ["c"]
+
+
+def test_preannotate_cli_gives_ingest_answers_and_writes_the_rest(tmp_path):
+    pytest.importorskip("spacy")
+    src = _jsonl(
+        tmp_path / "in.jsonl",
+        {"id": "a", "text": "x \ud800 y"},
+        {"id": "b", "text": "Fine.", "meta": "str"},
+        {"id": "c", "text": "Anna Smith said it would rain in Paris."},
+    )
+    out = tmp_path / "pre.jsonl"
+    result = CliRunner().invoke(app, ["preannotate", str(src), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "'text' holds a lone surrogate" in result.output
+    assert "'meta' must be an object, not a string" in result.output
+    assert "2 problem(s), listed above" in result.output
+    assert [r["id"] for _, r in read_jsonl(out)] == ["c"]
+
+
+def test_a_killed_writer_leaves_no_temp_file_after_the_next_write(tmp_path):
+    """A process killed inside an atomic write leaves ``.NAME.<pid>.*.tmp``; the next
+    write to the same file removes it (its process is gone) and keeps a live one's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from curate.io.jsonl import write_jsonl
+
+    out = tmp_path / "pre.jsonl"
+    code = (
+        "import sys, time\n"
+        "from curate.io.jsonl import atomic_writer\n"
+        f"with atomic_writer({str(out)!r}) as fh:\n"
+        "    fh.write('half'); fh.flush(); print('ready', flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    live = list(tmp_path.glob(".pre.jsonl.*.tmp"))
+    assert len(live) == 1 and f".{proc.pid}." in live[0].name
+    write_jsonl(out, [{"id": "1"}])  # the writer still runs: its file stays
+    assert list(tmp_path.glob(".pre.jsonl.*.tmp")) == live
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert live[0].exists()  # what a kill leaves
+    write_jsonl(out, [{"id": "2"}])
+    assert list(tmp_path.glob(".pre.jsonl.*.tmp")) == []
+    assert [r for _, r in read_jsonl(out)] == [{"id": "2"}]
+
+
+def test_a_killed_preannotate_leaves_no_temp_file_after_the_next_run(tmp_path):
+    """`curate preannotate` without --resume writes through a temp file; killed, it leaves
+    one, and the next run writing the same output removes it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("spacy")
+    src = tmp_path / "in.jsonl"
+    text = "Anna Smith said the council would meet in Paris on Monday. " * 40
+    _jsonl(src, *({"id": f"a{i}", "text": text} for i in range(2000)))
+    out = tmp_path / "pre.jsonl"
+    curate = Path(sys.executable).with_name("curate")
+    cmd = [str(curate), "preannotate", str(src), "-o", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(1200):  # the temp file appears once the model is loaded
+            if list(tmp_path.glob(".pre.jsonl.*.tmp")) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    (left,) = tmp_path.glob(".pre.jsonl.*.tmp")  # what the kill left behind
+    assert left.name.startswith(f".pre.jsonl.{proc.pid}.") and not out.exists()
+    _jsonl(src, {"id": "b", "text": "Anna Smith said it."})
+    result = CliRunner().invoke(app, ["preannotate", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert list(tmp_path.glob(".pre.jsonl.*.tmp")) == []
+    assert [r["id"] for _, r in read_jsonl(out)] == ["b"]

@@ -4,6 +4,7 @@ import pytest
 
 from curate.errors import SpanError
 from curate.model import (
+    Adjudication,
     Annotation,
     Article,
     Document,
@@ -107,8 +108,7 @@ def test_prediction_and_annotation_round_trip_and_stay_apart():
         ground_truth=True,
         selection="merged",
         model_version="m-1",
-        adjudicated_by="lead@x.org",
-        adjudicated_from=(11, 12),
+        adjudication=Adjudication("lead@x.org", "t3", 90, 91, (11, 12)),
         extra={"brat": "a.ann"},
     )
     for prov in (pred, ann):

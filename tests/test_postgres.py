@@ -8,14 +8,8 @@ installs it and sets ``CURATE_REQUIRE_POSTGRES=1`` so a missing server fails ins
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -26,90 +20,23 @@ from curate.schema import load_schema
 from curate.studio import server
 from curate.studio.client import connect
 from curate.studio.convert import document_to_results
+from curate.studio.postgres import pg_bin, private_postgres
 from curate.studio.push import push
+from curate.studio.server import PostgresSettings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.studio]
 
 
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=_version_key)
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).resolve().parent if initdb else None
-
-
-def _version_key(path: str) -> int:
-    part = Path(path).parent.parent.name
-    return int(part) if part.isdigit() else 0
-
-
-@dataclass
-class Postgres:
-    host: str
-    port: int
-    user: str
-    password: str
-    dbname: str
-
-
 @pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
+def postgres() -> Iterator[PostgresSettings]:
     """A private PostgreSQL server: own data folder, own port, password auth."""
-    bindir = _pg_bin()
-    if bindir is None:
+    if pg_bin() is None:
         why = "PostgreSQL binaries not found; install Debian's `postgresql` package"
         if os.environ.get("CURATE_REQUIRE_POSTGRES") == "1":
             pytest.fail(why + " (CURATE_REQUIRE_POSTGRES=1: `make test` installs it)")
         pytest.skip(why)
-    root = os.geteuid() == 0
-    # initdb refuses to run as root: run the server as the `postgres` system user then.
-    as_user = ["runuser", "-u", "postgres", "--"] if root else []
-    base = Path(tempfile.mkdtemp(prefix="curate-pg-"))
-    data, sock, pwfile = base / "data", base / "sock", base / "pw"
-    sock.mkdir()
-    password = "pg-test-" + os.urandom(6).hex()
-    pwfile.write_text(password + "\n")
-    if root:
-        shutil.chown(base, "postgres")
-        shutil.chown(sock, "postgres")
-        shutil.chown(pwfile, "postgres")
-    port = server.find_free_port()
-    env = {**os.environ, "LC_ALL": "C.UTF-8"}
-
-    def run(*cmd: str) -> None:
-        subprocess.run([*as_user, *cmd], check=True, env=env, capture_output=True, timeout=120)
-
-    run(
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "-U",
-        "curate",
-        "--auth=scram-sha-256",
-        f"--pwfile={pwfile}",
-        "-E",
-        "UTF8",
-    )
-    opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "log"), "-w", "start")
-    try:
-        subprocess.run(
-            [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "curate", "ls"],
-            check=True,
-            env={**env, "PGPASSWORD": password},
-            capture_output=True,
-            timeout=60,
-        )
-        yield Postgres("127.0.0.1", port, "curate", password, "ls")
-    finally:
-        subprocess.run(
-            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            env=env,
-            capture_output=True,
-            timeout=120,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+    with private_postgres() as pg:
+        yield pg
 
 
 def _doc() -> Document:
@@ -136,7 +63,7 @@ def test_label_studio_on_postgres_round_trip(postgres, tmp_path, monkeypatch):
         "POSTGRE_PORT": str(postgres.port),
         "POSTGRE_USER": postgres.user,
         "POSTGRE_PASSWORD": postgres.password,
-        "POSTGRE_NAME": postgres.dbname,
+        "POSTGRE_NAME": postgres.name,
     }.items():
         monkeypatch.setenv(key, value)
     data_dir = tmp_path / "studio"
@@ -196,7 +123,7 @@ def test_label_studio_on_postgres_round_trip(postgres, tmp_path, monkeypatch):
                 port=postgres.port,
                 user=postgres.user,
                 password=postgres.password,
-                dbname=postgres.dbname,
+                dbname=postgres.name,
             ) as pg,
             pg.cursor() as cur,
         ):

@@ -9,9 +9,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from curate.extract import get  # noqa: E402
-from curate.extract._quotes_marks import find_quoted  # noqa: E402
 from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
 from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
+from curate.marks import find_quoted  # noqa: E402
 from curate.model import Document, Quote  # noqa: E402
 
 
@@ -433,3 +433,20 @@ def test_retired_rules_name_points_to_the_current_one():
     for call in (lambda: get("curate.quotes.v1"), lambda: resolve("curate.quotes.v1")):
         with pytest.raises(CurateError, match="retired.*curate.quotes.v2"):
             call()
+
+
+@pytest.mark.parametrize("dash", [" — ", " -", "-", " - ", " -- ", "--", "—", " – ", " ― "])
+def test_a_quote_signed_with_any_dash_gets_the_same_speaker(nlp, dash):
+    text = (
+        "Residents packed the hall on Tuesday.\n"
+        f"“We will not close the library this winter.”{dash}Commissioner Daniel Okoro\n"
+        "The vote is next week."
+    )
+    q = one(quotes(nlp, text), "We will not close")
+    assert text_of(q.speaker) == "Commissioner Daniel Okoro"
+    assert text_of(q.cue).strip("―—–-") == ""
+
+
+def test_a_hyphen_glued_to_a_lowercase_word_is_no_signature(nlp):
+    text = "The “pro-growth”-minded officials said nothing about the plan for the winter."
+    assert all(q.cue is None or q.cue.text == "said" for q in quotes(nlp, text))

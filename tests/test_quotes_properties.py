@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from curate.extract._quotes_marks import find_quoted  # noqa: E402
 from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
 from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
+from curate.marks import find_quoted  # noqa: E402
 from curate.model import Document  # noqa: E402
 
 # News-like pieces, quote marks of every style (often unbalanced), paragraph breaks,

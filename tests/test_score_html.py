@@ -6,8 +6,8 @@ from rich.console import Console
 
 from curate.model import Document, Entity, Quote, Span
 from curate.report.html import render_html
+from curate.report.terminal import render
 from curate.score.evaluate import Evaluation, score
-from curate.score.report import render
 
 TEXT = 'Acme <b>Corp</b> hired Ann Lee in Paris. "We grow," Ann Lee said & left.'
 

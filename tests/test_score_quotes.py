@@ -151,3 +151,18 @@ def test_wrong_speaker_and_cue_are_listed_as_errors():
     errs = errors([Q3], pred, pairs)
     assert [e["kind"] for e in errs] == ["wrong_speaker", "wrong_cue"]
     assert errs[0]["gold"] == "Mary Jones" and errs[0]["pred"] == "reporters"
+
+
+def test_matching_is_optimal_whatever_the_order():
+    # Greedy by Jaccard would give the long prediction to the second gold quote (its best
+    # pair) and leave both the first gold quote and the short prediction unmatched.
+    text = "x" * 40
+    gold = [Quote(0, 10, text[0:10], "direct"), Quote(10, 20, text[10:20], "direct")]
+    long, short = Quote(5, 20, text[5:20], "direct"), Quote(10, 14, text[10:14], "direct")
+    for pred in ([long, short], [short, long]):
+        counts, pairs = article_counts(gold, pred)
+        assert counts["q/cov0.3/tpg/*"] == counts["q/cov0.3/tpp/*"] == 2
+    # Quote order does not change which pairs the main rule makes either.
+    a, _ = article_counts(GOLD, [Q3, Q1, Q2])
+    b, _ = article_counts(GOLD, [Q1, Q2, Q3])
+    assert a == b

@@ -9,15 +9,16 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from curate.cli.app import app
+from curate.cli.app import app, finish
 
-_ORDER = ["ingest", "preannotate", "studio", "push", "pull", "export", "evaluate"]
+_ORDER = ["ingest", "preannotate", "studio", "push", "pull", "adjudicate", "export", "evaluate"]
 
 
 def _load_commands() -> None:
     found = {m.name for m in pkgutil.iter_modules(__path__) if m.name != "app"}
     for name in [n for n in _ORDER if n in found] + sorted(found - set(_ORDER)):
         importlib.import_module(f"{__name__}.{name}")
+    finish(app)
 
 
 _load_commands()

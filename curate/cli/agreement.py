@@ -11,7 +11,7 @@ from rich.table import Table
 from curate.cli.app import command, console, err_console
 from curate.errors import InputError
 from curate.io.jsonl import atomic_writer
-from curate.schema import load_schema
+from curate.schema import LabelSchema, load_schema
 from curate.score.agreement import AgreementReport, agreement, load_annotations
 
 
@@ -29,6 +29,23 @@ def agreement_cli(
     config: Path | None = typer.Option(
         None, "--config", help="Label mapping (mapping.toml) or config .xml."
     ),
+    gamma: bool = typer.Option(
+        False, "--gamma", help="Also compute gamma per label (needs curate[agreement]; slow)."
+    ),
+    predictions: Path | None = typer.Option(
+        None,
+        "--predictions",
+        help="Pre-annotations (JSONL of Documents): how much each annotator changed them.",
+    ),
+    gold: str | None = typer.Option(
+        None,
+        "--gold",
+        help="Gold name or folder (the adjudicated gold): how far each annotator is from it.",
+    ),
+    html: Path | None = typer.Option(
+        None, "--html", help="Also write a self-contained HTML report with charts."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of gamma's chance sampling."),
 ) -> None:
     """Agreement between annotators on articles annotated by two or more people.
 
@@ -47,18 +64,50 @@ def agreement_cli(
             "articles with one); agreement needs overlapping annotations",
             path=str(source),
         )
-    render(report, top)
+    out = report.to_dict()
+    if gamma:
+        from curate.score.span_agreement import gamma_by_label
+
+        with err_console.status("computing gamma..."):
+            out["gamma"] = gamma_by_label(docs, schema, seed=seed)
+    against = {}
+    if predictions is not None:
+        against["the pre-annotation"] = _reference(predictions, schema)
+    if gold is not None:
+        from curate.gold import load_documents
+
+        against["the gold"] = {d.id: d for d in load_documents(gold)}
+    if against:
+        from curate.score.span_agreement import against_reference
+
+        out["against"] = {
+            name: [r.to_dict() for r in against_reference(docs, ref, schema)]
+            for name, ref in against.items()
+        }
+    render(report, top, out)
     if json_out is not None:
         with atomic_writer(json_out) as fh:
-            json.dump(report.to_dict(), fh, indent=2, ensure_ascii=False)
+            json.dump(out, fh, indent=2, ensure_ascii=False)
         console.print(f"wrote {json_out}")
+    if html is not None:
+        from curate.report.agreement import write_agreement_html
+
+        write_agreement_html(out, html, str(source))
+        console.print(f"wrote {html}")
+
+
+def _reference(path: Path, schema: LabelSchema) -> dict:
+    docs, problems = load_annotations(path, schema)
+    for p in problems:
+        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    return {d.id: d for d in docs}
 
 
 def _n(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
-def render(report: AgreementReport, top: int) -> None:
+def render(report: AgreementReport, top: int, extra: dict | None = None) -> None:
     console.print(
         f"{report.articles} articles with 2+ annotators "
         f"({report.single_annotator_articles} with one, not counted); "
@@ -66,18 +115,17 @@ def render(report: AgreementReport, top: int) -> None:
         highlight=False,
     )
     t = Table(title="Agreement per label", title_justify="left")
-    for col in ("label", "spans", "F1 exact", "F1 overlap", "alpha (char)"):
+    extra = extra or {}
+    gammas = extra.get("gamma") or {}
+    cols = ["label", "spans", "F1 exact", "F1 overlap", "alpha (char)"]
+    for col in cols + (["gamma"] if gammas else []):
         t.add_column(col, justify="left" if col == "label" else "right")
     rows = [*report.labels, *([report.overall] if report.overall else [])]
     for i, r in enumerate(rows):
-        t.add_row(
-            r.label,
-            str(r.spans),
-            _n(r.f1_exact),
-            _n(r.f1_overlap),
-            _n(r.alpha),
-            end_section=i == len(report.labels) - 1,
-        )
+        cells = [r.label, str(r.spans), _n(r.f1_exact), _n(r.f1_overlap), _n(r.alpha)]
+        if gammas:
+            cells.append(_n(gammas.get(r.label)))
+        t.add_row(*cells, end_section=i == len(report.labels) - 1)
     console.print(t)
     t = Table(title="Per annotator (against every other annotator)", title_justify="left")
     for col in ("annotator", "articles", "spans", "F1 exact", "F1 overlap", "mean pair alpha"):
@@ -101,6 +149,21 @@ def render(report: AgreementReport, top: int) -> None:
         for col in ("kind", "speaker", "cue", "speaker entity"):
             t.add_column(col, justify="right")
         t.add_row(_n(qa.kind), _n(qa.speaker), _n(qa.cue), _n(qa.speaker_entity))
+        console.print(t)
+    for name, rows in (extra.get("against") or {}).items():
+        from curate.score.span_agreement import EDITS
+
+        t = Table(title=f"Each annotator against {name}", title_justify="left")
+        t.add_column("annotator")
+        for col in ("articles", "F1 exact", *(e.replace("_", " ") for e in EDITS)):
+            t.add_column(col, justify="right")
+        for r in rows:
+            t.add_row(
+                r["annotator"],
+                str(r["articles"]),
+                _n(r["f1_exact"]),
+                *(str(r["edits"][e]) for e in EDITS),
+            )
         console.print(t)
     t = Table(title="Articles with most disagreement", title_justify="left")
     for col in ("article", "annotators", "spans", "F1 exact", "F1 overlap"):

@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 import functools
+import inspect
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from curate.errors import CurateError
 
+
+class _FlagsReadAsFlags:
+    """Help that shows a boolean flag as ``--resume``, not ``--resume <bool>``.
+
+    Typer's rich help prints every option's type, a flag's too, as if it took a value.
+    """
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class CurateCommand(_FlagsReadAsFlags, TyperCommand):
+    """A command whose help reads flags as flags."""
+
+
+class CurateGroup(_FlagsReadAsFlags, TyperGroup):
+    """A command group whose help reads flags as flags."""
+
+
 app = typer.Typer(
+    cls=CurateGroup,
     name="curate",
     help="Turn news articles into a versioned gold dataset of entities and quotes, "
     "with Label Studio in the loop, and score extractors against it.",
@@ -32,6 +59,11 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def skipped(n: int) -> typer.Exit:
+    """The exit (code 1) of a command that wrote what it could but met ``n`` problems."""
+    return fail(f"{n} problem(s), listed above; the rest went through. Fix them and run again")
+
+
 def handle_errors(fn: F) -> F:
     """Turn a CurateError raised by the library into one clear line and exit code 1."""
 
@@ -43,6 +75,48 @@ def handle_errors(fn: F) -> F:
             raise fail(str(e)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+# A line that starts a list item or a table row keeps its line break in help text.
+_KEEP_BREAK = re.compile(r"\s*([-*•]|\d+[.)]|\|)\s")
+
+
+def reflow(text: str | None) -> str | None:
+    """Help text with each paragraph on one line, so the terminal wraps it.
+
+    Typer's rich help keeps a docstring's line breaks after the first paragraph, which
+    cuts sentences where the source wrapped them. Paragraphs are separated by blank
+    lines; list items (``- ``, ``1. ``) keep their own lines.
+    """
+    if not text:
+        return text
+    out = []
+    for para in inspect.cleandoc(text).split("\n\n"):
+        lines: list[str] = []
+        for line in para.splitlines():
+            if lines and not _KEEP_BREAK.match(line):
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line.rstrip())
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+def finish(typer_app: typer.Typer) -> None:
+    """Give every command of ``typer_app`` (and its sub-apps) curate's help conventions:
+    flags shown as flags, paragraphs reflowed. Called once all commands are registered."""
+    for cmd in typer_app.registered_commands:
+        if cmd.cls in (None, TyperCommand):
+            cmd.cls = CurateCommand
+        cmd.help = reflow(cmd.help or inspect.getdoc(cmd.callback))
+    for group in typer_app.registered_groups:
+        sub = group.typer_instance
+        if sub is None:
+            continue
+        if not isinstance(sub.info.cls, type) or sub.info.cls is TyperGroup:
+            sub.info.cls = CurateGroup  # none given (typer's Default placeholder) or typer's
+        sub.info.help = reflow(sub.info.help if isinstance(sub.info.help, str) else None)
+        finish(sub)
 
 
 def command(*args: Any, **kwargs: Any) -> Callable[[F], F]:

@@ -75,9 +75,10 @@ def evaluate_cli(
         None, "--config", help="Label mapping.toml or config .xml (default: the shipped config)."
     ),
 ) -> None:
+    from curate.report.terminal import render, render_comparison
     from curate.score.evaluate import evaluate_specs
     from curate.score.report import compare as compare_reports
-    from curate.score.report import load_report, render, render_comparison, write_json
+    from curate.score.report import load_report, write_json
 
     old = load_report(compare) if compare else None
     ev = evaluate_specs(

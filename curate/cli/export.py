@@ -59,6 +59,11 @@ def export_cli(
     strict: bool = typer.Option(
         False, "--strict", help="Refuse to release when any gold record is bad."
     ),
+    real_identities: bool = typer.Option(
+        False,
+        "--real-identities",
+        help="Release annotators' real identities (e-mails) instead of stable pseudonyms.",
+    ),
     root: Path = typer.Option(DEFAULT_ROOT, "--root", help="Folder holding the gold datasets."),
 ) -> None:
     """Release pulled gold as a new immutable dataset version, with training exports.
@@ -101,6 +106,7 @@ def export_cli(
         schema=schema,
         formats=[f.strip() for f in formats.split(",") if f.strip()],
         tokenizer=tokenizer,
+        real_identities=real_identities,
     )
     how = f"{result.bump} bump from {result.previous}" if result.previous else "first version"
     console.print(f"wrote {result.name} {result.version} ({how}) to {result.path}", soft_wrap=True)
@@ -125,7 +131,9 @@ def export_cli(
     if read.problems:
         err_console.print(f"[yellow]{len(read.problems)} record(s) left out[/]", highlight=False)
     if push_to_hub:
-        payload = push(result.path, push_to_hub, private=not public)
+        payload = push(
+            result.path, push_to_hub, private=not public, real_identities=real_identities
+        )
         console.print(f"pushed {len(payload.files)} files to {payload.repo_id}, tag {payload.tag}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from curate import settings
-from curate.cli.app import app, console, err_console, handle_errors
+from curate.cli.app import app, console, err_console, handle_errors, skipped
 from curate.gold.brat_import import import_brat
 from curate.schema import load_schema
 
@@ -39,8 +39,15 @@ def brat_cli(
 
     T lines with an entity label of the config become entities; attributions (E lines
     joining Source, Cue and Content, discontinuous fragments kept as their covering span)
-    become quotes. Several .ann files per article are kept as separate annotators in
-    `annotations.jsonl` (for `curate agreement`); the gold gets the first in sorted order.
+    become quotes, their kind (direct, mixed, indirect) decided by their quote marks.
+    Several .ann files per article are kept as separate annotators in `annotations.jsonl`
+    (for `curate agreement`); the gold gets the first in sorted order.
+
+    Texts are read as `curate ingest` reads them (a byte order mark dropped, line endings
+    kept), so predictions made from ingested texts score against the import; offsets that
+    count a CRLF line break as one character are recognised and mapped. A file whose
+    offsets do not fit its text, and every .ann line that is not read, is reported by file
+    and line; the rest is imported and the exit code is 1.
     """
     result = import_brat(
         path, name=name, version=version, bump=bump, root=root, schema=load_schema(config)
@@ -63,3 +70,5 @@ def brat_cli(
         f"several) into {result.path}",
         highlight=False,
     )
+    if result.problems:
+        raise skipped(len(result.problems))

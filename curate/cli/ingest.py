@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from curate import settings
-from curate.cli.app import command, console, err_console
+from curate.cli.app import command, console, err_console, skipped
 from curate.io.articles import IngestReport, iter_articles
 from curate.io.jsonl import write_jsonl
 
@@ -22,13 +22,17 @@ def ingest_cli(
     """Read articles (id, text, metadata) and write them as articles JSONL with a content hash.
 
     A folder of .txt gives one article per file (id = file stem); .jsonl and .csv need
-    `id` and `text` fields, other fields become metadata. Empty, unreadable or non-UTF-8
-    records and duplicate ids are reported by name and skipped; the rest go through.
+    `id` and `text` fields, other fields become metadata. Bad records (empty text, a
+    `meta` that is not an object, bytes that are not UTF-8, a ragged CSV row...) and
+    duplicate ids are reported by file and line and skipped; the rest go through, and the
+    exit code is 1 when anything was skipped.
     """
     report = IngestReport()
     n = write_jsonl(output, (a.to_dict() for a in iter_articles(source, report)))
     render_report(report)
     console.print(f"wrote {n} articles to {output}")
+    if report.problems:
+        raise skipped(len(report.problems))
 
 
 def render_report(report: IngestReport) -> None:

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from curate import settings
-from curate.cli.app import command, console, err_console, fail
+from curate.cli.app import command, console, err_console, fail, skipped
 from curate.extract.preannotate import DEFAULT_BATCH_SIZE, PreannotateReport
 
 
@@ -79,9 +79,9 @@ def preannotate_cli(
     Reads the same sources as `curate ingest` and writes one JSON object per article and
     line: id, text, meta, entities, quotes and source (the model version). Entity labels
     the Label Studio config does not have are dropped and counted. Bad records are
-    reported and skipped. With --workers N or --scheduler ADDRESS the articles run in
-    partitions on Dask and land in sharded files OUT.d/part-NNNNN.jsonl; a rerun skips
-    finished shards.
+    reported by file and line and skipped (exit code 1), as `curate ingest` does. With
+    --workers N or --scheduler ADDRESS the articles run in partitions on Dask and land in
+    sharded files OUT.d/part-NNNNN.jsonl; a rerun skips finished shards.
     """
     from curate.schema import load_schema
 
@@ -117,6 +117,8 @@ def preannotate_cli(
         )
     render_summary(report)
     console.print(f"wrote {report.articles} articles to {output}", highlight=False, soft_wrap=True)
+    if report.problems:
+        raise skipped(len(report.problems))
 
 
 def _distributed(
@@ -161,6 +163,8 @@ def _distributed(
         raise fail(
             f"{len(result.failed)} partition(s) failed; rerun the same command to retry them"
         )
+    if result.report.problems:
+        raise skipped(len(result.report.problems))
 
 
 def _progress() -> Progress:

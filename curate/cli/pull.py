@@ -36,6 +36,26 @@ def pull_cli(
         "--config",
         help="Label mapping (mapping.toml) or config .xml (default: the shipped config).",
     ),
+    real_identities: bool = typer.Option(
+        False,
+        "--real-identities",
+        help="With --release: annotators' real identities instead of stable pseudonyms.",
+    ),
+    merge: str | None = typer.Option(
+        None,
+        "--merge",
+        metavar="POLICY",
+        help="Merge disagreeing annotations region by region: unanimous, majority or k-of-n.",
+    ),
+    min_annotators: int = typer.Option(
+        2, "--min-annotators", help="With --merge: fewer annotations send a task to review."
+    ),
+    k: int | None = typer.Option(None, "--k", help="With --merge k-of-n: annotators needed."),
+    quote_overlap: float | None = typer.Option(
+        None,
+        "--quote-overlap",
+        help="With --merge: quotes overlapping by this share (0-1) count as one.",
+    ),
 ) -> None:
     """Export a snapshot of the project and turn human annotations into gold.
 
@@ -43,14 +63,20 @@ def pull_cli(
     and report.json. Gold policy: ground truth wins; a single annotation is taken;
     identical annotations are merged; disagreements are listed as conflicts with links
     and left out of the gold. Cancelled annotations and drafts are skipped and counted.
+
+    With --merge, disagreeing annotations merge region by region and only regions without
+    enough agreement make a conflict (see `curate adjudicate`). Decisions submitted in the
+    project's review project become the gold of their tasks.
     """
+    from curate.gold.merge import MergePolicy
     from curate.schema import load_schema
     from curate.studio.client import connect
     from curate.studio.pull import pull
 
     schema = load_schema(config)
+    policy = MergePolicy(merge, min_annotators, k, quote_overlap) if merge else None
     with err_console.status("exporting a snapshot from Label Studio..."):
-        result = pull(connect(), project, out, schema=schema)
+        result = pull(connect(), project, out, schema=schema, merge_policy=policy)
     render(result)
     if release:
         from curate.gold import write_version
@@ -60,7 +86,12 @@ def pull_cli(
             name=release,
             root=gold_root,
             schema=schema,
-            meta={"project": result.project_title, "snapshot": str(result.snapshot_id)},
+            meta={
+                "project": result.project_title,
+                "snapshot": str(result.snapshot_id),
+                "gold_policy": result.policy_description(),
+            },
+            real_identities=real_identities,
         )
         console.print(f"released {len(result.gold)} gold articles as {path}", highlight=False)
 
@@ -77,9 +108,21 @@ def render(r: PullResult) -> None:
     t.add_row(
         "gold",
         f"{len(r.gold)} (ground truth {sel['ground_truth']}, single {sel['single']}, "
-        f"merged {sel['merged']})",
+        f"merged {sel['merged']}, merged by policy {sel['policy_merged']}, "
+        f"adjudicated {sel['adjudicated']})",
     )
     t.add_row("conflicts", str(len(r.conflicts)))
+    if r.merge_policy is not None:
+        m = r.merge
+        t.add_row(
+            f"regions ({r.merge_policy.name})",
+            f"accepted {m['regions_accepted']}, rejected {m['regions_rejected']}, "
+            f"to review {m['regions_review']}",
+        )
+        t.add_row(
+            f"tasks ({r.merge_policy.name})",
+            f"settled {m['tasks_settled']}, to review {m['tasks_review']}",
+        )
     t.add_row("skipped: cancelled", str(r.cancelled))
     t.add_row("skipped: drafts", str(r.drafts))
     console.print(t)
@@ -95,8 +138,8 @@ def render(r: PullResult) -> None:
     if r.problems.counts:
         shown = ", ".join(f"{k} {v}" for k, v in sorted(r.problems.counts.items()))
         err_console.print(f"[yellow]problems[/] {shown}", highlight=False, soft_wrap=True)
-        for m in r.problems.messages[:10]:
-            err_console.print(f"  {m}", highlight=False, soft_wrap=True)
+        for msg in r.problems.messages[:10]:
+            err_console.print(f"  {msg}", highlight=False, soft_wrap=True)
         if len(r.problems.messages) > 10:
             err_console.print(f"  ... all in {r.path / 'report.json'}", highlight=False)
     rows = r.corrections.rows()

@@ -17,7 +17,7 @@ Span convention (PolNeAR's, the gold we benchmark on):
 
 Three passes over one parsed article:
 
-1. quote marks (``_quotes_marks``): every quoted stretch, unbalanced marks recovered;
+1. quote marks (``curate.marks``): every quoted stretch, unbalanced marks recovered;
 2. direct quotes: a quoted stretch that stands as a clause of its own gets the speech
    verb it depends on, or one right after/before it, as cue and that verb's subject as
    speaker; a cue-less quote right after continues the previous one;
@@ -43,7 +43,15 @@ from spacy.tokens import Doc, Token
 from spacy.tokens import Span as SpacySpan
 
 from curate.extract import Extraction, RuleExtractor, register
-from curate.extract._quotes_marks import Quoted, find_quoted, paragraphs
+from curate.marks import (
+    CLOSING,
+    DOUBLE_CLOSE,
+    STRAIGHT_DOUBLE,
+    Quoted,
+    find_quoted,
+    paragraphs,
+    signature_dash,
+)
 from curate.model import Quote, Span
 
 if TYPE_CHECKING:
@@ -362,7 +370,7 @@ def _standalone(art: _Article, q: Quoted) -> bool:
         starts = bool(before) and _is_cue(before[-1])
     if not starts:
         return False
-    inner = text[q.start : q.end].rstrip("”’\"'»›").rstrip()
+    inner = text[q.start : q.end].rstrip(CLOSING).rstrip()
     if inner[-1:] in ".,!?…—–-:;":
         return True
     j = q.end
@@ -450,20 +458,36 @@ def _colon_cue(art: _Article, q: Quoted) -> tuple[tuple[int, int], Token | None]
     return (i, i + 1), who
 
 
-def _dash_cue(art: _Article, q: Quoted) -> tuple[tuple[int, int], Token | None] | None:
-    """``“...” ― Jane Smith``: a quote signed with a dash and a name (vox pops, epigraphs)."""
-    i = q.end
-    while i < len(art.text) and art.text[i] in " \t\xa0":
-        i += 1
-    if i >= len(art.text) or art.text[i] not in "―—–":
+def _dash_cue(art: _Article, q: Quoted) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """``“...” ― Jane Smith``: a quote signed with a dash and a name (vox pops, epigraphs).
+
+    Returns the cue (the dash) and the speaker span. Every dash form counts the same
+    (``—``, ``-``, ``--``, with or without spaces; the table is
+    :data:`curate.marks.DASHES`), also when the tokenizer keeps the dash
+    on the name (``-Commissioner`` is one token): the speaker then starts after the dash.
+    """
+    dash = signature_dash(art.text, q.end)
+    if dash is None:
         return None
-    after = art.tokens(i + 1, art.paras[art.para_of(i)][1])
+    after = art.tokens(dash[1], art.paras[art.para_of(dash[0])][1])
+    n = bisect.bisect_right(art._tok_starts, dash[1]) - 1
+    glued = art.doc[n] if n >= 0 and art.doc[n].idx < dash[1] else None
+    if glued is not None and dash[1] < glued.idx + len(glued):
+        if not art.text[dash[1]].isupper():
+            return None
+        if not after or after[0].pos_ != "PROPN":
+            return dash, (dash[1], glued.idx + len(glued))
+        return dash, (dash[1], _np(_name_head(after[0]))[1])
     if not after or after[0].pos_ != "PROPN":
         return None
-    who = after[0]
-    while who.i + 1 < len(who.doc) and who.doc[who.i + 1].pos_ == "PROPN" and who.head.i > who.i:
-        who = who.head
-    return (i, i + 1), who
+    return dash, _np(_name_head(after[0]))
+
+
+def _name_head(tok: Token) -> Token:
+    """The last word of the proper name starting at ``tok`` (``Jane`` -> ``Smith``)."""
+    while tok.i + 1 < len(tok.doc) and tok.doc[tok.i + 1].pos_ == "PROPN" and tok.head.i > tok.i:
+        tok = tok.head
+    return tok
 
 
 def _splits(art: _Article, prev: _Found, q: Quoted) -> bool:
@@ -550,7 +574,7 @@ def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
             prev.end = q.end
             continue
         f = _Found(q.start, q.end, "direct", first_end=q.end)
-        colon = (_colon_cue(art, q) or dash) if cue is None else None
+        colon = _colon_cue(art, q) if cue is None else None
         if cue is not None:
             taken_cues.add(cue.i)
             f.cue = _cue_span(cue)
@@ -560,6 +584,8 @@ def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
         elif colon is not None:
             f.cue = colon[0]
             f.speaker = _np(colon[1]) if colon[1] is not None else None
+        elif dash is not None:
+            f.cue, f.speaker = dash
         elif prev is not None and para - prev_para <= 1:
             # A continuation: same speaker as the quote just before.
             f.speaker = prev.speaker
@@ -883,7 +909,7 @@ _DATELINE = re.compile(
 )
 
 
-_CLOSING_DOUBLE = '”"»'
+_CLOSING_DOUBLE = DOUBLE_CLOSE + STRAIGHT_DOUBLE
 
 
 def _trim(text: str, start: int, end: int, keep_end: bool = False) -> tuple[int, int]:

@@ -84,22 +84,20 @@ def _predictions(path: Path) -> Resolved:
     ex = Resolved(str(path), "predictions", TASKS, lambda a: iter(()))
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
-        from curate.io.jsonl import read_jsonl
+        from curate.io.records import iter_documents
 
         by_id: dict[str, Document] = {}
-        for lineno, row in read_jsonl(path):
-            try:
-                doc = Document.from_dict(row)
-            except (KeyError, TypeError, ValueError, SpanError) as e:
-                raise InputError(
-                    f"not a pre-annotation record ({_why(e)}); predictions must be "
-                    "`curate preannotate` output",
-                    path=str(path),
-                    line=lineno,
-                ) from e
+        bad: list[str] = []
+        for lineno, doc in iter_documents(path, bad):
             if doc.id in by_id:
                 ex.notes.append(f"{path}:{lineno}: second prediction for {doc.id!r}; it is used")
             by_id[doc.id] = doc
+        if bad:
+            raise InputError(
+                f"{len(bad)} line(s) are not pre-annotation records; predictions must be "
+                "`curate preannotate` output:\n" + "\n".join(bad),
+                path=str(path),
+            )
         missing = [a.id for a in articles if a.id not in by_id]
         if missing:
             raise InputError(

@@ -5,10 +5,17 @@ edges fall inside a token is left out and reported, never widened to whole token
 Overlapping entities cannot all be ``doc.ents`` (nor BIO tags): the earlier one is kept
 (the longer one when both start together), the other is left out of those and reported,
 and both stay in the ``entities`` span group of the DocBin.
+
+Sentences come from spaCy's rule-based ``sentencizer``, which breaks after ``!`` in
+``Yahoo! Japan``: a sentence break is never left inside a gold span of any kind (entity,
+quote, speaker, cue, named speaker), so no reader that goes sentence by sentence (CoNLL,
+``spacy convert``, a corpus cut into sentences) sees a span in two pieces. Each removed
+break is counted in the manifest (``alignment.sentence_breaks_removed``).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -74,6 +81,9 @@ class Alignment:
     entities: int = 0
     aligned: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
+    breaks_removed: Counter[str] = field(default_factory=Counter)
+    """Sentence breaks taken out of gold spans, by kind of span (one break may count
+    under several kinds when their spans nest)."""
 
     def add(
         self, doc: Document, split: str, what: str, start: int, end: int, label: str, reason: str
@@ -102,6 +112,10 @@ class Alignment:
             "entities_in_doc_ents": self.aligned,
             "left_out": self.counts(),
             "problems": self.problems,
+            "sentence_breaks_removed": {
+                "total": self.breaks_removed["total"],
+                **{k: n for k, n in sorted(self.breaks_removed.items()) if k != "total"},
+            },
         }
 
 
@@ -113,6 +127,7 @@ def to_spacy_doc(doc: Document, nlp: Language, split: str, report: Alignment) ->
     share ``span.id_`` (``q0``, ``q1``...), which is how they stay linked.
     """
     sdoc = nlp(doc.text)
+    keep_spans_whole(sdoc, gold_spans(doc), report.breaks_removed)
     ents: list[SpacySpan] = []
     for e in doc.entities:
         report.entities += 1
@@ -156,6 +171,41 @@ def to_spacy_doc(doc: Document, nlp: Language, split: str, report: Alignment) ->
         sdoc.spans[group] = spans
     sdoc.user_data["curate_id"] = doc.id
     return sdoc
+
+
+def gold_spans(doc: Document) -> list[tuple[str, int, int]]:
+    """``(kind, start, end)`` of every gold span of ``doc``: entities and quote parts."""
+    out = [("entity", e.start, e.end) for e in doc.entities]
+    for q in doc.quotes:
+        parts = (
+            ("quote", q.content),
+            ("speaker", q.speaker),
+            ("cue", q.cue),
+            ("speaker_entity", q.speaker_entity),
+        )
+        out += [(kind, p.start, p.end) for kind, p in parts if p is not None]
+    return out
+
+
+def keep_spans_whole(sdoc: Doc, spans: Iterable[tuple[str, int, int]], removed: Counter) -> None:
+    """Take every sentence break out of the inside of ``spans`` (character offsets).
+
+    A token starting strictly inside a span stops being a sentence start, so the span's
+    sentence runs on to the next break after it. ``removed["total"]`` counts the breaks
+    taken out, ``removed[kind]`` the breaks per kind of span they were in.
+    """
+    starts = [t for t in sdoc[1:] if t.is_sent_start]
+    if not starts:
+        return
+    idx = [t.idx for t in starts]
+    inside: dict[int, set[str]] = {}
+    for kind, start, end in spans:
+        for n in range(bisect_right(idx, start), bisect_right(idx, end - 1)):
+            inside.setdefault(n, set()).add(kind)
+    for n, kinds in inside.items():
+        starts[n].is_sent_start = False
+        removed["total"] += 1
+        removed.update(kinds)
 
 
 def conll_lines(sdoc: Doc) -> Iterable[str]:

@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard, HfApi
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError, OfflineModeIsEnabled
 from huggingface_hub.utils import validate_repo_id
 
 from curate import settings
 from curate.errors import DatasetError
+from curate.gold.identities import PSEUDONYMOUS, has_email
 from curate.gold.manifest import read_manifest, verify
 from curate.gold.version import MANIFEST
 
@@ -64,8 +66,14 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def prepare_push(path: str | Path, repo_id: str, *, private: bool = True) -> HubPayload:
-    """Check a version folder and describe its upload; raises DatasetError on any problem."""
+def prepare_push(
+    path: str | Path, repo_id: str, *, private: bool = True, real_identities: bool = False
+) -> HubPayload:
+    """Check a version folder and describe its upload; raises DatasetError on any problem.
+
+    A version released with real annotator identities (or, from before pseudonyms, one
+    whose rows hold e-mail addresses) is refused unless ``real_identities``.
+    """
     folder = Path(path)
     check_repo_id(repo_id)
     result = verify(folder)
@@ -80,6 +88,8 @@ def prepare_push(path: str | Path, repo_id: str, *, private: bool = True) -> Hub
         raise DatasetError(f"{folder / 'README.md'}: the card has no `configs` in its YAML header")
     files = (*sorted(manifest["files"]), MANIFEST)
     _scan_for_secrets(folder, files)
+    if not real_identities:
+        _check_identities(folder, manifest)
     return HubPayload(
         repo_id=repo_id,
         tag=str(manifest["version"]),
@@ -91,14 +101,19 @@ def prepare_push(path: str | Path, repo_id: str, *, private: bool = True) -> Hub
 
 
 def push_to_hub(
-    path: str | Path, repo_id: str, *, token: str | None = None, private: bool = True
+    path: str | Path,
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool = True,
+    real_identities: bool = False,
 ) -> HubPayload:
     """Upload a verified version to the dataset repo ``repo_id`` and tag it with its version.
 
     The token comes from ``token``, ``HF_TOKEN`` or ``huggingface-cli login``; it is never
     written anywhere by curate.
     """
-    payload = prepare_push(path, repo_id, private=private)
+    payload = prepare_push(path, repo_id, private=private, real_identities=real_identities)
     api = HfApi(token=token)
     try:
         api.create_repo(repo_id, repo_type="dataset", private=payload.private, exist_ok=True)
@@ -135,6 +150,23 @@ def _scan_for_secrets(folder: Path, files: tuple[str, ...]) -> None:
                 f"{p}: looks like it contains an access token; refusing to publish it. "
                 "Remove the secret from the gold data and release a new version"
             )
+
+
+def _check_identities(folder: Path, manifest: dict) -> None:
+    mode = (manifest.get("identities") or {}).get("mode")
+    if mode == PSEUDONYMOUS:
+        return
+    if mode is None:  # released before pseudonyms: look at what the rows say
+        columns = ["provenance", "source"]
+        rows = [pq.read_table(folder / rel, columns=columns).to_pylist()
+                for rel in manifest["files"] if rel.endswith(".parquet")]  # fmt: skip
+        if not has_email(rows):
+            return
+    raise DatasetError(
+        f"{folder}: names annotators by their real identities (e-mail addresses); refusing "
+        "to publish them. Release a new version without --real-identities (pseudonyms), or "
+        "pass --real-identities to publish them anyway"
+    )
 
 
 def _redact(text: str) -> str:

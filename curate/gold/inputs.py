@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, InputError
-from curate.io.jsonl import iter_jsonl
+from curate.errors import InputError
+from curate.io.records import iter_documents, unknown_labels
 from curate.model import Document
 from curate.schema import LabelSchema
 
@@ -37,25 +37,13 @@ def read_gold(path: str | Path, schema: LabelSchema) -> GoldInput:
         raise InputError("not found; give the gold.jsonl written by `curate pull`", path=str(path))
     out = GoldInput(path)
     first_line: dict[str, int] = {}
-    for lineno, obj in iter_jsonl(path):
+    problems: list[str] = []
+    for lineno, doc in iter_documents(path, problems):
         where = f"{path}:{lineno}"
-        if isinstance(obj, InputError):
-            out.problems.append(f"{obj}; record left out")
-            continue
-        try:
-            doc = Document.from_dict(obj)
-        except (KeyError, TypeError, ValueError) as e:
-            out.problems.append(f"{where}: not a gold document ({type(e).__name__}: {e}); left out")
-            continue
-        except CurateError as e:
-            out.problems.append(f"{where}: {e}; left out")
-            continue
-        unknown = schema.unknown_entity_labels(doc.entities)
-        if unknown:
-            out.problems.append(
-                f"{where}: article {doc.id!r} uses entity label(s) {', '.join(unknown)} that "
-                f"the label config lacks; fix it in Label Studio and pull again; left out"
-            )
+        out.problems += [f"{p}; left out" for p in problems]
+        problems.clear()
+        if why := unknown_labels(doc, schema.entity_labels):
+            out.problems.append(f"{where}: {why}; left out")
             continue
         if doc.id in first_line:
             out.problems.append(
@@ -64,6 +52,7 @@ def read_gold(path: str | Path, schema: LabelSchema) -> GoldInput:
             continue
         first_line[doc.id] = lineno
         out.docs.append(doc)
+    out.problems += [f"{p}; left out" for p in problems]
     _read_pull_report(path.parent, out)
     return out
 

@@ -28,11 +28,21 @@ from curate.gold.card import render_card
 from curate.gold.diff import Changes, diff_documents
 from curate.gold.exports import FORMATS, load_tokenizer, write_exports
 from curate.gold.features import build_features, schema_changes, schema_summary
+from curate.gold.identities import (
+    MAPPING_FILE,
+    PREFIX,
+    PSEUDONYMOUS,
+    REAL,
+    Pseudonyms,
+    known_identities,
+    load_pseudonyms,
+    pseudonymize,
+)
 from curate.gold.load import read_version
 from curate.gold.manifest import hash_files, read_manifest
 from curate.gold.rows import document_to_row, provenance, scrub, scrub_provenance
 from curate.gold.version import MANIFEST, check_name, list_versions, next_version
-from curate.model import Document
+from curate.model import Document, Provenance
 from curate.schema import LabelSchema, load_schema
 
 DEFAULT_SPLITS: dict[str, float] = {"train": 0.8, "dev": 0.1, "test": 0.1}
@@ -110,6 +120,7 @@ def release(
     tokenizer: str | None = None,
     extra_files: Mapping[str, Callable[[Path], Any]] | None = None,
     note: str | None = None,
+    real_identities: bool = False,
 ) -> Release:
     """Write a new immutable version of gold dataset ``name`` under ``root/name/``.
 
@@ -119,8 +130,9 @@ def release(
     keys are dropped. ``splits`` is a ratio mapping, ``"train=0.8,dev=0.1,test=0.1"`` or
     one split name (``"test"``: everything in it, for evaluation-only gold).
     ``extra_files`` maps a relative path to a function writing it (listed in the manifest);
-    ``note`` is a line for the changelog. Raises DatasetError and leaves nothing behind
-    when anything fails.
+    ``note`` is a line for the changelog. Annotators appear under stable pseudonyms
+    (:mod:`curate.gold.identities`; the private mapping stays in ``root``) unless
+    ``real_identities``. Raises DatasetError and leaves nothing behind when anything fails.
     """
     check_name(name)
     formats = tuple(dict.fromkeys(formats))
@@ -148,6 +160,9 @@ def release(
             raise DatasetError(f"article {d.id!r} appears twice; ids must be unique in a version")
         seen.add(d.id)
     meta = scrub(dict(meta or {}))
+    agreement = scrub(dict(agreement)) if agreement else None
+    if not real_identities:
+        docs, meta, agreement = _pseudonymize(docs, meta, agreement, root)
     rows = {d.id: features.encode_example(document_to_row(d, schema, meta)) for d in docs}
 
     by_split: dict[str, list[Document]] = {s: [] for s in ratios}
@@ -216,8 +231,9 @@ def release(
             "label_schema": summary,
             "features": features.to_dict(),
             "meta": meta,
-            "agreement": scrub(dict(agreement)) if agreement else None,
+            "agreement": agreement,
             "provenance": _provenance_summary(docs),
+            "identities": _identities_note(real_identities),
             "exports": exports,
             "note": note,
             "changes": changes.to_dict(),
@@ -259,6 +275,50 @@ def release(
 def write_version(docs: Iterable[Document], **kwargs: Any) -> Path:
     """:func:`release` returning only the folder of the new version."""
     return release(docs, **kwargs).path
+
+
+def _pseudonymize(
+    docs: list[Document],
+    meta: Mapping[str, Any],
+    agreement: dict[str, Any] | None,
+    root: str | Path,
+) -> tuple[list[Document], Any, dict[str, Any] | None]:
+    """Annotators under their pseudonyms in everything a version holds; the key and the
+    mapping are saved (0600) before anything is written, so pseudonyms stay stable."""
+    names = load_pseudonyms(root)
+    known: set[str] = set()
+    for d in docs:
+        known |= known_identities(d.provenance.to_dict() if d.provenance else {})
+    known |= known_identities(meta) | known_identities(agreement)
+    docs = [
+        d.with_(
+            provenance=_pseudonymous(d.provenance, names, known),
+            # Article metadata may hold e-mails of the article's authors: only annotators go.
+            meta=pseudonymize(d.meta, names, known, thorough=False),
+        )
+        for d in docs
+    ]
+    agreement = pseudonymize(agreement, names, known) if agreement else None
+    names.save()
+    return docs, pseudonymize(meta, names, known), agreement
+
+
+def _pseudonymous(prov: Provenance | None, names: Pseudonyms, known: set[str]) -> Any:
+    # Through the wire form, where every key naming a person is a plain field.
+    if prov is None:
+        return None
+    return type(prov).from_dict(pseudonymize(prov.to_dict(), names, known))
+
+
+def _identities_note(real: bool) -> dict[str, str]:
+    if real:
+        return {"mode": REAL, "rule": "annotators as Label Studio names them (--real-identities)"}
+    return {
+        "mode": PSEUDONYMOUS,
+        "rule": f"{PREFIX}<HMAC-SHA256 of the identity under a key of the gold root, "
+        f"10 hex digits>; stable across versions; the private mapping ({MAPPING_FILE} in "
+        "the gold root) is not released",
+    }
 
 
 def _provenance_summary(docs: list[Document]) -> dict[str, Any]:

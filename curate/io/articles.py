@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curate.errors import InputError
+from curate.io import records
 from curate.io.jsonl import iter_jsonl
+from curate.io.text import open_lenient, read_text, undecodable
 from curate.model import Article, content_hash
 
 
@@ -44,8 +46,10 @@ class IngestReport:
 def iter_articles(source: str | Path, report: IngestReport | None = None) -> Iterator[Article]:
     """Stream the articles of ``source``; problems go to ``report`` instead of stopping.
 
+    Every record passes :func:`curate.io.records.article` (the check all commands share).
     Duplicate ids are skipped after the first and reported; duplicate texts under
-    different ids are kept and reported.
+    different ids are kept and reported. Raises InputError when ``source`` itself cannot
+    be used (missing, unknown type, a CSV without ``id`` and ``text`` columns).
     """
     report = report if report is not None else IngestReport()
     path = Path(source)
@@ -68,9 +72,6 @@ def iter_articles(source: str | Path, report: IngestReport | None = None) -> Ite
     seen_ids: set[str] = set()
     seen_hashes: dict[str, str] = {}
     for where, article in raw:
-        if not article.text.strip():
-            report.problems.append(Problem(where, "empty text; skipped"))
-            continue
         if article.id in seen_ids:
             report.duplicate_ids.append(article.id)
             report.problems.append(Problem(where, f"duplicate id {article.id!r}; skipped"))
@@ -86,6 +87,7 @@ def iter_articles(source: str | Path, report: IngestReport | None = None) -> Ite
 
 
 def read_articles(source: str | Path) -> tuple[list[Article], IngestReport]:
+    """All articles of :func:`iter_articles` as a list, with the report."""
     report = IngestReport()
     return list(iter_articles(source, report)), report
 
@@ -100,71 +102,74 @@ def _from_folder(path: Path, report: IngestReport) -> Iterator[tuple[str, Articl
 def _from_files(files: list[Path], report: IngestReport) -> Iterator[tuple[str, Article]]:
     for f in files:
         try:
-            data = f.read_bytes()
-        except OSError as e:
-            report.problems.append(Problem(str(f), f"unreadable ({e.strerror}); skipped"))
-            continue
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            report.problems.append(
-                Problem(str(f), f"not UTF-8 (byte {e.start}); re-save it as UTF-8; skipped")
-            )
-            continue
-        text = text.removeprefix("\ufeff")
-        yield str(f), Article(f.stem, text, {"file": f.name})
+            text = read_text(f)
+            yield str(f), records.article({"id": f.stem, "text": text, "file": f.name}, str(f))
+        except InputError as e:
+            _skip(report, str(f), e)
 
 
 def _from_jsonl(path: Path, report: IngestReport) -> Iterator[tuple[str, Article]]:
     for lineno, obj in iter_jsonl(path):
         where = f"{path}:{lineno}"
-        if isinstance(obj, InputError):
-            report.problems.append(
-                Problem(where, str(obj).removeprefix(where + ": ") + "; skipped")
-            )
-            continue
-        article = _from_record(obj, where, report)
-        if article is not None:
-            yield where, article
+        try:
+            if isinstance(obj, InputError):
+                raise obj
+            yield where, records.article(obj, where)
+        except InputError as e:
+            _skip(report, where, e)
 
 
 def _from_csv(path: Path, report: IngestReport) -> Iterator[tuple[str, Article]]:
+    """Rows of a CSV with a header naming at least ``id`` and ``text``.
+
+    A row with bytes that are not UTF-8, or with more or fewer fields than the header,
+    is named by its first line and skipped; the other rows go through.
+    """
     csv.field_size_limit(sys.maxsize)
-    try:
-        fh = path.open("r", encoding="utf-8-sig", newline="")
-        with fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or not {"id", "text"} <= set(reader.fieldnames):
-                raise InputError(
-                    f"needs 'id' and 'text' columns, has {reader.fieldnames}", path=str(path)
-                )
-            for row in reader:
-                where = f"{path}:{reader.line_num}"
-                article = _from_record(row, where, report)
-                if article is not None:
-                    yield where, article
-    except UnicodeDecodeError:
-        report.problems.append(Problem(str(path), "not UTF-8; re-save it as UTF-8; rest skipped"))
+    with open_lenient(path) as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, None)
+        except csv.Error as e:
+            raise InputError(f"is not a CSV file ({e})", path=str(path)) from None
+        if header and undecodable("".join(header)) is not None:
+            raise InputError("has a header that is not UTF-8; re-save it as UTF-8", path=str(path))
+        if not header or not {"id", "text"} <= set(header):
+            raise InputError(f"needs 'id' and 'text' columns, has {header}", path=str(path))
+        while True:
+            line = reader.line_num
+            where = f"{path}:{line + 1}"  # the line the row starts on
+            try:
+                row = next(reader, None)
+            except csv.Error as e:
+                _skip(report, where, InputError(f"is not a valid CSV row ({e})"))
+                if reader.line_num == line:
+                    break  # nothing more could be read
+                continue
+            if row is None:
+                break
+            if row:  # not a blank line
+                try:
+                    yield where, _csv_record(header, row, where)
+                except InputError as e:
+                    _skip(report, where, e)
 
 
-def _from_record(obj: dict, where: str, report: IngestReport) -> Article | None:
-    rid, text = obj.get("id"), obj.get("text")
-    if rid is None or str(rid).strip() == "":
-        report.problems.append(Problem(where, "no 'id'; skipped"))
-        return None
-    if not isinstance(text, str):
-        report.problems.append(
-            Problem(where, f"'text' missing or not a string (id {rid!r}); skipped")
+def _csv_record(header: list[str], row: list[str], where: str) -> Article:
+    byte = undecodable("".join(row))
+    if byte is not None:
+        raise InputError(
+            f"{where}: holds a byte that is not UTF-8 (0x{byte:02x}); re-save the file as UTF-8"
         )
-        return None
-    meta = dict(obj.get("meta") or {})
-    # Annotation and provenance fields of a pre-annotated file are not article metadata.
-    skip = {"id", "text", "meta", "hash", "entities", "quotes"}
-    meta.update(
-        {
-            k: v
-            for k, v in obj.items()
-            if k not in skip and not (k == "source" and isinstance(v, dict))
-        }
-    )
-    return Article(str(rid), text, meta)
+    if len(row) != len(header):
+        raise InputError(
+            f"{where}: has {len(row)} fields but the header has {len(header)}; "
+            "quote fields that hold commas"
+        )
+    return records.article(dict(zip(header, row, strict=True)), where)
+
+
+def _skip(report: IngestReport, where: str, e: InputError) -> None:
+    if e.path == where and e.line is not None:
+        where = f"{where}:{e.line}"  # the line of a file that holds the bad byte
+    report.problems.append(Problem(where, str(e).removeprefix(where + ": ") + "; skipped"))

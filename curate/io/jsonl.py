@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
@@ -10,7 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+import psutil
+
 from curate.errors import InputError
+from curate.io.text import decode
 
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -24,7 +28,8 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
     """Like :func:`read_jsonl` but a bad line yields its InputError and reading goes on.
 
-    Bytes that are not UTF-8 end the file (the rest cannot be trusted) with one error.
+    Each line is decoded by :func:`curate.io.text.decode` (UTF-8, a BOM dropped); a line
+    that is not UTF-8, not JSON or not an object is named by its number.
     """
     path = Path(path)
     try:
@@ -34,17 +39,10 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputEr
     with fh:
         for lineno, raw in enumerate(fh, 1):
             try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield (
-                    lineno,
-                    InputError(
-                        "is not valid UTF-8; re-save it as UTF-8", path=str(path), line=lineno
-                    ),
-                )
+                line = decode(raw, path, lineno)
+            except InputError as e:
+                yield lineno, e
                 continue
-            if lineno == 1:
-                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             try:
@@ -67,10 +65,18 @@ def dumps(obj: Any) -> str:
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    The temporary file is ``.NAME.<pid>.<random>.tmp``. A process killed inside the block
+    cannot remove it, so the next write to ``path`` removes those whose process no longer
+    runs (a killed ``curate preannotate`` leaves nothing behind after the next run).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temp_files(path)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     # mkstemp creates 0600 files; outputs are ordinary files, so honour the umask instead.
@@ -83,6 +89,22 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def remove_stale_temp_files(path: str | Path) -> list[Path]:
+    """Remove the temporary files of :func:`atomic_path` for ``path`` whose process is gone.
+
+    Returns the files removed. Files of running processes (another write in progress)
+    are left alone.
+    """
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 @contextmanager

@@ -37,11 +37,12 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, InputError
-from curate.io.jsonl import iter_jsonl
+from curate.errors import InputError
+from curate.io.brat import read_brat
+from curate.io.records import iter_documents
 from curate.model import Annotation, Document, Span
 from curate.schema import LabelSchema
-from curate.score.match import match_greedy
+from curate.score.match import match_spans
 
 Spans = dict[str, list[tuple[int, int]]]
 ANNOTATIONS = "annotations.jsonl"
@@ -172,7 +173,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
                 sa = spans[(art, a)].get(label, [])
                 sb = spans[(art, b)].get(label, [])
                 exact = len(set(sa) & set(sb))
-                over = len(match_greedy(sa, sb))
+                over = len(match_spans(sa, sb))
                 c = counts[(label, a, b)]
                 c[0] += exact
                 c[1] += over
@@ -259,7 +260,7 @@ def _quote_attributes(multi: Mapping[str, Mapping[str, Document]]) -> QuoteAttri
     for anns in multi.values():
         for a, b in combinations(sorted(anns), 2):
             qa, qb = anns[a].quotes, anns[b].quotes
-            pairs = match_greedy([(q.start, q.end) for q in qa], [(q.start, q.end) for q in qb])
+            pairs = match_spans([(q.start, q.end) for q in qa], [(q.start, q.end) for q in qb])
             for i, j in pairs:
                 x, y = qa[i], qb[j]
                 matched += 1
@@ -357,8 +358,6 @@ def load_annotations(
     elif path.is_dir() and path.with_name(f"{path.name}.{ANNOTATIONS}").is_file():
         path = path.with_name(f"{path.name}.{ANNOTATIONS}")  # an imported gold version
     if path.is_dir():
-        from curate.gold.brat_import import read_brat
-
         corpus = read_brat(path, schema)
         return corpus.annotations, corpus.problems
     if not path.is_file():
@@ -366,13 +365,6 @@ def load_annotations(
             f"does not exist; give an {ANNOTATIONS}, a pull folder or a brat folder",
             path=str(path),
         )
-    docs, problems = [], []
-    for lineno, row in iter_jsonl(path):
-        if isinstance(row, InputError):
-            problems.append(f"{row}; skipped")
-            continue
-        try:
-            docs.append(Document.from_dict(row))
-        except (CurateError, KeyError, TypeError, ValueError) as e:
-            problems.append(f"{path}:{lineno}: not a curate Document ({e}); skipped")
-    return docs, problems
+    problems: list[str] = []
+    docs = [doc for _, doc in iter_documents(path, problems)]
+    return docs, [f"{p}; skipped" for p in problems]

@@ -12,9 +12,14 @@ partial  same boundaries, any label                   overlapping otherwise: par
 type     overlapping, same label (closest boundaries) overlapping, other label: incorrect
 ======== ============================================ =====================================
 
-Predictions claim gold spans greedily, in position order (spans sorted by start, end,
-label), which is the order nervaluate walks its lists; so the counts equal nervaluate's
-on the same sorted data (tested). ``precision = (COR + ½PAR) / ACT`` and
+Predictions and gold spans are paired one to one and optimally
+(:func:`curate.score.match.optimal_pairs`): as many correct pairs as possible, then as
+many overlapping pairs as possible, then the closest boundaries; so the counts never
+depend on the order of the predictions. nervaluate pairs greedily in list order (its
+issue 84): where a prediction that comes first takes a gold span a later one matches
+exactly, it counts one correct fewer than curate; on every other article the counts are
+nervaluate's (tested). Taking the most correct pairs first also gives the most
+``COR + ½PAR`` under partial. ``precision = (COR + ½PAR) / ACT`` and
 ``recall = (COR + ½PAR) / POS`` with ``ACT = COR+INC+PAR+SPU`` and ``POS = COR+INC+PAR+MIS``;
 the half credit only exists under partial. Per-label counts score each label's spans on
 their own (a wrong label is then missed in one label and spurious in another); the
@@ -26,10 +31,11 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from curate.model import Entity
+from curate.score.match import Weight, optimal_pairs
 
 SCHEMES: tuple[str, ...] = ("strict", "exact", "partial", "type")
 CATEGORIES: tuple[str, ...] = ("cor", "inc", "par", "mis", "spu")
@@ -79,69 +85,79 @@ def _credit(c: SchemeCounts) -> float:
 
 
 def match(
-    gold: Sequence[Span3], pred: Sequence[Span3], scheme: str, min_overlap: float = 0.0
+    gold: Sequence[Span3],
+    pred: Sequence[Span3],
+    scheme: str,
+    min_overlap: float = 0.0,
+    candidates: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[list[int], list[Outcome], list[bool]]:
-    """Match one article's spans under ``scheme``.
+    """Match one article's spans under ``scheme``, optimally (see the module docstring).
 
-    ``gold`` and ``pred`` must be sorted by (start, end, label). Returns the counts
-    ``[cor, inc, par, mis, spu]``, one outcome per prediction and, per gold span,
-    whether a prediction claimed it.
+    ``gold`` and ``pred`` must be sorted by (start, end, label); ``candidates`` are the
+    overlapping (gold, prediction) index pairs when already known (:func:`candidates`).
+    Returns the counts ``[cor, inc, par, mis, spu]``, one outcome per prediction and, per
+    gold span, whether a prediction claimed it.
     """
-    n = len(gold)
-    claimed = [False] * n
-    outcomes: list[Outcome] = []
-    cor = inc = par = spu = 0
-    if not n:
-        return [0, 0, 0, 0, len(pred)], [("spu", -1)] * len(pred), claimed
+    if candidates is None:
+        candidates = overlapping(gold, pred, min_overlap)
+    return _tally(gold, pred, scheme, optimal_pairs(candidates, _weigh(gold, pred, scheme)))
+
+
+def _correct(scheme: str, g: Span3, p: Span3) -> bool:
+    if scheme == "type":
+        return g[2] == p[2]
+    same = g[0] == p[0] and g[1] == p[1]
+    return same and g[2] == p[2] if scheme == "strict" else same
+
+
+def _weigh(
+    gold: Sequence[Span3], pred: Sequence[Span3], scheme: str
+) -> Callable[[int, int], Weight]:
+    """Weights for :func:`optimal_pairs`: correct first, then paired, then closest."""
+
+    def weight(j: int, i: int) -> Weight:
+        g, p = gold[j], pred[i]
+        closeness = 1.0 / (1 + abs(g[0] - p[0]) + abs(g[1] - p[1]))
+        return (float(_correct(scheme, g, p)), 1.0, closeness)
+
+    return weight
+
+
+def _tally(
+    gold: Sequence[Span3], pred: Sequence[Span3], scheme: str, pairs: Sequence[tuple[int, int]]
+) -> tuple[list[int], list[Outcome], list[bool]]:
+    claimed = [False] * len(gold)
+    outcomes: list[Outcome] = [("spu", -1)] * len(pred)
+    miss = "par" if scheme == "partial" else "inc"
+    for j, i in pairs:
+        claimed[j] = True
+        outcomes[i] = ("cor" if _correct(scheme, gold[j], pred[i]) else miss, j)
+    n = {"cor": 0, "inc": 0, "par": 0, "spu": 0}
+    for cat, _ in outcomes:
+        n[cat] += 1
+    return [n["cor"], n["inc"], n["par"], len(gold) - len(pairs), n["spu"]], outcomes, claimed
+
+
+def overlapping(
+    gold: Sequence[Span3], pred: Sequence[Span3], min_overlap: float = 0.0
+) -> list[tuple[int, int]]:
+    """(gold index, prediction index) of every pair sharing a character (and at least
+    ``min_overlap`` of the gold span); both lists sorted by (start, end, label)."""
+    out: list[tuple[int, int]] = []
+    if not gold or not pred:
+        return out
     starts = [g[0] for g in gold]
     longest = max(g[1] - g[0] for g in gold)
-    for ps, pe, pl in pred:
+    for i, (ps, pe, _) in enumerate(pred):
         # Only gold spans starting in (ps - longest, pe) can overlap this prediction.
-        lo = bisect_right(starts, ps - longest)
-        hi = bisect_left(starts, pe)
-        hit = cand = -1
-        best = -1
-        for j in range(lo, hi):
-            if claimed[j]:
-                continue
-            gs, ge, gl = gold[j]
+        for j in range(bisect_right(starts, ps - longest), bisect_left(starts, pe)):
+            gs, ge, _ = gold[j]
             if ge <= ps:
                 continue
             if min_overlap and min(pe, ge) - max(ps, gs) < min_overlap * (ge - gs):
                 continue
-            same = gs == ps and ge == pe
-            if scheme == "strict":
-                if same and gl == pl:
-                    hit = j
-                    break
-            elif scheme == "exact" or scheme == "partial":
-                if same:
-                    hit = j
-                    break
-            else:  # type: the same-label span with the closest boundaries wins
-                if gl == pl:
-                    dist = abs(ps - gs) + abs(pe - ge)
-                    if best < 0 or dist < best:
-                        best, hit = dist, j
-                    continue
-            if cand < 0:
-                cand = j
-        if hit >= 0:
-            cor += 1
-            claimed[hit] = True
-            outcomes.append(("cor", hit))
-        elif cand >= 0:
-            claimed[cand] = True
-            if scheme == "partial":
-                par += 1
-                outcomes.append(("par", cand))
-            else:
-                inc += 1
-                outcomes.append(("inc", cand))
-        else:
-            spu += 1
-            outcomes.append(("spu", -1))
-    return [cor, inc, par, n - sum(claimed), spu], outcomes, claimed
+            out.append((j, i))
+    return out
 
 
 def spans(entities: Iterable[Entity]) -> list[Span3]:
@@ -163,34 +179,28 @@ def score_article(
     gold: Sequence[Span3], pred: Sequence[Span3], min_overlap: float = 0.0
 ) -> tuple[dict[str, int], list[dict]]:
     """Counts (as :func:`article_counts`) and errors (as :func:`errors`) of one article."""
-    fast = _uncontested(gold, pred, min_overlap)
+    cands = overlapping(gold, pred, min_overlap)
+    fast = _uncontested(gold, pred, cands)
     if fast is not None:
         return fast
     out: dict[str, int] = {}
-    strict_counts, outcomes, claimed = match(gold, pred, "strict", min_overlap)
+    strict_counts, outcomes, claimed = match(gold, pred, "strict", candidates=cands)
     _put(out, "ent/strict/*/", strict_counts)
     for scheme in SCHEMES[1:]:
-        _put(out, f"ent/{scheme}/*/", match(gold, pred, scheme, min_overlap)[0])
-    by_gold: dict[str, list[Span3]] = defaultdict(list)
-    by_pred: dict[str, list[Span3]] = defaultdict(list)
-    for x in gold:
-        by_gold[x[2]].append(x)
-    for x in pred:
-        by_pred[x[2]].append(x)
-    for label in by_gold.keys() | by_pred.keys():
-        g, p = by_gold.get(label, []), by_pred.get(label, [])
-        if not g or not p:
-            # Nothing to match: every gold span is missed, every prediction spurious.
-            counts = [0, 0, 0, len(g), len(p)]
-            for scheme in SCHEMES:
-                _put(out, f"ent/{scheme}/{label}/", counts)
-            continue
-        # Within one label strict and exact are the same rule.
-        strict = match(g, p, "strict", min_overlap)[0]
-        _put(out, f"ent/strict/{label}/", strict)
-        _put(out, f"ent/exact/{label}/", strict)
-        _put(out, f"ent/partial/{label}/", match(g, p, "partial", min_overlap)[0])
-        _put(out, f"ent/type/{label}/", match(g, p, "type", min_overlap)[0])
+        _put(out, f"ent/{scheme}/*/", match(gold, pred, scheme, candidates=cands)[0])
+    # Per label, only pairs of that label can match; the others are missed or spurious.
+    same: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for j, i in cands:
+        if gold[j][2] == pred[i][2]:
+            same[gold[j][2]].append((j, i))
+    n_gold = Counter(x[2] for x in gold)
+    n_pred = Counter(x[2] for x in pred)
+    for label in n_gold.keys() | n_pred.keys():
+        for scheme in ("strict", "partial", "type"):
+            counts = _label_counts(gold, pred, scheme, same[label], n_gold[label], n_pred[label])
+            _put(out, f"ent/{scheme}/{label}/", counts)
+            if scheme == "strict":  # within one label strict and exact are the same rule
+                _put(out, f"ent/exact/{label}/", counts)
     errs = []
     for (ps, pe, pl), (cat, j) in zip(pred, outcomes, strict=True):
         if cat == "spu":
@@ -201,30 +211,37 @@ def score_article(
     return out, sorted(errs, key=_error_key)
 
 
+def _label_counts(
+    gold: Sequence[Span3],
+    pred: Sequence[Span3],
+    scheme: str,
+    cands: Sequence[tuple[int, int]],
+    n_gold: int,
+    n_pred: int,
+) -> list[int]:
+    """``[cor, inc, par, mis, spu]`` of one label's spans, ``cands`` its same-label pairs."""
+    pairs = optimal_pairs(cands, _weigh(gold, pred, scheme))
+    cor = sum(_correct(scheme, gold[j], pred[i]) for j, i in pairs)
+    rest = len(pairs) - cor
+    inc, par = (0, rest) if scheme == "partial" else (rest, 0)
+    return [cor, inc, par, n_gold - len(pairs), n_pred - len(pairs)]
+
+
 def _uncontested(
-    gold: Sequence[Span3], pred: Sequence[Span3], min_overlap: float
+    gold: Sequence[Span3], pred: Sequence[Span3], cands: Sequence[tuple[int, int]]
 ) -> tuple[dict[str, int], list[dict]] | None:
     """The counts when no span overlaps two spans of the other side, else None.
 
-    Then every rule's greedy matching reduces to judging each overlapping pair on its
-    own, in one pass, whatever the order (the common case, and much faster).
+    Then every overlapping pair is matched whatever the rule, so each pair is judged on
+    its own, in one pass (the common case, and much faster).
     """
     partner_of_gold = [-1] * len(gold)
     partner_of_pred = [-1] * len(pred)
-    if gold and pred:
-        starts = [g[0] for g in gold]
-        longest = max(g[1] - g[0] for g in gold)
-        for i, (ps, pe, _) in enumerate(pred):
-            for j in range(bisect_right(starts, ps - longest), bisect_left(starts, pe)):
-                gs, ge, _ = gold[j]
-                if ge <= ps:
-                    continue
-                if min_overlap and min(pe, ge) - max(ps, gs) < min_overlap * (ge - gs):
-                    continue
-                if partner_of_pred[i] >= 0 or partner_of_gold[j] >= 0:
-                    return None
-                partner_of_pred[i] = j
-                partner_of_gold[j] = i
+    for j, i in cands:
+        if partner_of_pred[i] >= 0 or partner_of_gold[j] >= 0:
+            return None
+        partner_of_pred[i] = j
+        partner_of_gold[j] = i
     # Tally outcome types first, spell out the count keys once per type.
     tally: dict[tuple, int] = {}
     errs = []

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, DatasetError, InputError, SpanError
+from curate.errors import CurateError, DatasetError, InputError
 from curate.extract.resolve import TASKS, Resolved
 from curate.model import Document
+from curate.schema import LabelSchema, load_schema
 from curate.score import bootstrap, entities, metrics, quotes
 
 DEFAULT_GOLD = "seeds"
@@ -101,36 +102,44 @@ class Evaluation:
 
 
 def load_gold(
-    spec: str | Path | None = None, version: str | None = None, split: str | None = None
+    spec: str | Path | None = None,
+    version: str | None = None,
+    split: str | None = None,
+    schema: LabelSchema | None = None,
 ) -> tuple[list[Document], dict[str, Any], list[str]]:
     """Gold documents, a description of where they came from, and warnings.
 
     ``spec`` is a gold dataset name or folder (``curate.gold``), a ``.jsonl`` of
-    Document dicts, or a brat corpus folder with ``text/`` and ``attributions/``.
-    Bad lines of a ``.jsonl`` are skipped and named in the warnings.
+    Document dicts, or a brat folder (read as ``curate import brat`` reads it, labels
+    mapped by ``schema``, default the shipped config). Bad records of a ``.jsonl`` and
+    records with an entity label the config lacks are left out and named in the warnings.
     """
+    from curate.io import records
+
+    schema = schema or load_schema()
     spec = str(spec or DEFAULT_GOLD)
     path = Path(spec)
     warnings: list[str] = []
+    info: dict[str, Any]
     if path.suffix in (".jsonl", ".ndjson") or path.is_file():
-        from curate.io.jsonl import read_jsonl
-
+        problems: list[str] = []
         docs = []
-        for lineno, row in read_jsonl(path):
-            try:
-                docs.append(Document.from_dict(row))
-            except (KeyError, TypeError, ValueError, SpanError) as e:
-                warnings.append(f"{path}:{lineno}: skipped a gold record that is not valid ({e})")
-        info: dict[str, Any] = {
-            "name": path.stem,
-            "path": str(path),
-            "version": None,
-            "split": split,
-        }
-    elif (path / "text").is_dir() and (path / "attributions").is_dir():
-        from curate.io.brat import iter_corpus
+        for lineno, doc in records.iter_documents(path, problems):
+            if why := records.unknown_labels(doc, schema.entity_labels):
+                problems.append(f"{path}:{lineno}: {why}")
+            else:
+                docs.append(doc)
+        warnings += [f"{p}; gold record left out" for p in problems]
+        info = {"name": path.stem, "path": str(path), "version": None, "split": split}
+    elif _is_brat(path):
+        from curate.io.brat import read_brat
 
-        docs = list(iter_corpus(path))
+        corpus = read_brat(path, schema)
+        docs = corpus.gold()
+        warnings += corpus.problems
+        if corpus.dropped_labels:
+            dropped = ", ".join(f"{k} ({n})" for k, n in sorted(corpus.dropped_labels.items()))
+            warnings.append(f"{path}: labels not in the config, not scored: {dropped}")
         info = {"name": path.name, "path": str(path), "version": None, "split": split}
     else:
         try:
@@ -160,6 +169,13 @@ def load_gold(
         )
     info["articles"] = len(docs)
     return docs, info, warnings
+
+
+def _is_brat(path: Path) -> bool:
+    """A PolNeAR-style folder, or a folder of NAME.txt beside NAME.ann files."""
+    if (path / "text").is_dir() and (path / "attributions").is_dir():
+        return True
+    return path.is_dir() and any(path.glob("*.ann"))
 
 
 def score(
@@ -324,9 +340,8 @@ def evaluate_specs(
     """:func:`evaluate` from names: a gold spec (:func:`load_gold`) and extractor specs
     (:func:`curate.extract.resolve.resolve`); ``kw`` goes to :func:`evaluate`."""
     from curate.extract.resolve import resolve
-    from curate.schema import load_schema
 
     schema = load_schema(schema_path) if schema_path else None
     extractors = [resolve(s, schema) for s in specs or ["curate"]]
-    docs, info, warnings = load_gold(gold, version, split)
+    docs, info, warnings = load_gold(gold, version, split, schema)
     return evaluate(docs, extractors, gold_info=info, warnings=warnings, **kw)

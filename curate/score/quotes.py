@@ -1,6 +1,7 @@
 """Quote scoring: content spans under four matching rules, then speaker and cue.
 
-Rules (all one-to-one, greedy by character Jaccard, :func:`curate.score.match.match_greedy`):
+Rules (all one-to-one and optimal: the most pairs, then the largest total character
+Jaccard, whatever the order of the predictions; :func:`curate.score.match.match_spans`):
 
 - ``exact``: same start and end;
 - ``overlap``: the quote benchmark's rule, the overlap covers more than half of both
@@ -27,7 +28,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from curate.model import QUOTE_KINDS, Quote, Span
-from curate.score.match import coverage, majority_overlap, match_greedy, overlap
+from curate.score.match import coverage, majority_overlap, match_spans, overlap
 
 Rule = Callable[[tuple[int, int], tuple[int, int]], bool]
 
@@ -76,7 +77,7 @@ def article_counts(
     pspans = [(q.start, q.end) for q in pred]
     main: list[tuple[int, int]] = []
     for name, rule in RULES.items():
-        pairs = match_greedy(gspans, pspans, rule) if gspans and pspans else []
+        pairs = match_spans(gspans, pspans, rule) if gspans and pspans else []
         for i, j in pairs:
             add(f"q/{name}/tpg", gold[i].kind)
             add(f"q/{name}/tpp", pred[j].kind)

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from curate.gold.merge import MergeOutcome, MergePolicy, RegionVote, merge
 from curate.model import Document, Entity, Quote
 
 POLICY = (
@@ -32,6 +33,8 @@ POLICY = (
 GROUND_TRUTH = "ground_truth"
 SINGLE = "single"
 MERGED = "merged"
+POLICY_MERGED = "policy_merged"
+ADJUDICATED = "adjudicated"
 CONFLICT = "conflict"
 UNANNOTATED = "unannotated"
 
@@ -58,9 +61,11 @@ class Conflict:
     annotations: tuple[Mapping[str, Any], ...]
     differences: tuple[str, ...]
     reason: str = "annotations disagree"
+    agreed: Document | None = None
+    """The regions the merge policy accepted: the draft a reviewer starts from."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "task_id": self.task_id,
             "curate_id": self.curate_id,
             "url": self.url,
@@ -68,6 +73,12 @@ class Conflict:
             "annotations": [dict(a) for a in self.annotations],
             "differences": list(self.differences),
         }
+        if self.agreed is not None:
+            out["agreed"] = {
+                "entities": [e.to_dict() for e in self.agreed.entities],
+                "quotes": [q.to_dict() for q in self.agreed.quotes],
+            }
+        return out
 
 
 @dataclass
@@ -78,6 +89,7 @@ class Selection:
     gold: Document | None = None
     conflict: Conflict | None = None
     used: tuple[Candidate, ...] = field(default_factory=tuple)
+    merge: MergeOutcome | None = None
 
 
 def task_url(base_url: str, project_id: int, task_id: int) -> str:
@@ -96,17 +108,33 @@ def select_gold(
     task_id: int,
     curate_id: str,
     url: str,
+    merge_policy: MergePolicy | None = None,
 ) -> Selection:
-    """Apply the policy above to one task's annotations."""
+    """Apply the policy above to one task's annotations.
+
+    With ``merge_policy`` (:mod:`curate.gold.merge`), annotations that disagree are
+    merged region by region: a task whose every region is settled becomes gold
+    (``policy_merged``); otherwise it is a conflict whose ``agreed`` regions are the
+    reviewer's draft. A task with fewer annotations than the policy's minimum is a
+    conflict too.
+    """
     if not candidates:
         return Selection(UNANNOTATED)
     truth = [c for c in candidates if c.ground_truth]
     pool, rule = (truth, GROUND_TRUTH) if truth else (list(candidates), None)
-    if len(pool) == 1:
+    too_few = merge_policy is not None and not truth and len(pool) < merge_policy.min_annotators
+    if len(pool) == 1 and not too_few:
         return Selection(rule or SINGLE, gold=pool[0].document, used=(pool[0],))
-    if len({content_key(c.document) for c in pool}) == 1:
+    if len(pool) > 1 and len({content_key(c.document) for c in pool}) == 1:
         return Selection(rule or MERGED, gold=pool[0].document, used=tuple(pool))
+    outcome = None
+    if merge_policy is not None and not truth:
+        outcome = merge({_voter(c): c.document for c in pool}, merge_policy)
+        if outcome.settled:
+            return Selection(POLICY_MERGED, gold=outcome.agreed, used=tuple(pool), merge=outcome)
     reason = "ground-truth annotations disagree" if truth else "annotations disagree"
+    if too_few:
+        reason = f"fewer than {merge_policy.min_annotators} annotations"  # type: ignore[union-attr]
     conflict = Conflict(
         task_id=task_id,
         curate_id=curate_id,
@@ -120,10 +148,29 @@ def select_gold(
             }
             for c in pool
         ),
-        differences=tuple(differences(pool)),
+        differences=tuple(_review_lines(outcome.review()) if outcome else differences(pool)),
         reason=reason,
+        agreed=outcome.agreed if outcome else None,
     )
-    return Selection(CONFLICT, conflict=conflict, used=tuple(pool))
+    return Selection(CONFLICT, conflict=conflict, used=tuple(pool), merge=outcome)
+
+
+def _voter(c: Candidate) -> str:
+    return f"#{c.annotation_id} {c.annotator}"
+
+
+def _review_lines(votes: Sequence[RegionVote], limit: int = 20) -> list[str]:
+    out = []
+    for v in votes:
+        what = (
+            _describe_quote(v.region)
+            if isinstance(v.region, Quote)
+            else f"entity {v.region.start}:{v.region.end} {v.region.label} {v.region.text!r}"
+        )
+        out.append(f"{what}: only {', '.join(v.annotators)}")
+    if len(out) > limit:
+        out = out[:limit] + [f"... and {len(out) - limit} more"]
+    return out
 
 
 def differences(pool: Sequence[Candidate], limit: int = 20) -> list[str]:

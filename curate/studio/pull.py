@@ -26,18 +26,20 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from curate import settings
+from curate import model, settings
 from curate.errors import CurateError, StudioError
+from curate.gold.merge import MergePolicy, merge_counts
 from curate.io.jsonl import atomic_writer, write_jsonl
 from curate.model import Annotation, Document, content_hash
 from curate.schema import LabelSchema, load_schema
 from curate.studio.convert import ConvertReport, results_to_document, text_field
 from curate.studio.corrections import CorrectionReport
 from curate.studio.gold import (
+    ADJUDICATED,
     CONFLICT,
     POLICY,
     Candidate,
@@ -46,6 +48,7 @@ from curate.studio.gold import (
     select_gold,
     task_url,
 )
+from curate.studio.review import Adjudication, adjudications
 
 #: The export request: full JSON, predictions and drafts expanded, every annotation kind.
 EXPORT_REQUEST: dict[str, Any] = {
@@ -81,11 +84,18 @@ class PullResult:
     conflicts: list[Conflict] = field(default_factory=list)
     problems: ConvertReport = field(default_factory=ConvertReport)
     corrections: CorrectionReport = field(default_factory=CorrectionReport)
+    merge_policy: MergePolicy | None = None
+    merge: Counter[str] = field(default_factory=Counter)
 
     @property
     def files(self) -> dict[str, Path]:
         names = ("raw_export.json", "gold.jsonl", "annotations.jsonl", "conflicts.jsonl")
         return {n: self.path / n for n in (*names, "report.json")}
+
+    def policy_description(self) -> str:
+        """How this pull chose gold: the task policy, the merge policy, adjudication."""
+        merge = f" Merge: {self.merge_policy.describe()}." if self.merge_policy else ""
+        return f"{POLICY}.{merge} Decisions of the review project (curate adjudicate) win."
 
     def report(self) -> dict[str, Any]:
         """The content of ``report.json``."""
@@ -93,6 +103,7 @@ class PullResult:
             "project": {"id": self.project_id, "title": self.project_title, "url": self.url},
             "snapshot_id": self.snapshot_id,
             "policy": POLICY,
+            "merge_policy": self.merge_policy.to_dict() if self.merge_policy else None,
             "counts": {
                 "tasks": self.tasks,
                 "annotated_tasks": self.annotated_tasks,
@@ -102,6 +113,7 @@ class PullResult:
                 "gold": len(self.gold),
                 "conflicts": len(self.conflicts),
                 "selection": dict(sorted(self.selection.items())),
+                "merge": dict(sorted(self.merge.items())),
             },
             "problems": {
                 "counts": dict(sorted(self.problems.counts.items())),
@@ -145,16 +157,21 @@ def pull(
     schema: LabelSchema | None = None,
     timeout: float = 3600.0,
     poll_interval: float = 0.5,
+    merge_policy: MergePolicy | None = None,
 ) -> PullResult:
     """Snapshot-export ``project`` (id, title, or the only project) and write the pull folder.
 
     ``conn`` is a :class:`curate.studio.client.Connection`. ``policy`` picks each task's
-    gold from its candidates (default :func:`curate.studio.gold.select_gold`).
+    gold from its candidates (default :func:`curate.studio.gold.select_gold`), merging
+    region by region under ``merge_policy`` when one is given (:mod:`curate.gold.merge`).
+    Decisions submitted in the project's review project (``curate adjudicate``) are the
+    gold of the tasks they settle.
     Raises StudioError if the project is not found or the export fails.
     """
     schema = schema or load_schema()
     proj = find_project(conn, project, schema)
     pid, title = int(proj["id"]), str(proj.get("title") or "")
+    decided = adjudications(conn, pid, schema)
     snapshot = create_snapshot(conn, pid, timeout=timeout, poll_interval=poll_interval)
     sid = int(snapshot["id"])
     parent = Path(out_dir) / slugify(title, pid)
@@ -172,8 +189,8 @@ def pull(
             raise StudioError(f"snapshot {sid} of project {pid} is not valid JSON ({e})") from e
         if not isinstance(tasks, list):
             raise StudioError(f"snapshot {sid} of project {pid} is not a list of tasks")
-        result = PullResult(pid, title, sid, tmp, conn.url)
-        annotation_docs = convert_tasks(tasks, result, schema, policy)
+        result = PullResult(pid, title, sid, tmp, conn.url, merge_policy=merge_policy)
+        annotation_docs = convert_tasks(tasks, result, schema, policy, decided=decided)
         write_jsonl(tmp / "gold.jsonl", (d.to_dict() for d in result.gold))
         write_jsonl(tmp / "annotations.jsonl", (d.to_dict() for d in annotation_docs))
         write_jsonl(tmp / "conflicts.jsonl", (c.to_dict() for c in result.conflicts))
@@ -196,8 +213,12 @@ def convert_tasks(
     result: PullResult,
     schema: LabelSchema,
     policy: Policy = select_gold,
+    decided: Mapping[int, Adjudication] | None = None,
 ) -> list[Document]:
     """Turn exported tasks into gold, conflicts and counts on ``result``.
+
+    ``decided`` maps task ids to reviewers' decisions (:func:`curate.studio.review.adjudications`):
+    a conflicted task with a decision takes it as gold.
 
     Returns every submitted annotation as a Document (for ``annotations.jsonl``).
     """
@@ -282,12 +303,32 @@ def convert_tasks(
             )
         if candidates:
             result.annotated_tasks += 1
+        extra = {"merge_policy": result.merge_policy} if result.merge_policy else {}
         sel = policy(
             candidates,
             task_id=tid,
             curate_id=curate_id,
             url=task_url(result.url, result.project_id, tid),
+            **extra,
         )
+        if sel.merge is not None:
+            result.merge.update(merge_counts([sel.merge]))
+        if sel.rule == CONFLICT and decided and tid in decided:
+            adj = decided[tid]
+            result.selection[ADJUDICATED] += 1
+            made_by = replace(
+                _gold_provenance(sel, result, tid),
+                selection=ADJUDICATED,
+                adjudication=model.Adjudication(
+                    by=adj.reviewer,
+                    at=adj.updated_at,
+                    review_task_id=adj.review_task_id,
+                    review_annotation_id=adj.review_annotation_id,
+                    from_annotation_ids=adj.from_annotation_ids,
+                ),
+            )
+            result.gold.append(adj.document.with_(id=curate_id, meta=meta, provenance=made_by))
+            continue
         result.selection[sel.rule] += 1
         if sel.rule == CONFLICT and sel.conflict is not None:
             result.conflicts.append(sel.conflict)

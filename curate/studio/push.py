@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, InputError, StudioError
-from curate.io.jsonl import iter_jsonl
+from curate.errors import InputError, StudioError
+from curate.io import records
 from curate.model import Document, Prediction
 from curate.schema import LabelSchema, load_schema, validate_config
 from curate.studio import ledger as ledgers
@@ -82,20 +82,9 @@ ProgressFn = Callable[[int, int], None]
 
 
 def iter_documents(path: str | Path, problems: list[str]) -> Iterator[Document]:
-    """Yield pre-annotated documents; a bad line is named in ``problems`` and skipped."""
-    for lineno, row in iter_jsonl(path):
-        if isinstance(row, InputError):
-            problems.append(str(row))
-            continue
-        try:
-            yield Document.from_dict(row)
-        except CurateError as e:
-            problems.append(f"{path}:{lineno}: {e}")
-        except (KeyError, TypeError, ValueError) as e:
-            problems.append(
-                f"{path}:{lineno}: not a curate document ({e.__class__.__name__}: {e}); "
-                "expected the output of `curate preannotate`"
-            )
+    """Yield pre-annotated documents; a bad line is named in ``problems`` and skipped
+    (checked by :mod:`curate.io.records`, as every command checks records)."""
+    return (doc for _, doc in records.iter_documents(path, problems))
 
 
 def read_documents(path: str | Path, problems: list[str]) -> list[Document]:

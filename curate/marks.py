@@ -1,6 +1,7 @@
-"""Finding quoted stretches of text by their quote marks, without any parsing.
+"""Quote marks: the one table of them, quoted stretches of text, and a quote's kind.
 
-Pure string work, so it is cheap, testable on its own and total: every input gives a
+Every module that looks at quote marks (the quote extractor, the brat import) takes
+them from here. Pure string work, so it is cheap, testable on its own and total: every input gives a
 result, never an exception. Handles curly and straight double quotes, guillemets, low-9
 quotes, single quotes (only outside double quotes, where they cannot be nested quotes),
 quotes running over paragraph breaks (a paragraph ends with no closing mark and the next
@@ -19,6 +20,18 @@ STRAIGHT_DOUBLE = '"'
 SINGLE_OPEN = "‘‚"
 SINGLE_CLOSE = "’"
 STRAIGHT_SINGLE = "'"
+#: Every mark that can close a quote (apostrophes included: ``’`` and ``'`` are both).
+CLOSING = DOUBLE_CLOSE + SINGLE_CLOSE + STRAIGHT_DOUBLE + STRAIGHT_SINGLE
+#: Marks that are quote marks wherever they stand (a single ``’``/``'`` may be an apostrophe).
+UNAMBIGUOUS = DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT_DOUBLE + SINGLE_OPEN
+#: LaTeX-style marks of older wire copy (PolNeAR): ````like this''``.
+LATEX_OPEN, LATEX_CLOSE = "``", "''"
+DASHES = "―—–‒−-"
+"""Every dash that can sign a quote: horizontal bar, em, en, figure dash, minus, hyphen."""
+
+# `“...” — Jane Smith`, `“...” -Jane Smith`, `“...” -- Jane Smith`: one to three dash
+# characters (typewriter `--` stands for an em dash) between optional spaces.
+_SIGNATURE_DASH = re.compile(rf"[ \t\xa0]*([{DASHES}]{{1,3}})[ \t\xa0]*")
 
 # Characters after which a straight quote opens rather than closes.
 _OPEN_BEFORE = set(" \t\n\r([{—–-/") | set(DOUBLE_OPEN) | set(SINGLE_OPEN)
@@ -51,6 +64,16 @@ class Quoted:
     closed: bool = True
     style: str = "double"
     paragraphs: int = 1
+
+
+def signature_dash(text: str, end: int) -> tuple[int, int] | None:
+    """The dash right after a quote ending at ``end`` (spaces allowed), as ``(start, end)``.
+
+    ``“...” — Commissioner Daniel Okoro``, `` - Commissioner``, ``-Commissioner`` and
+    ``-- Commissioner`` all give the dash; anything else gives None.
+    """
+    m = _SIGNATURE_DASH.match(text, end)
+    return m.span(1) if m else None
 
 
 def paragraphs(text: str) -> list[tuple[int, int]]:
@@ -235,3 +258,29 @@ def find_quoted(text: str) -> list[Quoted]:
     """Every quoted stretch of ``text``, sorted by position."""
     double = find_double(text)
     return sorted(double + find_single(text, double), key=lambda q: q.start)
+
+
+def quote_kind(text: str) -> str:
+    """``direct`` when quote marks enclose the whole content, ``mixed`` when part, else
+    ``indirect``.
+
+    Direct: the content (surrounding spaces and ``.,;:`` ignored) starts with an opening
+    mark and ends with a closing one, single quotes included: ``‘We won’t close the
+    library,’``. Mixed: :func:`find_quoted` finds a quoted stretch inside (so ``the budget
+    was ‘tight but workable’`` is mixed while the apostrophe of ``the party’s plan`` is
+    not a quote), or a double mark stands alone (a content cut inside a quote).
+    LaTeX-style marks count as double quotes.
+    """
+    text = text.replace(LATEX_OPEN, DOUBLE_OPEN[0]).replace(LATEX_CLOSE, DOUBLE_CLOSE[0])
+    text = text.strip().strip(".,;: ")
+    if text[:1] and text[:1] in _STARTS_QUOTE and text[-1:] in _ENDS_QUOTE and len(text) > 1:
+        return "direct"
+    if any(m in text for m in UNAMBIGUOUS) or find_quoted(text):
+        return "mixed"
+    return "indirect"
+
+
+# A content that starts and ends with these is a direct quote (the old wire copy's
+# closing-as-opening marks included, as PolNeAR's annotators cut them).
+_STARTS_QUOTE = DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT_DOUBLE + SINGLE_OPEN + STRAIGHT_SINGLE
+_ENDS_QUOTE = CLOSING + DOUBLE_OPEN

@@ -1,0 +1,346 @@
+"""Adjudication in Label Studio: a review project for the tasks annotators disagree on.
+
+:func:`adjudicate` reads a pull folder (its ``conflicts.jsonl`` and ``annotations.jsonl``)
+and creates, or refreshes, a review project with the same label config. Each conflicted
+task becomes one review task whose predictions are every annotator's version, labelled by
+their pseudonym (:mod:`curate.gold.identities`: the same keyed ``annotator-<hash>`` a
+release of the gold root uses; never an e-mail, password or token), plus one prediction
+``agreed`` holding the regions the merge policy accepted; the review project pre-labels
+from ``agreed`` (Label Studio's "use predictions to pre-label"), so a reviewer starts
+from what the annotators agree on and decides only the rest.
+
+Re-running adds only new conflicts and never duplicates a task: review tasks are keyed by
+the source project and task id (``data.curate_review``). A killed run resumes: tasks
+already imported are found, and predictions they lack are added.
+
+:func:`adjudications` reads the reviewers' submitted annotations back; ``curate pull`` of
+the source project takes them as the gold of those tasks (selection ``adjudicated``,
+provenance: who adjudicated, from which annotations).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate import settings
+from curate.errors import CurateError, InputError, StudioError
+from curate.gold.identities import Pseudonyms, load_pseudonyms
+from curate.gold.merge import MergePolicy, merge
+from curate.io.jsonl import read_jsonl
+from curate.model import Annotation, Document, Entity, Quote
+from curate.schema import LabelSchema, load_schema
+from curate.studio.convert import document_to_results, document_to_task, results_to_document
+
+MARKER = "curate-review-of-project:"
+AGREED = "agreed"
+BATCH = 500
+
+
+def review_title(title: str) -> str:
+    """The review project's title for a source project's title."""
+    return f"{title} (review)"
+
+
+@dataclass
+class AdjudicateResult:
+    """What :func:`adjudicate` did."""
+
+    source_project_id: int
+    review_project_id: int
+    review_url: str
+    created_project: bool = False
+    conflicts: int = 0
+    added: int = 0
+    already_there: int = 0
+    predictions_added: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Adjudication:
+    """A reviewer's decision on one source task (``reviewer``: the account's e-mail or id,
+    pseudonymised with the other identities when the gold is released)."""
+
+    source_task_id: int
+    document: Document
+    reviewer: str
+    review_task_id: int
+    review_annotation_id: int
+    from_annotation_ids: tuple[int, ...]
+    updated_at: str | None = None
+
+
+def read_pull(pull_dir: str | Path) -> tuple[dict[str, Any], list[dict], dict[int, Document]]:
+    """The report, conflicts and annotations (by annotation id) of a pull folder.
+
+    ``pull_dir`` is a pull folder or its parent (then ``latest`` names the folder).
+    Raises InputError when the folder is not a complete pull.
+    """
+    path = Path(pull_dir)
+    if (path / "latest").is_file() and not (path / "report.json").exists():
+        path = path / (path / "latest").read_text(encoding="utf-8").strip()
+    report_path = path / "report.json"
+    if not report_path.is_file():
+        raise InputError(
+            "not a pull folder (no report.json); give data/pulls/<project>/<snapshot>",
+            path=str(path),
+        )
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    conflicts = [c for _, c in read_jsonl(path / "conflicts.jsonl")]
+    by_id: dict[int, Document] = {}
+    for _, d in read_jsonl(path / "annotations.jsonl"):
+        doc = Document.from_dict(d)
+        if isinstance(doc.provenance, Annotation) and doc.provenance.annotation_ids:
+            by_id[doc.provenance.annotation_ids[0]] = doc
+    return report, conflicts, by_id
+
+
+def find_review_project(conn: Any, source_project_id: int) -> dict[str, Any] | None:
+    """The review project made for ``source_project_id``, or None."""
+    want = f"{MARKER} {source_project_id}"
+    for p in conn.paged("/api/projects", {}, "results", page_size=100):
+        if (p.get("description") or "").strip().endswith(want):
+            return p
+    return None
+
+
+def ensure_review_project(conn: Any, source: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The review project of ``source`` (a project dict), created with its label config."""
+    found = find_review_project(conn, int(source["id"]))
+    if found is not None:
+        return found, False
+    body = {
+        "title": review_title(str(source.get("title") or source["id"])),
+        "description": (
+            "Adjudication of the tasks whose annotators disagree. Each task shows every "
+            "annotator's version as a prediction; the draft holds what they agree on. "
+            f"{MARKER} {source['id']}"
+        ),
+        "label_config": source["label_config"],
+        "show_collab_predictions": True,
+        "model_version": AGREED,
+        "maximum_annotations": 1,
+    }
+    return conn.request("POST", "/api/projects", json=body).json(), True
+
+
+def adjudicate(
+    conn: Any,
+    pull_dir: str | Path,
+    *,
+    schema: LabelSchema | None = None,
+    policy: MergePolicy | None = None,
+    pseudonyms: Pseudonyms | None = None,
+) -> AdjudicateResult:
+    """Create or refresh the review project for the conflicts of a pull.
+
+    ``policy`` decides the ``agreed`` draft of a conflict pulled without one (default:
+    unanimous, exact spans). Annotators appear under ``pseudonyms`` (default: those of
+    the default gold root, saved after). Raises InputError for a folder that is not a pull and
+    StudioError when Label Studio fails; a rerun after any failure resumes.
+    """
+    schema = schema or load_schema()
+    names = pseudonyms or load_pseudonyms(settings.GOLD_ROOT)
+    report, conflicts, annotations = read_pull(pull_dir)
+    source_id = int(report["project"]["id"])
+    source = conn.get_json(f"/api/projects/{source_id}")
+    project, created = ensure_review_project(conn, source)
+    rid = int(project["id"])
+    result = AdjudicateResult(
+        source_id, rid, f"{conn.url}/projects/{rid}/data", created, conflicts=len(conflicts)
+    )
+    existing = _review_tasks(conn, rid)
+    todo: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    wanted: dict[int, list[dict[str, Any]]] = {}
+    for c in conflicts:
+        tid = int(c["task_id"])
+        ids = [int(a["id"]) for a in c.get("annotations") or ()]
+        versions = {}
+        for a in c.get("annotations") or ():
+            doc = annotations.get(int(a["id"]))
+            if doc is None:
+                result.problems.append(
+                    f"task {tid}: annotation {a['id']} is not in annotations.jsonl; left out"
+                )
+                continue
+            who = doc.provenance.annotator if isinstance(doc.provenance, Annotation) else None
+            versions[names.of(a.get("annotator") or who)] = doc
+        if not versions:
+            continue
+        first = next(iter(versions.values()))
+        agreed = _agreed(c, first, versions, policy)
+        preds = [_prediction(agreed, AGREED, schema, 1.0)]
+        preds += [_prediction(d, who, schema, None) for who, d in sorted(versions.items())]
+        if tid in existing:
+            result.already_there += 1
+            wanted[existing[tid]] = preds
+            continue
+        task = document_to_task(first.with_(entities=(), quotes=()), schema)
+        task["data"]["curate_review"] = {
+            "project_id": source_id,
+            "task_id": tid,
+            "annotation_ids": ids,
+        }
+        todo.append((task, preds))
+    for start in range(0, len(todo), BATCH):
+        chunk = todo[start : start + BATCH]
+        r = conn.request(
+            "POST",
+            f"/api/projects/{rid}/import?return_task_ids=true",
+            json=[t for t, _ in chunk],
+        ).json()
+        made: list[int | None] = r.get("task_ids") or []
+        if len(made) != len(chunk):
+            # Label Studio did not say which tasks it made: read them back.
+            existing = _review_tasks(conn, rid)
+            made = [existing.get(t["data"]["curate_review"]["task_id"]) for t, _ in chunk]
+        for (_, preds), task_id in zip(chunk, made, strict=True):
+            if task_id is None:
+                raise StudioError(f"review project {rid}: an imported task is missing; run again")
+            wanted[int(task_id)] = preds
+            result.added += 1
+    result.predictions_added = _ensure_predictions(conn, rid, wanted)
+    if pseudonyms is None:
+        names.path.parent.mkdir(parents=True, exist_ok=True)
+        names.save()
+    return result
+
+
+def _agreed(
+    conflict: Mapping[str, Any],
+    first: Document,
+    versions: Mapping[str, Document],
+    policy: MergePolicy | None,
+) -> Document:
+    got = conflict.get("agreed")
+    if isinstance(got, Mapping):
+        return first.with_(
+            entities=tuple(Entity.from_dict(e) for e in got.get("entities") or ()),
+            quotes=tuple(Quote.from_dict(q) for q in got.get("quotes") or ()),
+            provenance=None,
+        )
+    return merge(versions, policy or MergePolicy("unanimous", min_annotators=1)).agreed
+
+
+def _prediction(
+    doc: Document, model_version: str, schema: LabelSchema, score: float | None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "model_version": model_version,
+        "result": document_to_results(doc, schema),
+    }
+    if score is not None:
+        out["score"] = score
+    return out
+
+
+def _review_tasks(conn: Any, review_project_id: int) -> dict[int, int]:
+    """Source task id -> review task id, for the tasks already in the review project."""
+    out: dict[int, int] = {}
+    for t in conn.paged(
+        "/api/tasks", {"project": review_project_id, "fields": "all"}, "tasks", page_size=1000
+    ):
+        ref = (t.get("data") or {}).get("curate_review") or {}
+        if "task_id" in ref:
+            out[int(ref["task_id"])] = int(t["id"])
+    return out
+
+
+def _ensure_predictions(conn: Any, rid: int, wanted: Mapping[int, list[dict[str, Any]]]) -> int:
+    """Add the predictions each review task lacks (by model version); returns how many."""
+    have: dict[int, set[str]] = {}
+    for p in conn.get_json("/api/predictions", params={"project": rid}):
+        have.setdefault(int(p["task"]), set()).add(str(p.get("model_version") or ""))
+    missing = [
+        {"task": task_id, **p}
+        for task_id, preds in wanted.items()
+        for p in preds
+        if p["model_version"] not in have.get(task_id, set())
+    ]
+    for start in range(0, len(missing), BATCH):
+        conn.request(
+            "POST", f"/api/projects/{rid}/import/predictions", json=missing[start : start + BATCH]
+        )
+    if missing:  # Label Studio may skip predictions under load: check what it stored
+        stored = {
+            (int(p["task"]), str(p.get("model_version") or ""))
+            for p in conn.get_json("/api/predictions", params={"project": rid})
+        }
+        lost = [m for m in missing if (m["task"], m["model_version"]) not in stored]
+        if lost:
+            raise StudioError(
+                f"review project {rid}: Label Studio did not store {len(lost)} predictions "
+                f"(first on task {lost[0]['task']}); run `curate adjudicate` again"
+            )
+    return len(missing)
+
+
+def adjudications(
+    conn: Any, source_project_id: int, schema: LabelSchema | None = None
+) -> dict[int, Adjudication]:
+    """The reviewers' submitted decisions for ``source_project_id``, by source task id.
+
+    Empty when the project has no review project. A task reviewed twice takes its latest
+    submitted (not cancelled) annotation. Annotations that do not convert are left out
+    (the next pull reports the task as a conflict again).
+    """
+    project = find_review_project(conn, source_project_id)
+    if project is None:
+        return {}
+    schema = schema or load_schema()
+    rid = int(project["id"])
+    tasks = conn.get_json(
+        f"/api/projects/{rid}/export", params={"exportType": "JSON", "download_all_tasks": "false"}
+    )
+    # The export names annotators by user id; pull and releases name them by e-mail.
+    users = {u["id"]: u.get("email") for u in conn.get_json("/api/users/")}
+    return dict(_decisions(tasks, schema, users))
+
+
+def _decisions(
+    tasks: Iterable[Mapping[str, Any]], schema: LabelSchema, users: Mapping[int, Any]
+) -> Iterable[tuple[int, Adjudication]]:
+    for task in tasks:
+        data = task.get("data") or {}
+        ref = data.get("curate_review") or {}
+        done = [a for a in task.get("annotations") or () if not a.get("was_cancelled")]
+        if "task_id" not in ref or not done:
+            continue
+        ann = max(done, key=lambda a: (str(a.get("updated_at") or ""), int(a.get("id") or 0)))
+        text = data.get(schema.text_field)
+        if not isinstance(text, str):  # not a review task curate made: nothing to convert
+            continue
+        try:
+            doc = results_to_document(
+                text,
+                ann.get("result") or [],
+                schema,
+                id=str(data.get("curate_id") or f"ls-task-{ref['task_id']}"),
+                meta=data.get("meta") if isinstance(data.get("meta"), dict) else {},
+                where=f"review task {task.get('id')}",
+            )
+        except CurateError:  # a review that does not convert leaves the task a conflict
+            continue
+        who = ann.get("completed_by")
+        if isinstance(who, dict):
+            who = who.get("email") or who.get("id")
+        who = users.get(who) or who
+        yield (
+            int(ref["task_id"]),
+            Adjudication(
+                source_task_id=int(ref["task_id"]),
+                document=doc,
+                reviewer=str(who),
+                review_task_id=int(task.get("id") or 0),
+                review_annotation_id=int(ann.get("id") or 0),
+                from_annotation_ids=tuple(int(i) for i in ref.get("annotation_ids") or ()),
+                updated_at=ann.get("updated_at"),
+            ),
+        )
