@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PROJECT ?= curate demo: seeds
 DEMO := data/demo
+GOLD ?= my-gold
 
 .PHONY: demo test install system-deps lint stop
 
@@ -14,12 +15,12 @@ demo: install
 	$(BIN)/curate push $(DEMO)/preannotated.jsonl --project "$(PROJECT)"
 	$(BIN)/curate studio status --show-login
 	@echo ""
-	@echo "Next steps:"
-	@echo "  1. Open the URL above, log in, open the project '$(PROJECT)' and correct the tasks."
-	@echo "  2. $(BIN)/curate pull --project '$(PROJECT)'            # bring the corrections back"
-	@echo "  3. $(BIN)/curate export data/pulls/<project>/<snapshot>/gold.jsonl --name my-gold"
-	@echo "  4. $(BIN)/curate evaluate                                # score curate on the shipped seed gold"
-	@echo "  5. $(BIN)/curate studio down                             # stop Label Studio"
+	@echo "Next steps (copy and paste):"
+	@echo "  1. Open the URL above, log in, open the project '$(PROJECT)', correct the tasks and submit them."
+	@echo "  2. $(BIN)/curate pull --project '$(PROJECT)' --release $(GOLD)   # your corrections become gold $(GOLD)"
+	@echo "  3. $(BIN)/curate evaluate --gold $(GOLD)                        # score curate's suggestions on that gold"
+	@echo "  4. ls data/gold/$(GOLD)/*/exports                                # its spaCy, CoNLL and JSONL exports"
+	@echo "  5. $(BIN)/curate studio down                                     # stop Label Studio"
 
 test: install system-deps
 	HF_HUB_OFFLINE=1 CURATE_REQUIRE_BROWSER=1 CURATE_REQUIRE_POSTGRES=1 $(BIN)/pytest

@@ -24,7 +24,12 @@ from pathlib import Path
 import spacy
 
 from curate.extract.nlp import default_model, speed_up
-from curate.extract.preannotate import DEFAULT_BATCH_SIZE, load_pipeline, preannotate_file
+from curate.extract.preannotate import (
+    DEFAULT_BATCH_SIZE,
+    load_pipeline,
+    pipeline,
+    preannotate_file,
+)
 from curate.io.articles import iter_articles
 
 
@@ -35,6 +40,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     ap.add_argument("--skip-n-process", action="store_true")
+    ap.add_argument("--quotes", default=None, help="quote extractor (default: preannotate's)")
     args = ap.parse_args()
 
     folder = args.path / "text" if (args.path / "text").is_dir() else args.path
@@ -46,7 +52,9 @@ def main() -> None:
     model = default_model()
     plain = spacy.load(model)
     print(f"model {model}: plain pipeline {plain.pipe_names}, batch size {plain.batch_size}")
-    load_pipeline()  # curate's pipeline, loaded once like the CLI does
+    extractors = pipeline(args.quotes)
+    print(f"quote extractor {extractors[-1].version}")
+    load_pipeline(None, extractors)  # curate's pipeline, loaded once like the CLI does
     _check_fast_rules(model, texts[:50])
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,7 +78,7 @@ def main() -> None:
                 pass
             same_batch_times.append(time.perf_counter() - t)
             t = time.perf_counter()
-            preannotate_file(src, out1, batch_size=args.batch_size)
+            preannotate_file(src, out1, batch_size=args.batch_size, quotes=args.quotes)
             curate_times.append(time.perf_counter() - t)
             print(
                 f"  round {r + 1}: plain {words / base_times[-1]:6.0f}  plain batch "
@@ -85,15 +93,17 @@ def main() -> None:
             f"({same_batch:.1f} s)"
         )
         print(f"curate preannotate (1 process): {words / cur:8.0f} words/s  ({cur:.1f} s)")
-        print(f"RATIO curate / plain nlp.pipe:  {base / cur:.2f}  (target >= 1.0)")
+        print(
+            f"RATIO curate / plain nlp.pipe:  {base / cur:.2f}  (target >= 1.0 with v2, 0.5 hybrid)"
+        )
         print(f"ratio curate / plain at batch {args.batch_size}: {same_batch / cur:.2f}")
 
         # Fresh processes for memory: this one holds both pipelines.
         c1 = Path(tmp) / "c1.jsonl"
-        one = _child(src, c1, 1, args.batch_size)
+        one = _child(src, c1, 1, args.batch_size, args.quotes)
         print(f"peak RSS of curate pre-annotation (fresh process): {one['peak_mb']:.0f} MB")
         if not args.skip_n_process:
-            two = _child(src, out2, 2, args.batch_size)
+            two = _child(src, out2, 2, args.batch_size, args.quotes)
             same = c1.read_bytes() == out2.read_bytes() == out1.read_bytes()
             print(
                 f"curate --n-process 1 / 2 (fresh processes): {words / one['seconds']:.0f} / "
@@ -109,15 +119,15 @@ def main() -> None:
             )
 
 
-def _child(src: Path, out: Path, n_process: int, batch_size: int) -> dict:
+def _child(src: Path, out: Path, n_process: int, batch_size: int, quotes: str | None) -> dict:
     """Time ``preannotate_file`` in a fresh interpreter; return seconds and peak memory."""
     code = (
         "import json, resource, sys, time\n"
-        "from curate.extract.preannotate import load_pipeline, preannotate_file\n"
-        "load_pipeline()\n"
+        "from curate.extract.preannotate import load_pipeline, pipeline, preannotate_file\n"
+        f"load_pipeline(None, pipeline({quotes!r}))\n"
         "t = time.perf_counter()\n"
         f"preannotate_file({str(src)!r}, {str(out)!r}, n_process={n_process}, "
-        f"batch_size={batch_size})\n"
+        f"batch_size={batch_size}, quotes={quotes!r})\n"
         "took = time.perf_counter() - t\n"
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
         "peak = int(hwm[0].split()[1]) / 1024 if hwm else 0.0\n"

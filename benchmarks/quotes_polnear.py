@@ -1,17 +1,30 @@
-"""Quote extraction on PolNeAR: curate.quotes.v2 against textacy's direct_quotations.
+"""Quote extraction on PolNeAR: the hybrid and learned extractors, curate.quotes.v2 and
+textacy's direct_quotations, side by side on the same parses.
 
 Usage: python benchmarks/quotes_polnear.py PATH [--limit N] [--cache DIR] [--errors N]
+       [--model NAME@VERSION|FOLDER]
 
 PATH is a PolNeAR-format folder (``text/``, ``attributions/``) read as ``curate import brat``
 reads it (``curate.io.brat.read_brat``): with several ``.ann`` files per article the first
 in sorted order is the gold. Both extractors run on the same spaCy docs. For each:
 precision/recall/F1 of quote content and speaker and cue accuracy on matched quotes, for
 direct quotes only (gold and predicted spans that contain a double quote mark) and for all
-attributions. Matching: one-to-one, optimal (most pairs, then highest character Jaccard),
+attributions, and the precision of each predicted kind (direct, indirect, mixed) against
+all attributions. Matching: one-to-one, optimal (most pairs, then highest character Jaccard),
 a pair counts when the overlap covers more than half of both spans (``curate.score.match``).
 A speaker (cue) is right when it overlaps the gold Source (Cue); gold quotes without a
 Source (Cue) do not count for that accuracy. An article on which an extractor raises
 counts as crashed and contributes its gold quotes as misses.
+
+Exact content: the same letters and digits covered (whitespace and punctuation ignored;
+a quote's fragments as one set where it has them, else its span), counted one-to-one.
+Corrections per 100 gold attributions: what a labeler fixes, each once per attribution:
+a missed gold quote, a spurious predicted one, and on a matched pair a content that is
+not exact, a wrong speaker (gold has one the prediction does not overlap, or gold has
+none and the prediction names one) and a wrong cue (the same). By kind: recall and exact
+recall over gold quotes of that kind, precision over predicted quotes of that kind.
+The hybrid and learned extractors use ``--model`` (default: the model shipped with
+curate); they are left out with a note when it cannot be loaded.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from curate.errors import CurateError  # noqa: E402
 from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
 from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
 from curate.io.brat import read_brat  # noqa: E402
@@ -61,35 +75,88 @@ def has_double(q: Quote) -> bool:
     return any(m in q.text for m in DOUBLE_MARKS)
 
 
+def letters(text: str, q: Quote) -> frozenset[int]:
+    """Positions of the letters and digits a quote's content covers (its fragments if any)."""
+    frags = getattr(q, "fragments", None) or [(q.start, q.end)]
+    return frozenset(i for f in frags for i in range(*_bounds(f)) if text[i].isalnum())
+
+
+def _bounds(f) -> tuple[int, int]:
+    return (f.start, f.end) if hasattr(f, "start") else (f[0], f[1])
+
+
+def _f1(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
 class Tally:
     """Counts for one extractor and one subset (direct-only or all)."""
 
     def __init__(self) -> None:
         self.c: Counter[str] = Counter()
 
-    def add(self, gold: list[Quote], pred: list[Quote]) -> list[tuple[int, int]]:
-        self.c["gold"] += len(gold)
-        self.c["pred"] += len(pred)
+    def add(self, text: str, gold: list[Quote], pred: list[Quote]) -> list[tuple[int, int]]:
+        c = self.c
+        c["gold"] += len(gold)
+        c["pred"] += len(pred)
         pairs = match_spans([(q.start, q.end) for q in gold], [(q.start, q.end) for q in pred])
-        self.c["tp"] += len(pairs)
+        c["tp"] += len(pairs)
+        gkeys = [letters(text, q) for q in gold]
+        pkeys = [letters(text, q) for q in pred]
+        c["exact"] += sum((Counter(gkeys) & Counter(pkeys)).values())
+        c["missed"] += len(gold) - len(pairs)
+        c["spurious"] += len(pred) - len(pairs)
+        gi_hit, pj_hit = {i for i, _ in pairs}, {j for _, j in pairs}
+        exact_g = set()
+        for kind in ("direct", "mixed", "indirect"):
+            c[f"g_{kind}"] += sum(1 for q in gold if q.kind == kind)
+            c[f"p_{kind}"] += sum(1 for q in pred if q.kind == kind)
+            c[f"gtp_{kind}"] += sum(1 for i in gi_hit if gold[i].kind == kind)
+            c[f"ptp_{kind}"] += sum(1 for j in pj_hit if pred[j].kind == kind)
         for i, j in pairs:
             g, p = gold[i], pred[j]
+            if gkeys[i] == pkeys[j]:
+                exact_g.add(i)
+            else:
+                c["inexact"] += 1
             if g.speaker is not None:
-                self.c["spk_n"] += 1
-                self.c["spk_ok"] += _hit(g.speaker, p.speaker)
+                c["spk_n"] += 1
+                c["spk_ok"] += _hit(g.speaker, p.speaker)
+            c["spk_fix"] += (
+                (p.speaker is not None) if g.speaker is None else 1 - _hit(g.speaker, p.speaker)
+            )
             if g.cue is not None:
-                self.c["cue_n"] += 1
-                self.c["cue_ok"] += _hit(g.cue, p.cue)
+                c["cue_n"] += 1
+                c["cue_ok"] += _hit(g.cue, p.cue)
+            c["cue_fix"] += (p.cue is not None) if g.cue is None else 1 - _hit(g.cue, p.cue)
+        for i in exact_g:
+            c[f"gexact_{gold[i].kind}"] += 1
         return pairs
 
     def scores(self) -> dict[str, float]:
         c = self.c
-        p = c["tp"] / c["pred"] if c["pred"] else 0.0
-        r = c["tp"] / c["gold"] if c["gold"] else 0.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
+        p, r, f = _f1(c["tp"], c["pred"], c["gold"])
+        ep, er, ef = _f1(c["exact"], c["pred"], c["gold"])
         spk = c["spk_ok"] / c["spk_n"] if c["spk_n"] else 0.0
         cue = c["cue_ok"] / c["cue_n"] if c["cue_n"] else 0.0
-        return {"P": p, "R": r, "F1": f, "speaker": spk, "cue": cue}
+        fixes = c["missed"] + c["spurious"] + c["inexact"] + c["spk_fix"] + c["cue_fix"]
+        per100 = 100 * fixes / c["gold"] if c["gold"] else 0.0
+        out = {"P": p, "R": r, "F1": f, "exactF1": ef, "speaker": spk, "cue": cue, "fix100": per100}
+        for kind in ("direct", "mixed", "indirect"):
+            kp = c[f"ptp_{kind}"] / c[f"p_{kind}"] if c[f"p_{kind}"] else 0.0
+            kr = c[f"gtp_{kind}"] / c[f"g_{kind}"] if c[f"g_{kind}"] else 0.0
+            ke = c[f"gexact_{kind}"] / c[f"g_{kind}"] if c[f"g_{kind}"] else 0.0
+            out[f"{kind}"] = (c[f"g_{kind}"], kp, kr, ke)
+        return out
+
+    def corrections(self) -> str:
+        c = self.c
+        return (
+            f"missed {c['missed']}, spurious {c['spurious']}, not exact {c['inexact']}, "
+            f"speaker {c['spk_fix']}, cue {c['cue_fix']}"
+        )
 
 
 def _hit(g: Span, p: Span | None) -> int:
@@ -118,11 +185,18 @@ def load_docs(path: Path, limit: int | None, cache: Path | None):
 
 def run(
     name: str, fn: Callable, gold: list[Document], docs, show_errors: int
-) -> tuple[dict, dict, int, float]:
+) -> tuple[Tally, Tally, int, float]:
     direct, every = Tally(), Tally()
     crashed = 0
     errors: list[str] = []
     t0 = time.perf_counter()
+    prepare = getattr(fn, "prepare", None)
+    if prepare is not None:
+        # A model runs over batches of docs first, as `curate preannotate` runs it.
+        for d in docs:
+            d.user_data.pop("curate.quote_parts", None)
+        for i in range(0, len(docs), 16):
+            prepare(docs[i : i + 16])
     for g, doc in zip(gold, docs, strict=True):
         try:
             pred = list(fn(doc))
@@ -132,14 +206,14 @@ def run(
             errors.append(f"CRASH {g.id}: {type(e).__name__}: {e}")
         gd = [q for q in g.quotes if has_double(q)]
         pdq = [q for q in pred if has_double(q)]
-        direct.add(gd, pdq)
-        pairs = every.add(list(g.quotes), pred)
+        direct.add(g.text, gd, pdq)
+        pairs = every.add(g.text, list(g.quotes), pred)
         if show_errors and len(errors) < show_errors:
             errors.extend(_explain(g, pred, pairs))
     seconds = time.perf_counter() - t0
     for line in errors[:show_errors]:
         print(f"  [{name}] {line}")
-    return direct.scores(), every.scores(), crashed, seconds
+    return direct, every, crashed, seconds
 
 
 def _explain(g: Document, pred: list[Quote], pairs: list[tuple[int, int]]) -> list[str]:
@@ -166,40 +240,72 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="only the first N articles")
     ap.add_argument("--cache", type=Path, default=None, help="folder to cache parsed docs")
     ap.add_argument("--errors", type=int, default=0, help="print up to N errors per extractor")
+    ap.add_argument("--model", default=None, help="trained quote model (default: shipped)")
     args = ap.parse_args(argv)
 
     gold, docs, version = load_docs(args.path, args.limit, args.cache)
     n_gold = sum(len(g.quotes) for g in gold)
     n_direct = sum(1 for g in gold for q in g.quotes if has_double(q))
     print(f"PolNeAR {args.path}: {len(gold)} articles, {n_gold} attributions, {n_direct} direct")
-    print(f"spaCy model {version}; both extractors run on the same parsed docs")
-    results = {
-        "curate.quotes.v2": run("curate", extract_quotes, gold, docs, args.errors),
-        "textacy direct_quotations": run("textacy", textacy_quotes, gold, docs, args.errors),
-    }
-    head = f"{'extractor':28} {'subset':7} {'P':>6} {'R':>6} {'F1':>6} {'speaker':>8} {'cue':>6}"
+    print(f"spaCy model {version}; all extractors run on the same parsed docs")
+    extractors: dict[str, Callable] = {}
+    try:
+        from curate.extract.learned import quote_extractor
+
+        hybrid = quote_extractor(args.model, hybrid=True)
+        learned = quote_extractor(args.model, hybrid=False)
+        extractors["hybrid.v1"] = hybrid
+        extractors["learned.v1"] = learned
+        print(f"trained model {hybrid.model.trained.ref} ({hybrid.model.trained.path})")
+    except CurateError as e:
+        print(f"hybrid and learned extractors left out: {e}")
+    extractors["curate.quotes.v2"] = extract_quotes
+    extractors["textacy"] = textacy_quotes
+    results = {name: run(name, fn, gold, docs, args.errors) for name, fn in extractors.items()}
+    head = (
+        f"{'extractor':17} {'subset':7} {'P':>6} {'R':>6} {'F1':>6} {'exactF1':>8} "
+        f"{'speaker':>8} {'cue':>6} {'fix/100':>8}"
+    )
     print()
     print(head)
     print("-" * len(head))
     for name, (direct, every, _, _) in results.items():
-        for subset, s in (("direct", direct), ("all", every)):
+        for subset, tally in (("direct", direct), ("all", every)):
+            s = tally.scores()
             print(
-                f"{name:28} {subset:7} {s['P']:6.3f} {s['R']:6.3f} {s['F1']:6.3f} "
-                f"{s['speaker']:8.3f} {s['cue']:6.3f}"
+                f"{name:17} {subset:7} {s['P']:6.3f} {s['R']:6.3f} {s['F1']:6.3f} "
+                f"{s['exactF1']:8.3f} {s['speaker']:8.3f} {s['cue']:6.3f} {s['fix100']:8.1f}"
             )
     print()
-    for name, (_, _, crashed, seconds) in results.items():
-        print(f"{name:28} crashed articles: {crashed}/{len(gold)}   time {seconds:.2f} s")
-    (cd, ca, _, cs), (td, ta, _, ts) = results.values()
-    print()
-    print("ratios curate / textacy (same docs, same run):")
-    for subset, c, t in (("direct", cd, td), ("all", ca, ta)):
-        ratios = "  ".join(
-            f"{k} {c[k] / t[k]:.2f}x" if t[k] else f"{k} n/a (textacy 0)"
-            for k in ("P", "R", "F1", "speaker", "cue")
+    print("by gold kind (all attributions): n gold, P (of predicted of that kind), R, exact R")
+    for name, (_, every, _, _) in results.items():
+        s = every.scores()
+        parts = "  ".join(
+            f"{k} n={s[k][0]} P {s[k][1]:.3f} R {s[k][2]:.3f} exR {s[k][3]:.3f}"
+            for k in ("direct", "mixed", "indirect")
         )
-        print(f"  {subset:7} {ratios}")
-    print(f"  time    {cs / ts:.2f}x" if ts else "  time    n/a")
+        print(f"  {name:17} {parts}")
+    print()
+    print("corrections (all attributions):")
+    for name, (_, every, _, _) in results.items():
+        print(f"  {name:17} {every.corrections()}")
+    print()
+    for name, (_, _, crashed, seconds) in results.items():
+        print(f"{name:17} crashed articles: {crashed}/{len(gold)}   time {seconds:.2f} s")
+    print()
+    base = results["curate.quotes.v2"]
+    for name, (direct, every, _, secs) in results.items():
+        if name == "curate.quotes.v2":
+            continue
+        print(f"ratios {name} / curate.quotes.v2 (same docs, same run):")
+        for subset, mine, theirs in (("direct", direct, base[0]), ("all", every, base[1])):
+            a, b = mine.scores(), theirs.scores()
+            ratios = "  ".join(
+                f"{k} {a[k] / b[k]:.2f}x" if b[k] else f"{k} n/a"
+                for k in ("P", "R", "F1", "exactF1", "speaker", "cue", "fix100")
+            )
+            print(f"  {subset:7} {ratios}")
+        print(f"  time    {secs / base[3]:.2f}x" if base[3] else "  time    n/a")
     return 0
 
 

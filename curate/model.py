@@ -164,12 +164,15 @@ class Prediction:
     corrections are counted by (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v2``);
     ``extractors`` are the registered names that made it, ``model`` the spaCy model and its
     version, ``score`` the model's confidence in [0, 1] where it has one.
+    ``entity_precision`` is the model's precision per config entity label as its package
+    measured it; Label Studio shows it as each entity region's score.
     """
 
     model_version: str
     extractors: tuple[str, ...] = ()
     model: str | None = None
     score: float | None = None
+    entity_precision: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"model_version": self.model_version}
@@ -179,6 +182,8 @@ class Prediction:
             out["model"] = self.model
         if self.score is not None:
             out["score"] = self.score
+        if self.entity_precision:
+            out["entity_precision"] = dict(self.entity_precision)
         return out
 
     @classmethod
@@ -192,6 +197,11 @@ class Prediction:
             extractors=tuple(str(x) for x in d.get("extractors") or ()),
             model=_opt_str(d.get("model")),
             score=float(score) if isinstance(score, int | float) else None,
+            entity_precision={
+                str(k): float(v)
+                for k, v in (d.get("entity_precision") or {}).items()
+                if isinstance(v, int | float)
+            },
         )
 
 

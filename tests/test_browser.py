@@ -24,6 +24,7 @@ import pytest
 
 from curate.model import Article, Document, Entity
 from curate.schema import load_schema, validate_config
+from curate.studio.convert import headline
 from curate.studio.push import build_task
 
 CHROMIUM = Path(os.environ.get("CURATE_CHROMIUM", "/usr/bin/chromium"))
@@ -159,6 +160,31 @@ def _screenshot_on_failure(page: Any) -> Iterator[None]:
         raise
 
 
+def _submit(page: Any, task_id: int) -> None:
+    """Press Submit and check that Label Studio stored the annotation."""
+    with page.expect_response(
+        lambda r: r.request.method == "POST" and f"/api/tasks/{task_id}/annotations" in r.url
+    ) as saved:
+        page.get_by_role("button", name="Submit").click()
+    assert saved.value.status == 201
+
+
+def _pull(studio: Any, project_id: int, out: Path) -> Path:
+    """`curate pull` as a person runs it against this server; the pulls folder."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    run = CliRunner().invoke(
+        app,
+        ["pull", "--project", str(project_id), "--out", str(out)],
+        env={"LABEL_STUDIO_URL": studio.url, "LABEL_STUDIO_API_KEY": studio.api_key},
+    )
+    assert run.exit_code == 0, run.output
+    assert studio.api_key not in run.output
+    return out
+
+
 def _region_set(results: list[dict[str, Any]]) -> set[tuple[int, int, str]]:
     return {
         (r["value"]["start"], r["value"]["end"], r["value"]["labels"][0])
@@ -170,9 +196,7 @@ def _region_set(results: list[dict[str, Any]]) -> set[tuple[int, int, str]]:
 def test_label_after_emoji_round_trip(
     studio: Any, studio_conn: Any, seed_task: dict[str, Any], page: Any, tmp_path: Path
 ) -> None:
-    from typer.testing import CliRunner
 
-    from curate.cli import app
     from curate.io.jsonl import read_jsonl
     from curate.studio.convert import results_to_document
 
@@ -188,7 +212,8 @@ def test_label_after_emoji_round_trip(
         page.locator(".curate-article .htx-highlight").first.wait_for()
         overlay_labels = page.locator("svg.relations-overlay text")
         relations = [r for r in results if r["type"] == "relation"]
-        overlay_labels.nth(len(relations) - 1).wait_for()
+        # Relation names are in the overlay but never drawn (the config hides them).
+        overlay_labels.nth(len(relations) - 1).wait_for(state="attached")
         page.screenshot(path=str(ARTIFACTS / "01_task_with_predictions.png"), full_page=True)
 
         shown = {tuple(h) for h in article.evaluate(_HIGHLIGHTS_JS)}
@@ -214,11 +239,7 @@ def test_label_after_emoji_round_trip(
         assert new.get_attribute("data-end") == str(start + len(WORD))
         page.screenshot(path=str(ARTIFACTS / "02_word_after_emoji_labelled.png"), full_page=True)
 
-        with page.expect_response(
-            lambda r: r.request.method == "POST" and f"/api/tasks/{tid}/annotations" in r.url
-        ) as saved:
-            page.get_by_role("button", name="Submit").click()
-        assert saved.value.status == 201
+        _submit(page, tid)
         # LS reopens the task with the submitted annotation: Submit has become Update.
         page.locator("button", has_text="Update").wait_for()
         article.locator(f'.htx-highlight[data-start="{start}"][data-label$=":GPE"]').wait_for()
@@ -232,14 +253,7 @@ def test_label_after_emoji_round_trip(
     }
 
     # `curate pull`, as a person runs it, against this server.
-    out = tmp_path / "pulls"
-    run = CliRunner().invoke(
-        app,
-        ["pull", "--project", str(pid), "--out", str(out)],
-        env={"LABEL_STUDIO_URL": studio.url, "LABEL_STUDIO_API_KEY": studio.api_key},
-    )
-    assert run.exit_code == 0, run.output
-    assert studio.api_key not in run.output
+    out = _pull(studio, pid, tmp_path / "pulls")
     (gold_file,) = out.glob("*/*/gold.jsonl")
     (gold,) = [Document.from_dict(row) for _, row in read_jsonl(gold_file)]
     predicted = results_to_document(doc.text, results, load_schema(), id=doc.id)
@@ -250,3 +264,215 @@ def test_label_after_emoji_round_trip(
     # The relations the model drew came back as the same speaker and cue links.
     assert gold.quotes == predicted.quotes
     assert any(q.speaker and q.cue for q in gold.quotes)
+
+
+# ---------------------------------------------------------------- the labeling view
+
+SEEDS = SEED.parent
+
+# Boxes of the relation names drawn over the page, and whether each is shown at all.
+_RELATION_LABELS_JS = """() => [...document.querySelectorAll('svg.relations-overlay text')]
+.map((t) => {
+  const b = t.getBoundingClientRect();
+  let shown = b.width > 0 && b.height > 0;
+  for (let e = t; e && shown; e = e.parentElement) {
+    const s = getComputedStyle(e);
+    shown = s.display !== 'none' && s.visibility !== 'hidden';
+  }
+  return {text: t.textContent, shown, x: b.x, y: b.y, width: b.width, height: b.height};
+})"""
+
+# Boxes of the lines of article text (one client rect per line fragment of each text node).
+_TEXT_LINE_BOXES_JS = """(root) => {
+  const out = [];
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (!n.data.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(n);
+    for (const b of range.getClientRects()) {
+      if (b.width > 0 && b.height > 0) out.push({x: b.x, y: b.y, width: b.width, height: b.height});
+    }
+  }
+  return out;
+}"""
+
+# Relation arrows drawn (visible path elements) in the overlay.
+_VISIBLE_ARROWS_JS = """() => [...document.querySelectorAll('svg.relations-overlay path')].filter(
+  (p) => getComputedStyle(p).visibility !== 'hidden' && getComputedStyle(p).display !== 'none'
+).length"""
+
+
+def _overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.fixture(scope="module")
+def seed_push(studio: Any, studio_conn: Any) -> Iterator[dict[str, Any]]:
+    """Both seed articles, pre-annotated and pushed by the real pipeline, as `make demo` does."""
+    from curate.extract.preannotate import preannotate
+    from curate.io.articles import iter_articles
+    from curate.studio.push import push
+
+    schema = load_schema()  # the shipped config, as `make demo` pushes it
+    docs = list(preannotate(list(iter_articles(SEEDS)), schema=schema))
+    result = push(studio_conn, docs, project=f"seeds view {os.getpid()}", schema=schema)
+    listed = studio_conn.request(
+        "GET", "/api/tasks", params={"project": result.project_id, "page_size": 100}
+    ).json()
+    tasks = listed["tasks"] if isinstance(listed, dict) else listed
+    by_id = {t["data"]["curate_id"]: t["id"] for t in tasks}
+    try:
+        yield {"project_id": result.project_id, "docs": {d.id: d for d in docs}, "tasks": by_id}
+    finally:
+        studio_conn.request("DELETE", f"/api/projects/{result.project_id}", ok=(200, 204, 404))
+
+
+def _open_seed_task(page: Any, studio: Any, project_id: int, task_id: int) -> Any:
+    page.goto(f"{studio.url}/projects/{project_id}/data?task={task_id}")
+    article = page.locator(".curate-article .lsf-htx-richtext")
+    article.wait_for()
+    page.locator(".curate-article .htx-highlight").first.wait_for()
+    # The overlay draws a relation once both its regions are laid out: wait for all.
+    page.wait_for_function(
+        "n => document.querySelectorAll('svg.relations-overlay path').length >= n",
+        arg=1,
+    )
+    page.wait_for_timeout(1500)  # let the overlay lay out every arrow (not an assertion)
+    return article
+
+
+@pytest.mark.parametrize("seed", sorted(p.stem for p in SEEDS.glob("*.txt")))
+def test_default_view_leaves_the_text_readable(
+    studio: Any, seed_push: dict[str, Any], page: Any, seed: str
+) -> None:
+    doc: Document = seed_push["docs"][seed]
+    with _screenshot_on_failure(page):
+        article = _open_seed_task(page, studio, seed_push["project_id"], seed_push["tasks"][seed])
+        page.screenshot(path=str(ARTIFACTS / f"10_default_view_{seed}.png"), full_page=True)
+
+        lines = article.evaluate(_TEXT_LINE_BOXES_JS)
+        assert lines, "the article text is on screen"
+        covering = [
+            label["text"]
+            for label in page.evaluate(_RELATION_LABELS_JS)
+            if label["shown"] and any(_overlaps(label, line) for line in lines)
+        ]
+        assert not covering, f"relation names drawn over the article text: {Counter(covering)}"
+        assert page.evaluate(_VISIBLE_ARROWS_JS) == 0, "no relation arrow until one is asked for"
+
+        # The header: the article's first words as its title, the dateline as its byline,
+        # never the file id or the file name.
+        title, dateline = headline(doc.text)
+        assert title and seed not in title and title.rstrip("…") in " ".join(doc.text.split())
+        assert page.get_by_text(title, exact=True).first.is_visible()
+        byline = page.locator(".curate-meta").inner_text().strip()
+        assert byline == dateline and seed not in byline and ".txt" not in byline
+
+
+def _a_full_quote(doc: Document) -> Any:
+    """The first quote with a speaker and a cue (the seeds have several)."""
+    return next(q for q in doc.quotes if q.speaker is not None and q.cue is not None)
+
+
+# The box of the first piece of the region labelled LABEL that starts at START (a region
+# over others is drawn as pieces sharing one "htx-highlight-<id>-<n>" class: the first
+# piece carries data-start, the last data-label).
+_REGION_BOX_JS = """(root, [start, label]) => {
+  const key = (el) => [...el.classList].find((c) => /^htx-highlight-.+-\\d+$/.test(c));
+  for (const first of root.querySelectorAll(`.htx-highlight[data-start="${start}"]`)) {
+    const pieces = [...root.querySelectorAll(`.${CSS.escape(key(first))}`)];
+    if (!pieces.some((p) => (p.dataset.label || '').endsWith(':' + label))) continue;
+    first.scrollIntoView({block: 'center'});
+    const b = first.getBoundingClientRect();
+    return {x: b.x, y: b.y, width: b.width, height: b.height};
+  }
+  return null;
+}"""
+
+
+def _click_region(article: Any, start: int, label: str) -> None:
+    box = article.evaluate(_REGION_BOX_JS, [start, label])
+    assert box, f"{label} region at {start} is on screen"
+    article.page.mouse.click(box["x"] + min(4, box["width"] / 2), box["y"] + box["height"] / 2)
+
+
+def test_selected_quote_names_its_parts_in_words(
+    studio: Any, seed_push: dict[str, Any], page: Any
+) -> None:
+    seed = SEED.stem
+    doc: Document = seed_push["docs"][seed]
+    q = _a_full_quote(doc)
+    with _screenshot_on_failure(page):
+        article = _open_seed_task(page, studio, seed_push["project_id"], seed_push["tasks"][seed])
+        _click_region(article, q.start, "QUOTE")
+        details = page.locator(".lsf-detailed-region").first
+        details.wait_for()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "12_selected_quote.png"), full_page=True)
+        said = " ".join(details.inner_text().split())
+        for part in (q.speaker.text, q.cue.text, q.kind, " ".join(q.text.split())[:40]):
+            assert " ".join(part.split()) in said, f"{part!r} not in the details: {said!r}"
+
+        # Pointing at a relation in the Relations tab draws its arrow, still without a name.
+        page.get_by_text("Relations", exact=True).first.click()
+        page.locator(".lsf-relations__item").first.hover()
+        page.wait_for_function(_VISIBLE_ARROWS_JS.replace("() =>", "() => 0 <"))
+        assert not [label for label in page.evaluate(_RELATION_LABELS_JS) if label["shown"]]
+        # Nor in the copy of the pointed relation Label Studio draws on top (an SVG <use>).
+        assert page.evaluate(
+            "() => [...document.querySelectorAll('svg.relations-overlay use')]"
+            ".every((u) => getComputedStyle(u).display === 'none')"
+        )
+        page.screenshot(path=str(ARTIFACTS / "14_relation_pointed_at.png"), full_page=True)
+
+
+def test_deleting_a_quote_in_the_ui_deletes_its_parts_in_the_gold(
+    studio: Any, seed_push: dict[str, Any], page: Any, tmp_path: Path
+) -> None:
+    import json
+
+    from curate.io.jsonl import read_jsonl
+
+    seed = sorted(seed_push["docs"])[-1]  # the other seed: the view tests leave it unannotated
+    doc: Document = seed_push["docs"][seed]
+    tid = seed_push["tasks"][seed]
+    q = _a_full_quote(doc)
+    with _screenshot_on_failure(page):
+        article = _open_seed_task(page, studio, seed_push["project_id"], tid)
+        _click_region(article, q.start, "QUOTE")
+        page.get_by_role("button", name="Delete selected region").click()
+        page.wait_for_function(
+            "([root, args]) => !(" + _REGION_BOX_JS + ")(root, args)",
+            arg=[article.element_handle(), [q.start, "QUOTE"]],
+        )
+        page.screenshot(path=str(ARTIFACTS / "13_quote_deleted.png"), full_page=True)
+        _submit(page, tid)
+
+    out = _pull(studio, seed_push["project_id"], tmp_path / "pulls")
+    (gold_file,) = out.glob("*/*/gold.jsonl")
+    (gold,) = [Document.from_dict(row) for _, row in read_jsonl(gold_file)]
+    assert gold.id == seed
+    assert (q.start, q.end) not in {(g.start, g.end) for g in gold.quotes}
+    others = [o for o in doc.quotes if o is not q]
+    assert len(gold.quotes) == len(others)
+    # Its speaker and cue went with it (unless another quote shares them).
+    for part in (q.speaker, q.cue):
+        still = [o for o in others if part in (o.speaker, o.cue)]
+        assert [g for g in gold.quotes if part in (g.speaker, g.cue)] == [
+            g for g in gold.quotes if any((g.start, g.end) == (o.start, o.end) for o in still)
+        ]
+    report = json.loads(next(out.glob("*/*/report.json")).read_text(encoding="utf-8"))
+    problems = report["problems"]["counts"]
+    assert not {k for k in problems if k.startswith("orphan")}, report["problems"]
+    (counts,) = report["corrections"]["by_model"].values()
+    assert counts["QUOTE"]["deleted"] == 1, counts
+    # Parts left behind by the deleted quote count as deleted with it, never as kept.
+    for label, part in (("SPEAKER", q.speaker), ("CUE", q.cue)):
+        if not any(part in (o.speaker, o.cue) for o in others):
+            assert counts[label].get("deleted", 0) >= 1, (label, counts)

@@ -75,7 +75,10 @@ def test_task_carries_text_title_byline_and_curate_ids():
     assert data["instructions"] == INSTRUCTIONS
     assert (data["curate_id"], data["curate_hash"]) == ("a1", doc.hash)
     assert data["meta"]["source"] == "Reuters"
-    assert document_to_task(Document("x", "t"), SCHEMA)["data"]["title"] == "x"
+    # Without a title: the article's first sentence, never the id (tests/test_label_view.py).
+    assert document_to_task(Document("x", "Talks resumed. More."), SCHEMA)["data"]["title"] == (
+        "Talks resumed."
+    )
 
 
 def test_results_have_regions_kind_and_relations_with_deterministic_ids():

@@ -76,7 +76,7 @@ def test_whitespace_at_entity_edges_is_trimmed_never_widened():
 
 def test_registered_under_versioned_name():
     ex = get("curate.entities.v1")
-    assert ex.name == "curate.entities.v1" and ex.version == "v1"
+    assert ex.name == ex.version == "curate.entities.v1"
     assert ex.tasks == ("entities",) and ex.required_pipes == ("ner",)
     assert isinstance(ex, Extractor)
 

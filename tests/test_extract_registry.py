@@ -15,7 +15,7 @@ def test_builtin_pipeline_is_entities_then_quotes_and_follows_the_protocol():
     pipeline = extract.builtin()
     assert [e.name for e in pipeline] == ["curate.entities.v1", "curate.quotes.v2"]
     assert all(isinstance(e, Extractor) for e in pipeline)
-    assert [e.version for e in pipeline] == ["v1", "v2"]
+    assert [e.version for e in pipeline] == [e.name for e in pipeline]
     assert [e.tasks for e in pipeline] == [("entities",), ("quotes",)]
     assert extract.model_version("en_core_web_sm-3.8.0", pipeline) == (
         "en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v2"
@@ -36,7 +36,7 @@ def test_a_rule_extractor_calls_its_function_once_per_doc():
     seen = []
     ex = RuleExtractor("test.count.v1", ("entities",), ("ner",), lambda d, s: seen.append(d))
     ex(["a", "b"], None)
-    assert seen == ["a", "b"] and ex.version == "v1"
+    assert seen == ["a", "b"] and ex.version == "test.count.v1"
 
 
 def test_evaluate_reads_tasks_from_the_registry_not_from_the_name(monkeypatch):

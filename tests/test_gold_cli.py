@@ -148,10 +148,12 @@ def test_push_refuses_real_identities_unless_asked(tmp_path):
 def test_export_flag_real_identities(tmp_path):
     gold = write_gold(tmp_path / "p", [gold_line(1), gold_line(2)])
     root = tmp_path / "gold"
-    assert run("export", gold, "--name", "n", "--root", root).exit_code == 0
-    assert run("export", gold, "--name", "r", "--root", root, "--real-identities").exit_code == 0
+    first = run("export", gold, "--name", "n", "--root", root)
+    second = run("export", gold, "--name", "r", "--root", root, "--real-identities")
+    assert first.exit_code == second.exit_code == 0
     modes = {
         name: json.loads((root / name / "1.0.0" / "manifest.json").read_text())["identities"]
         for name in ("n", "r")
     }
     assert (modes["n"]["mode"], modes["r"]["mode"]) == ("pseudonymous", "real")
+    assert "stable pseudonyms" in first.output and "real identities" in second.output

@@ -129,6 +129,21 @@ def test_default_config_is_valid_and_complete() -> None:
     assert {"$title", "$byline", "$instructions", "$text"} <= set(re.findall(r"\$\w+", schema.xml))
 
 
+def test_default_config_keeps_relations_off_the_text() -> None:
+    """Relation names are never drawn and arrows only for the relation pointed at; the
+    browser test checks the effect, this the rules (Label Studio escapes <Style> text as
+    HTML, so a `>` or a quote mark there would silently break the CSS)."""
+    (style,) = re.findall(r"<Style>(.*?)</Style>", DEFAULT_XML, re.S)
+    assert not set(style) & set("<>\"'&")
+    rules = " ".join(style.split())
+    assert (
+        ".relations-overlay text, .relations-overlay rect[rx], .relations-overlay use "
+        "{ display: none; }"
+    ) in rules
+    assert ".relations-overlay g { visibility: hidden; }" in rules
+    assert ".relations-overlay g[class*=_highlighted] { visibility: visible; }" in rules
+
+
 def test_default_config_hotkeys_are_unique_and_cover_every_label() -> None:
     keys = re.findall(r'<(?:Label|Choice) value="([^"]+)"[^>]*hotkey="([^"]+)"', DEFAULT_XML)
     labels = re.findall(r'<(?:Label|Choice) value="([^"]+)"', DEFAULT_XML)

@@ -435,6 +435,56 @@ def test_retired_rules_name_points_to_the_current_one():
             call()
 
 
+@pytest.mark.parametrize(
+    "text, absent",
+    [
+        # A negated cue reports nothing.
+        ("Sullivan did not specify what consequences North Korea would face.", "what conseq"),
+        # A verb that is itself part of what someone reports is no second report.
+        ("Officials said Putin is seeking artillery shells from Pyongyang.", "artillery"),
+        ("Kim will meet Putin to discuss an arms deal, officials said.", "an arms deal"),
+        # A bare object of a verb that rarely reports; the source named by `citing`.
+        ("Russia is seeking artillery shells and anti-tank missiles.", "artillery"),
+        ("Citing U.S. and allied officials, the paper reported the visit.", "U.S. and allied"),
+    ],
+)
+def test_cues_that_report_no_speech_give_no_quote(nlp, text, absent):
+    # (A report around it may still hold those words: only no quote of their own.)
+    assert not [q for q in quotes(nlp, text) if q.text.startswith(absent)]
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("He added that the sanctions have proven successful.", "the sanctions"),
+        ("The United States accused North Korea of supplying weapons.", "North Korea of"),
+        ("The paper, citing the report, said the talks had stalled.", "the talks had stalled"),
+        # Quoted words are speech even when the parser hangs a negation on their cue.
+        ('"Absolutely not," Ms. Moore said.', '"Absolutely not,"'),
+    ],
+)
+def test_reports_next_to_those_rules_stay(nlp, text, needle):
+    one(quotes(nlp, text), needle)
+
+
+def test_object_content_runs_over_the_verbs_complements(nlp):
+    text = "Critics cited disparaging remarks Trump made about Machado as examples of disrespect."
+    q = one(quotes(nlp, text), "disparaging remarks")
+    assert q.text.endswith("examples of disrespect")
+
+
+def test_every_quote_shape_has_a_certainty(nlp):
+    from curate.extract.quotes import CERTAINTY, quote_shape
+
+    text = (
+        "“We will rebuild the port,” said Dmitry Peskov. He added that talks would resume, "
+        "according to Interfax. Kirby said it would “pay a price” for it."
+    )
+    found = quotes(nlp, text)
+    assert {q.kind for q in found} == {"direct", "indirect", "mixed"}
+    assert all(0 < CERTAINTY[quote_shape(q)] < 1 for q in found)
+
+
 @pytest.mark.parametrize("dash", [" — ", " -", "-", " - ", " -- ", "--", "—", " – ", " ― "])
 def test_a_quote_signed_with_any_dash_gets_the_same_speaker(nlp, dash):
     text = (

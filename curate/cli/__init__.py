@@ -11,7 +11,9 @@ import pkgutil
 
 from curate.cli.app import app, finish
 
-_ORDER = ["ingest", "preannotate", "studio", "push", "pull", "adjudicate", "export", "evaluate"]
+_ORDER = [
+    "ingest", "preannotate", "studio", "push", "pull", "adjudicate", "export", "train", "evaluate",
+]  # fmt: skip
 
 
 def _load_commands() -> None:

@@ -76,6 +76,7 @@ def export_cli(
     """
     from curate.gold.hub import check_repo_id
     from curate.gold.hub import push_to_hub as push
+    from curate.gold.identities import MAPPING_FILE
     from curate.gold.inputs import read_gold
     from curate.gold.write import release
     from curate.schema import load_schema
@@ -125,6 +126,14 @@ def export_cli(
         err_console.print(
             f"[yellow]spans left out of the token exports (not widened)[/] {left}; "
             f"listed in {result.path / 'manifest.json'}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if result.identities == "real":
+        err_console.print("[yellow]annotators under their real identities[/] (--real-identities)")
+    else:
+        console.print(
+            f"annotators under stable pseudonyms; the private mapping is {root / MAPPING_FILE}",
             highlight=False,
             soft_wrap=True,
         )

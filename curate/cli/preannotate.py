@@ -73,6 +73,18 @@ def preannotate_cli(
     config: Path = typer.Option(
         None, "--config", help="Label mapping (mapping.toml) or config .xml naming the labels."
     ),
+    quotes: str = typer.Option(
+        None,
+        "--quotes",
+        help="Quote extractor: curate.quotes.v2, curate.quotes.hybrid.v1 or "
+        "curate.quotes.learned.v1 (default: the default of curate.preannotate).",
+    ),
+    quote_model: str = typer.Option(
+        None,
+        "--quote-model",
+        help="Trained quote model (`curate train`): NAME, NAME@VERSION under models/, or its "
+        "folder; runs the hybrid extractor over it unless --quotes says otherwise.",
+    ),
 ) -> None:
     """Pre-annotate articles with spaCy entities and quotes (speaker, cue, kind).
 
@@ -86,6 +98,10 @@ def preannotate_cli(
     from curate.schema import load_schema
 
     schema = load_schema(config)
+    if (workers is not None or scheduler is not None) and (quotes or quote_model):
+        raise fail(
+            "--quotes/--quote-model run on this machine only; leave out --workers/--scheduler"
+        )
     if workers is not None or scheduler is not None:
         _distributed(
             source, output, model, batch_size, workers, scheduler, partition_size,
@@ -109,6 +125,8 @@ def preannotate_cli(
             schema=schema,
             on_resume=lambda n: progress.update(task, total=max(total - n, 0)),
             on_article=lambda _doc: progress.advance(task),
+            quotes=quotes,
+            quote_model=quote_model,
         )
     if report.truncated_line:
         err_console.print(

@@ -30,6 +30,8 @@ TASKS: tuple[Task, ...] = ("entities", "quotes")
 
 # Modules whose extractors make up the default pipeline, in the order they run.
 BUILTIN_MODULES: tuple[str, ...] = ("curate.extract.entities", "curate.extract.quotes")
+# Every module that registers extractors (the trained quote extractors are not default).
+_MODULES = (*BUILTIN_MODULES, "curate.extract.learned")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +51,12 @@ class Extraction:
 class Extractor(Protocol):
     """The protocol every extractor follows (rules, a learned model, an ML backend's model).
 
-    ``name`` is the versioned registry key (``curate.quotes.v2``); ``version`` what
-    identifies this instance's behaviour beyond the name (``v2`` for rules, a trained
-    model's version for learned ones); ``required_pipes`` the spaCy components the call reads.
-    The call takes parsed articles and returns one :class:`Extraction` per doc, in order.
+    ``name`` is the versioned registry key (``curate.quotes.v2``); ``version`` what reports
+    and Label Studio predictions name: the name itself for rules, the name and the trained
+    model for learned ones (``curate.quotes.hybrid.v1:NAME@VERSION``); ``required_pipes``
+    the spaCy components the call reads. The call takes parsed articles and returns one
+    :class:`Extraction` per doc, in order. An extractor with a model may also have a
+    ``prepare(docs)`` method that runs the model over a batch before the call.
     """
 
     @property
@@ -74,8 +78,8 @@ class Extractor(Protocol):
 class RuleExtractor:
     """An :class:`Extractor` made of a function over one parsed article (curate's rules).
 
-    Its ``version`` is the last part of its name (``v2`` of ``curate.quotes.v2``).
-    ``replaces`` names the extractors whose rules it changed: they are retired.
+    Its ``version`` is its name: the rules are the code. ``replaces`` names the extractors
+    whose rules it changed: they are retired.
     """
 
     name: str
@@ -86,7 +90,7 @@ class RuleExtractor:
 
     @property
     def version(self) -> str:
-        return self.name.rpartition(".")[2]
+        return self.name
 
     def __call__(self, docs: Sequence[Doc], schema: LabelSchema) -> list[Extraction]:
         return [self.fn(doc, schema) for doc in docs]
@@ -147,21 +151,21 @@ def builtin() -> tuple[Extractor, ...]:
 
     A missing module is left out (entities alone still work); a broken one fails loudly.
     """
-    return tuple(m.EXTRACTOR for m in _load_builtin())
+    return tuple(m.EXTRACTOR for m in _load_builtin(BUILTIN_MODULES))
 
 
 def model_version(spacy_version: str, extractors: Sequence[Extractor]) -> str:
-    """Label Studio's ``model_version`` of a pipeline run: spaCy model + extractor names.
+    """Label Studio's ``model_version`` of a pipeline run: spaCy model + extractor versions.
 
     ``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v2``.
     """
-    return "+".join([spacy_version, *(e.name for e in extractors)])
+    return "+".join([spacy_version, *(e.version for e in extractors)])
 
 
-def _load_builtin() -> list[ModuleType]:
+def _load_builtin(modules: Sequence[str] = _MODULES) -> list[ModuleType]:
     # Imported lazily so that importing curate never loads spaCy.
     loaded = []
-    for mod in BUILTIN_MODULES:
+    for mod in modules:
         try:
             loaded.append(importlib.import_module(mod))
         except ModuleNotFoundError as e:

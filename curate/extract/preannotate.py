@@ -7,6 +7,7 @@ predictions one by one, so memory does not grow with the number of articles.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 from collections import Counter
@@ -74,6 +75,21 @@ class PreannotateReport:
         self.problems.extend(other.problems)
 
 
+def pipeline(quotes: str | None = None, quote_model: str | None = None) -> tuple[Extractor, ...]:
+    """The extractors of a run: the built-in ones (:func:`curate.extract.builtin`), their
+    quote extractor replaced by a trained one when ``quotes`` names one or a
+    ``quote_model`` (``NAME@VERSION`` or a folder, see ``curate train``) is given: the
+    hybrid extractor, or the learned one when ``quotes`` says so."""
+    base = extract.builtin()
+    rules = [e for e in base if "quotes" in e.tasks]
+    if not rules or (quote_model is None and quotes in (None, *(e.name for e in rules))):
+        return base
+    from curate.extract.learned import HYBRID_NAME, trained_quotes
+
+    trained = trained_quotes(quotes or HYBRID_NAME, quote_model)
+    return tuple(e for e in base if "quotes" not in e.tasks) + (trained,)
+
+
 def load_pipeline(
     model: str | Path | Language | None = None, extractors: Sequence[Extractor] | None = None
 ) -> tuple[Language, str]:
@@ -103,6 +119,8 @@ def preannotate(
     n_process: int = 1,
     schema: LabelSchema | None = None,
     report: PreannotateReport | None = None,
+    quotes: str | None = None,
+    quote_model: str | None = None,
 ) -> Iterator[Document]:
     """Yield one predicted :class:`Document` per article, streaming through ``nlp.pipe``.
 
@@ -111,15 +129,23 @@ def preannotate(
     curate.quotes.v2``); entity labels the config has no label for are counted in
     ``report.dropped_labels``. Articles that cannot be processed (too long for spaCy, an
     extractor error) are recorded in ``report.problems`` and skipped; the others go through.
+    ``quotes`` and ``quote_model`` choose the quote extractor (see :func:`pipeline`). The
+    provenance also carries the model's precision per entity label (its own evaluation,
+    ``nlp.meta["performance"]``), which Label Studio shows as each entity region's score.
     """
     schema = schema or load_schema()
     report = report if report is not None else PreannotateReport()
     from curate.extract.nlp import model_version
 
-    extractors = extract.builtin()
+    extractors = pipeline(quotes, quote_model)
     nlp, version = load_pipeline(model, extractors)
     report.model_version = version
-    made_by = Prediction(version, tuple(e.name for e in extractors), model_version(nlp))
+    made_by = Prediction(
+        version,
+        tuple(e.version for e in extractors),
+        model_version(nlp),
+        entity_precision=entity_precision(nlp, schema),
+    )
 
     def fits(stream: Iterable[Article]) -> Iterator[tuple[str, Article]]:
         for a in stream:
@@ -136,6 +162,10 @@ def preannotate(
 
     def run(stream: Iterable[tuple[str, Article]]) -> Iterator[Document]:
         pairs = nlp.pipe(stream, as_tuples=True, batch_size=batch_size, n_process=n_process)
+        for ex in extractors:
+            prepare = getattr(ex, "prepare", None)
+            if prepare is not None:
+                pairs = _prepared(pairs, prepare, batch_size)
         for doc, article in pairs:
             result = _document(doc, article, schema, extractors, made_by, report)
             if result is not None:
@@ -153,6 +183,31 @@ def preannotate(
         chunk = itertools.chain([first], itertools.islice(pending, zone - 1))
         with nlp.memory_zone():
             yield from run(chunk)
+
+
+def entity_precision(nlp: Language, schema: LabelSchema) -> dict[str, float]:
+    """``config label -> precision`` of the model's NER as its package measured it
+    (``meta["performance"]["ents_per_type"][label]["p"]``); empty when it has no figures."""
+    per_type = (nlp.meta.get("performance") or {}).get("ents_per_type") or {}
+    out: dict[str, float] = {}
+    for label, scores in sorted(per_type.items()):
+        mapped = schema.map_entity(label)
+        p = scores.get("p") if isinstance(scores, dict) else None
+        if mapped is not None and isinstance(p, int | float):
+            out.setdefault(mapped, round(float(p), 3))
+    return out
+
+
+def _prepared(
+    pairs: Iterable[tuple[Doc, Article]], prepare: Callable[[list[Doc]], None], size: int
+) -> Iterator[tuple[Doc, Article]]:
+    """Let a quote extractor with a model run it over each batch of docs at once."""
+    it = iter(pairs)
+    while batch := list(itertools.islice(it, size)):
+        # On failure each article is extracted alone, and its error reported there.
+        with contextlib.suppress(Exception):
+            prepare([doc for doc, _ in batch])
+        yield from batch
 
 
 def _document(
@@ -194,6 +249,8 @@ def preannotate_file(
     schema: LabelSchema | None = None,
     on_resume: Callable[[int], None] | None = None,
     on_article: Callable[[Document], None] | None = None,
+    quotes: str | None = None,
+    quote_model: str | None = None,
 ) -> PreannotateReport:
     """Pre-annotate ``source`` (a folder of .txt, a .jsonl or a .csv) into JSONL ``output``.
 
@@ -210,7 +267,7 @@ def preannotate_file(
     done: set[str] = set()
     if resume:
         done, versions, report.truncated_line = read_done(output)
-    nlp_version = load_pipeline(model)[1]
+    nlp_version = load_pipeline(model, pipeline(quotes, quote_model))[1]
     if resume and versions - {nlp_version}:
         raise CurateError(
             f"{output} was written by {', '.join(sorted(versions - {nlp_version}))}, this run "
@@ -221,7 +278,14 @@ def preannotate_file(
         on_resume(len(done))
     todo = (a for a in articles if a.id not in done)
     docs = preannotate(
-        todo, model=model, batch_size=batch_size, n_process=n_process, schema=schema, report=report
+        todo,
+        model=model,
+        batch_size=batch_size,
+        n_process=n_process,
+        schema=schema,
+        report=report,
+        quotes=quotes,
+        quote_model=quote_model,
     )
     if resume:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -307,6 +371,7 @@ __all__ = [
     "PreannotateReport",
     "count_articles",
     "load_pipeline",
+    "pipeline",
     "preannotate",
     "preannotate_file",
     "read_done",

@@ -8,6 +8,8 @@ A spec is one of (tried in this order):
   quotes (:func:`curate.extract.preannotate.preannotate`);
 - a registered extractor name such as ``curate.quotes.v2`` or ``curate.entities.v1``,
   run over the default spaCy model;
+- a trained model (``curate train``): ``NAME``, ``NAME@VERSION`` under ``models/`` or its
+  folder: the full pipeline with the hybrid quote extractor over that model;
 - ``module:function``: a Python callable, see :data:`CALLABLE_PROTOCOL`;
 - an installed spaCy model name or model folder: its ``doc.ents`` (entities only),
   mapped onto the label config like curate's own entities.
@@ -72,6 +74,10 @@ def resolve(spec: str, schema: LabelSchema | None = None) -> Resolved:
         return _pipeline(spec, model or None, schema)
     if base in extract.names() or base in extract.retired():
         return _registered(spec, base, model or None, schema)
+    from curate.train.models import looks_like_model
+
+    if looks_like_model(spec):
+        return _pipeline(spec, None, schema, quote_model=spec)
     if ":" in spec and not Path(spec).exists():
         return _callable(spec)
     return _spacy(spec, schema)
@@ -120,7 +126,9 @@ def _predictions(path: Path) -> Resolved:
     return ex
 
 
-def _pipeline(name: str, model: str | None, schema: LabelSchema | None) -> Resolved:
+def _pipeline(
+    name: str, model: str | None, schema: LabelSchema | None, quote_model: str | None = None
+) -> Resolved:
     try:
         from curate.extract.preannotate import preannotate
     except ImportError as e:
@@ -132,7 +140,12 @@ def _pipeline(name: str, model: str | None, schema: LabelSchema | None) -> Resol
         from curate.extract.preannotate import PreannotateReport
 
         report = PreannotateReport()
-        done = {d.id: d for d in preannotate(articles, model=model, schema=schema, report=report)}
+        done = {
+            d.id: d
+            for d in preannotate(
+                articles, model=model, schema=schema, report=report, quote_model=quote_model
+            )
+        }
         ex.version = report.model_version or None
         for problem in report.problems:
             ex.notes.append(f"{name}: {problem}")
@@ -152,7 +165,8 @@ def _registered(name: str, base: str, model: str | None, schema: LabelSchema | N
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
         nlp, version = _load(model, registered.required_pipes)
-        ex.version = f"{base}@{version}"
+        # A trained quote model names itself (curate.quotes.hybrid.v1:NAME@VERSION).
+        ex.version = f"{registered.version}@{version}"
         yield from _extracted(ex, registered, nlp, articles, schema or load_schema())
 
     ex.run = run

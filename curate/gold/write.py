@@ -62,6 +62,8 @@ class Release:
     counts: dict[str, int]
     changes: Changes
     exports: dict[str, Any] = field(default_factory=dict)
+    identities: str = PSEUDONYMOUS
+    """``pseudonymous`` or ``real``: how annotators are named in the version."""
 
 
 def parse_splits(text: str) -> dict[str, float]:
@@ -159,8 +161,8 @@ def release(
         if d.id in seen:
             raise DatasetError(f"article {d.id!r} appears twice; ids must be unique in a version")
         seen.add(d.id)
-    meta = scrub(dict(meta or {}))
-    agreement = scrub(dict(agreement)) if agreement else None
+    meta = dict(scrub(dict(meta or {})))
+    agreement = dict(scrub(dict(agreement))) if agreement else None
     if not real_identities:
         docs, meta, agreement = _pseudonymize(docs, meta, agreement, root)
     rows = {d.id: features.encode_example(document_to_row(d, schema, meta)) for d in docs}
@@ -269,7 +271,8 @@ def release(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Release(target, name, str(v), previous, level, counts, changes, exports)
+    identities = REAL if real_identities else PSEUDONYMOUS
+    return Release(target, name, str(v), previous, level, counts, changes, exports, identities)
 
 
 def write_version(docs: Iterable[Document], **kwargs: Any) -> Path:

@@ -21,10 +21,12 @@ from curate.score.report import MIN_ARTICLES, Comparison
 
 
 def pct(x: float | None) -> str:
+    """A share as a percentage with one decimal, ``-`` for none."""
     return "-" if x is None else f"{100 * x:.1f}"
 
 
 def ci(m: Any) -> str:
+    """A metric's interval as ``lo–hi`` in percent, empty without one."""
     if m is None or m.lo is None or m.hi is None:
         return ""
     return f"{100 * m.lo:.1f}–{100 * m.hi:.1f}"

@@ -93,8 +93,9 @@ def match(
 ) -> tuple[list[int], list[Outcome], list[bool]]:
     """Match one article's spans under ``scheme``, optimally (see the module docstring).
 
-    ``gold`` and ``pred`` must be sorted by (start, end, label); ``candidates`` are the
-    overlapping (gold, prediction) index pairs when already known (:func:`candidates`).
+    ``gold`` must be sorted by (start, end, label), ``pred`` may come in any order (the
+    result is the same); ``candidates`` are the overlapping (gold, prediction) index pairs
+    when already known (:func:`overlapping`).
     Returns the counts ``[cor, inc, par, mis, spu]``, one outcome per prediction and, per
     gold span, whether a prediction claimed it.
     """
@@ -142,7 +143,7 @@ def overlapping(
     gold: Sequence[Span3], pred: Sequence[Span3], min_overlap: float = 0.0
 ) -> list[tuple[int, int]]:
     """(gold index, prediction index) of every pair sharing a character (and at least
-    ``min_overlap`` of the gold span); both lists sorted by (start, end, label)."""
+    ``min_overlap`` of the gold span); ``gold`` sorted by (start, end, label)."""
     out: list[tuple[int, int]] = []
     if not gold or not pred:
         return out
@@ -186,8 +187,11 @@ def score_article(
     out: dict[str, int] = {}
     strict_counts, outcomes, claimed = match(gold, pred, "strict", candidates=cands)
     _put(out, "ent/strict/*/", strict_counts)
-    for scheme in SCHEMES[1:]:
-        _put(out, f"ent/{scheme}/*/", match(gold, pred, scheme, candidates=cands)[0])
+    # exact and partial weigh pairs alike (same boundaries is correct): one matching.
+    bounds = optimal_pairs(cands, _weigh(gold, pred, "exact"))
+    _put(out, "ent/exact/*/", _tally(gold, pred, "exact", bounds)[0])
+    _put(out, "ent/partial/*/", _tally(gold, pred, "partial", bounds)[0])
+    _put(out, "ent/type/*/", match(gold, pred, "type", candidates=cands)[0])
     # Per label, only pairs of that label can match; the others are missed or spurious.
     same: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for j, i in cands:
@@ -196,11 +200,18 @@ def score_article(
     n_gold = Counter(x[2] for x in gold)
     n_pred = Counter(x[2] for x in pred)
     for label in n_gold.keys() | n_pred.keys():
-        for scheme in ("strict", "partial", "type"):
-            counts = _label_counts(gold, pred, scheme, same[label], n_gold[label], n_pred[label])
-            _put(out, f"ent/{scheme}/{label}/", counts)
-            if scheme == "strict":  # within one label strict and exact are the same rule
-                _put(out, f"ent/exact/{label}/", counts)
+        ng, np_, c = n_gold[label], n_pred[label], same[label]
+        if not c:
+            for scheme in SCHEMES:
+                _put(out, f"ent/{scheme}/{label}/", [0, 0, 0, ng, np_])
+            continue
+        # Within one label strict, exact and partial are one rule (same boundaries).
+        cor, rest = _label_pairs(gold, pred, "strict", c)
+        for scheme in ("strict", "exact"):
+            _put(out, f"ent/{scheme}/{label}/", [cor, rest, 0, ng - cor - rest, np_ - cor - rest])
+        _put(out, f"ent/partial/{label}/", [cor, 0, rest, ng - cor - rest, np_ - cor - rest])
+        cor, rest = _label_pairs(gold, pred, "type", c)
+        _put(out, f"ent/type/{label}/", [cor, rest, 0, ng - cor - rest, np_ - cor - rest])
     errs = []
     for (ps, pe, pl), (cat, j) in zip(pred, outcomes, strict=True):
         if cat == "spu":
@@ -211,20 +222,13 @@ def score_article(
     return out, sorted(errs, key=_error_key)
 
 
-def _label_counts(
-    gold: Sequence[Span3],
-    pred: Sequence[Span3],
-    scheme: str,
-    cands: Sequence[tuple[int, int]],
-    n_gold: int,
-    n_pred: int,
-) -> list[int]:
-    """``[cor, inc, par, mis, spu]`` of one label's spans, ``cands`` its same-label pairs."""
+def _label_pairs(
+    gold: Sequence[Span3], pred: Sequence[Span3], scheme: str, cands: Sequence[tuple[int, int]]
+) -> tuple[int, int]:
+    """(correct, other) pairs of the best matching of one label's candidate pairs."""
     pairs = optimal_pairs(cands, _weigh(gold, pred, scheme))
     cor = sum(_correct(scheme, gold[j], pred[i]) for j, i in pairs)
-    rest = len(pairs) - cor
-    inc, par = (0, rest) if scheme == "partial" else (rest, 0)
-    return [cor, inc, par, n_gold - len(pairs), n_pred - len(pairs)]
+    return cor, len(pairs) - cor
 
 
 def _uncontested(

@@ -24,10 +24,12 @@ Edge = tuple[int, int, Weight]
 
 
 def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """Characters two ``(start, end)`` spans share (end exclusive)."""
     return max(0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
 def jaccard(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Shared characters over the characters of either span, in [0, 1]."""
     inter = overlap(a, b)
     union = (a[1] - a[0]) + (b[1] - b[0]) - inter
     return inter / union if union else 0.0

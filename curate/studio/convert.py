@@ -22,28 +22,48 @@ Result shape written by :func:`document_to_results` (one list per task):
 
 Region ids are deterministic (``e3``, ``q0``, ``q0s``...), so the same document always
 gives the same JSON and predictions can be compared across pushes.
+
+For the labeler (Label Studio shows these; reading results back ignores them): every
+region has a ``score`` (entities: the NER model's own precision for the label,
+``Prediction.entity_precision``; quote parts: the extractor's certainty for the quote's shape,
+:data:`curate.extract.quotes.CERTAINTY`), a QUOTE region says its kind, speaker and cue
+in words in ``meta.text`` (the Details panel), and a quote's SPEAKER and CUE regions
+carry ``parentID`` = the quote's region, so the Regions panel nests them under it.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.model import QUOTE_KINDS, Document, Entity, Provenance, Quote, Span
+from curate.extract.quotes import CERTAINTY, quote_shape
+from curate.model import QUOTE_KINDS, Document, Entity, Prediction, Provenance, Quote, Span
 from curate.schema import LabelSchema
 
-INSTRUCTIONS = (
-    "Mark every named entity with its type. For each quote mark its content (QUOTE), "
-    "the speaker mention (SPEAKER) and the cue word (CUE); link quote -> speaker and "
-    "quote -> cue with relations, and speaker -> the named entity it refers to "
-    "(refers_to). Select a QUOTE to set its kind: direct, indirect or mixed."
+#: Shown above every article: five lines at most, one example per quote kind, hotkeys.
+INSTRUCTIONS = "\n".join(
+    (
+        "Keys: QUOTE q, SPEAKER s, CUE c · kind 1 direct, 2 indirect, 3 mixed · Backspace "
+        "deletes · Alt+R links",
+        "direct: “We will rebuild the port,” said Peskov → QUOTE with its marks, CUE said, "
+        "SPEAKER Peskov",
+        "indirect: He added that talks would resume → QUOTE that talks would resume, CUE added, "
+        "SPEAKER He",
+        "mixed: Kirby said it would “pay a price” → QUOTE it would “pay a price”, CUE said, "
+        "SPEAKER Kirby",
+        "Click a quote to read its speaker and cue (Details); point at a link (Relations) to see "
+        "its arrow.",
+    )
 )
 
 #: Metadata keys shown in the byline above the text, in this order.
-BYLINE_KEYS = ("source", "date", "file")
+BYLINE_KEYS = ("source", "date")
+#: Longest title taken from the article's first sentence (cut at a word, with "…").
+TITLE_CHARS = 100
 
 
 def document_to_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
@@ -53,8 +73,9 @@ def document_to_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
     a changed text; ``meta`` carries the article metadata through to the pull.
     """
     meta = dict(doc.meta)
-    title = str(meta.get("title") or doc.id)
-    byline = " · ".join(str(meta[k]) for k in BYLINE_KEYS if meta.get(k))
+    first, dateline = headline(doc.text)
+    title = str(meta.get("title") or first or "(untitled article)")
+    byline = " · ".join(str(meta[k]) for k in BYLINE_KEYS if meta.get(k)) or dateline
     data = {
         text_field(schema): doc.text,
         "title": title,
@@ -65,6 +86,38 @@ def document_to_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
         "meta": meta,
     }
     return {"data": data}
+
+
+# A wire dateline opening the first line: "SEOUL, Sept. 6 (UPI) — ", "WASHINGTON (AP) — ".
+_DATELINE = re.compile(
+    r"[A-Z][A-Z .,'’\-]{1,40}(?:,[^—–\n]{0,40}?)?(?:\([^)\n]{1,20}\))?\s*[—–]\s*|"
+    r"[A-Z][A-Z .'’\-]{1,40},[^—–\n]{0,40}?(?:\([^)\n]{1,20}\))?\s*-{1,2}\s+"
+)
+_SENTENCE_END = re.compile(r"[.!?][”’\"')]*\s+(?=[“\"‘'(]?[A-Z0-9])")
+_ABBREVIATION = re.compile(
+    r"(?:[A-Z]\.)+|(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov|Gen|St|Jan|Feb|Aug|Sept|Oct|Nov|Dec)\."
+)
+
+
+def headline(text: str) -> tuple[str, str]:
+    """``(title, dateline)`` from an article's opening: its first sentence (without the
+    dateline, cut to :data:`TITLE_CHARS` at a word with "…") and the dateline (``SEOUL,
+    Sept. 6 (UPI)``), each ``""`` when the text has none."""
+    line = text.strip().split("\n", 1)[0].strip()
+    m = _DATELINE.match(line)
+    dateline = line[: m.end()].strip(" —–-") if m else ""
+    rest = line[m.end() :] if m else line
+    end = len(rest)
+    for stop in _SENTENCE_END.finditer(rest):
+        words = rest[: stop.start() + 1].split()
+        if words and _ABBREVIATION.fullmatch(words[-1]):
+            continue  # "U.S. officials", "Mr. Smith"
+        end = stop.start() + 1
+        break
+    title = " ".join(rest[:end].split())
+    if len(title) > TITLE_CHARS:
+        title = title[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:—– ") + "…"
+    return title, dateline
 
 
 def text_field(schema: LabelSchema) -> str:
@@ -139,7 +192,79 @@ def document_to_results(doc: Document, schema: LabelSchema) -> list[dict[str, An
                 eid = region(schema.entity_control, label, se.start, se.end, f"q{i}e")
                 entity_ids[(se.start, se.end)] = eid
             relate(sid, eid, schema.entity_relation)
-    return results + relations
+    return _for_labelers(doc, schema, results + relations)
+
+
+def _for_labelers(
+    doc: Document, schema: LabelSchema, results: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Add the scores, words and nesting a labeler reads (see the module docstring)."""
+    text = doc.text
+    labelled = {
+        (r["from_name"], r["value"]["labels"][0], r["value"]["start"], r["value"]["end"]): r
+        for r in results
+        if r["type"] == "labels"
+    }
+    made_by = doc.provenance
+    precision = made_by.entity_precision if isinstance(made_by, Prediction) else {}
+    for e in doc.entities:
+        p = precision.get(e.label)
+        if isinstance(p, int | float):
+            labelled[schema.entity_control, e.label, e.start, e.end]["score"] = float(p)
+    spoken: Counter[tuple[int, int]] = Counter(
+        (q.speaker.start, q.speaker.end) for q in doc.quotes if q.speaker is not None
+    )
+    for q in doc.quotes:
+        score = CERTAINTY.get(quote_shape(q))
+        head = labelled[schema.quote_control, schema.quote_label, q.start, q.end]
+        parts = [
+            (schema.quote_control, schema.speaker_label, q.speaker),
+            (schema.quote_control, schema.cue_label, q.cue),
+            (schema.entity_control, schema.map_entity("PERSON") or "", q.speaker_entity),
+        ]
+        for control, label, part in parts:
+            if part is None:
+                continue
+            region = labelled.get((control, label, part.start, part.end))
+            if region is None:
+                continue
+            if score is not None and "score" not in region:
+                region["score"] = score
+            if control == schema.quote_control:
+                region.setdefault("parentID", head["id"])
+        if score is not None:
+            head.setdefault("score", score)
+        head.setdefault("meta", {"text": [describe_quote(text, q, score)]})
+        if q.speaker is not None:
+            speaker = (q.speaker.start, q.speaker.end)
+            sp = labelled[(schema.quote_control, schema.speaker_label, *speaker)]
+            named = q.speaker_entity
+            said = f"Speaker of {spoken[speaker]} quote(s)"
+            refers = f"; refers to {_words(named.text)}" if named and named != q.speaker else ""
+            sp.setdefault("meta", {"text": [said + refers + "."]})
+    return results
+
+
+def describe_quote(text: str, q: Quote, score: float | None) -> str:
+    """The words a labeler reads for a suggested quote: kind, speaker, cue, certainty."""
+    who = _words(q.speaker.text) if q.speaker else "nobody found"
+    if q.speaker and q.speaker_entity and q.speaker_entity != q.speaker:
+        who += f" (= {_words(q.speaker_entity.text)})"
+    cue = _words(q.cue.text) if q.cue else "none found"
+    sure = f" Certainty {score:.2f}." if score is not None else ""
+    return f"Suggested {q.kind} quote. Speaker: {who}. Cue: {cue}.{sure}"
+
+
+def _words(s: str, limit: int = 60) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def prediction_score(results: Sequence[Mapping[str, Any]]) -> float | None:
+    """A task's prediction score: the mean of its regions' scores (None without any), so
+    Label Studio's Data Manager can sort tasks from the least sure suggestions up."""
+    scores = [r["score"] for r in results if isinstance(r.get("score"), int | float)]
+    return round(sum(scores) / len(scores), 4) if scores else None
 
 
 @dataclass

@@ -27,10 +27,10 @@ from curate.model import Document, Prediction
 from curate.schema import LabelSchema, load_schema, validate_config
 from curate.studio import ledger as ledgers
 from curate.studio.client import Connection, TransientError
-from curate.studio.convert import document_to_results, document_to_task
+from curate.studio.convert import document_to_results, document_to_task, prediction_score
 
 DEFAULT_BATCH_SIZE = 500
-#: Rule-based extractors give no confidence; a constant keeps score-based sampling neutral.
+#: The score of a prediction none of whose regions has a score.
 DEFAULT_SCORE = 1.0
 UNKNOWN_MODEL = "unknown"
 _LOOKUP_PAGE = 5000
@@ -273,11 +273,16 @@ def build_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
 
 
 def prediction(doc: Document, schema: LabelSchema) -> dict[str, Any]:
+    """The prediction for ``doc``; its score is the provenance's if set, else the mean of
+    its regions' scores (:func:`curate.studio.convert.prediction_score`)."""
     score = doc.provenance.score if isinstance(doc.provenance, Prediction) else None
+    result = document_to_results(doc, schema)
+    if score is None:
+        score = prediction_score(result)
     return {
         "model_version": model_version(doc),
-        "score": DEFAULT_SCORE if score is None else score,
-        "result": document_to_results(doc, schema),
+        "score": float(score) if score is not None else DEFAULT_SCORE,
+        "result": result,
     }
 
 

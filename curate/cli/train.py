@@ -1,0 +1,126 @@
+"""``curate train``: a quote model from a gold version, written to a versioned model folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from curate.cli.app import command, console, err_console
+from curate.settings import GOLD_ROOT, MODELS_DIR
+
+
+@command("train")
+def train_cli(
+    gold: str = typer.Argument(
+        ..., help="Gold dataset name (data/gold/NAME), NAME@VERSION or a version folder."
+    ),
+    name: str = typer.Option(..., "--name", help="Model name: the folder OUTPUT/NAME/."),
+    version: str | None = typer.Option(None, "--version", help="Gold version (default: latest)."),
+    model_version: str = typer.Option(
+        "1.0.0", "--model-version", help="Version of the model to write; never overwritten."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed (training and the dev hold-out)."),
+    base_model: str | None = typer.Option(
+        None,
+        "--base-model",
+        help="spaCy model whose tokenizer, tagger and parser the model reads "
+        "(default: the default spaCy model).",
+    ),
+    max_steps: int = typer.Option(
+        2000, "--max-steps", min=0, help="Stop after this many updates (0: bounded by --epochs)."
+    ),
+    epochs: int = typer.Option(
+        0, "--epochs", min=0, help="Stop after this many passes over the gold (0: no bound)."
+    ),
+    eval_frequency: int = typer.Option(
+        200, "--eval-frequency", min=1, help="Score on the dev articles every N steps."
+    ),
+    output: Path = typer.Option(MODELS_DIR, "--output", "-o", help="Where models live."),
+    root: Path = typer.Option(GOLD_ROOT, "--root", help="Where gold datasets live."),
+) -> None:
+    """Train a quote model (content, speaker, cue) on a gold version with spaCy.
+
+    Uses the gold's train/dev splits when it has both, else holds out a tenth of its
+    articles (chosen by --seed) to score on. Writes OUTPUT/NAME/VERSION/ with the spaCy
+    pipeline, training.cfg (the exact config: `spacy train` redoes the run) and
+    curate-model.json (gold name, version and manifest hash, settings, dev scores,
+    library versions). Use it with `curate preannotate --quote-model NAME@VERSION` and
+    `curate evaluate NAME@VERSION`.
+    """
+    from curate.extract.nlp import default_model
+    from curate.train import Settings, train
+    from curate.train.run import peak_rss_mb
+
+    settings = Settings(
+        base_model=base_model or default_model(),
+        seed=seed,
+        max_steps=max_steps,
+        epochs=epochs,
+        eval_frequency=eval_frequency,
+    )
+    started = time.perf_counter()
+    last: dict[str, Any] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[score]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as progress:
+        task = progress.add_task("training", total=max_steps or None, score="")
+
+        def on_progress(step: int, total: int | None, info: dict[str, Any] | None) -> None:
+            fields: dict[str, Any] = {}
+            if info is not None:
+                last.update(info)
+                fields["score"] = f"dev F1 {float(info.get('score') or 0):.3f}"
+            progress.update(task, completed=step, **fields)
+
+        result = train(
+            gold,
+            name=name,
+            model_version=model_version,
+            gold_version=version,
+            gold_root=root,
+            output=output,
+            settings=settings,
+            on_progress=on_progress,
+        )
+    render(result.meta, time.perf_counter() - started, peak_rss_mb())
+    console.print(f"wrote {result.path}", highlight=False, soft_wrap=True)
+
+
+def render(meta: dict[str, Any], seconds: float, peak_mb: float) -> None:
+    """The model's gold, settings and dev scores as one table."""
+    gold = meta["gold"]
+    scores = meta.get("dev_scores") or {}
+    table = Table(title=f"model {meta['name']}@{meta['version']}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row(
+        "gold", f"{gold['name']} {gold['version']} (manifest {gold['manifest_sha256'][:12]})"
+    )
+    table.add_row(
+        "articles",
+        f"{gold['train_articles']} train, {gold['dev_articles']} dev ({gold['dev_rule']})",
+    )
+    table.add_row("quotes", f"{gold['train_quotes']} train, {gold['dev_quotes']} dev")
+    a = meta["alignment"]
+    table.add_row(
+        "spans", f"{a['spans']} ({a['misaligned']} off token boundaries, {a['dropped']} dropped)"
+    )
+    per = scores.get("ents_per_type") or {}
+    figures = ", ".join(f"{k} {v['f']:.3f}" for k, v in sorted(per.items()))
+    table.add_row(
+        "dev F1", f"{float(scores.get('ents_f') or 0):.3f}" + (f" ({figures})" if figures else "")
+    )
+    table.add_row("seed", str(meta["settings"]["seed"]))
+    table.add_row("wall time", f"{seconds:.0f} s")
+    table.add_row("peak memory", f"{peak_mb:.0f} MB")
+    console.print(table)

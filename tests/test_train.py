@@ -1,0 +1,212 @@
+"""``curate train`` on the shipped seed gold: a model folder that preannotate and evaluate
+load by name, its meta, and the errors a labeler or engineer can run into."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from curate.cli import app
+from curate.gold import load_documents
+from curate.gold.write import release
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "data" / "gold" / "seeds"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One short training run on the seed gold, shared by the tests of this module."""
+    out = tmp_path_factory.mktemp("models")
+    result = CliRunner().invoke(
+        app,
+        ["train", str(SEEDS), "--name", "seedy", "--max-steps", "4", "--eval-frequency", "2",
+         "--seed", "7", "-o", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and "seedy@1.0.0" in result.output
+    return out
+
+
+def test_model_folder_and_meta(trained: Path) -> None:
+    folder = trained / "seedy" / "1.0.0"
+    assert {"config.cfg", "training.cfg", "curate-model.json", "quotes"} <= {
+        p.name for p in folder.iterdir()
+    }
+    meta = json.loads((folder / "curate-model.json").read_text(encoding="utf-8"))
+    manifest = SEEDS / "1.0.0" / "manifest.json"
+    assert meta["name"] == "seedy" and meta["version"] == "1.0.0"
+    assert meta["gold"]["name"] == "seeds" and meta["gold"]["version"] == "1.0.0"
+    assert meta["gold"]["manifest_sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
+    assert meta["gold"]["train_articles"] + meta["gold"]["dev_articles"] == 2
+    assert meta["settings"]["seed"] == 7 and meta["settings"]["max_steps"] == 4
+    assert "ents_f" in meta["dev_scores"]
+    assert meta["versions"]["spacy"].startswith("3.8")
+    assert meta["alignment"]["spans"] > 0
+    # The config that trained it, seed included: `spacy train training.cfg` redoes it.
+    training = (folder / "training.cfg").read_text(encoding="utf-8")
+    assert "seed = 7" in training and "max_steps = 4" in training
+
+
+def test_refuses_to_overwrite_a_version(trained: Path) -> None:
+    before = (trained / "seedy" / "1.0.0" / "curate-model.json").read_bytes()
+    result = CliRunner().invoke(
+        app, ["train", str(SEEDS), "--name", "seedy", "--max-steps", "1", "-o", str(trained)]
+    )
+    assert result.exit_code == 1
+    assert "already exists" in result.output and "Traceback" not in result.output
+    assert (trained / "seedy" / "1.0.0" / "curate-model.json").read_bytes() == before
+
+
+def test_preannotate_and_evaluate_load_the_model_by_name(
+    trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(trained.parent)
+    (Path("models")).symlink_to(trained, target_is_directory=True)
+    docs = load_documents(SEEDS)
+    src = tmp_path / "articles.jsonl"
+    src.write_text("".join(json.dumps(d.article.to_dict()) + "\n" for d in docs), encoding="utf-8")
+    out = tmp_path / "pre.jsonl"
+    result = CliRunner().invoke(
+        app, ["preannotate", str(src), "-o", str(out), "--quote-model", "seedy@1.0.0"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(docs)
+    assert all(
+        r["source"]["model_version"].endswith("+curate.quotes.hybrid.v1:seedy@1.0.0") for r in rows
+    )
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "seedy", "--gold", str(SEEDS), "--only", "quotes", "--bootstrap", "0",
+         "--json", str(report)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "seedy@1.0.0" in report.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "keep", "message"),
+    [("noquotes", "no quotes", "has no quotes"), ("tiny", "one article", "needs at least 2")],
+)
+def test_a_gold_that_cannot_train_is_refused(
+    tmp_path: Path, name: str, keep: str, message: str
+) -> None:
+    docs = load_documents(SEEDS)
+    docs = [d.with_(quotes=()) for d in docs] if keep == "no quotes" else docs[:1]
+    release(docs, root=tmp_path / "gold", name=name, splits="test")
+    result = CliRunner().invoke(
+        app,
+        ["train", name, "--name", "m", "--root", str(tmp_path / "gold"),
+         "-o", str(tmp_path / "models")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "models" / "m").exists()
+
+
+def test_unknown_model_is_one_clear_line(tmp_path: Path) -> None:
+    src = tmp_path / "a.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "He said it."}) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["preannotate", str(src), "-o", str(tmp_path / "o.jsonl"), "--quote-model", "nope"]
+    )
+    assert result.exit_code == 1
+    assert "no trained model 'nope'" in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def parse():
+    from curate.extract.nlp import load_model
+
+    nlp, _ = load_model(None)
+    return nlp
+
+
+def _parts(doc, marks: dict[str, list[str]]):
+    """Parts from {label: [exact substrings]} (each taken at its first occurrence)."""
+    from curate.extract.learned import Part
+
+    out = []
+    for label, texts in marks.items():
+        for t in texts:
+            start = doc.text.index(t)
+            span = doc.char_span(start, start + len(t), alignment_mode="strict")
+            out.append(Part(label, span.start, span.end))
+    return out
+
+
+def test_an_interrupted_quote_is_one_quote_with_its_source_and_cue(parse) -> None:
+    from curate.extract.learned import model_quotes
+
+    doc = parse("“It’s horrifying,” Tapper said, “and I’m sure it will have an impact.”")
+    parts = _parts(
+        doc,
+        {
+            "CONTENT": ["“It’s horrifying,”", "“and I’m sure it will have an impact.”"],
+            "SOURCE": ["Tapper"],
+            "CUE": ["said"],
+        },
+    )
+    (q,) = model_quotes(doc, parts)
+    assert (q.start, q.end) == (0, len(doc.text)) and q.kind == "direct"
+    assert q.speaker.text == "Tapper" and q.cue.text == "said"
+
+
+def test_reported_speech_links_the_cue_it_hangs_on_and_its_subject(parse) -> None:
+    from curate.extract.learned import model_quotes
+
+    text = "Officials said the talks would resume. The minister warned that prices will rise."
+    doc = parse(text)
+    parts = _parts(
+        doc,
+        {
+            "CONTENT": ["the talks would resume", "that prices will rise"],
+            "SOURCE": ["Officials", "The minister"],
+            "CUE": ["said", "warned"],
+        },
+    )
+    first, second = model_quotes(doc, parts)
+    assert (first.speaker.text, first.cue.text, first.kind) == ("Officials", "said", "indirect")
+    assert (second.speaker.text, second.cue.text) == ("The minister", "warned")
+
+
+def test_hybrid_keeps_rule_quotes_and_adds_the_models_in_other_sentences(parse) -> None:
+    from curate.extract.learned import combine
+    from curate.model import Quote, Span
+
+    text = "“We won,” Ann said. Bob said the vote was rigged. Cy said nothing would change."
+    doc = parse(text)
+
+    def quote(content: str, who: str | None, cue: str | None, kind: str = "indirect") -> Quote:
+        s = text.index(content)
+        part = lambda t: Span.of(text, text.index(t), text.index(t) + len(t))  # noqa: E731
+        return Quote(s, s + len(content), content, kind, who and part(who), cue and part(cue))
+
+    rule = quote("“We won,”", "Ann", "said", "direct")
+    same_sentence = quote("We won", "Ann", "said")  # competes with the rule quote
+    new = quote("the vote was rigged", "Bob", "said")
+    no_speaker = quote("nothing would change", None, "said")
+    assert combine(doc, [rule], [same_sentence, new, no_speaker]) == [rule, new]
+
+
+def test_the_shipped_model_runs_under_its_registered_name(tmp_path: Path) -> None:
+    from curate.train.models import SHIPPED_ROOT
+
+    folder = SHIPPED_ROOT / "polnear-quotes" / "1.0.0"
+    assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) < 50 * 2**20
+    report = tmp_path / "r.json"
+    result = CliRunner().invoke(
+        app,
+        ["evaluate", "curate.quotes.hybrid.v1", "--gold", str(SEEDS), "--bootstrap", "0",
+         "--json", str(report)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (ex,) = json.loads(report.read_text(encoding="utf-8"))["extractors"]
+    assert ex["version"].startswith("curate.quotes.hybrid.v1:polnear-quotes@1.0.0@")
+    assert ex["metrics"]["quotes/overlap/all/r"]["value"] > 0.5
