@@ -30,7 +30,7 @@ install: $(BIN)/.curate-installed
 $(BIN)/.curate-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[studio,dev,dask,agreement]"
+	$(BIN)/pip install --quiet -e ".[studio,dev,dask,agreement,serve]"
 	touch $@
 
 # Debian packages the integration tests drive for real: chromium (browser test) and

@@ -11,7 +11,13 @@ precision/recall/F1 of quote content and speaker and cue accuracy on matched quo
 direct quotes only (gold and predicted spans that contain a double quote mark) and for all
 attributions, and the precision of each predicted kind (direct, indirect, mixed) against
 all attributions. Matching: one-to-one, optimal (most pairs, then highest character Jaccard),
-a pair counts when the overlap covers more than half of both spans (``curate.score.match``).
+a pair counts when the overlap covers more than half of both spans (``curate.score.match``),
+spans being the union of a quote's content fragments. ``exact`` F1 counts matched pairs
+that cover the same letters and digits (whitespace and punctuation ignored, fragments
+compared as a set); ``split`` is the share of gold quotes with two or more fragments
+(interrupted by their attribution) matched exactly. ``curate.quotes.v2 covering`` is the
+same extractor's output with each quote's fragments collapsed to its covering span
+(curate before discontinuous content), as the baseline of the same run.
 A speaker (cue) is right when it overlaps the gold Source (Cue); gold quotes without a
 Source (Cue) do not count for that accuracy. An article on which an extractor raises
 counts as crashed and contributes its gold quotes as misses.
@@ -101,7 +107,8 @@ class Tally:
         c = self.c
         c["gold"] += len(gold)
         c["pred"] += len(pred)
-        pairs = match_spans([(q.start, q.end) for q in gold], [(q.start, q.end) for q in pred])
+        c["split_n"] += sum(1 for q in gold if q.discontinuous)
+        pairs = match_spans([q.offsets for q in gold], [q.offsets for q in pred])
         c["tp"] += len(pairs)
         gkeys = [letters(text, q) for q in gold]
         pkeys = [letters(text, q) for q in pred]
@@ -119,6 +126,7 @@ class Tally:
             g, p = gold[i], pred[j]
             if gkeys[i] == pkeys[j]:
                 exact_g.add(i)
+                c["split_ok"] += g.discontinuous
             else:
                 c["inexact"] += 1
             if g.speaker is not None:
@@ -143,7 +151,9 @@ class Tally:
         cue = c["cue_ok"] / c["cue_n"] if c["cue_n"] else 0.0
         fixes = c["missed"] + c["spurious"] + c["inexact"] + c["spk_fix"] + c["cue_fix"]
         per100 = 100 * fixes / c["gold"] if c["gold"] else 0.0
+        split = c["split_ok"] / c["split_n"] if c["split_n"] else 0.0
         out = {"P": p, "R": r, "F1": f, "exactF1": ef, "speaker": spk, "cue": cue, "fix100": per100}
+        out["split"] = split
         for kind in ("direct", "mixed", "indirect"):
             kp = c[f"ptp_{kind}"] / c[f"p_{kind}"] if c[f"p_{kind}"] else 0.0
             kr = c[f"gtp_{kind}"] / c[f"g_{kind}"] if c[f"g_{kind}"] else 0.0
@@ -157,6 +167,18 @@ class Tally:
             f"missed {c['missed']}, spurious {c['spurious']}, not exact {c['inexact']}, "
             f"speaker {c['spk_fix']}, cue {c['cue_fix']}"
         )
+
+
+def covering(fn: Callable) -> Callable:
+    """``fn`` with each quote's fragments collapsed to its covering span (the old shape)."""
+
+    def run(doc) -> list[Quote]:
+        return [
+            Quote(q.start, q.end, q.text, q.kind, q.speaker, q.cue, q.speaker_entity)
+            for q in fn(doc)
+        ]
+
+    return run
 
 
 def _hit(g: Span, p: Span | None) -> int:
@@ -248,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     n_direct = sum(1 for g in gold for q in g.quotes if has_double(q))
     print(f"PolNeAR {args.path}: {len(gold)} articles, {n_gold} attributions, {n_direct} direct")
     print(f"spaCy model {version}; all extractors run on the same parsed docs")
+    n_split = sum(1 for g in gold for q in g.quotes if q.discontinuous)
+    print(f"{n_split} attributions have discontinuous content (interrupted by their attribution)")
     extractors: dict[str, Callable] = {}
     try:
         from curate.extract.learned import quote_extractor
@@ -260,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     except CurateError as e:
         print(f"hybrid and learned extractors left out: {e}")
     extractors["curate.quotes.v2"] = extract_quotes
+    extractors["v2 covering"] = covering(extract_quotes)
     extractors["textacy"] = textacy_quotes
     results = {name: run(name, fn, gold, docs, args.errors) for name, fn in extractors.items()}
     head = (
@@ -285,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             for k in ("direct", "mixed", "indirect")
         )
         print(f"  {name:17} {parts}")
+    print()
+    print("exact content of discontinuous gold attributions (share recovered):")
+    for name, (_, every, _, _) in results.items():
+        print(f"  {name:17} {every.scores()['split']:.3f}")
     print()
     print("corrections (all attributions):")
     for name, (_, every, _, _) in results.items():

@@ -10,7 +10,7 @@ edge where it enters instead of corrupting the gold set.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -77,7 +77,15 @@ class Entity:
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """A quote: its content span, how it is quoted, who said it and the cue word.
+    """A quote: its content, how it is quoted, who said it and the cue word.
+
+    The content is one or more ``fragments`` (spans in text order, neither overlapping nor
+    touching): ``“A,” he said, “B.”`` has the two fragments ``“A,”`` and ``“B.”``, and the
+    text between them (``he said,``) is not content. ``start``/``end``/``text`` are the
+    covering span, from the first fragment's start to the last one's end, so code that
+    knows nothing of fragments still sees where the quote is. Without ``fragments`` the
+    quote has one fragment, its covering span; :meth:`of_fragments` builds a quote from
+    fragment offsets.
 
     ``speaker`` is the mention in the text (``he``, ``the NSC spokesperson``);
     ``speaker_entity`` is the named mention it refers to where the article names one
@@ -91,10 +99,57 @@ class Quote:
     speaker: Span | None = None
     cue: Span | None = None
     speaker_entity: Span | None = None
+    fragments: tuple[Span, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.fragments:
+            object.__setattr__(self, "fragments", (Span(self.start, self.end, self.text),))
+        else:
+            object.__setattr__(
+                self, "fragments", tuple(sorted(self.fragments, key=lambda f: (f.start, f.end)))
+            )
+
+    @classmethod
+    def of_fragments(
+        cls,
+        text: str,
+        fragments: Sequence[tuple[int, int]],
+        kind: str = "direct",
+        speaker: Span | None = None,
+        cue: Span | None = None,
+        speaker_entity: Span | None = None,
+    ) -> Quote:
+        """The quote whose content is ``fragments`` (``(start, end)`` pairs) of ``text``.
+
+        Overlapping or touching fragments are joined into one; the covering span is
+        filled in. Raises :class:`SpanError` when no fragment is given.
+        """
+        merged: list[list[int]] = []
+        for s, e in sorted(fragments):
+            if merged and s <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        if not merged:
+            raise SpanError("a quote needs at least one content fragment")
+        start, end = merged[0][0], merged[-1][1]
+        spans = tuple(Span.of(text, s, e) for s, e in merged)
+        return cls(start, end, text[start:end], kind, speaker, cue, speaker_entity, spans)
 
     @property
     def content(self) -> Span:
+        """The covering span (first fragment's start to last fragment's end)."""
         return Span(self.start, self.end, self.text)
+
+    @property
+    def discontinuous(self) -> bool:
+        """True when the content has more than one fragment."""
+        return len(self.fragments) > 1
+
+    @property
+    def offsets(self) -> tuple[tuple[int, int], ...]:
+        """The fragments as ``(start, end)`` pairs, in text order."""
+        return tuple((f.start, f.end) for f in self.fragments)
 
     def check(self, text: str, where: str) -> None:
         _check_span(self.start, self.end, self.text, text, where)
@@ -103,13 +158,27 @@ class Quote:
                 f"{where}: quote {self.start}:{self.end} has kind {self.kind!r}; "
                 f"use one of {', '.join(QUOTE_KINDS)}"
             )
+        frags = self.fragments
+        for f in frags:
+            f.check(text, f"{where} fragment of quote {self.start}:{self.end}")
+        if frags[0].start != self.start or frags[-1].end != self.end:
+            raise SpanError(
+                f"{where}: quote {self.start}:{self.end} does not cover its fragments "
+                f"{_offsets(frags)}; start/end must run from the first fragment to the last"
+            )
+        if any(a.end >= b.start for a, b in zip(frags, frags[1:], strict=False)):
+            raise SpanError(
+                f"{where}: quote {self.start}:{self.end} has overlapping or touching "
+                f"fragments {_offsets(frags)}; join them into one"
+            )
         for name in ("speaker", "cue", "speaker_entity"):
             part = getattr(self, name)
             if part is not None:
                 part.check(text, f"{where} {name} of quote {self.start}:{self.end}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The JSONL form; ``fragments`` is written only for a discontinuous quote."""
+        d: dict[str, Any] = {
             "start": self.start,
             "end": self.end,
             "text": self.text,
@@ -118,6 +187,9 @@ class Quote:
             "speaker_entity": self.speaker_entity.to_dict() if self.speaker_entity else None,
             "cue": self.cue.to_dict() if self.cue else None,
         }
+        if self.discontinuous:
+            d["fragments"] = [f.to_dict() for f in self.fragments]
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Quote:
@@ -133,6 +205,7 @@ class Quote:
             part("speaker"),
             part("cue"),
             part("speaker_entity"),
+            tuple(Span.from_dict(f) for f in d.get("fragments") or ()),
         )
 
 
@@ -165,7 +238,8 @@ class Prediction:
     ``extractors`` are the registered names that made it, ``model`` the spaCy model and its
     version, ``score`` the model's confidence in [0, 1] where it has one.
     ``entity_precision`` is the model's precision per config entity label as its package
-    measured it; Label Studio shows it as each entity region's score.
+    measured it; Label Studio shows it as each entity region's score. ``order`` names the
+    active-learning order ``score`` was computed for (``uncertainty``, ``disagreement``).
     """
 
     model_version: str
@@ -173,6 +247,7 @@ class Prediction:
     model: str | None = None
     score: float | None = None
     entity_precision: Mapping[str, float] = field(default_factory=dict)
+    order: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"model_version": self.model_version}
@@ -184,6 +259,8 @@ class Prediction:
             out["score"] = self.score
         if self.entity_precision:
             out["entity_precision"] = dict(self.entity_precision)
+        if self.order is not None:
+            out["order"] = self.order
         return out
 
     @classmethod
@@ -202,6 +279,7 @@ class Prediction:
                 for k, v in (d.get("entity_precision") or {}).items()
                 if isinstance(v, int | float)
             },
+            order=_opt_str(d.get("order")),
         )
 
 
@@ -530,6 +608,10 @@ def _entity_key(e: Entity) -> tuple[int, int, str]:
 
 def _quote_key(q: Quote) -> tuple[int, int]:
     return (q.start, q.end)
+
+
+def _offsets(spans: Sequence[Span]) -> str:
+    return ", ".join(f"{f.start}:{f.end}" for f in spans)
 
 
 def _check_span(start: int, end: int, stored: str, text: str, where: str) -> None:

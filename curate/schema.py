@@ -54,6 +54,7 @@ class LabelSchema:
     speaker_relation: str = "speaker"
     cue_relation: str = "cue"
     entity_relation: str = "refers_to"
+    fragment_relation: str = "continues"
     entity_map: dict[str, str] = field(default_factory=dict)
 
     def map_entity(self, label: str) -> str | None:
@@ -66,8 +67,13 @@ class LabelSchema:
         return (self.quote_label, self.speaker_label, self.cue_label)
 
     @property
-    def relation_labels(self) -> tuple[str, str, str]:
-        return (self.speaker_relation, self.cue_relation, self.entity_relation)
+    def relation_labels(self) -> tuple[str, str, str, str]:
+        return (
+            self.speaker_relation,
+            self.cue_relation,
+            self.entity_relation,
+            self.fragment_relation,
+        )
 
     @property
     def text_field(self) -> str:
@@ -214,6 +220,7 @@ def load_schema(path: str | Path | None = None) -> LabelSchema:
         speaker_relation=rels.get("speaker", "speaker"),
         cue_relation=rels.get("cue", "cue"),
         entity_relation=rels.get("entity", "refers_to"),
+        fragment_relation=rels.get("fragment", "continues"),
         entity_map=dict(mapping.get("entity_labels", {})),
     )
     missing = set(schema.quote_labels) - set(_labels_of(root, schema.quote_control, config_path))

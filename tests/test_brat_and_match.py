@@ -33,9 +33,9 @@ def test_parse_ann_reads_fragments_and_reports_malformed_lines(tmp_path):
     doc = to_document("doc1", TEXT, ann)
     (q,) = doc.quotes
     assert (q.start, q.end) == (26, 63)
+    assert q.offsets == ((26, 39), (40, 63))
     assert q.speaker.text == "The New York Post" and q.cue.text == "reports"
     assert q.kind == "mixed"
-    assert doc.provenance.extra["discontinuous_content"] == {"T3": [(26, 39), (40, 63)]}
 
 
 def test_read_brat_gold_takes_first_ann_in_sorted_order(tmp_path):
@@ -62,3 +62,15 @@ def test_matching_rules():
     # optimal, one-to-one: the better (higher Jaccard) pair wins
     assert match_spans([(0, 10), (20, 30)], [(1, 10), (0, 9), (21, 30)]) == [(0, 0), (1, 2)]
     assert match_spans([(0, 10)], [(50, 60)]) == []
+
+
+def test_fragment_rules_use_the_union_of_the_fragments():
+    interrupted = ((0, 10), (30, 40))  # “A,” he said, “B.”: 20 characters of content
+    covering = (0, 40)
+    assert majority_overlap(interrupted, interrupted)
+    assert not majority_overlap(interrupted, covering)  # the attribution is not content
+    assert not majority_overlap(interrupted, (0, 25))  # 10 of the 20: not more than half
+    assert majority_overlap(interrupted, ((0, 10), (30, 35)))  # a shorter second fragment
+    assert coverage(interrupted, (0, 10)) == 0.5
+    assert jaccard(interrupted, covering) == 20 / 40
+    assert match_spans([interrupted], [(0, 10), ((0, 10), (30, 40))]) == [(0, 1)]

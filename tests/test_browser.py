@@ -160,6 +160,16 @@ def _screenshot_on_failure(page: Any) -> Iterator[None]:
         raise
 
 
+def _open_task(page: Any, url: str) -> Any:
+    """Open a task page and wait for its pre-annotations; the article's locator."""
+    page.goto(url)
+    article = page.locator(".curate-article .lsf-htx-richtext")
+    article.wait_for()
+    # Pre-annotations: LS copies the prediction into the person's annotation on open.
+    page.locator(".curate-article .htx-highlight").first.wait_for()
+    return article
+
+
 def _submit(page: Any, task_id: int) -> None:
     """Press Submit and check that Label Studio stored the annotation."""
     with page.expect_response(
@@ -205,11 +215,7 @@ def test_label_after_emoji_round_trip(
     results: list[dict[str, Any]] = seed_task["results"]
 
     with _screenshot_on_failure(page):
-        page.goto(f"{studio.url}/projects/{pid}/data?task={tid}")
-        article = page.locator(".curate-article .lsf-htx-richtext")
-        article.wait_for()
-        # Pre-annotations: LS copies the prediction into the person's annotation on open.
-        page.locator(".curate-article .htx-highlight").first.wait_for()
+        article = _open_task(page, f"{studio.url}/projects/{pid}/data?task={tid}")
         overlay_labels = page.locator("svg.relations-overlay text")
         relations = [r for r in results if r["type"] == "relation"]
         # Relation names are in the overlay but never drawn (the config hides them).
@@ -264,6 +270,51 @@ def test_label_after_emoji_round_trip(
     # The relations the model drew came back as the same speaker and cue links.
     assert gold.quotes == predicted.quotes
     assert any(q.speaker and q.cue for q in gold.quotes)
+
+
+def test_discontinuous_quote_is_shown_as_its_fragments_joined(
+    studio: Any, studio_conn: Any, studio_project: Any, page: Any
+) -> None:
+    """A quote interrupted by its attribution: two QUOTE highlights and their link."""
+    from curate.model import Quote, Span
+    from curate.studio.convert import document_to_results, document_to_task
+
+    text = "“It’s horrifying,” Tapper said, “and I’m sure it will have an impact.”\n"
+    c = text.index("“and")
+    who, said = text.index("Tapper"), text.index("said")
+    quote = Quote.of_fragments(
+        text,
+        [(0, text.index("”") + 1), (c, text.index("impact.”") + len("impact.”"))],
+        speaker=Span.of(text, who, who + 6),
+        cue=Span.of(text, said, said + 4),
+    )
+    doc = Document("frag", text, quotes=(quote,), meta={"title": "Interrupted quote"})
+    schema = load_schema()
+    results = document_to_results(doc, schema)
+    task = document_to_task(doc, schema)
+    task["predictions"] = [{"model_version": "test", "score": 1.0, "result": results}]
+    project = studio_project(title="discontinuous quote")
+    studio_conn.request("POST", f"/api/projects/{project['id']}/import", json=[task])
+    (tid,) = [t["id"] for t in studio_conn.paged("/api/tasks", {"project": project["id"]}, "tasks")]
+    with _screenshot_on_failure(page):
+        article = _open_task(page, f"{studio.url}/projects/{project['id']}/data?task={tid}")
+        page.wait_for_timeout(1000)  # let the relation arrows settle for the picture
+        page.screenshot(path=str(ARTIFACTS / "10_discontinuous_quote.png"), full_page=True)
+        shown = {tuple(h) for h in article.evaluate(_HIGHLIGHTS_JS)}
+        assert shown == _region_set(results)
+        quotes = sorted((s, e) for s, e, label in shown if label == "QUOTE")
+        assert quotes == list(quote.offsets), "one QUOTE highlight per fragment"
+        # Selecting the second fragment: its link to the first, for the picture.
+        article.locator(f'.htx-highlight[data-start="{c}"]').first.click()
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "11_discontinuous_quote_selected.png"), full_page=True)
+    (prediction,) = studio_conn.request("GET", "/api/predictions", params={"task": tid}).json()
+    links = {
+        (r["from_id"], r["to_id"], r["labels"][0])
+        for r in prediction["result"]
+        if r["type"] == "relation"
+    }
+    assert ("q0", "q0f1", "continues") in links
 
 
 # ---------------------------------------------------------------- the labeling view

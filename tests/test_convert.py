@@ -16,6 +16,7 @@ from curate.studio.convert import (
     codepoint_to_utf16,
     document_to_results,
     document_to_task,
+    parse_results,
     results_to_document,
     utf16_to_codepoint,
 )
@@ -264,10 +265,12 @@ def documents(draw):
     used: set[tuple[int, int]] = set()
     refers: dict[tuple[int, int], Span | None] = {}
     for _ in range(draw(st.integers(0, 3))):
-        s, e = span()
-        if (s, e) in used:
+        # One to three content fragments with text between them (one region each).
+        cuts = sorted(set(draw(st.lists(st.integers(0, n), min_size=2, max_size=6))))
+        frags = list(zip(cuts[::2], cuts[1::2], strict=False))
+        if not frags or any(f in used for f in frags):
             continue
-        used.add((s, e))
+        used.update(frags)
         speaker = Span.of(text, *span()) if draw(st.booleans()) else None
         cue = Span.of(text, *span()) if draw(st.booleans()) else None
         se = None
@@ -278,7 +281,7 @@ def documents(draw):
             # One speaker mention refers to one entity in Label Studio's relation graph.
             se = refers.setdefault((speaker.start, speaker.end), se)
         kind = draw(st.sampled_from(["direct", "indirect", "mixed"]))
-        quotes.append(Quote(s, e, text[s:e], kind, speaker, cue, se))
+        quotes.append(Quote.of_fragments(text, frags, kind, speaker, cue, se))
     return Document("p", text, entities=tuple(entities), quotes=tuple(quotes))
 
 
@@ -318,6 +321,159 @@ def test_property_utf16_mapping_inverts(text, data):
     cp = data.draw(st.integers(0, len(text)))
     assert utf16_to_codepoint(text, codepoint_to_utf16(text, cp)) == cp
     assert codepoint_to_utf16(text, cp) == len(text[:cp].encode("utf-16-le")) // 2
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_property_documents_with_fragments_survive_jsonl_and_hf_rows(doc):
+    from curate.gold.features import build_features
+    from curate.gold.rows import document_to_row, row_to_document
+
+    assert Document.from_dict(json.loads(json.dumps(doc.to_dict()))) == doc
+    features = build_features(SCHEMA)
+    row = features.encode_example(document_to_row(doc, SCHEMA))
+    assert row_to_document(row, features) == doc
+
+
+# --- discontinuous content: one quote, several QUOTE regions ---------------------------
+
+FTEXT = "“It’s horrifying,” Tapper 😀 said, “and I’m sure it will have an impact.” Next."
+
+
+def _fdoc() -> Document:
+    a, b = FTEXT.index("“It"), FTEXT.index("”") + 1
+    c, d = FTEXT.index("“and"), FTEXT.index("impact.”") + len("impact.”")
+    who = FTEXT.index("Tapper")
+    said = FTEXT.index("said")
+    quote = Quote.of_fragments(
+        FTEXT,
+        [(a, b), (c, d)],
+        "direct",
+        speaker=Span.of(FTEXT, who, who + 6),
+        cue=Span.of(FTEXT, said, said + 4),
+    )
+    return Document("a1", FTEXT, quotes=(quote,))
+
+
+def test_fragments_are_quote_regions_joined_by_continues():
+    doc = _fdoc()
+    (q,) = doc.quotes
+    assert [f.text for f in q.fragments] == [
+        "“It’s horrifying,”",
+        "“and I’m sure it will have an impact.”",
+    ]
+    results = document_to_results(doc, SCHEMA)
+    quotes = [r for r in results if r.get("value", {}).get("labels") == ["QUOTE"]]
+    assert [(r["id"], r["value"]["text"]) for r in quotes] == [
+        ("q0", "“It’s horrifying,”"),
+        ("q0f1", "“and I’m sure it will have an impact.”"),
+    ]
+    # Each fragment shows the quote's kind when selected.
+    assert [(r["id"], r["value"]["choices"]) for r in results if r["type"] == "choices"] == [
+        ("q0", ["direct"]),
+        ("q0f1", ["direct"]),
+    ]
+    rels = {(r["from_id"], r["to_id"], r["labels"][0]) for r in results if r["type"] == "relation"}
+    assert rels == {("q0", "q0f1", "continues"), ("q0", "q0s", "speaker"), ("q0", "q0c", "cue")}
+    report = ConvertReport()
+    back = _back(results, FTEXT, report)
+    assert back == doc and back.quotes[0].offsets == q.offsets
+    assert not report.counts
+
+
+def test_fragments_link_either_way_and_speaker_may_hang_on_any_fragment():
+    results = document_to_results(_fdoc(), SCHEMA)
+    for r in results:
+        if r["type"] == "relation":
+            if r["labels"] == ["continues"]:
+                r["from_id"], r["to_id"], r["labels"] = r["to_id"], r["from_id"], []
+            else:
+                r["from_id"] = "q0f1"  # the labeler drew it from the second fragment
+    report = ConvertReport()
+    assert _back(results, FTEXT, report) == _fdoc()
+    assert report.counts == {"relation_label_inferred": 1}
+
+
+def test_a_fragment_without_its_quote_is_reported_never_merged():
+    results = document_to_results(_fdoc(), SCHEMA)
+    other = FTEXT.index("Next")
+    results.append(_region("z", other, other + 4, "QUOTE", "quote"))
+    # The labeler deleted the first fragment: Label Studio drops its kind and relations.
+    left = [
+        r for r in results if r.get("id") != "q0" and "q0" not in (r.get("from_id"), r.get("to_id"))
+    ]
+    report = ConvertReport()
+    doc = _back(left, FTEXT, report)
+    # No prediction to tell what it was: each region stands alone and is reported.
+    assert sorted(q.text for q in doc.quotes) == ["Next", "“and I’m sure it will have an impact.”"]
+    assert report.counts["kind_missing"] == 1  # "Next"; the fragment still shows its kind
+    assert report.counts["orphan_speaker"] == report.counts["orphan_cue"] == 1
+
+
+def test_deleting_a_quote_drops_its_parts_and_counts_one_quote_deleted():
+    pred = document_to_results(_fdoc(), SCHEMA)
+    left = [
+        r for r in pred if r.get("id") != "q0" and "q0" not in (r.get("from_id"), r.get("to_id"))
+    ]
+    report = ConvertReport()
+    parsed = _parse(left, FTEXT, _parse(pred, FTEXT), report)
+    assert parsed.document.quotes == ()
+    assert report.counts == {"dropped_with_quote": 3}  # the other fragment, speaker, cue
+    assert any("belonged to the quote" in m and "Tapper" not in m for m in report.messages)
+    corrections = _corrections(left, pred, "m1", FTEXT)
+    rows = {r["label"]: r for r in corrections.rows()}
+    assert {label: rows[label]["deleted"] for label in ("QUOTE", "SPEAKER", "CUE")} == {
+        "QUOTE": 1,
+        "SPEAKER": 1,
+        "CUE": 1,
+    }
+    assert not any(r["kept"] for r in rows.values())  # no orphan counted as kept
+    assert corrections.quotes["m1"] == {"deleted": 1, "deleted_with_parts": 1}
+
+
+def test_deleting_a_one_fragment_quote_drops_its_speaker_and_cue():
+    pred = document_to_results(_doc(), SCHEMA)
+    left = [
+        r for r in pred if r.get("id") != "q0" and "q0" not in (r.get("from_id"), r.get("to_id"))
+    ]
+    report = ConvertReport()
+    parsed = _parse(left, TEXT, _parse(pred), report)
+    assert parsed.document.quotes == () and len(parsed.document.entities) == 1
+    assert report.counts == {"dropped_with_quote": 2}
+    rows = {r["label"]: r for r in _corrections(left, pred, "m1").rows()}
+    assert rows["CUE"] == {
+        "model_version": "m1",
+        "label": "CUE",
+        "kept": 0,
+        "changed": 0,
+        "deleted": 1,
+        "added": 0,
+    }
+    assert rows["SPEAKER"]["deleted"] == 1 and rows["PERSON"]["kept"] == 1
+
+
+def test_editing_one_fragment_changes_the_quote_and_keeps_its_parts():
+    pred = document_to_results(_fdoc(), SCHEMA)
+    ann = json.loads(json.dumps(pred))
+    frag = next(r for r in ann if r.get("id") == "q0f1")
+    start = FTEXT.index("I’m")
+    frag["value"].update(start=start, text=FTEXT[start : frag["value"]["end"]])
+    doc = _back(ann, FTEXT)
+    assert [f.text for f in doc.quotes[0].fragments][1] == "I’m sure it will have an impact.”"
+    rows = {r["label"]: r for r in _corrections(ann, pred, "m1", FTEXT).rows()}
+    assert rows["QUOTE"]["changed"] == 1
+    assert rows["SPEAKER"]["kept"] == rows["CUE"]["kept"] == 1
+
+
+def test_fragments_with_two_kinds_keep_the_edited_one_and_say_so():
+    pred = document_to_results(_fdoc(), SCHEMA)
+    ann = json.loads(json.dumps(pred))
+    choice = next(r for r in ann if r["type"] == "choices" and r["id"] == "q0f1")
+    choice["value"]["choices"] = ["mixed"]  # the labeler selected the second fragment
+    report = ConvertReport()
+    assert _back(ann, FTEXT, report).quotes[0].kind == "direct"  # no prediction: the first
+    assert report.counts == {"fragment_kinds": 1}
+    assert _parse(ann, FTEXT, _parse(pred, FTEXT)).document.quotes[0].kind == "mixed"
 
 
 # --- gold selection policy ------------------------------------------------------------
@@ -361,6 +517,24 @@ def test_gold_policy(cands, rule, gold_from):
 # --- correction report ----------------------------------------------------------------
 
 
+def _parse(results, text=TEXT, prediction=None, report=None):
+    return parse_results(
+        text,
+        json.loads(json.dumps(results)),
+        SCHEMA,
+        id="a1",
+        prediction=prediction,
+        report=report,
+    )
+
+
+def _corrections(ann, pred, model, text=TEXT):
+    report = CorrectionReport()
+    parsed_pred = _parse(pred, text)
+    report.add(_parse(ann, text, parsed_pred), parsed_pred, model, SCHEMA)
+    return report
+
+
 def test_correction_report_counts_kept_changed_deleted_added():
     pk = TEXT.index("Dmitry Peskov")
     pred_doc = Document(
@@ -385,8 +559,7 @@ def test_correction_report_counts_kept_changed_deleted_added():
     ann.append(
         _region("new", TEXT.index("spoke"), TEXT.index("spoke") + 5, "EVENT") | {"origin": "manual"}
     )
-    report = CorrectionReport()
-    report.add(ann, pred, "curate.entities.v1", SCHEMA)
+    report = _corrections(ann, pred, "curate.entities.v1")
     rows = {r["label"]: r for r in report.rows()}
     assert rows["PERSON"] == {
         "model_version": "curate.entities.v1",
@@ -415,13 +588,12 @@ def test_correction_report_matches_api_made_regions_by_span_and_counts_relations
             r["id"] = ids[r["id"]]
         ann.append(r)
     ann = [r for r in ann if r.get("value", {}).get("labels") != ["CUE"]]  # cue deleted
-    report = CorrectionReport()
-    report.add(ann, pred, "m1", SCHEMA)
+    report = _corrections(ann, pred, "m1")
     rows = {r["label"]: r for r in report.rows()}
     assert rows["QUOTE"]["kept"] == 1 and rows["SPEAKER"]["kept"] == 1
     assert rows["CUE"]["deleted"] == 1
-    assert rows["relation:speaker"]["kept"] == 1
-    assert rows["relation:cue"]["deleted"] == 1
+    assert rows["relation:refers_to"]["kept"] == 1
+    assert report.quotes["m1"] == {"changed": 1}  # one quote, its cue gone
     assert report.origins["QUOTE"] == {"none": 1}
 
 
@@ -431,7 +603,9 @@ def test_kind_change_counts_as_changed():
     ann = json.loads(json.dumps(pred))
     next(r for r in ann if r["type"] == "choices")["value"]["choices"] = ["indirect"]
     report = CorrectionReport()
-    report.add(ann, pred, None, SCHEMA)
+    report.add(_parse(ann), None, None, SCHEMA)
+    assert {r["label"]: r["added"] for r in report.rows()}["QUOTE"] == 1  # no prediction
+    report = _corrections(ann, pred, None)
     rows = {r["label"]: r for r in report.rows()}
     assert rows["QUOTE"]["changed"] == 1
     assert rows["QUOTE"]["model_version"] == "(no prediction)"

@@ -166,3 +166,17 @@ def test_a_source_without_articles_is_refused_and_shards_are_kept(client, tmp_pa
     with pytest.raises(InputError, match=r"bad.jsonl: holds no article .*bad.jsonl:1"):
         preannotate_distributed(src, out, client=client)
     assert (out / "part-00000.jsonl").exists()
+
+
+def test_parquet_shards_keep_quote_fragments(tmp_path):
+    from curate.extract import distributed as shards
+    from curate.model import Document, Quote
+
+    text = "“It is over,” he said, “and we won.”"
+    doc = Document("x", text, quotes=(Quote.of_fragments(text, [(0, 13), (23, 36)]),))
+    pa, pq = shards._pyarrow()
+    path = tmp_path / "part.parquet"
+    table = pa.Table.from_pylist([shards._flat(doc.to_dict())], schema=shards._arrow_schema(pa))
+    pq.write_table(table, path)
+    (row,) = shards._read_parquet(path)
+    assert Document.from_dict(row) == doc and Document.from_dict(row).quotes[0].discontinuous

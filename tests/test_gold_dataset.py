@@ -82,6 +82,7 @@ def test_features_are_pinned():
             "quotes": datasets.List(
                 {
                     **span,
+                    "fragments": datasets.List(span),
                     "kind": datasets.ClassLabel(names=["direct", "indirect", "mixed"]),
                     "speaker": span,
                     "cue": span,

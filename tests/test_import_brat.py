@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from curate.gold import load_documents
 from curate.gold.brat_import import import_brat, read_brat
 from curate.io.articles import read_articles
 from curate.io.brat import parse_ann
+from curate.model import Document
 
 FIXTURES = Path(__file__).parent / "fixtures" / "brat"
 POLNEAR = FIXTURES / "polnear"
@@ -62,12 +64,17 @@ def test_read_brat_keeps_every_annotator_apart() -> None:
     assert two.quotes[1].text == "it would pass"
 
 
-def test_discontinuous_content_is_its_covering_span_with_fragments_kept() -> None:
+def test_discontinuous_content_keeps_its_fragments() -> None:
     doc = next(d for d in read_brat(POLNEAR).annotations if d.id == "art2")
     (q,) = doc.quotes
-    assert q.text == '"We are ready," the minister said, "and we will act."'
+    assert q.text == '"We are ready," the minister said, "and we will act."'  # covering span
+    assert [f.text for f in q.fragments] == ['"We are ready,"', '"and we will act."']
+    assert q.offsets == ((0, 15), (35, 53))
+    assert q.kind == "direct"
     assert q.speaker.text == "the minister" and q.cue.text == "said"
-    assert doc.provenance.extra["discontinuous_content"] == {"T1": [(0, 15), (35, 53)]}
+    assert "discontinuous_content" not in doc.provenance.extra
+    again = Document.from_dict(json.loads(json.dumps(doc.to_dict())))
+    assert again == doc and again.quotes[0].discontinuous
     assert [(e.text, e.label) for e in doc.entities] == [("France", "GPE")]
 
 

@@ -32,6 +32,7 @@ CUSTOM_XML = """<View>
     <Relation value="said_by"/>
     <Relation value="cue"/>
     <Relation value="refers_to"/>
+    <Relation value="continues"/>
   </Relations>
   <Choices name="how" toName="body" perRegion="true">
     <Choice value="direct"/>
@@ -123,7 +124,7 @@ def test_default_config_is_valid_and_complete() -> None:
         "LAW",
     )
     assert schema.quote_labels == ("QUOTE", "SPEAKER", "CUE")
-    assert schema.relation_labels == ("speaker", "cue", "refers_to")
+    assert schema.relation_labels == ("speaker", "cue", "refers_to", "continues")
     # Label Studio refuses a task lacking one of these; the title is a Header, optional.
     assert set(schema.data_fields) == {"text", "byline", "instructions"}
     assert {"$title", "$byline", "$instructions", "$text"} <= set(re.findall(r"\$\w+", schema.xml))
@@ -333,7 +334,7 @@ def test_custom_config_and_mapping(tmp_path: Path) -> None:
     )
     assert schema.entity_labels == ("PER", "ORGANIZATION", "PLACE")
     assert schema.quote_labels == ("Q", "WHO", "VERB")
-    assert schema.relation_labels == ("said_by", "cue", "refers_to")
+    assert schema.relation_labels == ("said_by", "cue", "refers_to", "continues")
     assert schema.map_entity("PERSON") == "PER"
     assert schema.map_entity("ORG") == "ORGANIZATION"
     assert schema.map_entity("LOC") == "PLACE"

@@ -274,7 +274,8 @@ def test_correction_report(pulled):
     }
     assert rows[(MODEL, "FAC")]["added"] == 1
     assert rows[(MODEL, "QUOTE")]["kept"] == 1
-    assert rows[(MODEL, "relation:speaker")]["kept"] == 1
+    assert rows[(MODEL, "SPEAKER")]["kept"] == 1 and rows[(MODEL, "CUE")]["kept"] == 1
+    assert r.corrections.quotes[MODEL]["kept"] == 1
     assert r.corrections.origins["GPE"] == {"prediction-changed": 1}
     report = json.loads((r.path / "report.json").read_text())
     assert report["corrections"]["rows"] == r.corrections.rows()

@@ -500,3 +500,28 @@ def test_a_quote_signed_with_any_dash_gets_the_same_speaker(nlp, dash):
 def test_a_hyphen_glued_to_a_lowercase_word_is_no_signature(nlp):
     text = "The “pro-growth”-minded officials said nothing about the plan for the winter."
     assert all(q.cue is None or q.cue.text == "said" for q in quotes(nlp, text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "“It’s horrifying,” Tapper said, “and I’m sure it will have an impact.”",
+        "“It’s horrifying,” Tapper said. “I’m sure it will have an impact on all of us.”",
+    ],
+)
+def test_a_quote_interrupted_by_its_attribution_has_two_fragments(nlp, text):
+    (q,) = quotes(nlp, text)
+    first, second = text[: text.index("”") + 1], text[text.index("“", 1) :]
+    assert [f.text for f in q.fragments] == [first, second]  # `Tapper said` is not content
+    assert (q.start, q.end, q.kind) == (0, len(text), "direct")  # the covering span
+    assert (q.speaker.text, q.cue.text) == ("Tapper", "said")
+
+
+def test_an_aside_inside_reported_speech_is_left_out_of_its_fragments(nlp):
+    text = "But to prevent problems, he said, local officials should be vigilant."
+    (q,) = quotes(nlp, text)
+    assert [f.text for f in q.fragments] == [
+        "But to prevent problems",
+        "local officials should be vigilant",
+    ]
+    assert (q.kind, q.speaker.text, q.cue.text) == ("indirect", "he", "said")

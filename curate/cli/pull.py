@@ -156,4 +156,12 @@ def render(r: PullResult) -> None:
                 *(str(row[k]) for k in ("kept", "changed", "deleted", "added")),
             )
         console.print(ct)
+    for model, n in sorted(r.corrections.quotes.items()):
+        console.print(
+            f"whole quotes of {model}: {n['kept']} kept, {n['changed']} changed, "
+            f"{n['deleted']} deleted ({n['deleted_with_parts']} with their speaker or cue), "
+            f"{n['added']} added",
+            highlight=False,
+            soft_wrap=True,
+        )
     console.print(f"wrote {r.path}", highlight=False)

@@ -43,6 +43,17 @@ def push_cli(
         "--recheck",
         help="Read the project's whole task list instead of trusting the local push ledger.",
     ),
+    order: str | None = typer.Option(
+        None,
+        "--order",
+        help="uncertainty or disagreement: set each prediction's score so that sorting the "
+        "Data Manager by prediction score (ascending) brings the most useful tasks first.",
+    ),
+    order_model: Path | None = typer.Option(
+        None,
+        "--order-model",
+        help="Trained model folder for --order (default: the version `curate serve` serves).",
+    ),
 ) -> None:
     """Import pre-annotated articles as Label Studio tasks with predictions.
 
@@ -52,6 +63,15 @@ def push_cli(
     Finds Label Studio through LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY,
     else the server started by `curate studio up`.
     """
+    send = push_file
+    if order is not None:
+        from functools import partial
+
+        from curate.serve import order as ordering
+        from curate.serve.run import DEFAULT_STATE_DIR
+
+        model = order_model or ordering.serving_model(DEFAULT_STATE_DIR)
+        send = partial(ordering.push_ordered, order=order, model_path=model)
     conn = connect()
     with Progress(
         TextColumn("importing"),
@@ -61,7 +81,7 @@ def push_cli(
         transient=True,
     ) as bar:
         job = bar.add_task("push", total=None)
-        result = push_file(
+        result = send(
             conn,
             source,
             project=project,

@@ -91,3 +91,33 @@ def status_cli(
         if creds is None:
             raise fail(f"no stored login in {st.data_dir}")
         console.print(f"login: {creds.username}\npassword: {creds.password}", highlight=False)
+
+
+@studio_app.command("connect")
+@handle_errors
+def connect_cli(
+    url: str = typer.Argument(..., help="Where `curate serve` listens, e.g. http://127.0.0.1:9090"),
+    project: str | None = typer.Option(
+        None, "--project", help="Project title or id (default: the only project)."
+    ),
+    interactive: bool = typer.Option(
+        True,
+        "--interactive/--no-interactive",
+        help="Also use the backend for interactive suggestions while labeling.",
+    ),
+) -> None:
+    """Connect a running `curate serve` to a Label Studio project as its ML backend.
+
+    Label Studio then asks it for predictions of imported tasks and of "Retrieve
+    predictions" in the Data Manager, and sends it annotation events through a webhook.
+    """
+    from curate.serve.connect import connect_backend
+    from curate.studio.client import connect
+
+    done = connect_backend(connect(), project, url, interactive=interactive)
+    verb = "connected" if done.created else "updated"
+    console.print(
+        f"{verb} ML backend {done.backend_id} ({done.url}) for project {done.project_id}; "
+        f"webhook {'on' if done.webhook else '[yellow]missing[/]'}",
+        highlight=False,
+    )

@@ -47,7 +47,7 @@ def train_cli(
 
     Uses the gold's train/dev splits when it has both, else holds out a tenth of its
     articles (chosen by --seed) to score on. Writes OUTPUT/NAME/VERSION/ with the spaCy
-    pipeline, training.cfg (the exact config: `spacy train` redoes the run) and
+    pipeline, training.cfg (the exact config of the run, seed included) and
     curate-model.json (gold name, version and manifest hash, settings, dev scores,
     library versions). Use it with `curate preannotate --quote-model NAME@VERSION` and
     `curate evaluate NAME@VERSION`.
@@ -80,7 +80,8 @@ def train_cli(
             if info is not None:
                 last.update(info)
                 fields["score"] = f"dev F1 {float(info.get('score') or 0):.3f}"
-            progress.update(task, completed=step, **fields)
+            # spaCy's loop runs steps 0..max_steps: the last one is the bound itself.
+            progress.update(task, completed=min(step, total) if total else step, **fields)
 
         result = train(
             gold,

@@ -303,6 +303,8 @@ def _arrow_schema(pa: Any) -> Any:
             ("speaker", span),
             ("speaker_entity", span),
             ("cue", span),
+            # a quote's content fragments; null for a quote of one fragment (its span)
+            ("fragments", pa.list_(span)),
         ]
     )
     # meta and source hold free-form JSON, kept as JSON text so every shard has one schema.
@@ -329,7 +331,16 @@ def _read_parquet(path: Path) -> Iterator[dict[str, Any]]:
     except OSError as e:
         raise InputError(f"cannot read Parquet shard ({e})", path=str(path)) from e
     for row in rows:
-        yield {**row, "meta": json.loads(row["meta"]), "source": json.loads(row["source"])}
+        # A one-fragment quote has no `fragments` in the JSONL form (Quote.to_dict).
+        quotes = [
+            {k: v for k, v in q.items() if k != "fragments" or v is not None} for q in row["quotes"]
+        ]
+        yield {
+            **row,
+            "quotes": quotes,
+            "meta": json.loads(row["meta"]),
+            "source": json.loads(row["source"]),
+        }
 
 
 __all__ = [

@@ -5,12 +5,14 @@ Span convention (PolNeAR's, the gold we benchmark on):
 - a direct quote's content INCLUDES its quote marks and the punctuation inside them
   (``“We have nothing to tell you on this topic,”``); an unclosed quote ends before its
   attribution (``“These deals could include raw materials,``);
-- a quote interrupted by its own attribution (``“A,” he said. “B.”``), and a cue-less
-  quote continuing it right after (also in the next paragraph), is ONE quote whose span
-  covers both parts: PolNeAR annotates it as one discontinuous content and curate keeps
-  the covering span;
+- a quote interrupted by its own attribution (``“A,” he said, “B.”`` or ``“A,” he said.
+  “B.”``), and a cue-less quote continuing it right after (also in the next paragraph),
+  is ONE quote whose content has one fragment per quoted stretch (``“A,”`` and ``“B.”``):
+  PolNeAR annotates it as one discontinuous content, the attribution between the
+  fragments is not content;
 - reported content is the reported clause with a leading ``that`` and without the final
-  full stop; ``mixed`` when it contains quote marks, ``indirect`` otherwise;
+  full stop; ``mixed`` when it contains quote marks, ``indirect`` otherwise; around an
+  aside (``The problem, she said, is ...``) it is two fragments, the aside left out;
 - the speaker is the mention in the text (``he``, ``who``, ``the NSC spokesperson``);
   ``speaker_entity`` the named mention it resolves to where the article names one;
   the cue is the reporting word(s) (``said``, ``told``, ``according to``, ``:``).
@@ -41,7 +43,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from spacy.tokens import Doc, Token
@@ -132,6 +134,8 @@ class _Found:
     first_end: int = 0
     rule: str = "direct"
     cue_tok: Token | None = None
+    #: the quoted stretches of a quote interrupted by its attribution, in text order
+    parts: list[tuple[int, int]] = field(default_factory=list)
 
 
 def extract_quotes(doc: Doc) -> list[Quote]:
@@ -165,16 +169,40 @@ def _extract(doc: Doc) -> list[tuple[Quote, _Found]]:
         if end <= start or (start, end) in seen or not _worth_keeping(f, text[start:end]):
             continue
         seen.add((start, end))
-        quote = Quote(
-            start,
-            end,
-            text[start:end],
+        quote = Quote.of_fragments(
+            text,
+            _fragments(text, f.parts, start, end),
             f.kind,
             speaker=_span(text, f.speaker),
             cue=_span(text, f.cue),
             speaker_entity=_span(text, f.entity),
         )
         out.append((quote, f))
+    return out
+
+
+_ASIDE_PUNCT = ",;:—–-"
+
+
+def _fragments(
+    text: str, parts: list[tuple[int, int]], start: int, end: int
+) -> list[tuple[int, int]]:
+    """The content fragments of a quote trimmed to ``start:end``: its quoted stretches
+    when its attribution interrupts it, else the one span ``start:end``."""
+    out = []
+    for s, e in parts:
+        s, e = max(s, start), min(e, end)
+        # Inner edges lose the punctuation around the attribution: `A, he said, B`.
+        while s < e and (text[s].isspace() or (s > start and text[s] in _ASIDE_PUNCT)):
+            s += 1
+        while e > s and (text[e - 1].isspace() or (e < end and text[e - 1] in _ASIDE_PUNCT)):
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    if len(out) < 2:
+        return [(start, end)]
+    out[0] = (start, out[0][1])
+    out[-1] = (out[-1][0], end)
     return out
 
 
@@ -664,11 +692,12 @@ def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
         dash = _dash_cue(art, q) if cue is None else None
         same_cue = cue is not None and prev is not None and prev.cue == _cue_span(cue)
         if (cue is None or same_cue) and not dash and prev is not None and _splits(art, prev, q):
-            # `“A,” he said. “B.”` is one quote split by its attribution (PolNeAR keeps
-            # it as one discontinuous content; we keep the covering span).
+            # `“A,” he said. “B.”` is one quote split by its attribution: one content
+            # of two fragments, as PolNeAR annotates it.
+            prev.parts.append((q.start, q.end))
             prev.end = q.end
             continue
-        f = _Found(q.start, q.end, "direct", first_end=q.end)
+        f = _Found(q.start, q.end, "direct", first_end=q.end, parts=[(q.start, q.end)])
         colon = _colon_cue(art, q) if cue is None else None
         if cue is not None:
             taken_cues.add(cue.i)
@@ -725,6 +754,12 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
             f = _Found(start, end, kind, cue=_cue_span(tok), rule=rule, cue_tok=tok)
             if who is not None and (aside or not (start <= who.idx < end)):
                 f.speaker = _np(who)
+            if aside:
+                # "The problem, she said, is ...": the aside is not content.
+                sub = list(tok.subtree)
+                a0, a1 = sub[0].idx, sub[-1].idx + len(sub[-1])
+                if start < a0 and a1 < end:
+                    f.parts = [(start, a0), (a1, end)]
             out.append(f)
     return out
 

@@ -39,7 +39,8 @@ CALLABLE_PROTOCOL = """\
 A callable extractor `module:function` takes one `curate.model.Article` and returns a
 `curate.model.Document` or a dict in the pre-annotation format (`entities`: list of
 {start, end, label, text}; `quotes`: list of {start, end, text, kind, speaker, cue,
-speaker_entity}; `id` and `text` may be left out). Offsets are code points into
+speaker_entity, and `fragments` when the content is discontinuous}; `id` and `text` may
+be left out). Offsets are code points into
 `article.text`, end exclusive. Set `function.curate_batch = True` to get the whole
 list of Articles at once and yield one result per article, in order. Set
 `function.curate_tasks = ("entities",)` (or `("quotes",)`) when it predicts only one of

@@ -59,6 +59,7 @@ def label_counts(docs_by_split: Mapping[str, list[Document]]) -> dict[str, dict[
                 add("quote parts: speaker", split, q.speaker is not None)
                 add("quote parts: cue", split, q.cue is not None)
                 add("quote parts: named speaker", split, q.speaker_entity is not None)
+                add("quote parts: discontinuous content", split, q.discontinuous)
     return {row: dict(c) for row, c in table.items()}
 
 

@@ -9,90 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from curate import settings
+from curate.changes import ArticleChange, diff_article
 from curate.gold.features import schema_changes
 from curate.gold.load import read_version
 from curate.gold.manifest import read_manifest
 from curate.gold.version import resolve
-from curate.model import Annotation, Document, Entity, Provenance, Quote, Span
-
-
-@dataclass(frozen=True)
-class ArticleChange:
-    """How one article present in both sets changed."""
-
-    id: str
-    text_changed: bool = False
-    entities_added: tuple[Entity, ...] = ()
-    entities_removed: tuple[Entity, ...] = ()
-    entities_relabelled: tuple[tuple[Entity, Entity], ...] = ()
-    quotes_added: tuple[Quote, ...] = ()
-    quotes_removed: tuple[Quote, ...] = ()
-    quotes_changed: tuple[tuple[Quote, Quote, tuple[str, ...]], ...] = ()
-    split: tuple[str, str] | None = None
-    meta_changed: bool = False
-    source_changed: bool = False
-
-    @property
-    def spans_changed(self) -> bool:
-        return bool(
-            self.text_changed
-            or self.entities_added
-            or self.entities_removed
-            or self.entities_relabelled
-            or self.quotes_added
-            or self.quotes_removed
-            or self.quotes_changed
-        )
-
-    @property
-    def changed(self) -> bool:
-        return self.spans_changed or self.meta_changed or self.source_changed or bool(self.split)
-
-    def summary(self) -> str:
-        """One line: ``+2 entities, -1 entity, 1 relabelled, quote kind changed...``."""
-        parts: list[str] = []
-        if self.text_changed:
-            parts.append("text changed")
-        for n, what in (
-            (len(self.entities_added), "entity added"),
-            (len(self.entities_removed), "entity removed"),
-            (len(self.entities_relabelled), "entity relabelled"),
-            (len(self.quotes_added), "quote added"),
-            (len(self.quotes_removed), "quote removed"),
-            (len(self.quotes_changed), "quote changed"),
-        ):
-            if n:
-                noun, verb = what.split(" ")
-                parts.append(f"{n} {noun if n == 1 else _plural(noun)} {verb}")
-        if self.split:
-            parts.append(f"moved {self.split[0]} -> {self.split[1]}")
-        if self.meta_changed:
-            parts.append("metadata changed")
-        if self.source_changed:
-            parts.append("provenance changed")
-        return ", ".join(parts)
-
-    def details(self) -> list[str]:
-        """One line per span change, for the changelog and ``curate diff -v``."""
-        out = [f"+ {e.label} {e.start}:{e.end} {e.text!r}" for e in self.entities_added]
-        out += [f"- {e.label} {e.start}:{e.end} {e.text!r}" for e in self.entities_removed]
-        out += [
-            f"~ {a.label} -> {b.label} {a.start}:{a.end} {a.text!r}"
-            for a, b in self.entities_relabelled
-        ]
-        out += [f"+ quote {q.start}:{q.end} {_short(q.text)}" for q in self.quotes_added]
-        out += [f"- quote {q.start}:{q.end} {_short(q.text)}" for q in self.quotes_removed]
-        for a, b, fields in self.quotes_changed:
-            changes = ", ".join(
-                f"{f} {_part(getattr(a, f))} -> {_part(getattr(b, f))}" for f in fields
-            )
-            out.append(f"~ quote {a.start}:{a.end} {changes}")
-        return out
+from curate.model import Document
 
 
 @dataclass(frozen=True)
@@ -187,7 +114,12 @@ def diff_documents(
             ch = ArticleChange(**{**ch.__dict__, "split": (split_a, split_b)})
         if ch.changed:
             changed.append(ch)
-            for key in ("entities_added", "entities_removed", "entities_relabelled"):
+            for key in (
+                "entities_added",
+                "entities_removed",
+                "entities_relabelled",
+                "entities_moved",
+            ):
                 counts[key] += len(getattr(ch, key))
             for key in ("quotes_added", "quotes_removed", "quotes_changed"):
                 counts[key] += len(getattr(ch, key))
@@ -196,67 +128,6 @@ def diff_documents(
     return Changes(
         added, removed, tuple(changed), unchanged, tuple(schema), old_label, new_label, counts
     )
-
-
-def diff_article(a: Document, b: Document) -> ArticleChange:
-    """The span-level changes from ``a`` to ``b`` (two versions of one article)."""
-    ea, eb = _by_offsets(a.entities), _by_offsets(b.entities)
-    added: list[Entity] = []
-    removed: list[Entity] = []
-    relabelled: list[tuple[Entity, Entity]] = []
-    for key in sorted(set(ea) | set(eb)):
-        la, lb = ea.get(key, []), eb.get(key, [])
-        only_a = [e for e in la if e.label not in {x.label for x in lb}]
-        only_b = [e for e in lb if e.label not in {x.label for x in la}]
-        if len(only_a) == 1 and len(only_b) == 1:
-            relabelled.append((only_a[0], only_b[0]))
-        else:
-            removed += only_a
-            added += only_b
-    qa = {(q.start, q.end): q for q in a.quotes}
-    qb = {(q.start, q.end): q for q in b.quotes}
-    q_changed = []
-    for key in sorted(set(qa) & set(qb)):
-        fields = tuple(
-            f
-            for f in ("kind", "speaker", "cue", "speaker_entity")
-            if getattr(qa[key], f) != getattr(qb[key], f)
-        )
-        if fields:
-            q_changed.append((qa[key], qb[key], fields))
-    return ArticleChange(
-        id=b.id,
-        text_changed=a.text != b.text,
-        entities_added=tuple(added),
-        entities_removed=tuple(removed),
-        entities_relabelled=tuple(relabelled),
-        quotes_added=tuple(qb[k] for k in sorted(set(qb) - set(qa))),
-        quotes_removed=tuple(qa[k] for k in sorted(set(qa) - set(qb))),
-        quotes_changed=tuple(q_changed),
-        meta_changed=dict(a.meta) != dict(b.meta),
-        source_changed=_article_source(a.provenance) != _article_source(b.provenance),
-    )
-
-
-def _by_offsets(entities: tuple[Entity, ...]) -> dict[tuple[int, int], list[Entity]]:
-    out: dict[tuple[int, int], list[Entity]] = defaultdict(list)
-    for e in entities:
-        out[(e.start, e.end)].append(e)
-    return out
-
-
-def _plural(noun: str) -> str:
-    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-
-
-def _short(text: str, n: int = 40) -> str:
-    return repr(text if len(text) <= n else text[: n - 1] + "…")
-
-
-def _part(v: Any) -> str:
-    if isinstance(v, Span):
-        return f"{v.start}:{v.end} {v.text!r}"
-    return "none" if v is None else str(v)
 
 
 def diff(a: str | Path, b: str | Path, root: str | Path = settings.GOLD_ROOT) -> Changes:
@@ -272,11 +143,3 @@ def diff(a: str | Path, b: str | Path, root: str | Path = settings.GOLD_ROOT) ->
         old_label=f"{ma['name']} {ma['version']}",
         new_label=f"{mb['name']} {mb['version']}",
     )
-
-
-def _article_source(prov: Provenance | None) -> Provenance | None:
-    # Fields that describe the pull, not the article: a new snapshot of an untouched task
-    # must not make the article look changed.
-    if isinstance(prov, Annotation):
-        return replace(prov, snapshot=None, project_id=None, project_title=None)
-    return prov

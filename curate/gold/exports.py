@@ -29,7 +29,7 @@ from spacy.tokens import Span as SpacySpan
 
 from curate.errors import ConfigError
 from curate.io.jsonl import write_jsonl
-from curate.model import Document
+from curate.model import Document, Span
 
 FORMATS: tuple[str, ...] = ("hf", "spacy", "conll", "jsonl")
 # Tried in this order, as pre-annotation resolves its model (see curate.extract.nlp).
@@ -123,8 +123,9 @@ def to_spacy_doc(doc: Document, nlp: Language, split: str, report: Alignment) ->
     """Tokenize ``doc`` and attach its spans: ``doc.ents`` plus span groups.
 
     Span groups: ``entities`` (all aligned entities, overlaps included), ``quotes``
-    (label = kind), ``speakers``, ``cues``, ``speaker_entities``; a quote and its parts
-    share ``span.id_`` (``q0``, ``q1``...), which is how they stay linked.
+    (one span per content fragment, label = kind), ``speakers``, ``cues``,
+    ``speaker_entities``; a quote's fragments and parts share ``span.id_`` (``q0``,
+    ``q1``...), which is how they stay linked.
     """
     sdoc = nlp(doc.text)
     keep_spans_whole(sdoc, gold_spans(doc), report.breaks_removed)
@@ -152,12 +153,14 @@ def to_spacy_doc(doc: Document, nlp: Language, split: str, report: Alignment) ->
         "speaker_entities": [],
     }
     for i, q in enumerate(doc.quotes):
-        parts = (
-            ("quotes", "quote", q.content, q.kind),
+        parts: list[tuple[str, str, Span | None, str]] = [
+            ("quotes", "quote", frag, q.kind) for frag in q.fragments
+        ]
+        parts += [
             ("speakers", "speaker", q.speaker, "SPEAKER"),
             ("cues", "cue", q.cue, "CUE"),
             ("speaker_entities", "speaker_entity", q.speaker_entity, "SPEAKER_ENTITY"),
-        )
+        ]
         for group, what, part, label in parts:
             if part is None:
                 continue

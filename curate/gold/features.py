@@ -16,7 +16,7 @@ from curate.model import QUOTE_KINDS
 from curate.schema import LabelSchema
 
 #: Bumped when curate changes the row layout itself; a change is a major version bump.
-ROW_FORMAT = 1
+ROW_FORMAT = 2  # 2: quotes carry their content fragments
 
 
 def _span() -> dict[str, Value]:
@@ -27,7 +27,9 @@ def build_features(schema: LabelSchema) -> Features:
     """The features of one gold row: an article with its entities, quotes and provenance.
 
     Speaker, cue and the named speaker entity sit inside their quote's struct (null when
-    absent), so the link between a quote and its parts cannot get lost.
+    absent), so the link between a quote and its parts cannot get lost. A quote's
+    ``start``/``end``/``text`` are its covering span and ``fragments`` its content, one
+    span or more (``“A,” he said, “B.”`` has two; the text between them is not content).
     """
     if not schema.entity_labels:
         raise ConfigError(f"{schema.config_path}: the label config declares no entity labels")
@@ -40,6 +42,7 @@ def build_features(schema: LabelSchema) -> Features:
             "quotes": List(
                 {
                     **_span(),
+                    "fragments": List(_span()),
                     "kind": ClassLabel(names=list(QUOTE_KINDS)),
                     "speaker": _span(),
                     "cue": _span(),
@@ -79,6 +82,7 @@ def schema_summary(schema: LabelSchema) -> dict[str, Any]:
             "speaker": schema.speaker_relation,
             "cue": schema.cue_relation,
             "entity": schema.entity_relation,
+            "fragment": schema.fragment_relation,
         },
         "config": schema.config_path.name,
     }

@@ -95,6 +95,7 @@ def document_to_row(
                 "start": q.start,
                 "end": q.end,
                 "text": q.text,
+                "fragments": [_span_row(f) for f in q.fragments],
                 "kind": q.kind,
                 "speaker": _span_row(q.speaker),
                 "cue": _span_row(q.cue),
@@ -132,6 +133,10 @@ def row_to_document(row: Mapping[str, Any], features: Features) -> Document:
                 _span_of(q.get("speaker")),
                 _span_of(q.get("cue")),
                 _span_of(q.get("speaker_entity")),
+                tuple(
+                    Span(int(f["start"]), int(f["end"]), str(f["text"]))
+                    for f in q.get("fragments") or ()
+                ),
             )
             for q in row["quotes"]
         ),

@@ -2,8 +2,9 @@
 
 T lines are spans (``T1\tSource 0 15;20 25\ttext``, several fragments allowed; every
 fragment stays in :attr:`BratSpan.fragments`); E lines join an attribution's parts
-(``E1\tAttribution:T4 Content:T3 Cue:T2 Source:T1``). A quote's content is kept as its
-covering span, the fragments of a discontinuous one recorded in the source. ``#`` notes
+(``E1\tAttribution:T4 Content:T3 Cue:T2 Source:T1``). A discontinuous content span
+becomes a quote with one fragment per brat fragment (``Quote.fragments``); a
+discontinuous source, cue or entity is kept as its covering span. ``#`` notes
 are skipped; relation, attribute and normalisation lines (R, A, M, N, ``*``) and lines
 brat cannot have written are reported, never silently dropped.
 
@@ -29,7 +30,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from curate.errors import CurateError, InputError
 from curate.io.text import read_text
@@ -223,18 +223,17 @@ def to_document(doc_id: str, text: str, ann: BratFile, meta: dict | None = None)
     """Build a Document: attributions become quotes (kind from :func:`curate.marks.quote_kind`);
     non-attribution T spans become entities with their brat label."""
     quotes = []
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[tuple[int, int], ...]] = set()
     for a in ann.attributions:
-        if a.content is None or (a.content.start, a.content.end) in seen:
+        if a.content is None or a.content.fragments in seen:
             continue
-        seen.add((a.content.start, a.content.end))
-        content = Span.of(text, a.content.start, a.content.end)
+        seen.add(a.content.fragments)
+        content = Quote.of_fragments(text, a.content.fragments)
         quotes.append(
-            Quote(
-                content.start,
-                content.end,
-                content.text,
-                quote_kind(content.text),
+            Quote.of_fragments(
+                text,
+                a.content.fragments,
+                quote_kind(" ".join(f.text for f in content.fragments)),
                 speaker=_span(text, a.source),
                 cue=_span(text, a.cue),
             )
@@ -243,16 +242,13 @@ def to_document(doc_id: str, text: str, ann: BratFile, meta: dict | None = None)
     entities = [
         Entity.of(text, s.start, s.end, s.label) for s in ann.spans.values() if s.label not in skip
     ]
-    source: dict[str, Any] = {"brat": ann.path.name}
-    frags = {
-        a.content.id: list(a.content.fragments)
-        for a in ann.attributions
-        if a.content is not None and len(a.content.fragments) > 1
-    }
-    if frags:
-        source["discontinuous_content"] = frags
     return Document(
-        doc_id, text, tuple(entities), tuple(quotes), meta or {}, Annotation(extra=source)
+        doc_id,
+        text,
+        tuple(entities),
+        tuple(quotes),
+        meta or {},
+        Annotation(extra={"brat": ann.path.name}),
     )
 
 

@@ -42,9 +42,10 @@ from curate.io.brat import read_brat
 from curate.io.records import iter_documents
 from curate.model import Annotation, Document, Span
 from curate.schema import LabelSchema
-from curate.score.match import match_spans
+from curate.score.match import Spans as MatchSpans
+from curate.score.match import match_spans, pieces
 
-Spans = dict[str, list[tuple[int, int]]]
+Spans = dict[str, list[MatchSpans]]
 ANNOTATIONS = "annotations.jsonl"
 
 
@@ -113,13 +114,14 @@ def annotation_spans(doc: Document, schema: LabelSchema | None = None) -> Spans:
     for e in doc.entities:
         out[e.label].append((e.start, e.end))
     for q in doc.quotes:
-        out[quote].append((q.start, q.end))
+        # content: its fragments when the attribution interrupts it, else its span
+        out[quote].append(q.offsets if q.discontinuous else (q.start, q.end))
         if q.speaker is not None:
             out[speaker].append((q.speaker.start, q.speaker.end))
         if q.cue is not None:
             out[cue].append((q.cue.start, q.cue.end))
     # Several quotes may share one speaker or cue ("..., Sullivan said. ..."): count it once.
-    return {label: sorted(set(spans)) for label, spans in out.items()}
+    return {label: sorted(set(spans), key=pieces) for label, spans in out.items()}
 
 
 def group_by_article(docs: Iterable[Document]) -> dict[str, dict[str, Document]]:
@@ -260,7 +262,7 @@ def _quote_attributes(multi: Mapping[str, Mapping[str, Document]]) -> QuoteAttri
     for anns in multi.values():
         for a, b in combinations(sorted(anns), 2):
             qa, qb = anns[a].quotes, anns[b].quotes
-            pairs = match_spans([(q.start, q.end) for q in qa], [(q.start, q.end) for q in qb])
+            pairs = match_spans([q.offsets for q in qa], [q.offsets for q in qb])
             for i, j in pairs:
                 x, y = qa[i], qb[j]
                 matched += 1
@@ -301,8 +303,9 @@ def _alphas(
             covered = {}
             for w in anns:
                 v = np.zeros(n, dtype=np.int64)
-                for s, e in spans[(art, w)].get(label, []):
-                    v[s:e] = 1
+                for span in spans[(art, w)].get(label, []):
+                    for s, e in pieces(span):
+                        v[s:e] = 1
                 covered[w] = v
             coinc[(label, None)] += _coincidences(list(covered.values()))
             for a, b in combinations(sorted(anns), 2):

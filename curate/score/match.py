@@ -6,12 +6,16 @@ each and returns a matching of maximum weight, weights compared level by level (
 correct pairs first, then more pairs, then closer pairs). Overlapping spans form small
 connected groups; a group with one span on a side is solved directly, any other with
 ``scipy.optimize.linear_sum_assignment`` (the Hungarian algorithm's modern variant).
+
+A span is ``(start, end)``; a discontinuous one (a quote's content fragments) is a tuple
+of such pairs, in text order and not overlapping. Overlap, length and the rules below
+work on the union of the fragments, so text between fragments counts for neither side.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -21,29 +25,44 @@ Weight = tuple[float, ...]
 """Levels compared in order; every level but the last is 0 or 1, the last in [0, 1]."""
 Edge = tuple[int, int, Weight]
 """A candidate pair: (gold index, prediction index, weight)."""
+Spans = tuple[int, int] | tuple[tuple[int, int], ...]
 
 
-def overlap(a: tuple[int, int], b: tuple[int, int]) -> int:
-    """Characters two ``(start, end)`` spans share (end exclusive)."""
-    return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+def pieces(a: Any) -> tuple[tuple[int, int], ...]:
+    """The ``(start, end)`` pieces of a span (itself) or of a fragment tuple."""
+    return a if a and isinstance(a[0], tuple) else (a,)
 
 
-def jaccard(a: tuple[int, int], b: tuple[int, int]) -> float:
-    """Shared characters over the characters of either span, in [0, 1]."""
+def length(a: Spans) -> int:
+    """Characters covered by a span or by the union of its fragments."""
+    if isinstance(a[0], int):  # the common case, kept fast: entity scoring calls this a lot
+        return a[1] - a[0]
+    return sum(e - s for s, e in pieces(a))
+
+
+def overlap(a: Spans, b: Spans) -> int:
+    """Characters covered by both ``a`` and ``b`` (fragments: their unions)."""
+    if isinstance(a[0], int) and isinstance(b[0], int):
+        return max(0, min(a[1], b[1]) - max(a[0], b[0]))
+    return sum(max(0, min(x[1], y[1]) - max(x[0], y[0])) for x in pieces(a) for y in pieces(b))
+
+
+def jaccard(a: Spans, b: Spans) -> float:
+    """Shared characters over the characters of either span (fragments: unions), in [0, 1]."""
     inter = overlap(a, b)
-    union = (a[1] - a[0]) + (b[1] - b[0]) - inter
+    union = length(a) + length(b) - inter
     return inter / union if union else 0.0
 
 
-def majority_overlap(gold: tuple[int, int], pred: tuple[int, int]) -> bool:
+def majority_overlap(gold: Spans, pred: Spans) -> bool:
     """The quote benchmark's rule: overlap covers more than half of both spans."""
     inter = overlap(gold, pred)
-    return 2 * inter > gold[1] - gold[0] and 2 * inter > pred[1] - pred[0]
+    return 2 * inter > length(gold) and 2 * inter > length(pred)
 
 
-def coverage(gold: tuple[int, int], pred: tuple[int, int]) -> float:
+def coverage(gold: Spans, pred: Spans) -> float:
     """Share of the gold span covered by the predicted span."""
-    n = gold[1] - gold[0]
+    n = length(gold)
     return overlap(gold, pred) / n if n else 0.0
 
 

@@ -1,11 +1,13 @@
 """Quote scoring: content spans under four matching rules, then speaker and cue.
 
 Rules (all one-to-one and optimal: the most pairs, then the largest total character
-Jaccard, whatever the order of the predictions; :func:`curate.score.match.match_spans`):
+Jaccard, whatever the order of the predictions; :func:`curate.score.match.match_spans`),
+on a quote's content fragments (a quote interrupted by its attribution has two):
 
-- ``exact``: same start and end;
+- ``exact``: the same fragments (each the same start and end);
 - ``overlap``: the quote benchmark's rule, the overlap covers more than half of both
-  spans (:func:`~curate.score.match.majority_overlap`);
+  spans (:func:`~curate.score.match.majority_overlap`), measured on the union of the
+  fragments, so the attribution between them counts for neither side;
 - ``cov0.3`` / ``cov0.8``: the prediction covers at least 30% / 80% of the gold span
   (for comparison with published results that count gold coverage).
 
@@ -28,16 +30,16 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from curate.model import QUOTE_KINDS, Quote, Span
-from curate.score.match import coverage, majority_overlap, match_spans, overlap
+from curate.score.match import Spans, coverage, majority_overlap, match_spans, overlap
 
-Rule = Callable[[tuple[int, int], tuple[int, int]], bool]
+Rule = Callable[[Spans, Spans], bool]
 
 
-def _exact(g: tuple[int, int], p: tuple[int, int]) -> bool:
+def _exact(g: Spans, p: Spans) -> bool:
     return g == p
 
 
-def _covers(g: tuple[int, int], p: tuple[int, int], t: float) -> bool:
+def _covers(g: Spans, p: Spans, t: float) -> bool:
     return coverage(g, p) >= t
 
 
@@ -73,8 +75,8 @@ def article_counts(
         add("q/gold", q.kind)
     for q in pred:
         add("q/pred", q.kind)
-    gspans = [(q.start, q.end) for q in gold]
-    pspans = [(q.start, q.end) for q in pred]
+    gspans = [q.offsets for q in gold]
+    pspans = [q.offsets for q in pred]
     main: list[tuple[int, int]] = []
     for name, rule in RULES.items():
         pairs = match_spans(gspans, pspans, rule) if gspans and pspans else []

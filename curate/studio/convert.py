@@ -15,12 +15,21 @@ Result shape written by :func:`document_to_results` (one list per task):
 
 * entities: ``labels`` regions on ``schema.entity_control``;
 * quote parts: ``labels`` regions QUOTE / SPEAKER / CUE on ``schema.quote_control``;
+  a discontinuous quote has one QUOTE region per content fragment;
 * the quote kind: a per-region ``choices`` result on ``schema.kind_control`` sharing the
-  QUOTE region's ``id``;
-* relations: quote -> speaker (``speaker``), quote -> cue (``cue``) and speaker mention ->
-  named entity region (``refers_to``).
+  id of each QUOTE region (every fragment shows its quote's kind when selected);
+* relations: quote head -> speaker (``speaker``), quote head -> cue (``cue``), speaker
+  mention -> named entity region (``refers_to``) and each content fragment -> the next
+  one (``continues``), so the fragments of a quote are one chain a labeler can follow.
 
-Region ids are deterministic (``e3``, ``q0``, ``q0s``...), so the same document always
+Reading results back (:func:`parse_results`) a quote is a group of QUOTE regions joined
+by ``continues`` relations (either direction), with the kind of any of them and the
+speaker and cue linked to any of them. Given the prediction the annotation started from,
+regions left behind by a deleted quote (its speaker, cue or other fragments) are dropped
+with it and counted as such; without one, a SPEAKER/CUE linked to no quote is an orphan,
+dropped and reported, and a lone fragment is never joined to another quote by guessing.
+
+Region ids are deterministic (``e3``, ``q0``, ``q0f1``, ``q0s``...), so the same document always
 gives the same JSON and predictions can be compared across pushes.
 
 For the labeler (Label Studio shows these; reading results back ignores them): every
@@ -50,7 +59,8 @@ INSTRUCTIONS = "\n".join(
         "Keys: QUOTE q, SPEAKER s, CUE c · kind 1 direct, 2 indirect, 3 mixed · Backspace "
         "deletes · Alt+R links",
         "direct: “We will rebuild the port,” said Peskov → QUOTE with its marks, CUE said, "
-        "SPEAKER Peskov",
+        "SPEAKER Peskov; “A,” he said, “B.” → one QUOTE per part, each linked to the next "
+        "(continues)",
         "indirect: He added that talks would resume → QUOTE that talks would resume, CUE added, "
         "SPEAKER He",
         "mixed: Kirby said it would “pay a price” → QUOTE it would “pay a price”, CUE said, "
@@ -160,22 +170,17 @@ def document_to_results(doc: Document, schema: LabelSchema) -> list[dict[str, An
             relations.append(_relation(from_id, to_id, label))
 
     for i, q in enumerate(doc.quotes):
-        qid = region(schema.quote_control, schema.quote_label, q.start, q.end, f"q{i}")
-        if qid == f"q{i}":  # one kind per region: a repeated quote span keeps the first
-            results.append(
-                {
-                    "id": qid,
-                    "from_name": schema.kind_control,
-                    "to_name": schema.text_control,
-                    "type": "choices",
-                    "value": {
-                        "start": q.start,
-                        "end": q.end,
-                        "text": q.text,
-                        "choices": [q.kind],
-                    },
-                }
-            )
+        qid = prev = ""
+        for k, frag in enumerate(q.fragments):
+            rid = f"q{i}" if k == 0 else f"q{i}f{k}"
+            fid = region(schema.quote_control, schema.quote_label, frag.start, frag.end, rid)
+            if fid == rid:  # one kind per region: a repeated quote span keeps the first
+                results.append(_kind_choice(rid, schema, frag, q.kind))
+            if k == 0:
+                qid = fid
+            else:
+                relate(prev, fid, schema.fragment_relation)
+            prev = fid
         sid = None
         if q.speaker is not None:
             sp = q.speaker
@@ -216,7 +221,15 @@ def _for_labelers(
     )
     for q in doc.quotes:
         score = CERTAINTY.get(quote_shape(q))
-        head = labelled[schema.quote_control, schema.quote_label, q.start, q.end]
+        frags = [
+            labelled[schema.quote_control, schema.quote_label, f.start, f.end] for f in q.fragments
+        ]
+        head = frags[0]
+        for frag in frags[1:]:  # the other content fragments, nested under the first
+            if score is not None:
+                frag.setdefault("score", score)
+            if frag is not head:
+                frag.setdefault("parentID", head["id"])
         parts = [
             (schema.quote_control, schema.speaker_label, q.speaker),
             (schema.quote_control, schema.cue_label, q.cue),
@@ -252,7 +265,8 @@ def describe_quote(text: str, q: Quote, score: float | None) -> str:
         who += f" (= {_words(q.speaker_entity.text)})"
     cue = _words(q.cue.text) if q.cue else "none found"
     sure = f" Certainty {score:.2f}." if score is not None else ""
-    return f"Suggested {q.kind} quote. Speaker: {who}. Cue: {cue}.{sure}"
+    parts = f" in {len(q.fragments)} parts" if q.discontinuous else ""
+    return f"Suggested {q.kind} quote{parts}. Speaker: {who}. Cue: {cue}.{sure}"
 
 
 def _words(s: str, limit: int = 60) -> str:
@@ -276,7 +290,9 @@ class ConvertReport:
     offsets win), ``no_label``, ``multi_label``, ``unknown_label``, ``unknown_control``,
     ``kind_missing``, ``bad_kind``, ``extra_speakers``, ``extra_cues``,
     ``extra_speaker_entities``, ``orphan_speaker``, ``orphan_cue``, ``dangling_relation``,
-    ``relation_label_inferred``, ``unknown_relation``.
+    ``relation_label_inferred``, ``unknown_relation``, ``fragment_kinds`` (the fragments of
+    one quote disagree on its kind; the first is kept), ``overlapping_fragments`` (joined),
+    ``dropped_with_quote`` (a speaker, cue or fragment of a deleted predicted quote).
     """
 
     counts: Counter[str] = field(default_factory=Counter)
@@ -293,15 +309,63 @@ class ConvertReport:
 
 
 @dataclass(frozen=True)
-class _Region:
+class Region:
+    """One labelled region of a Label Studio result, its offsets checked against the text.
+
+    ``origin`` is what Label Studio recorded (``prediction``, ``prediction-changed``,
+    ``manual``; ``none`` when absent, as for results made through the API).
+    """
+
     id: str
     control: str
     label: str
     start: int
     end: int
+    origin: str = "none"
+
+
+@dataclass
+class Parsed:
+    """One result list read into the data model: the Document and the regions behind it.
+
+    ``quote_regions[i]`` are the ids of the regions of ``document.quotes[i]`` (content
+    fragments, speaker, cue); ``dropped`` the regions left out of the document; ``kinds``
+    the quote kind chosen on each region id.
+    """
+
+    document: Document
+    regions: list[Region]
+    quote_regions: list[tuple[Quote, frozenset[str]]] = field(default_factory=list)
+    dropped: list[Region] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    def heads(self) -> dict[str, tuple[Quote, frozenset[str]]]:
+        """Each quote by the id of its first content fragment (its head region)."""
+        out: dict[str, tuple[Quote, frozenset[str]]] = {}
+        by_id = {r.id: r for r in self.regions}
+        for q, ids in self.quote_regions:
+            first = q.fragments[0]
+            head = next(
+                (
+                    i
+                    for i in sorted(ids)
+                    if i in by_id and (by_id[i].start, by_id[i].end) == (first.start, first.end)
+                ),
+                None,
+            )
+            if head is not None:
+                out[head] = (q, ids)
+        return out
 
 
 def results_to_document(
+    text: str, results: Sequence[Mapping[str, Any]], schema: LabelSchema, **options: Any
+) -> Document:
+    """The Document of :func:`parse_results` (same arguments; see there for the rules)."""
+    return parse_results(text, results, schema, **options).document
+
+
+def parse_results(
     text: str,
     results: Sequence[Mapping[str, Any]],
     schema: LabelSchema,
@@ -311,19 +375,25 @@ def results_to_document(
     provenance: Provenance | None = None,
     report: ConvertReport | None = None,
     where: str | None = None,
-) -> Document:
-    """Build a Document from a Label Studio result list on the task text ``text``.
+    prediction: Parsed | None = None,
+) -> Parsed:
+    """Read a Label Studio result list on the task text ``text`` into the data model.
 
     Every region's offsets are checked against ``text`` (``value.text`` is only a
     witness); problems are counted in ``report`` and the region is dropped rather than
-    guessed. Relations become ``Quote.speaker``, ``Quote.cue`` and ``speaker_entity``;
-    the per-region ``kind`` choice becomes ``Quote.kind``. ``where`` names the record in
-    messages (default ``task '<id>'``).
+    guessed. QUOTE regions joined by ``continues`` relations are the fragments of one
+    quote; relations become ``Quote.speaker``, ``Quote.cue`` and ``speaker_entity``; the
+    per-region ``kind`` choice becomes ``Quote.kind``. ``prediction`` is the parsed
+    prediction the annotation started from: regions that belonged to a predicted quote
+    the annotator deleted (its speaker, cue, other fragments) are dropped with it and
+    counted as ``dropped_with_quote``. ``where`` names the record in messages (default
+    ``task '<id>'``). This is the one reader of Label Studio results: the gold and the
+    correction report both use it.
     """
     report = report if report is not None else ConvertReport()
     where = where or f"task {id!r}"
     utf16: list[_Utf16Index] = []  # built on the first mismatch only: most never need it
-    regions: dict[str, list[_Region]] = {}
+    regions: dict[str, list[Region]] = {}
     kinds: dict[str, str] = {}
     relations: list[Mapping[str, Any]] = []
 
@@ -352,31 +422,33 @@ def results_to_document(
         if len(labels) > 1:
             report.add("multi_label", f"{where}: region {span[0]}:{span[1]} has labels {labels}")
         rid = str(r.get("id") or f"_{len(regions)}")
+        origin = str(r.get("origin") or "none")
         for label in labels:
             known = (
                 schema.entity_labels if control == schema.entity_control else schema.quote_labels
             )
             if label not in known:
                 report.add("unknown_label", f"{where}: label {label!r} is not in {control!r}; kept")
-            regions.setdefault(rid, []).append(_Region(rid, control, label, *span))
+            regions.setdefault(rid, []).append(Region(rid, str(control), label, *span, origin))
 
-    def is_quote(reg: _Region) -> bool:
+    def is_quote(reg: Region) -> bool:
         return reg.control == schema.quote_control and reg.label == schema.quote_label
 
-    def is_part(reg: _Region, label: str) -> bool:
+    def is_part(reg: Region, label: str) -> bool:
         return reg.control == schema.quote_control and reg.label == label
 
-    def is_entity(reg: _Region) -> bool:
+    def is_entity(reg: Region) -> bool:
         return reg.control == schema.entity_control
 
-    def first(rid: str, pred: Any) -> _Region | None:
+    def first(rid: str, pred: Any) -> Region | None:
         return next((g for g in regions.get(rid, ()) if pred(g)), None)
 
     # Links are read in either direction and an unlabelled relation is named by what it
     # joins: people draw arrows both ways and forget to pick the relation label.
-    speakers: dict[str, list[_Region]] = {}
-    cues: dict[str, list[_Region]] = {}
-    refers: dict[tuple[int, int], list[_Region]] = {}
+    speakers: dict[str, list[Region]] = {}
+    cues: dict[str, list[Region]] = {}
+    refers: dict[tuple[int, int], list[Region]] = {}
+    group = _UnionFind()
     for rel in relations:
         a, b = str(rel.get("from_id")), str(rel.get("to_id"))
         if a not in regions or b not in regions:
@@ -384,6 +456,13 @@ def results_to_document(
             continue
         rel_labels = [str(x) for x in rel.get("labels") or ()]
         linked = False
+        if (
+            first(a, is_quote)
+            and first(b, is_quote)
+            and _labelled(rel_labels, schema.fragment_relation, report)
+        ):
+            group.union(a, b)
+            continue
         for x, y in ((a, b), (b, a)):
             q = first(x, is_quote)
             sp = first(y, lambda g: is_part(g, schema.speaker_label))
@@ -406,64 +485,156 @@ def results_to_document(
                 "unknown_relation", f"{where}: relation {a}->{b} {rel_labels} links no quote part"
             )
 
-    entities: list[Entity] = []
-    quotes: list[Quote] = []
+    all_regions = [reg for regs in regions.values() for reg in regs]
+    entities = [Entity.of(text, g.start, g.end, g.label) for g in all_regions if is_entity(g)]
+    groups: dict[str, list[Region]] = {}
+    for reg in all_regions:
+        if is_quote(reg):
+            groups.setdefault(group.find(reg.id), []).append(reg)
+    deleted = _deleted_quotes(prediction, regions, is_quote)
+    quotes: list[tuple[Quote, frozenset[str]]] = []
+    dropped: list[Region] = []
     linked_parts: set[tuple[str, int, int]] = set()
-    for regs in regions.values():
-        for reg in regs:
-            if is_entity(reg):
-                entities.append(Entity.of(text, reg.start, reg.end, reg.label))
-    for rid, regs in regions.items():
-        for reg in regs:
-            if not is_quote(reg):
-                continue
-            kind = kinds.get(rid)
-            if kind is None:
-                report.add("kind_missing", f"{where}: quote {reg.start}:{reg.end} has no kind")
-                kind = "direct"
-            elif kind not in QUOTE_KINDS:
-                report.add("bad_kind", f"{where}: quote {reg.start}:{reg.end} kind {kind!r}")
-                kind = "direct"
-            sp = _pick(speakers.get(rid, ()), "extra_speakers", where, reg, report)
-            cu = _pick(cues.get(rid, ()), "extra_cues", where, reg, report)
-            se = None
-            if sp is not None:
-                linked_parts.add((schema.speaker_label, sp.start, sp.end))
-                se = _pick(
-                    refers.get((sp.start, sp.end), ()), "extra_speaker_entities", where, reg, report
+    for members in groups.values():
+        members.sort(key=lambda g: (g.start, g.end))
+        ids = [g.id for g in members]
+        head = members[0]
+        member_kinds = [kinds[i] for i in dict.fromkeys(ids) if i in kinds]
+        sp_regs = [g for i in ids for g in speakers.get(i, ())]
+        cu_regs = [g for i in ids for g in cues.get(i, ())]
+        if not (sp_regs or cu_regs) and all(_owner(g, deleted) is not None for g in members):
+            for g in members:
+                owner = _owner(g, deleted)
+                report.add(
+                    "dropped_with_quote",
+                    f"{where}: QUOTE fragment {g.start}:{g.end} belonged to the quote "
+                    f"{owner} that was deleted; dropped with it",
                 )
-            if cu is not None:
-                linked_parts.add((schema.cue_label, cu.start, cu.end))
-            quotes.append(
-                Quote(
-                    reg.start,
-                    reg.end,
-                    text[reg.start : reg.end],
-                    kind,
-                    speaker=_span(text, sp),
-                    cue=_span(text, cu),
-                    speaker_entity=_span(text, se),
+                dropped.append(g)
+            continue
+        if not member_kinds:
+            report.add("kind_missing", f"{where}: quote {head.start}:{head.end} has no kind")
+            kind = "direct"
+        else:
+            kind = member_kinds[0]
+            if len(set(member_kinds)) > 1:
+                # The labeler set the kind on one fragment: the kind that differs from
+                # the prediction's is the edit.
+                predicted = {prediction.kinds.get(i) for i in ids} if prediction else set()
+                kind = next((k for k in member_kinds if k not in predicted), kind)
+                report.add(
+                    "fragment_kinds",
+                    f"{where}: the fragments of quote {head.start}:{head.end} have kinds "
+                    f"{sorted(set(member_kinds))}; kept {kind!r}",
                 )
+            if kind not in QUOTE_KINDS:
+                report.add("bad_kind", f"{where}: quote {head.start}:{head.end} kind {kind!r}")
+                kind = "direct"
+        sp = _pick(sp_regs, "extra_speakers", where, head, report)
+        cu = _pick(cu_regs, "extra_cues", where, head, report)
+        se = None
+        if sp is not None:
+            linked_parts.add((schema.speaker_label, sp.start, sp.end))
+            se = _pick(
+                refers.get((sp.start, sp.end), ()), "extra_speaker_entities", where, head, report
             )
-    for regs in regions.values():
-        for reg in regs:
-            for label, kind in (
-                (schema.speaker_label, "orphan_speaker"),
-                (schema.cue_label, "orphan_cue"),
-            ):
-                if is_part(reg, label) and (label, reg.start, reg.end) not in linked_parts:
-                    report.add(
-                        kind,
-                        f"{where}: {label} {reg.start}:{reg.end} is linked to no quote; dropped",
-                    )
-    return Document(
+        if cu is not None:
+            linked_parts.add((schema.cue_label, cu.start, cu.end))
+        offsets = [(g.start, g.end) for g in members]
+        quote = Quote.of_fragments(
+            text,
+            offsets,
+            kind,
+            speaker=_span(text, sp),
+            cue=_span(text, cu),
+            speaker_entity=_span(text, se),
+        )
+        if len(quote.fragments) < len(set(offsets)):
+            report.add(
+                "overlapping_fragments",
+                f"{where}: quote {quote.start}:{quote.end} has overlapping fragments; joined",
+            )
+        part_ids = {g.id for g in (sp, cu) if g is not None}
+        quotes.append((quote, frozenset(ids) | part_ids))
+    for reg in all_regions:
+        for label, kind in (
+            (schema.speaker_label, "orphan_speaker"),
+            (schema.cue_label, "orphan_cue"),
+        ):
+            if not is_part(reg, label) or (label, reg.start, reg.end) in linked_parts:
+                continue
+            dropped.append(reg)
+            owner = _owner(reg, deleted)
+            if owner is not None:
+                report.add(
+                    "dropped_with_quote",
+                    f"{where}: {label} {reg.start}:{reg.end} belonged to the quote {owner} "
+                    "that was deleted; dropped with it",
+                )
+            else:
+                report.add(
+                    kind, f"{where}: {label} {reg.start}:{reg.end} is linked to no quote; dropped"
+                )
+    doc = Document(
         id=id,
         text=text,
         entities=tuple(entities),
-        quotes=tuple(quotes),
+        quotes=tuple(q for q, _ in quotes),
         meta=dict(meta or {}),
         provenance=provenance,
     )
+    return Parsed(doc, all_regions, quotes, dropped, kinds)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _deleted_quotes(
+    prediction: Parsed | None, regions: Mapping[str, list[Region]], is_quote: Any
+) -> dict[tuple[str, int, int] | str, str]:
+    """Regions of predicted quotes whose head the annotation no longer has.
+
+    Keys are region ids and ``(label, start, end)`` (API-made annotations get new ids);
+    values name the deleted quote (``12:40 '“It is…'``).
+    """
+    if prediction is None:
+        return {}
+    kept_spans = {(g.start, g.end) for regs in regions.values() for g in regs if is_quote(g)}
+    by_id = {r.id: r for r in prediction.regions}
+    out: dict[tuple[str, int, int] | str, str] = {}
+    for head, (quote, ids) in prediction.heads().items():
+        h = by_id[head]
+        if head in regions or (h.start, h.end) in kept_spans:
+            continue
+        name = f"{quote.start}:{quote.end} {_short(' … '.join(f.text for f in quote.fragments))!r}"
+        for i in ids:
+            out[i] = name
+            g = by_id.get(i)
+            if g is not None:
+                out[(g.label, g.start, g.end)] = name
+    return out
+
+
+def _owner(reg: Region, deleted: Mapping[Any, str]) -> str | None:
+    return deleted.get(reg.id) or deleted.get((reg.label, reg.start, reg.end))
+
+
+def _short(text: str, n: int = 30) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _labelled(labels: list[str], wanted: str, report: ConvertReport) -> bool:
@@ -474,8 +645,8 @@ def _labelled(labels: list[str], wanted: str, report: ConvertReport) -> bool:
 
 
 def _pick(
-    regs: Iterable[_Region], count: str, where: str, quote: _Region, report: ConvertReport
-) -> _Region | None:
+    regs: Iterable[Region], count: str, where: str, quote: Region, report: ConvertReport
+) -> Region | None:
     uniq = sorted({(g.start, g.end): g for g in regs}.values(), key=lambda g: (g.start, g.end))
     if len(uniq) > 1:
         report.add(
@@ -486,8 +657,18 @@ def _pick(
     return uniq[0] if uniq else None
 
 
-def _span(text: str, reg: _Region | None) -> Span | None:
+def _span(text: str, reg: Region | None) -> Span | None:
     return Span.of(text, reg.start, reg.end) if reg is not None else None
+
+
+def _kind_choice(rid: str, schema: LabelSchema, frag: Span, kind: str) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "from_name": schema.kind_control,
+        "to_name": schema.text_control,
+        "type": "choices",
+        "value": {"start": frag.start, "end": frag.end, "text": frag.text, "choices": [kind]},
+    }
 
 
 def _label_region(

@@ -191,6 +191,8 @@ def differences(pool: Sequence[Candidate], limit: int = 20) -> list[str]:
 
 def _describe_quote(q: Quote) -> str:
     parts = [f"quote {q.start}:{q.end} {q.kind} {_short(q.text)!r}"]
+    if q.discontinuous:
+        parts.append("fragments=" + "+".join(f"{f.start}:{f.end}" for f in q.fragments))
     for name in ("speaker", "cue", "speaker_entity"):
         span = getattr(q, name)
         parts.append(f"{name}={span.start}:{span.end}" if span else f"{name}=-")

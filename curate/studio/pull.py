@@ -36,7 +36,7 @@ from curate.gold.merge import MergePolicy, merge_counts
 from curate.io.jsonl import atomic_writer, write_jsonl
 from curate.model import Annotation, Document, content_hash
 from curate.schema import LabelSchema, load_schema
-from curate.studio.convert import ConvertReport, results_to_document, text_field
+from curate.studio.convert import ConvertReport, Parsed, parse_results, text_field
 from curate.studio.corrections import CorrectionReport
 from curate.studio.gold import (
     ADJUDICATED,
@@ -241,6 +241,7 @@ def convert_tasks(
                 "hash_mismatch", f"{where}: text no longer matches curate_hash of {curate_id!r}"
             )
         predictions = {p.get("id"): p for p in task.get("predictions") or ()}
+        parsed_predictions: dict[Any, Parsed | None] = {}
         latest = max(predictions.values(), key=lambda p: p.get("id") or 0, default=None)
         candidates: list[Candidate] = []
         for ann in task.get("annotations") or ():
@@ -265,9 +266,10 @@ def convert_tasks(
                 lead_time=None if lead_time is None else float(lead_time),
                 model_version=model_version,
             )
+            parsed_pred = _parse_prediction(pred, text, schema, curate_id, parsed_predictions)
             report = ConvertReport()
             try:
-                doc = results_to_document(
+                parsed = parse_results(
                     text,
                     ann.get("result") or [],
                     schema,
@@ -276,20 +278,16 @@ def convert_tasks(
                     provenance=made_by,
                     report=report,
                     where=f"task {tid} ({curate_id!r}) annotation {ann.get('id')}",
+                    prediction=parsed_pred,
                 )
             except CurateError as e:
                 result.problems.add("bad_annotation", f"{where} annotation {ann.get('id')}: {e}")
                 continue
             finally:
                 result.problems.merge(report)
+            doc = parsed.document
             result.annotations += 1
-            result.corrections.add(
-                ann.get("result") or [],
-                (pred or {}).get("result"),
-                model_version,
-                schema,
-                prediction_key=(pred or {}).get("id"),
-            )
+            result.corrections.add(parsed, parsed_pred, model_version, schema)
             out.append(doc)
             candidates.append(
                 Candidate(
@@ -335,6 +333,27 @@ def convert_tasks(
         elif sel.gold is not None:
             result.gold.append(sel.gold.with_(provenance=_gold_provenance(sel, result, tid)))
     return out
+
+
+def _parse_prediction(
+    pred: Mapping[str, Any] | None,
+    text: str,
+    schema: LabelSchema,
+    curate_id: str,
+    cache: dict[Any, Parsed | None],
+) -> Parsed | None:
+    """The prediction an annotation started from, read once per prediction of a task."""
+    if pred is None:
+        return None
+    key = pred.get("id") if pred.get("id") is not None else id(pred)
+    if key not in cache:
+        try:
+            cache[key] = parse_results(
+                text, pred.get("result") or [], schema, id=curate_id, report=ConvertReport()
+            )
+        except CurateError:  # a broken prediction: the annotation is diffed against nothing
+            cache[key] = None
+    return cache[key]
 
 
 def _gold_provenance(sel: Selection, result: PullResult, task_id: int) -> Annotation:

@@ -39,6 +39,40 @@ STATE_FILE = "server.json"
 CREDENTIALS_FILE = "credentials.json"
 LOG_FILE = "label_studio.log"
 START_TIMEOUT = 300.0
+#: Label Studio 1.23.2's default SSRF block list (``core.utils.io.validate_ip``) without
+#: the loopback networks, so a backend on 127.0.0.1 (``curate serve``) can be connected
+#: while private networks and cloud metadata addresses stay refused.
+BANNED_SUBNETS_BUT_LOOPBACK = (
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "233.252.0.0/24",
+    "240.0.0.0/4",
+    "255.255.255.255/32",
+    "::/128",
+    "::ffff:0:0/96",
+    "::ffff:0:0:0/96",
+    "64:ff9b::/96",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "2001:0000::/32",
+    "2001:20::/28",
+    "2001:db8::/32",
+    "2002::/16",
+    "fc00::/7",
+    "fe80::/10",
+    "ff00::/8",
+)
 
 
 @dataclass(frozen=True)
@@ -373,6 +407,11 @@ def _server_env(
             "SENTRY_DSN": "",
             "FRONTEND_SENTRY_DSN": "",
             "PYTHONUNBUFFERED": "1",
+            # Let LS reach an ML backend and webhooks on this machine (`curate serve`):
+            # LS 1.23 refuses URLs resolving to any reserved network. Keep every default
+            # banned subnet except loopback, instead of turning the SSRF check off.
+            "USE_DEFAULT_BANNED_SUBNETS": "false",
+            "USER_ADDITIONAL_BANNED_SUBNETS": ",".join(BANNED_SUBNETS_BUT_LOOPBACK),
         }
     )
     if database == "postgres":

@@ -1,0 +1,47 @@
+"""``curate serve``: curate as a Label Studio ML backend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from curate.cli.app import command, console
+from curate.serve.run import DEFAULT_PORT, DEFAULT_STATE_DIR
+
+
+@command("serve")
+def serve_cli(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to listen on."),
+    extractor: str = typer.Option(
+        "curate", "--extractor", help="Extractor spec, as for `curate evaluate` (default: curate)."
+    ),
+    base_gold: str | None = typer.Option(
+        None,
+        "--base-gold",
+        help="Gold (name, folder, .jsonl or brat corpus) to train on with the project's "
+        "annotations; a quarter of it is held out to gate new versions. Without it the "
+        "backend only predicts.",
+    ),
+    train_steps: int = typer.Option(600, "--train-steps", help="Optimizer steps per training run."),
+    state_dir: Path = typer.Option(
+        DEFAULT_STATE_DIR, "--state-dir", help="Where model versions and their scores are kept."
+    ),
+    status: bool = typer.Option(
+        False, "--status", help="List the model versions and their scores, then exit."
+    ),
+) -> None:
+    """Serve curate's extractors to Label Studio (health, setup, predict, webhook, train).
+
+    Connect it to a project with `curate studio connect URL --project NAME`. With
+    --base-gold, submitted annotations start a background training run; the new version
+    serves only if its held-out quote F1 is at least the serving version's.
+    """
+    from curate.serve import run
+
+    if status:
+        console.print_json(json.dumps(run.read_status(state_dir)))
+        return
+    run.serve(host, port, state_dir, extractor, base_gold, train_steps)

@@ -1,0 +1,225 @@
+"""The model behind ``curate serve``: Label Studio tasks in, predictions out.
+
+:class:`Backend` turns tasks into :class:`~curate.model.Article` s, runs the extractor
+the CLI uses (:func:`curate.extract.resolve.resolve`, ``curate`` by default: spaCy
+entities and curate's quotes) and, once a trained version serves, replaces the quotes by
+that model's; :func:`curate.studio.convert.document_to_results` makes the Label Studio
+regions. Interactive suggestions (:meth:`Backend.suggest`) answer a labeler's CUE or
+SPEAKER region with the quote content and speaker that go with it.
+
+Nothing here knows HTTP: :mod:`curate.serve.app` holds the routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from curate.errors import CurateError
+from curate.model import Article, Document, Prediction, Quote
+from curate.schema import LabelSchema, load_schema
+from curate.serve import training
+from curate.studio.convert import document_to_results, text_field
+
+DEFAULT_EXTRACTOR = "curate"
+
+
+@dataclass
+class Backend:
+    """Predictions for Label Studio tasks from curate's extractors and trained versions.
+
+    ``state_dir`` keeps the model versions (``versions.json``, ``models/``). ``trainer``
+    and ``base_gold`` enable retraining (:meth:`train`); ``project_docs`` returns the
+    annotated documents of the connected project (set by :meth:`setup` when Label Studio
+    gives its address, or by the caller).
+    """
+
+    state_dir: Path
+    extractor: str = DEFAULT_EXTRACTOR
+    schema: LabelSchema = field(default_factory=load_schema)
+    trainer: training.Trainer | None = None
+    base_gold: Sequence[Document] = ()
+    project_docs: Callable[[], Sequence[Document]] | None = None
+    log: Callable[..., None] = lambda *a, **k: None
+
+    def __post_init__(self) -> None:
+        from curate.extract.resolve import resolve
+
+        self.state_dir = Path(self.state_dir)
+        self._base = resolve(self.extractor, self.schema)
+        # One worker thread runs every prediction: spaCy pipelines are not documented as
+        # thread-safe, and curate caches a loaded model per thread.
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="curate-predict")
+        self.store = training.VersionStore.open(self.state_dir)
+        self._quotes: Any = None
+        serving = self.store.serving()
+        if serving.name != training.RULES_VERSION and serving.path and self.trainer is not None:
+            self._quotes = self.trainer.load(Path(serving.path))
+        self.retrainer = (
+            training.Retrainer(
+                store=self.store,
+                trainer=self.trainer,
+                base_gold=self.base_gold,
+                project_docs=self._project_docs,
+                predict_serving=self.predict_documents,
+                on_promote=self._promote,
+                log=self.log,
+            )
+            if self.trainer is not None
+            else None
+        )
+
+    # --- prediction -------------------------------------------------------------------
+
+    @property
+    def model_version(self) -> str:
+        """What predictions are labelled with: the extractor and the serving version."""
+        v = self.store.serving().name
+        return self.extractor if v == training.RULES_VERSION else f"{self.extractor}+serve-{v}"
+
+    def warm_up(self) -> None:
+        """Load the spaCy model now rather than on the first request."""
+        self.predict_documents([Article("warm-up", "“Ready,” she said.")])
+
+    def predict_documents(self, articles: Sequence[Article]) -> list[Document]:
+        """One predicted Document per article, in order (the serving version's quotes)."""
+        return self._worker.submit(self._predict, list(articles)).result()
+
+    def _predict(self, articles: list[Article]) -> list[Document]:
+        docs = list(self._base.run(articles))
+        quotes = self._quotes
+        if quotes is not None:
+            learned = list(quotes.predict(articles))
+            docs = [d.with_(quotes=q.quotes) for d, q in zip(docs, learned, strict=True)]
+        version = self.model_version
+        return [d.with_(provenance=_made_by(d, model_version=version)) for d in docs]
+
+    def predict(self, tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Label Studio predictions (``{"result", "score", "model_version"}``), one per task.
+
+        A task without text gets an empty prediction, so the answer keeps the tasks' order.
+        """
+        articles = [self.article(t) for t in tasks]
+        docs = self.predict_documents(articles)
+        return [self._prediction(d) for d in docs]
+
+    def article(self, task: Mapping[str, Any]) -> Article:
+        data = task.get("data") or {}
+        text = data.get(text_field(self.schema))
+        if not isinstance(text, str):
+            text = ""
+        art_id = str(data.get("curate_id") or f"ls-task-{task.get('id')}")
+        return Article(art_id, text)
+
+    def _prediction(self, doc: Document) -> dict[str, Any]:
+        return {
+            "result": document_to_results(doc, self.schema) if doc.text else [],
+            "score": 1.0,
+            "model_version": self.model_version,
+        }
+
+    # --- interactive suggestions -----------------------------------------------------
+
+    def suggest(self, task: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+        """The quote parts that go with the labeler's CUE or SPEAKER region(s).
+
+        ``context["result"]`` holds the regions the labeler just made (Label Studio's
+        interactive request). For each CUE (or SPEAKER) region, the predicted quote whose
+        cue (speaker) overlaps it gives its content, kind and speaker (cue), linked with
+        the usual relations to the labeler's own region (which keeps its id, so Label
+        Studio does not duplicate it). Regions of other labels are ignored; no entity
+        regions are suggested.
+        """
+        article = self.article(task)
+        marked = [r for r in context.get("result") or () if _is_part(r, self.schema)]
+        if not marked or not article.text:
+            return {"result": [], "score": 0.0, "model_version": self.model_version}
+        doc = self.predict_documents([article])[0]
+        picked: list[tuple[Quote, dict[str, Any]]] = []
+        for region in marked:
+            q = _quote_for(doc.quotes, region, self.schema)
+            if q is not None:
+                picked.append((q, region))
+        # No entity regions: the suggestion is the quote, its speaker and its cue.
+        quotes = tuple(replace(q, speaker_entity=None) for q, _ in picked)
+        out = doc.with_(entities=(), quotes=quotes)
+        results = document_to_results(out, self.schema)
+        for i, (_, region) in enumerate(picked):
+            label = region["value"]["labels"][0]
+            own = f"q{i}c" if label == self.schema.cue_label else f"q{i}s"
+            _rename(results, own, str(region.get("id") or own))
+        return {"result": results, "score": 1.0, "model_version": self.model_version}
+
+    # --- training --------------------------------------------------------------------
+
+    def train(self, trigger: str) -> str:
+        """Start (or queue) a background training run; returns started or queued."""
+        if self.retrainer is None:
+            raise CurateError("this backend has no trainer; start it with a base gold")
+        return self.retrainer.request(trigger)
+
+    def status(self) -> dict[str, Any]:
+        """The serving version, whether a run is going on, and every version with scores."""
+        return {
+            "model_version": self.model_version,
+            "serving": self.store.serving().name,
+            "training": bool(self.retrainer and self.retrainer.running),
+            "versions": [v.__dict__ for v in self.store.versions],
+        }
+
+    def close(self) -> None:
+        """Cancel queued training and stop the prediction thread (after its work)."""
+        if self.retrainer is not None:
+            self.retrainer.stop()
+        self._worker.shutdown(wait=True)
+
+    def _project_docs(self) -> Sequence[Document]:
+        return list(self.project_docs()) if self.project_docs is not None else []
+
+    def _promote(self, version: training.Version, model: Any) -> None:
+        self._quotes = model  # one assignment: a prediction uses the old or the new model
+
+
+def _is_part(region: Mapping[str, Any], schema: LabelSchema) -> bool:
+    value = region.get("value") or {}
+    labels: Sequence[str] = value.get("labels") or ()
+    return (
+        region.get("from_name") == schema.quote_control
+        and len(labels) == 1
+        and labels[0] in (schema.cue_label, schema.speaker_label)
+        and isinstance(value.get("start"), int)
+        and isinstance(value.get("end"), int)
+    )
+
+
+def _quote_for(
+    quotes: Sequence[Quote], region: Mapping[str, Any], schema: LabelSchema
+) -> Quote | None:
+    value = region["value"]
+    span = (value["start"], value["end"])
+    part = "cue" if value["labels"][0] == schema.cue_label else "speaker"
+
+    def overlap(q: Quote) -> int:
+        s = getattr(q, part)
+        return 0 if s is None else max(0, min(s.end, span[1]) - max(s.start, span[0]))
+
+    best = max(quotes, key=overlap, default=None)
+    return best if best is not None and overlap(best) > 0 else None
+
+
+def _rename(results: list[dict[str, Any]], old: str, new: str) -> None:
+    for r in results:
+        if r.get("id") == old:
+            r["id"] = new
+        for key in ("from_id", "to_id"):
+            if r.get(key) == old:
+                r[key] = new
+
+
+def _made_by(doc: Document, **changes: Any) -> Prediction:
+    """The document's Prediction with ``changes`` (a new one when it has none)."""
+    prov = doc.provenance if isinstance(doc.provenance, Prediction) else Prediction("")
+    return replace(prov, **changes)

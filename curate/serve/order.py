@@ -1,0 +1,81 @@
+"""Most useful task first: a prediction score that sorts tasks by what they would teach.
+
+``curate push --order uncertainty|disagreement`` writes each task's prediction score
+(``source["score"]``, which push sends as the prediction's ``score``); sorting the Data
+Manager by "Prediction score" ascending then brings the most useful tasks first.
+
+- ``uncertainty``: ``1 / (1 + u)`` where ``u`` is the learned model's uncertainty on the
+  article (:meth:`curate.serve.tagger.TaggerModel.analyse`): low when the model is unsure.
+- ``disagreement``: the quote F1 (overlap rule) between the rules' quotes already in the
+  document and the learned model's quotes: low when they disagree (1.0 when both find
+  nothing).
+
+Scores are in [0, 1]; the rules' own prediction (entities and quotes) is pushed unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from curate.errors import CurateError
+from curate.model import Document, Prediction
+
+ORDERS = ("uncertainty", "disagreement")
+BATCH = 32
+
+
+def scored(documents: Iterable[Document], order: str, model_path: str | Path) -> Iterator[Document]:
+    """The documents with their Prediction's ``score`` set for ``order`` (streamed in
+    batches)."""
+    from curate.serve.tagger import TaggerModel
+    from curate.serve.training import quote_f1
+
+    if order not in ORDERS:
+        raise CurateError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
+    model = TaggerModel(model_path)
+    it = iter(documents)
+    while batch := list(itertools.islice(it, BATCH)):
+        analysed = model.analyse([d.article for d in batch])
+        for doc, (learned, unsure) in zip(batch, analysed, strict=True):
+            if order == "uncertainty":
+                score = 1.0 / (1.0 + unsure)
+            else:
+                score = quote_f1([doc], [learned]) if doc.quotes or learned.quotes else 1.0
+            prov = doc.provenance if isinstance(doc.provenance, Prediction) else Prediction("")
+            yield doc.with_(provenance=replace(prov, score=round(score, 6), order=order))
+
+
+def serving_model(state_dir: str | Path) -> Path:
+    """The trained model ``curate serve`` serves from ``state_dir``; CurateError if none."""
+    from curate.serve.training import RULES_VERSION, VersionStore
+
+    v = VersionStore.open(state_dir).serving()
+    if v.name == RULES_VERSION or not v.path:
+        raise CurateError(
+            f"no trained model serves in {state_dir} yet (the rules give no uncertainty); "
+            "pass --order-model MODEL_DIR or let `curate serve --base-gold` train one"
+        )
+    return Path(v.path)
+
+
+def push_ordered(
+    conn: Any, path: str | Path, order: str, model_path: str | Path, **kwargs: Any
+) -> Any:
+    """:func:`curate.studio.push.push_file` with each prediction scored for ``order``."""
+    from curate.errors import InputError
+    from curate.studio.push import iter_documents, push
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(
+            "not found; pass the JSONL written by `curate preannotate`", path=str(path)
+        )
+    problems: list[str] = []
+    result = push(conn, scored(iter_documents(path, problems), order, model_path), **kwargs)
+    result.problems[:0] = problems
+    result.read += len(problems)
+    return result
