@@ -11,6 +11,7 @@ from rich.table import Table
 from curate.cli.app import command, console, err_console
 from curate.errors import InputError
 from curate.io.jsonl import atomic_writer
+from curate.model import Document
 from curate.schema import LabelSchema, load_schema
 from curate.score.agreement import AgreementReport, agreement, load_annotations
 
@@ -96,7 +97,7 @@ def agreement_cli(
         console.print(f"wrote {html}")
 
 
-def _reference(path: Path, schema: LabelSchema) -> dict:
+def _reference(path: Path, schema: LabelSchema) -> dict[str, Document]:
     docs, problems = load_annotations(path, schema)
     for p in problems:
         err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
@@ -157,12 +158,12 @@ def render(report: AgreementReport, top: int, extra: dict | None = None) -> None
         t.add_column("annotator")
         for col in ("articles", "F1 exact", *(e.replace("_", " ") for e in EDITS)):
             t.add_column(col, justify="right")
-        for r in rows:
+        for row in rows:
             t.add_row(
-                r["annotator"],
-                str(r["articles"]),
-                _n(r["f1_exact"]),
-                *(str(r["edits"][e]) for e in EDITS),
+                row["annotator"],
+                str(row["articles"]),
+                _n(row["f1_exact"]),
+                *(str(row["edits"][e]) for e in EDITS),
             )
         console.print(t)
     t = Table(title="Articles with most disagreement", title_justify="left")

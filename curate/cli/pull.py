@@ -113,15 +113,15 @@ def render(r: PullResult) -> None:
     )
     t.add_row("conflicts", str(len(r.conflicts)))
     if r.merge_policy is not None:
-        m = r.merge
+        merged = r.merge
         t.add_row(
             f"regions ({r.merge_policy.name})",
-            f"accepted {m['regions_accepted']}, rejected {m['regions_rejected']}, "
-            f"to review {m['regions_review']}",
+            f"accepted {merged['regions_accepted']}, rejected {merged['regions_rejected']}, "
+            f"to review {merged['regions_review']}",
         )
         t.add_row(
             f"tasks ({r.merge_policy.name})",
-            f"settled {m['tasks_settled']}, to review {m['tasks_review']}",
+            f"settled {merged['tasks_settled']}, to review {merged['tasks_review']}",
         )
     t.add_row("skipped: cancelled", str(r.cancelled))
     t.add_row("skipped: drafts", str(r.drafts))
@@ -156,11 +156,11 @@ def render(r: PullResult) -> None:
                 *(str(row[k]) for k in ("kept", "changed", "deleted", "added")),
             )
         console.print(ct)
-    for model, n in sorted(r.corrections.quotes.items()):
+    for model, q in sorted(r.corrections.quotes.items()):
         console.print(
-            f"whole quotes of {model}: {n['kept']} kept, {n['changed']} changed, "
-            f"{n['deleted']} deleted ({n['deleted_with_parts']} with their speaker or cue), "
-            f"{n['added']} added",
+            f"whole quotes of {model}: {q['kept']} kept, {q['changed']} changed, "
+            f"{q['deleted']} deleted ({q['deleted_with_parts']} with their speaker or cue), "
+            f"{q['added']} added",
             highlight=False,
             soft_wrap=True,
         )

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from curate.errors import CurateError
 from curate.model import Document, Entity, Quote
+from curate.score.match import jaccard
 
 PolicyName = Literal["unanimous", "majority", "k-of-n"]
 POLICIES: tuple[str, ...] = ("unanimous", "majority", "k-of-n")
@@ -184,10 +185,8 @@ def _outcome(marks: int, n: int, k: int) -> str:
 
 
 def quote_overlap(a: Quote, b: Quote) -> float:
-    """Jaccard overlap of two quotes' content characters (0..1)."""
-    inter = max(0, min(a.end, b.end) - max(a.start, b.start))
-    union = (a.end - a.start) + (b.end - b.start) - inter
-    return inter / union if union else 0.0
+    """Jaccard overlap of two quotes' content characters, fragments as their union (0..1)."""
+    return jaccard(a.offsets, b.offsets)
 
 
 def _attributes(q: Quote) -> tuple[Any, ...]:

@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +59,9 @@ def gamma_by_label(
         import numpy as np
         from pyannote.core import Segment
         from pygamma_agreement import CombinedCategoricalDissimilarity, Continuum
-    except ImportError as err:  # an optional extra
+    except ImportError as missing:  # an optional extra
         raise CurateError(
-            f"gamma needs the pygamma-agreement package ({err.name} is missing); "
+            f"gamma needs the pygamma-agreement package ({missing.name} is missing); "
             "install it with `pip install 'curate[agreement]'`"
         ) from None
     import logging
@@ -75,7 +75,7 @@ def gamma_by_label(
         units: dict[str, list[tuple[str, int, int]]] = {}
         for who, doc in sorted(anns.items()):
             for label, spans in annotation_spans(doc, schema).items():
-                units.setdefault(label, []).extend((who, s, e) for s, e in spans)
+                units.setdefault(label, []).extend((who, *_covering(sp)) for sp in spans)
         labels.update(units)
         for label, rows in sorted(units.items()):
             if len({who for who, _, _ in rows}) < 2:
@@ -93,6 +93,12 @@ def gamma_by_label(
         total = sum(n for _, n in scored)
         out[label] = sum(g * n for g, n in scored) / total if total else None
     return out
+
+
+def _covering(span: Any) -> tuple[int, int]:
+    """``(start, end)`` of a span, or of the covering span of a fragment tuple."""
+    pieces = span if span and isinstance(span[0], tuple) else (span,)
+    return min(s for s, _ in pieces), max(e for _, e in pieces)
 
 
 @dataclass
@@ -184,5 +190,5 @@ def _moved(removed: Iterable[Entity | Quote], added: Iterable[Entity | Quote]) -
     return n
 
 
-def _flat(spans: Mapping[str, list[tuple[int, int]]]) -> set[tuple[str, int, int]]:
-    return {(label, s, e) for label, rows in spans.items() for s, e in rows}
+def _flat(spans: Mapping[str, Sequence[Any]]) -> set[tuple[str, Any]]:
+    return {(label, span) for label, rows in spans.items() for span in rows}

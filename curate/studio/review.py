@@ -196,7 +196,7 @@ def adjudicate(
             f"/api/projects/{rid}/import?return_task_ids=true",
             json=[t for t, _ in chunk],
         ).json()
-        made: list[int | None] = r.get("task_ids") or []
+        made: list[int | None] = list(r.get("task_ids") or [])
         if len(made) != len(chunk):
             # Label Studio did not say which tasks it made: read them back.
             existing = _review_tasks(conn, rid)
