@@ -41,6 +41,7 @@ system-deps:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 stop:
 	$(BIN)/curate studio down

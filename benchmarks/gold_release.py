@@ -24,7 +24,7 @@ import datasets  # noqa: E402
 import curate.gold as gold  # noqa: E402
 from curate.gold.features import build_features  # noqa: E402
 from curate.gold.rows import document_to_row  # noqa: E402
-from curate.model import Document, Entity, Quote, Span  # noqa: E402
+from curate.model import Annotation, Document, Entity, Quote, Span  # noqa: E402
 from curate.schema import load_schema  # noqa: E402
 
 SENTENCE = 'Dmitry Peskov told reporters in Vladivostok: "We will respond in time." '
@@ -50,7 +50,7 @@ def article(i: int, sentences: int = 20) -> Document:
         )
     return Document(
         id=f"bench-{i:05d}", text=text, entities=tuple(ents), quotes=tuple(quotes),
-        source={"task_id": i, "annotation_ids": [i], "annotators": ["a@example.org"]},
+        provenance=Annotation(("a@example.org",), (i,), task_id=i),
     )  # fmt: skip
 
 
@@ -69,7 +69,7 @@ def main(n: int) -> None:
         root = Path(tmp)
 
         def baseline_write(some: list[Document] = docs) -> None:
-            rows = [document_to_row(d, schema.entity_labels) for d in some]
+            rows = [document_to_row(d, schema) for d in some]
             datasets.Dataset.from_list(rows, features=features).to_parquet(str(root / "b.parquet"))
 
         # warm up both sides (imports, first Arrow/spaCy use) so the ratios compare work

@@ -26,8 +26,8 @@ import spacy
 from curate.extract.nlp import default_model, speed_up
 from curate.extract.preannotate import (
     DEFAULT_BATCH_SIZE,
-    Extractors,
     load_pipeline,
+    pipeline,
     preannotate_file,
 )
 from curate.io.articles import iter_articles
@@ -52,8 +52,8 @@ def main() -> None:
     model = default_model()
     plain = spacy.load(model)
     print(f"model {model}: plain pipeline {plain.pipe_names}, batch size {plain.batch_size}")
-    extractors = Extractors.available(args.quotes)
-    print(f"quote extractor {extractors.quotes_name}")
+    extractors = pipeline(args.quotes)
+    print(f"quote extractor {extractors[-1].version}")
     load_pipeline(None, extractors)  # curate's pipeline, loaded once like the CLI does
     _check_fast_rules(model, texts[:50])
 
@@ -123,8 +123,8 @@ def _child(src: Path, out: Path, n_process: int, batch_size: int, quotes: str | 
     """Time ``preannotate_file`` in a fresh interpreter; return seconds and peak memory."""
     code = (
         "import json, resource, sys, time\n"
-        "from curate.extract.preannotate import Extractors, load_pipeline, preannotate_file\n"
-        f"load_pipeline(None, Extractors.available({quotes!r}))\n"
+        "from curate.extract.preannotate import load_pipeline, pipeline, preannotate_file\n"
+        f"load_pipeline(None, pipeline({quotes!r}))\n"
         "t = time.perf_counter()\n"
         f"preannotate_file({str(src)!r}, {str(out)!r}, n_process={n_process}, "
         f"batch_size={batch_size}, quotes={quotes!r})\n"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from curate.model import Document, Entity, Quote, Span  # noqa: E402
+from curate.model import Document, Entity, Prediction, Quote, Span  # noqa: E402
 from curate.schema import load_schema  # noqa: E402
 from curate.studio import server  # noqa: E402
 from curate.studio.client import connect  # noqa: E402
@@ -92,7 +92,7 @@ def synthetic(i: int, rng: random.Random) -> Document:
         meta={"title": f"Report {i}", "source": "synthetic"},
         entities=tuple(entities),
         quotes=tuple(quotes),
-        source={"model_version": "bench v1"},
+        provenance=Prediction("bench v1"),
     )
 
 

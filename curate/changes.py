@@ -7,11 +7,11 @@ Used by the gold changelog (``curate.gold.diff``) and by the correction report o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Provenance, Quote, Span
 
 T = TypeVar("T", Entity, Quote)
 
@@ -150,7 +150,7 @@ def diff_article(a: Document, b: Document, *, moved: bool = False) -> ArticleCha
         quotes_removed=tuple(q_removed),
         quotes_changed=tuple(q_changed),
         meta_changed=dict(a.meta) != dict(b.meta),
-        source_changed=_article_source(a.source) != _article_source(b.source),
+        source_changed=_article_source(a.provenance) != _article_source(b.provenance),
     )
 
 
@@ -214,10 +214,9 @@ def _part(v: Any) -> str:
     return "none" if v is None else str(v)
 
 
-# Fields that describe the pull, not the article: a new snapshot of an untouched task
-# must not make the article look changed.
-_PULL_FIELDS = frozenset({"snapshot", "snapshot_id", "project", "project_id", "project_title"})
-
-
-def _article_source(source: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in source.items() if k not in _PULL_FIELDS}
+def _article_source(prov: Provenance | None) -> Provenance | None:
+    # Fields that describe the pull, not the article: a new snapshot of an untouched task
+    # must not make the article look changed.
+    if isinstance(prov, Annotation):
+        return replace(prov, snapshot=None, project_id=None, project_title=None)
+    return prov

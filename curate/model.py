@@ -230,12 +230,318 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class Prediction:
+    """Where a model's output came from: a suggestion, never gold.
+
+    ``model_version`` is the string Label Studio shows with the prediction and the key
+    corrections are counted by (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v2``);
+    ``extractors`` are the registered names that made it, ``model`` the spaCy model and its
+    version, ``score`` the model's confidence in [0, 1] where it has one.
+    ``entity_precision`` is the model's precision per config entity label as its package
+    measured it; Label Studio shows it as each entity region's score. ``order`` names the
+    active-learning order ``score`` was computed for (``uncertainty``, ``disagreement``).
+    """
+
+    model_version: str
+    extractors: tuple[str, ...] = ()
+    model: str | None = None
+    score: float | None = None
+    entity_precision: Mapping[str, float] = field(default_factory=dict)
+    order: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"model_version": self.model_version}
+        if self.extractors:
+            out["extractors"] = list(self.extractors)
+        if self.model is not None:
+            out["model"] = self.model
+        if self.score is not None:
+            out["score"] = self.score
+        if self.entity_precision:
+            out["entity_precision"] = dict(self.entity_precision)
+        if self.order is not None:
+            out["order"] = self.order
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Prediction:
+        score = d.get("score")
+        mv = d.get("model_version")
+        if isinstance(mv, Mapping):  # hand-made files name several parts
+            mv = ",".join(f"{k}={v}" for k, v in sorted(mv.items()))
+        return cls(
+            model_version=str(mv or ""),
+            extractors=tuple(str(x) for x in d.get("extractors") or ()),
+            model=_opt_str(d.get("model")),
+            score=float(score) if isinstance(score, int | float) else None,
+            entity_precision={
+                str(k): float(v)
+                for k, v in (d.get("entity_precision") or {}).items()
+                if isinstance(v, int | float)
+            },
+            order=_opt_str(d.get("order")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Adjudication:
+    """Who settled a conflict between annotators, when, in which review task, and from
+    which of the task's annotations (their Label Studio ids)."""
+
+    by: str
+    at: str | None = None
+    review_task_id: int | None = None
+    review_annotation_id: int | None = None
+    from_annotation_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """Who made an annotation, in which Label Studio task and when: a person's work.
+
+    One annotation has one annotator and one id; gold chosen from several annotations of a
+    task lists all of them (``selection`` says how it was chosen, ``merged`` when they
+    agreed, ``adjudicated`` when a reviewer settled a conflict: ``adjudication`` says who,
+    when and from which annotations. ``model_version`` is the prediction the
+    annotator corrected, if any. ``other_annotators`` annotated the same article but their
+    work was not used (a brat import keeps the first annotator's). ``origin`` is ``brat``
+    for imported files, None for Label Studio. ``extra`` keeps what else the source
+    recorded (the brat file, discontinuous content), verbatim.
+    """
+
+    annotators: tuple[str, ...] = ()
+    annotation_ids: tuple[int, ...] = ()
+    task_id: int | None = None
+    project_id: int | None = None
+    project_title: str | None = None
+    snapshot: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    ground_truth: bool = False
+    lead_time: float | None = None
+    selection: str | None = None
+    model_version: str | None = None
+    adjudication: Adjudication | None = None
+    other_annotators: tuple[str, ...] = ()
+    origin: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def annotator(self) -> str:
+        """Who made the annotation ("" when unknown); the first for merged gold."""
+        return self.annotators[0] if self.annotators else ""
+
+    @property
+    def project(self) -> str | None:
+        """The project's title, else its id as a string."""
+        if self.project_title:
+            return self.project_title
+        return None if self.project_id is None else str(self.project_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.extra)
+        for key, value in (
+            ("annotators", list(self.annotators)),
+            ("annotation_ids", list(self.annotation_ids)),
+            ("task_id", self.task_id),
+            ("project_id", self.project_id),
+            ("project_title", self.project_title),
+            ("snapshot_id", self.snapshot),
+            ("created_at", self.created_at),
+            ("updated_at", self.updated_at),
+            ("ground_truth", self.ground_truth or None),
+            ("lead_time", self.lead_time),
+            ("selection", self.selection),
+            ("model_version", self.model_version),
+            ("other_annotators", list(self.other_annotators)),
+            ("format", self.origin),
+        ):
+            if value not in (None, []):
+                out[key] = value
+        adj = self.adjudication
+        if adj is not None:
+            out["adjudicated_by"] = adj.by
+            for key, value in (
+                ("adjudicated_at", adj.at),
+                ("review_task_id", adj.review_task_id),
+                ("review_annotation_id", adj.review_annotation_id),
+            ):
+                if value is not None:
+                    out[key] = value
+            out["from_annotation_ids"] = list(adj.from_annotation_ids)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Annotation:
+        """Read the current shape and the older ones (``annotator``, ``annotation_id``,
+        ``completed_by``, ``project``, ``snapshot``, ``timestamps``, ``annotations``)."""
+        anns = [a for a in d.get("annotations") or () if isinstance(a, Mapping)]
+        people = _as_list(_first(d, "annotators", "annotator", "completed_by"))
+        if not people:
+            people = [a.get("completed_by") or a.get("annotator") for a in anns]
+        ids = _as_list(_first(d, "annotation_ids", "annotation_id"))
+        if not ids:
+            ids = [a.get("id") for a in anns]
+        stamps: Mapping[str, Any] = d.get("timestamps") or {}
+        stamps = stamps if isinstance(stamps, Mapping) else {}
+        created = _first(d, "created_at") or stamps.get("created_at")
+        updated = _first(d, "updated_at") or stamps.get("updated_at")
+        if not created:
+            created = [a["created_at"] for a in anns if a.get("created_at")]
+        if not updated:
+            updated = [a["updated_at"] for a in anns if a.get("updated_at")]
+        title = _first(d, "project_title")
+        project = _first(d, "project")
+        project_id = _opt_int(_first(d, "project_id"))
+        if title is None and project is not None:
+            title, project_id = (
+                (None, project) if isinstance(project, int) else (project, project_id)
+            )
+        lead = d.get("lead_time")
+        return cls(
+            annotators=tuple(_person(p) for p in people if p not in (None, "")),
+            annotation_ids=_ids(ids),
+            task_id=_opt_int(_first(d, "task_id", "task")),
+            project_id=project_id,
+            project_title=_opt_str(title),
+            snapshot=_opt_str(_first(d, "snapshot_id", "snapshot")),
+            created_at=_opt_str(_earliest(created)),
+            updated_at=_opt_str(_latest(updated)),
+            ground_truth=bool(d.get("ground_truth")),
+            lead_time=None if lead is None else float(lead),
+            selection=_opt_str(d.get("selection")),
+            model_version=_opt_str(_first(d, "model_version", "prediction_model_version")),
+            adjudication=_adjudication(d),
+            other_annotators=tuple(str(p) for p in _as_list(d.get("other_annotators"))),
+            origin=_opt_str(d.get("format")),
+            extra={k: v for k, v in d.items() if k not in _ANNOTATION_KEYS},
+        )
+
+
+Provenance = Prediction | Annotation
+# Keys only a person's work has: a source with one of them is an Annotation.
+_PERSON_KEYS = frozenset(
+    [
+        "annotators",
+        "annotator",
+        "completed_by",
+        "annotations",
+        "annotation_ids",
+        "annotation_id",
+        "task_id",
+        "task",
+        "selection",
+        "adjudicated_by",
+        "format",
+    ]
+)
+# Keys an Annotation reads (current and older shapes); anything else is kept in ``extra``.
+_ANNOTATION_KEYS = _PERSON_KEYS | frozenset(
+    [
+        "project_id",
+        "project_title",
+        "project",
+        "snapshot_id",
+        "snapshot",
+        "created_at",
+        "updated_at",
+        "timestamps",
+        "ground_truth",
+        "lead_time",
+        "model_version",
+        "prediction_model_version",
+        "adjudicated_at",
+        "review_task_id",
+        "review_annotation_id",
+        "from_annotation_ids",
+        "other_annotators",
+    ]
+)
+
+
+def provenance_from_dict(d: Mapping[str, Any] | None) -> Provenance | None:
+    """The typed provenance of a ``source`` dict as curate writes it, old shapes included.
+
+    A dict naming an annotator, annotation or task is an :class:`Annotation`; else one with
+    a ``model_version`` is a :class:`Prediction` (older files' ``dropped_entities`` are
+    ignored); an empty one is None. Other dicts (a hand-made file's own keys) become an
+    Annotation keeping them in ``extra``.
+    """
+    if not d:
+        return None
+    if _PERSON_KEYS.isdisjoint(d) and d.get("model_version"):
+        return Prediction.from_dict(d)
+    return Annotation.from_dict(d)
+
+
+def _adjudication(d: Mapping[str, Any]) -> Adjudication | None:
+    if d.get("adjudicated_by") in (None, ""):
+        return None
+    return Adjudication(
+        by=_person(d["adjudicated_by"]),
+        at=_opt_str(d.get("adjudicated_at")),
+        review_task_id=_opt_int(d.get("review_task_id")),
+        review_annotation_id=_opt_int(d.get("review_annotation_id")),
+        from_annotation_ids=_ids(d.get("from_annotation_ids")),
+    )
+
+
+def _ids(v: Any) -> tuple[int, ...]:
+    return tuple(i for i in map(_opt_int, _as_list(v)) if i is not None)
+
+
+def _first(d: Mapping[str, Any], *keys: str) -> Any:
+    for k in keys:
+        if d.get(k) not in (None, "", []):
+            return d[k]
+    return None
+
+
+def _as_list(v: Any) -> list[Any]:
+    if v is None:
+        return []
+    return list(v) if isinstance(v, list | tuple) else [v]
+
+
+def _opt_int(v: Any) -> int | None:
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _opt_str(v: Any) -> str | None:
+    return None if v is None else str(v)
+
+
+def _person(p: Any) -> str:
+    if isinstance(p, Mapping):  # Label Studio user objects: a stable handle, never a token
+        return str(p.get("email") or p.get("username") or p.get("id"))
+    return str(p)
+
+
+def _earliest(v: Any) -> Any:
+    if isinstance(v, list | tuple):
+        return min(map(str, v)) if v else None
+    return v
+
+
+def _latest(v: Any) -> Any:
+    if isinstance(v, list | tuple):
+        return max(map(str, v)) if v else None
+    return v
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     """An article with its entities and quotes, from an extractor or from people.
 
-    ``source`` says where the annotations came from: for predictions the extractor
-    names and versions (``{"model_version": ...}``), for gold the Label Studio task and
-    annotation ids, annotators and timestamps. Built documents are always valid.
+    ``provenance`` says where the spans came from: a :class:`Prediction` (extractor,
+    model, score) or an :class:`Annotation` (who, which task, when); None when unknown.
+    It is written as the ``source`` key of the JSONL and HF rows. Built documents are
+    always valid.
     """
 
     id: str
@@ -243,7 +549,7 @@ class Document:
     entities: tuple[Entity, ...] = ()
     quotes: tuple[Quote, ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
-    source: Mapping[str, Any] = field(default_factory=dict)
+    provenance: Provenance | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "entities", tuple(sorted(self.entities, key=_entity_key)))
@@ -277,7 +583,7 @@ class Document:
             "meta": dict(self.meta),
             "entities": [e.to_dict() for e in self.entities],
             "quotes": [q.to_dict() for q in self.quotes],
-            "source": dict(self.source),
+            "source": self.provenance.to_dict() if self.provenance else {},
         }
 
     @classmethod
@@ -288,7 +594,7 @@ class Document:
             entities=tuple(Entity.from_dict(e) for e in d.get("entities") or ()),
             quotes=tuple(Quote.from_dict(q) for q in d.get("quotes") or ()),
             meta=dict(d.get("meta") or {}),
-            source=dict(d.get("source") or {}),
+            provenance=provenance_from_dict(d.get("source")),
         )
 
     @classmethod

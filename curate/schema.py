@@ -3,19 +3,21 @@
 ``curate/label_config/mapping.toml`` declares which controls and labels of the config carry
 entities, quote content, speaker and cue, and how extractor labels map onto config labels.
 
-Before anything goes to Label Studio, :func:`validate_config` checks the config offline
-(the SDK's ``LabelInterface`` plus curate's own needs: controls, relations, quote kinds,
-hotkeys) and :func:`check_labels` / :func:`check_documents` check that every label the
-extractors emitted exists in it.
+:func:`load_schema` reads and parses the config once into a :class:`LabelSchema`; its
+``interface`` is the SDK's ``LabelInterface`` of the same XML. Before anything goes to
+Label Studio, :func:`validate_config` checks the config offline (``LabelInterface`` plus
+curate's own needs: controls, relations, quote kinds, hotkeys) and
+:meth:`LabelSchema.check_tasks` (the one label check) that every label the predictions
+use exists in the config the tasks will live under.
 """
 
 from __future__ import annotations
 
 import tomllib
 import xml.etree.ElementTree as ET
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,17 +25,24 @@ from curate.errors import ConfigError
 from curate.model import QUOTE_KINDS
 
 if TYPE_CHECKING:
-    from curate.model import Document
+    from label_studio_sdk.label_interface import LabelInterface
+
+    from curate.model import Entity
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parent / "label_config"
 
 
 @dataclass(frozen=True)
 class LabelSchema:
-    """Names read from a label config plus the declared mapping."""
+    """Names read from a label config plus the declared mapping; the XML parsed once.
+
+    ``root`` is the parsed config (for what the SDK does not expose: relations, hotkeys);
+    ``interface`` the SDK's ``LabelInterface``, built on first use.
+    """
 
     config_path: Path
     xml: str
+    root: ET.Element = field(compare=False, repr=False)
     text_control: str = "text"
     entity_control: str = "entity"
     quote_control: str = "quote"
@@ -69,14 +78,97 @@ class LabelSchema:
     @property
     def text_field(self) -> str:
         """The task data key the text control reads (``text`` for ``value="$text"``)."""
-        el = _find_named(ET.fromstring(self.xml), self.text_control)
+        el = _find_named(self.root, self.text_control)
         value = el.get("value", "") if el is not None else ""
         return value[1:] if value.startswith("$") else self.text_control
 
     @property
     def data_fields(self) -> tuple[str, ...]:
         """Task data keys the config reads; Label Studio refuses tasks that lack one."""
-        return _data_fields(ET.fromstring(self.xml))
+        return _data_fields(self.root)
+
+    @cached_property
+    def interface(self) -> LabelInterface:
+        """The SDK's ``LabelInterface`` of this config (parsed on first use, then kept)."""
+        from label_studio_sdk.label_interface import LabelInterface
+
+        return LabelInterface(self.xml)
+
+    @cached_property
+    def labels(self) -> dict[str, frozenset[str]]:
+        """``{control name: label values}`` of this config, plus ``"relations"``."""
+        return config_labels(self.xml, self.interface, self.root)
+
+    def unknown_entity_labels(self, entities: Iterable[Entity]) -> list[str]:
+        """The labels of ``entities`` this config lacks, sorted; empty when all are known."""
+        return sorted({e.label for e in entities} - set(self.entity_labels))
+
+    def check_tasks(
+        self, tasks: Iterable[Mapping[str, Any]], where: str, config: str | None = None
+    ) -> None:
+        """The label check: ConfigError naming every label the tasks' predictions use that
+        the config lacks, with the articles using it.
+
+        ``config`` is the XML the tasks will live under (an existing project's), by default
+        this schema's. Entity labels are config labels already: extractors map spaCy's
+        through ``[entity_labels]``; a missing one this mapping would map means the
+        predictions were made with another mapping.
+        """
+        allowed = self.labels if config is None else config_labels(config)
+        missing: dict[tuple[str, str], set[str]] = {}
+        for task in tasks:
+            for pred in task.get("predictions", ()):
+                for r in pred["result"]:
+                    if r.get("type") == "relation":
+                        pairs = [("relations", lab) for lab in r.get("labels") or ()]
+                    else:
+                        v = r.get("value") or {}
+                        values = v.get("labels") or v.get("choices") or ()
+                        pairs = [(str(r.get("from_name")), lab) for lab in values]
+                    for control, lab in pairs:
+                        if lab not in allowed.get(control, ()):
+                            missing.setdefault((control, lab), set()).add(
+                                str(task["data"]["curate_id"])
+                            )
+        if not missing:
+            return
+        parts = []
+        for (control, lab), ids in sorted(missing.items()):
+            shown = ", ".join(sorted(ids)[:3]) + (" ..." if len(ids) > 3 else "")
+            parts.append(f"{control}:{lab} (in {len(ids)} articles: {shown})")
+        hint = "Add them to the config or map them in [entity_labels] of the mapping"
+        mapped = sorted(
+            {lab for (_, lab) in missing if lab not in self.entity_labels and self.map_entity(lab)}
+        )
+        if mapped:
+            hint += (
+                f"; {', '.join(mapped)} would be mapped by this mapping, so re-run "
+                "preannotate with the same --config"
+            )
+        raise ConfigError(
+            f"the label config of {where} lacks labels the predictions use: "
+            + "; ".join(parts)
+            + f". {hint}; nothing was pushed"
+        )
+
+
+def config_labels(
+    xml: str, interface: LabelInterface | None = None, root: ET.Element | None = None
+) -> dict[str, frozenset[str]]:
+    """``{control name: label values}`` of a config (SDK ``LabelInterface``), plus
+    ``"relations"`` (the ``<Relation>`` values, which the SDK does not list)."""
+    from label_studio_sdk.label_interface import LabelInterface
+
+    try:
+        root = ET.fromstring(xml) if root is None else root
+        interface = LabelInterface(xml) if interface is None else interface
+    except ET.ParseError as e:
+        raise ConfigError(f"the label config is not valid XML ({e})") from None
+    except Exception as e:  # the SDK raises several unrelated types for a bad config
+        raise ConfigError(f"the label config cannot be read: {_one_line(e)}") from None
+    out = {c.name: frozenset(getattr(c, "labels", None) or ()) for c in interface.controls}
+    out["relations"] = frozenset(r.get("value", "") for r in root.iter("Relation"))
+    return out
 
 
 def load_schema(path: str | Path | None = None) -> LabelSchema:
@@ -116,6 +208,7 @@ def load_schema(path: str | Path | None = None) -> LabelSchema:
     schema = LabelSchema(
         config_path=config_path,
         xml=xml,
+        root=root,
         text_control=controls.get("text", "text"),
         entity_control=entity_control,
         quote_control=controls.get("quote", "quote"),
@@ -186,14 +279,12 @@ def validate_config(schema: LabelSchema) -> None:
     tags and point at the text, the quote kinds and relations are there, the mapping only
     names labels the config has, and no two labels share a hotkey. Call it before pushing.
     """
-    from label_studio_sdk.label_interface import LabelInterface
-
     problems: list[str] = []
     try:
-        LabelInterface(schema.xml).validate()
+        schema.interface.validate()
     except Exception as e:  # the SDK raises several unrelated types for a bad config
         problems.append(f"Label Studio rejects it: {_one_line(e)}")
-    root = ET.fromstring(schema.xml)
+    root = schema.root
 
     text = _find_named(root, schema.text_control)
     if text is None or text.tag != "Text":
@@ -250,65 +341,6 @@ def validate_config(schema: LabelSchema) -> None:
     problems.extend(_hotkey_problems(root))
     if problems:
         raise ConfigError(f"{schema.config_path}: " + "; ".join(problems))
-
-
-def check_labels(schema: LabelSchema, emitted: Iterable[str] | Mapping[str, int]) -> None:
-    """Raise :class:`ConfigError` naming every emitted entity label the config lacks.
-
-    ``emitted`` holds the labels of the entity spans about to be pushed (an iterable, or
-    a label -> count mapping such as :func:`emitted_labels` returns). They must be config
-    labels already: extractors map spaCy labels through ``[entity_labels]``.
-    """
-    counts = Counter(emitted)  # counts a list, copies a mapping
-    missing = sorted(label for label in counts if label not in schema.entity_labels)
-    if not missing:
-        return
-    named = ", ".join(
-        f"{label} ({counts[label]} span{'s' * (counts[label] != 1)})" for label in missing
-    )
-    hint = "add them to the config or map them in [entity_labels] of the mapping"
-    mapped = [label for label in missing if schema.map_entity(label)]
-    if mapped:
-        hint += (
-            f"; {', '.join(mapped)} would be mapped by this mapping, so re-run preannotate "
-            "with the same --config"
-        )
-    raise ConfigError(
-        f"{schema.config_path}: <Labels name={schema.entity_control!r}> has no label "
-        f"{named}; {hint}"
-    )
-
-
-def emitted_labels(docs: Iterable[Document]) -> Counter[str]:
-    """Entity label -> number of spans over ``docs``."""
-    return Counter(e.label for doc in docs for e in doc.entities)
-
-
-def check_documents(schema: LabelSchema, docs: Iterable[Document]) -> Counter[str]:
-    """:func:`check_labels` on the documents' entity labels; returns their counts."""
-    counts = emitted_labels(docs)
-    check_labels(schema, counts)
-    return counts
-
-
-def check_results(
-    schema: LabelSchema, results: Sequence[Mapping[str, Any]], where: str = "task"
-) -> None:
-    """Check one Label Studio result list against the config with the SDK, offline.
-
-    Catches what Label Studio would otherwise store silently and then fail to show:
-    unknown labels or controls, malformed values, relations to missing regions.
-    """
-    from label_studio_sdk.label_interface import LabelInterface
-
-    errors = LabelInterface(schema.xml).validate_prediction(
-        {"result": list(results)}, return_errors=True
-    )
-    flat = [str(m) for e in errors or () for m in (e if isinstance(e, list) else [e])]
-    if flat:
-        raise ConfigError(
-            f"{where}: results do not fit {schema.config_path.name}: " + "; ".join(flat)
-        )
 
 
 def _find_named(root: ET.Element, name: str) -> ET.Element | None:

@@ -122,11 +122,11 @@ def test_adjudication_round_trip(team, studio_conn, tmp_path):
     assert second.selection["adjudicated"] == 1 and not second.conflicts
     gold = {d.id: d for d in second.gold}
     assert gold["split"].entities == (ANNA, BOB, PARIS)
-    src = gold["split"].source
-    assert src["selection"] == "adjudicated"
-    assert src["adjudicated_by"] == _me(conn)  # pseudonymised on release, as annotators
-    assert src["from_annotation_ids"] == ids["split"]
-    assert src["review_task_id"] == task["id"]
+    src = gold["split"].provenance
+    assert src.selection == "adjudicated"
+    assert src.adjudication.by == _me(conn)  # pseudonymised on release, as annotators
+    assert list(src.adjudication.from_annotation_ids) == ids["split"]
+    assert src.adjudication.review_task_id == task["id"]
 
 
 def test_killed_run_resumes_missing_predictions(team, studio_conn, tmp_path):

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.errors import InputError
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Quote, Span
 from curate.score.agreement import agreement, annotation_spans, load_annotations
 
 TEXT = "Anna met Bob at Acme."
@@ -32,7 +32,7 @@ ALPHA = 218 / 341
 
 def doc(who: str, entities: list[tuple[int, int, str]], doc_id: str = "x") -> Document:
     ents = tuple(Entity.of(TEXT, s, e, lab) for s, e, lab in entities)
-    return Document(doc_id, TEXT, ents, source={"annotator": who})
+    return Document(doc_id, TEXT, ents, provenance=Annotation((who,)))
 
 
 A = doc("a", [(0, 4, "PERSON"), (9, 12, "PERSON"), (16, 20, "ORG")])
@@ -60,7 +60,7 @@ def test_hand_checked_case() -> None:
 
 
 def test_perfect_agreement_is_one() -> None:
-    r = agreement([A, A.with_(source={"annotator": "c"})])
+    r = agreement([A, A.with_(provenance=Annotation(("c",)))])
     assert all(la.f1_exact == 1.0 and la.alpha == pytest.approx(1.0) for la in r.labels)
 
 
@@ -71,8 +71,8 @@ def test_quote_parts_and_the_overlap_rule() -> None:
     # a: content "that the talks failed"; b: "the talks failed" (boundary differs)
     qa = Quote(9, 30, text[9:30], "indirect", speaker=kim, cue=said)
     qb = Quote(14, 30, text[14:30], "indirect", speaker=kim, cue=said)
-    da = Document("q", text, quotes=(qa,), source={"annotator": "a"})
-    db = Document("q", text, quotes=(qb,), source={"annotator": "b"})
+    da = Document("q", text, quotes=(qa,), provenance=Annotation(("a",)))
+    db = Document("q", text, quotes=(qb,), provenance=Annotation(("b",)))
     assert annotation_spans(da) == {"QUOTE": [(9, 30)], "SPEAKER": [(0, 3)], "CUE": [(4, 8)]}
     labels = {la.label: la for la in agreement([da, db]).labels}
     assert labels["QUOTE"].f1_exact == 0.0
@@ -110,11 +110,11 @@ def test_three_annotators_with_one_missing_article() -> None:
 
 
 def test_bad_inputs_are_named() -> None:
-    with pytest.raises(InputError, match="without source.annotator"):
-        agreement([A.with_(source={})])
+    with pytest.raises(InputError, match="without an annotator"):
+        agreement([A.with_(provenance=None)])
     with pytest.raises(InputError, match="two annotations by 'a'"):
         agreement([A, A])
-    other = Document("x", "Anna met Bob at Acme!", source={"annotator": "b"})
+    other = Document("x", "Anna met Bob at Acme!", provenance=Annotation(("b",)))
     with pytest.raises(InputError, match="different texts"):
         agreement([A, other])
 
@@ -124,7 +124,7 @@ def test_load_annotations_skips_bad_lines(tmp_path: Path) -> None:
     lines = [json.dumps(A.to_dict()), "{broken", json.dumps({"id": "x"}), json.dumps(B.to_dict())]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     docs, problems = load_annotations(tmp_path)  # the folder holding annotations.jsonl
-    assert [d.source["annotator"] for d in docs] == ["a", "b"]
+    assert [d.provenance.annotator for d in docs] == ["a", "b"]
     assert len(problems) == 2
     assert any(":2:" in p for p in problems) and any(":3:" in p for p in problems)
 
@@ -181,7 +181,7 @@ def test_alpha_equals_the_krippendorff_package_with_missing_coders() -> None:
                     art,
                     text,
                     tuple(Entity.of(text, s, e, lab) for s, e, lab in ents),
-                    source={"annotator": w},
+                    provenance=Annotation((w,)),
                 )
             )
             v = np.zeros(len(text))
@@ -195,6 +195,6 @@ def test_alpha_equals_the_krippendorff_package_with_missing_coders() -> None:
     pair = krippendorff.alpha(reliability_data=data[[0, 1]], level_of_measurement="nominal")
     by = {
         x.annotator: x
-        for x in agreement([d for d in docs if d.source["annotator"] != "c"]).by_annotator
+        for x in agreement([d for d in docs if d.provenance.annotator != "c"]).by_annotator
     }
     assert by["a"].alpha == pytest.approx(pair)

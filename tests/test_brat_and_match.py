@@ -42,8 +42,8 @@ def test_read_brat_gold_takes_first_ann_in_sorted_order(tmp_path):
     _write(tmp_path, ANN)
     corpus = read_brat(tmp_path)
     (doc,) = corpus.gold()
-    assert doc.source["annotator"] == "a" and doc.source["other_annotators"] == ["b"]
-    assert [d.source["annotator"] for d in corpus.annotations] == ["a", "b"]
+    assert doc.provenance.annotator == "a" and doc.provenance.other_annotators == ("b",)
+    assert [d.provenance.annotator for d in corpus.annotations] == ["a", "b"]
     # the malformed T5 line is reported once per file that has it
     assert sum(":6: malformed T line" in p for p in corpus.problems) == 2
 

@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 
 from curate.model import Article, Document, Entity
-from curate.schema import check_documents, load_schema, validate_config
+from curate.schema import load_schema, validate_config
 from curate.studio.convert import headline
+from curate.studio.push import build_task
 
 CHROMIUM = Path(os.environ.get("CURATE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -114,10 +115,10 @@ def seed_task(studio_conn: Any, studio_project: Any) -> dict[str, Any]:
         entities=tuple(e for e in doc.entities if e.end <= line_start),
         quotes=tuple(q for q in doc.quotes if q.end <= line_start),
     )
-    check_documents(schema, [doc])
+    schema.check_tasks([build_task(doc, schema)], "project 'browser round trip'")
     results = document_to_results(doc, schema)
     task = document_to_task(doc, schema)
-    version = str(doc.source.get("model_version", "test"))
+    version = doc.provenance.model_version if doc.provenance else "test"
     task["predictions"] = [{"model_version": version, "score": 1.0, "result": results}]
     project = studio_project(title="browser round trip")
     studio_conn.request("POST", f"/api/projects/{project['id']}/import", json=[task])

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Quote, Span
 from curate.schema import load_schema
 from curate.studio.convert import (
     INSTRUCTIONS,
@@ -331,7 +331,7 @@ def test_property_documents_with_fragments_survive_jsonl_and_hf_rows(doc):
 
     assert Document.from_dict(json.loads(json.dumps(doc.to_dict()))) == doc
     features = build_features(SCHEMA)
-    row = features.encode_example(document_to_row(doc, SCHEMA.entity_labels))
+    row = features.encode_example(document_to_row(doc, SCHEMA))
     assert row_to_document(row, features) == doc
 
 
@@ -493,7 +493,7 @@ URL = "http://ls/projects/1/data?task=7"
     [
         ([], UNANNOTATED, None),
         ([_cand(1, A)], SINGLE, 1),
-        ([_cand(1, A), _cand(2, A.with_(source={"x": 1}))], MERGED, 1),
+        ([_cand(1, A), _cand(2, A.with_(provenance=Annotation(("x",))))], MERGED, 1),
         ([_cand(1, A), _cand(2, B)], CONFLICT, None),
         ([_cand(1, A), _cand(2, B, gt=True)], GROUND_TRUTH, 2),
         ([_cand(1, A, gt=True), _cand(2, A, gt=True), _cand(3, B)], GROUND_TRUTH, 1),
@@ -638,7 +638,7 @@ def test_bad_records_in_an_export_are_named_and_the_rest_go_through(tmp_path):
     assert (result.tasks, result.annotations, result.cancelled, result.drafts) == (2, 1, 1, 1)
     assert [d.id for d in result.gold] == ["a1"]
     assert result.gold[0].entities == doc.entities and result.gold[0].quotes == doc.quotes
-    assert anns[0].source["annotator"] == "a@x" and anns[0].source["model_version"] == "m1"
+    assert anns[0].provenance.annotator == "a@x" and anns[0].provenance.model_version == "m1"
     assert result.problems.counts == {"no_text": 1, "hash_mismatch": 1, "bad_offsets": 1}
     msgs = " | ".join(result.problems.messages)
     assert "task 1: has no data.text" in msgs

@@ -200,7 +200,7 @@ def test_ingest_and_preannotate_write_both_seeds(run: Run) -> None:
     for doc_id, doc in run.predicted.items():
         assert doc.text == (SEEDS / f"{doc_id}.txt").read_text(encoding="utf-8")
         assert doc.entities and doc.quotes, doc_id
-        assert doc.source["model_version"]
+        assert doc.provenance.model_version
     art = run.predicted[ARTICLE]
     s = art.text.index(RELABEL[0])
     assert (s, s + len(RELABEL[0]), RELABEL[1], RELABEL[0]) in _entities(art)
@@ -228,13 +228,13 @@ def test_pull_keeps_the_edit_and_the_added_span_with_exact_offsets(run: Run) -> 
         assert doc.text == pred.text
         assert _entities(doc) == _expected_entities(run, doc_id)
         assert doc.quotes == pred.quotes  # speakers, cues and kinds survive the round trip
-        assert doc.source["task_id"] == run.task_ids[doc_id]
-        assert doc.source["annotation_ids"] == [run.annotation_ids[doc_id]]
-        assert doc.source["model_version"] == pred.source["model_version"]
+        assert doc.provenance.task_id == run.task_ids[doc_id]
+        assert doc.provenance.annotation_ids == (run.annotation_ids[doc_id],)
+        assert doc.provenance.model_version == pred.provenance.model_version
     report = json.loads((run.gold_path.parent / "report.json").read_text(encoding="utf-8"))
     assert report["counts"]["gold"] == 2 and report["counts"]["conflicts"] == 0
     # The correction report counts exactly the person's two edits, against the model.
-    model = run.predicted[ARTICLE].source["model_version"]
+    model = run.predicted[ARTICLE].provenance.model_version
     rows = report["corrections"]["rows"]
     assert {r["model_version"] for r in rows} == {model}
     edits = {(r["label"], k, r[k]) for r in rows for k in ("changed", "deleted", "added") if r[k]}
@@ -267,7 +267,7 @@ def test_export_loads_with_datasets_with_the_edits_at_exact_offsets(run: Run) ->
         prov = row["provenance"]
         assert prov["task_id"] == run.task_ids[doc_id]
         assert prov["annotation_ids"] == [run.annotation_ids[doc_id]]
-        assert prov["model_version"] == run.predicted[doc_id].source["model_version"]
+        assert prov["model_version"] == run.predicted[doc_id].provenance.model_version
     text = rows[ARTICLE][1]["text"]
     ents = {(e["start"], e["end"]): names[e["label"]] for e in rows[ARTICLE][1]["entities"]}
     v, h = text.index(RELABEL[0]), text.index(ADD[0])

@@ -10,7 +10,7 @@ from spacy.tokens import Doc, Span
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.extract import get
+from curate.extract import Extractor, get
 from curate.extract.entities import extract_entities
 from curate.extract.nlp import (
     DEFAULT_MODELS,
@@ -75,7 +75,10 @@ def test_whitespace_at_entity_edges_is_trimmed_never_widened():
 
 
 def test_registered_under_versioned_name():
-    assert get("curate.entities.v1") is extract_entities
+    ex = get("curate.entities.v1")
+    assert ex.name == ex.version == "curate.entities.v1"
+    assert ex.tasks == ("entities",) and ex.required_pipes == ("ner",)
+    assert isinstance(ex, Extractor)
 
 
 def test_default_model_is_installed_and_versioned():

@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 from curate.cli import app
 from curate.io.jsonl import read_jsonl, write_jsonl
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Document, Entity, Prediction, Quote, Span
 
 pytestmark = pytest.mark.studio
 
@@ -61,7 +61,7 @@ def _predicted() -> Document:
             ),
         ),
         meta={"title": "Fragments"},
-        source={"model_version": MODEL},
+        provenance=Prediction(MODEL),
     )
 
 

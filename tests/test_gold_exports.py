@@ -9,7 +9,7 @@ from spacy.tokens import DocBin
 
 from curate.gold import release
 from curate.gold.exports import load_tokenizer
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Quote, Span
 
 T = 'Dmitry Peskov told reporters: "We will respond." Putin\'s aide spoke in Vladivostok.'
 PESKOV, VLAD = (0, 13), (T.index("Vladivostok"), T.index("Vladivostok") + 11)
@@ -26,7 +26,7 @@ def doc(i: int, text: str = T, entities=None, quotes=None) -> Document:
         text=text,
         entities=ents if entities is None else entities,
         quotes=(q,) if quotes is None else quotes,
-        source={"task_id": i},
+        provenance=Annotation(task_id=i),
     )
 
 

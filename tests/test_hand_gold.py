@@ -93,7 +93,7 @@ def test_shipped_gold_version_is_the_hand_annotation(docs: dict[str, Document]) 
         assert gold[doc_id].entities == hand.entities
         assert gold[doc_id].quotes == hand.quotes
         # provenance: a human annotation made in Label Studio on top of a prediction
-        assert gold[doc_id].source["annotation_ids"] and gold[doc_id].source["model_version"]
+        assert gold[doc_id].provenance.annotation_ids and gold[doc_id].provenance.model_version
 
 
 @pytest.mark.studio
@@ -135,7 +135,7 @@ def test_build_script_round_trip_is_exact(studio, studio_conn, tmp_path: Path) -
     (snapshot,) = [p for p in (tmp_path / "pulls").glob("*/*") if p.is_dir()]
     annotations, problems = load_annotations(snapshot)
     assert problems == [] and sorted(d.id for d in annotations) == sorted(hand)
-    assert all(d.source["annotator"] and d.source["task_id"] for d in annotations)
+    assert all(d.provenance.annotator and d.provenance.task_id for d in annotations)
     # one annotator per task: nothing to compare yet, and agreement says so
     report = agreement(annotations)
     assert (report.articles, report.single_annotator_articles) == (0, 2)

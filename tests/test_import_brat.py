@@ -27,7 +27,7 @@ def test_read_brat_keeps_every_annotator_apart() -> None:
     assert corpus.unannotated == ["art3"]
     assert corpus.problems == []
     assert corpus.dropped_labels == {"Discard": 1}
-    by = {(d.id, d.source["annotator"]): d for d in corpus.annotations}
+    by = {(d.id, d.provenance.annotator): d for d in corpus.annotations}
     assert set(by) == {("art1", "ann1"), ("art1", "ann2"), ("art2", "ann1")}
 
     one, two = by[("art1", "ann1")], by[("art1", "ann2")]
@@ -72,7 +72,7 @@ def test_discontinuous_content_keeps_its_fragments() -> None:
     assert q.offsets == ((0, 15), (35, 53))
     assert q.kind == "direct"
     assert q.speaker.text == "the minister" and q.cue.text == "said"
-    assert "discontinuous_content" not in doc.source
+    assert "discontinuous_content" not in doc.provenance.extra
     again = Document.from_dict(json.loads(json.dumps(doc.to_dict())))
     assert again == doc and again.quotes[0].discontinuous
     assert [(e.text, e.label) for e in doc.entities] == [("France", "GPE")]
@@ -81,15 +81,15 @@ def test_discontinuous_content_keeps_its_fragments() -> None:
 def test_gold_takes_the_first_annotator_and_names_the_others() -> None:
     gold = read_brat(POLNEAR).gold()
     assert [d.id for d in gold] == ["art1", "art2"]
-    assert gold[0].source["annotator"] == "ann1"
-    assert gold[0].source["other_annotators"] == ["ann2"]
-    assert "other_annotators" not in gold[1].source
+    assert gold[0].provenance.annotator == "ann1"
+    assert gold[0].provenance.other_annotators == ("ann2",)
+    assert gold[1].provenance.other_annotators == ()
 
 
 def test_flat_layout_with_one_ann_per_text() -> None:
     corpus = read_brat(FIXTURES / "flat")
     (doc,) = corpus.annotations
-    assert doc.id == "bridge" and doc.source["annotator"] == "brat"
+    assert doc.id == "bridge" and doc.provenance.annotator == "brat"
     (q,) = doc.quotes
     assert (q.text, q.kind, q.speaker.text) == (
         "that the bridge will open in May",

@@ -9,15 +9,7 @@ import pytest
 
 from curate.errors import ConfigError
 from curate.model import Document, Entity, Quote, Span
-from curate.schema import (
-    DEFAULT_CONFIG_DIR,
-    check_documents,
-    check_labels,
-    check_results,
-    emitted_labels,
-    load_schema,
-    validate_config,
-)
+from curate.schema import DEFAULT_CONFIG_DIR, LabelSchema, load_schema, validate_config
 
 DEFAULT_XML = (DEFAULT_CONFIG_DIR / "news_quotes.xml").read_text(encoding="utf-8")
 DEFAULT_MAPPING = (DEFAULT_CONFIG_DIR / "mapping.toml").read_text(encoding="utf-8")
@@ -273,34 +265,59 @@ def test_missing_control_is_named(tmp_path: Path) -> None:
 # --- emitted labels ----------------------------------------------------------------------
 
 
-def test_check_labels_names_missing_labels_with_counts() -> None:
+def check_docs(schema: LabelSchema, docs: list[Document]) -> None:
+    """The push label check on the tasks ``docs`` become."""
+    from curate.studio.push import build_task
+
+    schema.check_tasks([build_task(d, schema) for d in docs], "project 'p'")
+
+
+def sdk_errors(schema: LabelSchema, results: list[dict]) -> list[str]:
+    """What the SDK's LabelInterface finds wrong with a result list, offline."""
+    errors = schema.interface.validate_prediction({"result": results}, return_errors=True)
+    return [str(m) for e in errors or () for m in (e if isinstance(e, list) else [e])]
+
+
+def test_check_tasks_names_missing_labels_with_their_articles() -> None:
     schema = load_schema()
-    check_labels(schema, ["PERSON", "GPE", "PERSON"])
-    check_labels(schema, {})
+    check_docs(schema, [seed_doc(), seed_doc()])
+    check_docs(schema, [])
+    dated = [seed_doc(place="DATE").with_(id=f"d{i}") for i in range(4)]
     with pytest.raises(ConfigError) as err:
-        check_labels(schema, ["PERSON", "DATE", "MONEY", "MONEY"])
+        check_docs(schema, [seed_doc(person="MONEY"), *dated])
     msg = str(err.value)
-    assert "has no label DATE (1 span), MONEY (2 spans)" in msg
-    assert "PERSON" not in msg.split("has no label")[1]
+    assert msg.startswith("the label config of project 'p' lacks labels the predictions use:")
+    assert "entity:DATE (in 4 articles: d0, d1, d2 ...); entity:MONEY (in 1 articles: d1)" in msg
+    assert "PERSON" not in msg and "nothing was pushed" in msg
 
 
-def test_check_documents_counts_labels() -> None:
+def test_check_tasks_against_another_config_names_the_missing_relation() -> None:
+    from curate.studio.push import build_task
+
     schema = load_schema()
-    docs = [seed_doc(), seed_doc()]
-    assert check_documents(schema, docs) == {"ORG": 2, "PERSON": 2, "GPE": 2}
-    assert emitted_labels([]) == {}
+    other = schema.xml.replace('value="refers_to"', 'value="mentions"')
+    with pytest.raises(ConfigError, match="relations:refers_to"):
+        schema.check_tasks([build_task(seed_doc(), schema)], "project 'p'", config=other)
 
 
-def test_check_results_accepts_converter_output_and_names_bad_regions() -> None:
+def test_schema_parses_once_and_labels_come_from_the_sdk() -> None:
+    schema = load_schema()
+    assert schema.interface is schema.interface
+    assert schema.labels["entity"] == frozenset(schema.entity_labels)
+    assert schema.labels["kind"] == {"direct", "indirect", "mixed"}
+    assert schema.labels["relations"] == set(schema.relation_labels)
+    assert schema.unknown_entity_labels(seed_doc(place="DATE").entities) == ["DATE"]
+
+
+def test_converter_output_fits_the_config_and_bad_regions_are_named() -> None:
     from curate.studio.convert import document_to_results
 
     schema = load_schema()
     results = document_to_results(seed_doc(), schema)
-    check_results(schema, results)
+    assert sdk_errors(schema, results) == []
     bad = [dict(r) for r in results]
     bad[0] = {**bad[0], "value": {**bad[0]["value"], "labels": ["DATE"]}}
-    with pytest.raises(ConfigError, match=r"task 7: results do not fit news_quotes.xml: .*DATE"):
-        check_results(schema, bad, where="task 7")
+    assert any("DATE" in e for e in sdk_errors(schema, bad))
 
 
 # --- bring your own config ---------------------------------------------------------------
@@ -342,23 +359,24 @@ def test_custom_config_entities_from_spacy(tmp_path: Path) -> None:
     assert "PER" in labels.values()
     assert dropped.get("DATE", 0) >= 1  # "Tuesday": no DATE label in the team's config
     doc = Document(id="t", text=text, entities=tuple(entities))
-    check_documents(schema, [doc])
-    check_results(schema, document_to_results(doc, schema))
+    check_docs(schema, [doc])
+    assert sdk_errors(schema, document_to_results(doc, schema)) == []
 
 
 def test_default_labels_against_custom_config_fail_with_a_hint(tmp_path: Path) -> None:
     schema = custom_schema(tmp_path)
     with pytest.raises(ConfigError) as err:
-        check_documents(schema, [seed_doc()])
+        check_docs(schema, [seed_doc()])
     msg = str(err.value)
-    assert "<Labels name='ner'> has no label GPE (1 span), ORG (1 span), PERSON (1 span)" in msg
+    assert "ner:GPE (in 1 articles: d1); ner:ORG (in 1 articles: d1); ner:PERSON" in msg
+    assert "GPE, ORG, PERSON would be mapped by this mapping" in msg
     assert "re-run preannotate" in msg
     # Mapped labels are accepted, and the converter's output fits the team's config.
     from curate.studio.convert import document_to_results
 
     mapped = seed_doc(person="PER", org="ORGANIZATION", place="PLACE")
-    check_documents(schema, [mapped])
-    check_results(schema, document_to_results(mapped, schema))
+    check_docs(schema, [mapped])
+    assert sdk_errors(schema, document_to_results(mapped, schema)) == []
 
 
 # --- the real server accepts what we validated --------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from curate.extract.quotes import CERTAINTY, quote_shape
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Document, Entity, Prediction, Quote, Span
 from curate.schema import load_schema
 from curate.studio.convert import (
     INSTRUCTIONS,
@@ -40,7 +40,8 @@ def _doc(**source) -> Document:
               speaker=span("He"), cue=span("added"), speaker_entity=peskov),
     )  # fmt: skip
     entities = (Entity.of(TEXT, peskov.start, peskov.end, "PERSON"),)
-    return Document("a1", TEXT, entities=entities, quotes=quotes, source=dict(source))
+    made_by = Prediction.from_dict({"model_version": "test", **source})
+    return Document("a1", TEXT, entities=entities, quotes=quotes, provenance=made_by)
 
 
 def _at(s: Span) -> tuple[int, int]:
@@ -122,5 +123,5 @@ def test_prediction_score_is_the_mean_region_score():
     pred = prediction(doc, schema)
     scores = [r["score"] for r in pred["result"] if "score" in r]
     assert pred["score"] == pytest.approx(sum(scores) / len(scores), abs=1e-4)
-    assert prediction(doc.with_(source={"score": 0.25}), schema)["score"] == 0.25
+    assert prediction(doc.with_(provenance=Prediction("test", score=0.25)), schema)["score"] == 0.25
     assert prediction_score([{"type": "relation"}]) is None

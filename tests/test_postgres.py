@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Document, Entity, Prediction, Quote, Span
 from curate.schema import load_schema
 from curate.studio import server
 from curate.studio.client import connect
@@ -49,7 +49,7 @@ def _doc() -> Document:
         text=text,
         entities=(Entity.of(text, a, a + 8, "PERSON"), Entity.of(text, p, p + 6, "PERSON")),
         quotes=(Quote(q, end, text[q:end], "direct", ana, Span.of(text, c, c + 4), ana),),
-        source={"model_version": "pg-test v1"},
+        provenance=Prediction("pg-test v1"),
     )
 
 

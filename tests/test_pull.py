@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.errors import StudioError
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Quote, Span
 from curate.schema import load_schema
 from curate.studio.convert import document_to_results, document_to_task
 from curate.studio.pull import find_project, pull
@@ -220,11 +220,12 @@ def test_unicode_gold_has_exact_offsets(pulled, annotated):
     assert q.text == "“We will win 👍🏽 the vote,”"
     assert (q.speaker.text, q.cue.text, q.speaker_entity.text) == ("Zorbo", "said", "Zorbo")
     assert doc.meta == {"title": "Unicode", "source": "test"}
-    src = doc.source
-    assert src["task_id"] == tids["uni"] and src["selection"] == "single"
-    assert src["model_version"] == MODEL and src["ground_truth"] is False
-    assert len(src["annotation_ids"]) == 1 and src["annotators"][0].endswith("@curate.local")
-    assert src["created_at"] and src["updated_at"]
+    src = doc.provenance
+    assert isinstance(src, Annotation)
+    assert src.task_id == tids["uni"] and src.selection == "single"
+    assert src.model_version == MODEL and src.ground_truth is False
+    assert len(src.annotation_ids) == 1 and src.annotators[0].endswith("@curate.local")
+    assert src.created_at and src.updated_at
     assert r.problems.counts == {"text_mismatch": 1}
 
 
@@ -233,11 +234,11 @@ def test_ground_truth_wins_and_agreement_merges(pulled, annotated):
     _, _, bob = annotated
     gold = {d["id"]: Document.from_dict(d) for d in _lines(r.path / "gold.jsonl")}
     assert gold["gt"].entities == ()  # bob's ground truth, not the other annotation
-    assert gold["gt"].source["annotators"] == [bob["email"]]
-    assert gold["gt"].source["ground_truth"] is True
+    assert gold["gt"].provenance.annotators == (bob["email"],)
+    assert gold["gt"].provenance.ground_truth is True
     assert [e.text for e in gold["agree"].entities] == ["Maria Silva"]
-    assert gold["agree"].source["selection"] == "merged"
-    assert len(set(gold["agree"].source["annotators"])) == 2
+    assert gold["agree"].provenance.selection == "merged"
+    assert len(set(gold["agree"].provenance.annotators)) == 2
 
 
 def test_conflicts_have_links_and_stay_out_of_gold(pulled, annotated, studio):
@@ -254,7 +255,9 @@ def test_every_annotation_is_written_with_its_annotator(pulled):
     r, _ = pulled
     anns = _lines(r.path / "annotations.jsonl")
     assert len(anns) == 7
-    assert all(a["source"]["annotator"] and a["source"]["annotation_id"] for a in anns)
+    assert all(
+        len(a["source"]["annotators"]) == len(a["source"]["annotation_ids"]) == 1 for a in anns
+    )
     assert sorted(a["id"] for a in anns).count("conflict") == 2
 
 

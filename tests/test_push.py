@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Document, Entity, Prediction, Quote, Span
 from curate.schema import load_schema
 from curate.studio import ledger
 from curate.studio.convert import document_to_results, prediction_score
@@ -42,7 +42,7 @@ def make_doc(i: int, model: str = "test-model v1", tail: str = "") -> Document:
         quotes=(
             Quote(q, q + 13, text[q : q + 13], "direct", alice, Span.of(text, c, c + 4), alice),
         ),
-        source={"model_version": model},
+        provenance=Prediction(model),
     )
 
 

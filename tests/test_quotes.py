@@ -39,7 +39,8 @@ def text_of(part) -> str | None:
 
 
 def test_registered_and_pipes():
-    assert get("curate.quotes.v2") is extract_quotes
+    ex = get("curate.quotes.v2")
+    assert ex.tasks == ("quotes",) and ex.required_pipes == REQUIRED_PIPES
     assert set(REQUIRED_PIPES) <= {
         "tok2vec",
         "tagger",

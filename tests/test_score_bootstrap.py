@@ -30,7 +30,7 @@ def degrade(gold: list[Document], keep: float, seed: int = 2) -> list[Document]:
     """Predictions keeping each gold entity with probability ``keep``."""
     rng = random.Random(seed)
     return [
-        d.with_(entities=tuple(e for e in d.entities if rng.random() < keep), source={})
+        d.with_(entities=tuple(e for e in d.entities if rng.random() < keep), provenance=None)
         for d in gold
     ]
 

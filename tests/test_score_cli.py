@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.io.jsonl import write_jsonl
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Document, Entity, Prediction, Quote, Span
 
 LABELS = ("PERSON", "ORG", "GPE")
 
@@ -51,7 +51,7 @@ def degrade(gold: list[Document], keep: float) -> list[Document]:
             elif r < keep + (1 - keep) / 2:
                 label = "ORG" if e.label != "ORG" else "GPE"
                 ents.append(Entity(e.start, e.end, label, e.text))
-        out.append(d.with_(entities=tuple(ents), source={"model_version": "test-1"}))
+        out.append(d.with_(entities=tuple(ents), provenance=Prediction("test-1")))
     return out
 
 
@@ -295,7 +295,7 @@ def test_a_registered_extractor_runs_on_spacy(files, monkeypatch):
 
 
 def test_articles_over_the_model_limit_are_scored_empty_and_named():
-    from curate.extract.resolve import Extractor, _pipe
+    from curate.extract.resolve import Resolved, _pipe
     from curate.model import Article
 
     class TinyModel:
@@ -304,7 +304,7 @@ def test_articles_over_the_model_limit_are_scored_empty_and_named():
         def pipe(self, texts):
             return (t.upper() for t in texts)
 
-    ex = Extractor("m", "spacy", ("entities",), lambda a: iter(()))
+    ex = Resolved("m", "spacy", ("entities",), lambda a: iter(()))
     arts = [Article("a", "short"), Article("b", "much too long here"), Article("c", "ok")]
     assert [(a.id, d) for a, d in _pipe(ex, TinyModel(), arts)] == [
         ("a", "SHORT"),

@@ -267,9 +267,9 @@ def test_uncertainty_and_disagreement_scores_from_a_trained_tagger(tmp_path: Pat
     for order in ("uncertainty", "disagreement"):
         out = list(scored(docs, order, model))
         assert [d.id for d in out] == [d.id for d in docs]
-        scores = [d.source["score"] for d in out]
-        assert all(0.0 <= s <= 1.0 for s in scores) and out[0].source["order"] == order
+        scores = [d.provenance.score for d in out]
+        assert all(0.0 <= s <= 1.0 for s in scores) and out[0].provenance.order == order
         assert out[0].quotes == docs[0].quotes  # the rules' prediction is pushed unchanged
     # A long article with many quotes holds more the model is unsure about than one line.
-    unsure = [d.source["score"] for d in scored(docs, "uncertainty", model)]
+    unsure = [d.provenance.score for d in scored(docs, "uncertainty", model)]
     assert unsure[-1] > min(unsure[:-1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Quote, Span
 from curate.score.span_agreement import against_reference, edit_counts, gamma_by_label
 
 TEXT = "Anna Smith met Bob Jones in Paris. “We will win,” she said on Monday."
@@ -25,7 +25,7 @@ def doc(who: str, *regions, art: str = "a1") -> Document:
         text=TEXT,
         entities=tuple(r for r in regions if isinstance(r, Entity)),
         quotes=tuple(r for r in regions if isinstance(r, Quote)),
-        source={"annotator": who},
+        provenance=Annotation((who,)),
     )
 
 

@@ -151,8 +151,8 @@ def render(r: PullResult) -> None:
     if r.problems.counts:
         shown = ", ".join(f"{k} {v}" for k, v in sorted(r.problems.counts.items()))
         err_console.print(f"[yellow]problems[/] {shown}", highlight=False, soft_wrap=True)
-        for m in r.problems.messages[:10]:
-            err_console.print(f"  {m}", highlight=False, soft_wrap=True)
+        for msg in r.problems.messages[:10]:
+            err_console.print(f"  {msg}", highlight=False, soft_wrap=True)
         if len(r.problems.messages) > 10:
             err_console.print(f"  ... all in {r.path / 'report.json'}", highlight=False)
     rows = r.corrections.rows()

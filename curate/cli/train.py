@@ -76,7 +76,7 @@ def train_cli(
         task = progress.add_task("training", total=max_steps or None, score="")
 
         def on_progress(step: int, total: int | None, info: dict[str, Any] | None) -> None:
-            fields = {}
+            fields: dict[str, Any] = {}
             if info is not None:
                 last.update(info)
                 fields["score"] = f"dev F1 {float(info.get('score') or 0):.3f}"

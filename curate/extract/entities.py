@@ -5,19 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from curate.extract import register
+from curate.extract import Extraction, RuleExtractor, register
 from curate.model import Entity
 from curate.schema import LabelSchema, load_schema
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-NAME = "curate.entities.v1"
-# Nothing beyond the named-entity recognizer itself.
-REQUIRED_PIPES: tuple[str, ...] = ("ner",)
 
-
-@register(NAME)
 def extract_entities(
     doc: Doc, schema: LabelSchema | None = None
 ) -> tuple[list[Entity], Counter[str]]:
@@ -44,3 +39,12 @@ def extract_entities(
         if start < end:
             entities.append(Entity(start, end, label, text[start:end]))
     return entities, dropped
+
+
+def _extract(doc: Doc, schema: LabelSchema) -> Extraction:
+    entities, dropped = extract_entities(doc, schema)
+    return Extraction(entities=tuple(entities), dropped=dict(sorted(dropped.items())))
+
+
+# Needs nothing beyond the named-entity recognizer itself.
+EXTRACTOR = register(RuleExtractor("curate.entities.v1", ("entities",), ("ner",), _extract))

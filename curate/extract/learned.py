@@ -27,11 +27,11 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from curate.errors import CurateError
+from curate.extract import Extraction, Task, register
 from curate.extract import quotes as rules
-from curate.extract import register
 from curate.model import Quote
 from curate.settings import MODELS_DIR
 
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc, Token
     from spacy.tokens import Span as SpacySpan
 
+    from curate.schema import LabelSchema
     from curate.train.models import TrainedModel
 
 LEARNED_NAME = "curate.quotes.learned.v1"
@@ -68,8 +69,8 @@ class QuoteModel:
     def __init__(self, trained: TrainedModel, nlp: Language) -> None:
         self.trained = trained
         self.nlp = nlp
-        self.pipe = nlp.get_pipe("quotes")
-        self.labels = tuple(self.pipe.labels)
+        self.pipe: Any = nlp.get_pipe("quotes")  # a spaCy span tagger (untyped)
+        self.labels = tuple(cast(Any, self.pipe).labels)
 
     def parts(self, doc: Doc) -> list[Part]:
         """The model's CONTENT/SOURCE/CUE spans on ``doc``; ``doc.ents`` is left as it was."""
@@ -150,37 +151,51 @@ def quote_extractor(
     return QuoteExtractor(load_quote_model(ref, root), hybrid)
 
 
-def quote_stage(
+@dataclass(frozen=True)
+class TrainedQuotes:
+    """The learned or hybrid quote extractor over a trained model, as an
+    :class:`~curate.extract.Extractor`. ``model`` is ``NAME@VERSION`` or a folder; None is
+    the shipped :data:`DEFAULT_MODEL`. The model loads on first use (once per thread)."""
+
+    name: str
+    model: str | Path | None = None
+    root: str | Path = MODELS_DIR
+    tasks: tuple[Task, ...] = ("quotes",)
+    required_pipes: tuple[str, ...] = REQUIRED_PIPES
+
+    @property
+    def extractor(self) -> QuoteExtractor:
+        return quote_extractor(self.model, hybrid=self.name == HYBRID_NAME, root=self.root)
+
+    @property
+    def version(self) -> str:
+        """``curate.quotes.hybrid.v1:NAME@VERSION``: the extractor and its trained model."""
+        return self.extractor.name
+
+    def prepare(self, docs: Sequence[Doc]) -> None:
+        """Run the model over a batch of docs before they are extracted one by one."""
+        self.extractor.prepare(docs)
+
+    def __call__(self, docs: Sequence[Doc], schema: LabelSchema) -> list[Extraction]:
+        ex = self.extractor
+        return [Extraction(quotes=tuple(ex(doc))) for doc in docs]
+
+
+def trained_quotes(
     name: str, model: str | Path | None = None, root: str | Path = MODELS_DIR
-) -> tuple[QuoteExtractor, str, tuple[str, ...]]:
-    """The quote extractor ``name`` over trained model ``model`` (None: the shipped one):
-    the callable, its full name for reports (``curate.quotes.hybrid.v1:NAME@VERSION``)
-    and the spaCy components it needs. Raises CurateError for another extractor name."""
+) -> TrainedQuotes:
+    """The quote extractor ``name`` over trained model ``model`` (None: the shipped one).
+    Raises CurateError for a name that uses no trained model."""
     if name not in (LEARNED_NAME, HYBRID_NAME):
         raise CurateError(
             f"quote extractor {name!r} does not use a trained model; use {HYBRID_NAME} or "
             f"{LEARNED_NAME} with a quote model"
         )
-    ex = quote_extractor(model, hybrid=name == HYBRID_NAME, root=root)
-    return ex, ex.name, REQUIRED_PIPES
+    return TrainedQuotes(name, model, root)
 
 
-@register(LEARNED_NAME)
-def extract_learned(doc: Doc) -> list[Quote]:
-    """Quotes of the shipped trained model alone (:data:`DEFAULT_MODEL`)."""
-    return quote_extractor(hybrid=False)(doc)
-
-
-extract_learned.curate_name = lambda: quote_extractor(hybrid=False).name  # type: ignore[attr-defined]
-
-
-@register(HYBRID_NAME)
-def extract_hybrid(doc: Doc) -> list[Quote]:
-    """``curate.quotes.v2`` plus the shipped trained model (:data:`DEFAULT_MODEL`)."""
-    return quote_extractor(hybrid=True)(doc)
-
-
-extract_hybrid.curate_name = lambda: quote_extractor(hybrid=True).name  # type: ignore[attr-defined]
+LEARNED = register(TrainedQuotes(LEARNED_NAME))
+HYBRID = register(TrainedQuotes(HYBRID_NAME))
 
 
 # ---------------------------------------------------------------------------- combine

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from curate.errors import CurateError
 
@@ -317,12 +317,13 @@ class FastRuleMatcher:
             for a, v in zip(self._attrs, key, strict=True)
         )
 
-    def __call__(self, doc: Doc, *, allow_missing: bool = False, as_spans: bool = False):
+    def __call__(self, doc: Doc, *, allow_missing: bool = False, as_spans: bool = False) -> Any:
         if as_spans or not self._attrs:
             return self._matcher(doc, allow_missing=allow_missing, as_spans=as_spans)  # type: ignore[operator]
         # One C-level read of all token attributes; rows of ids are the memo keys.
         rows = doc.to_array(self._attr_ids).reshape(len(doc), len(self._attr_ids))
-        keys = [tuple(row) for row in rows.tolist()]
+        ids = cast("list[list[int]]", rows.tolist())  # uint64 token attribute ids
+        keys = [tuple(row) for row in ids]
         matches: list[tuple[int, int, int]] = []
         for i, key in enumerate(keys):
             ones, starts = self._lookup(key)
@@ -351,7 +352,8 @@ def speed_up(nlp: Language) -> list[str]:
             continue
         keys = [str(i) for i in range(len(pipe.attrs))]
         try:
-            pipe.matcher = FastRuleMatcher(pipe.matcher, keys, nlp.vocab)
+            # Duck-typed: called like the Matcher it wraps, which stays its fallback.
+            pipe.matcher = FastRuleMatcher(pipe.matcher, keys, nlp.vocab)  # type: ignore[assignment]
         except (_Unsupported, KeyError, ValueError):
             continue
         changed.append(name)

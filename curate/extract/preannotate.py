@@ -8,30 +8,26 @@ predictions one by one, so memory does not grow with the number of articles.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import itertools
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from curate import extract
 from curate.errors import CurateError, InputError
-from curate.extract.entities import NAME as ENTITIES_NAME
-from curate.extract.entities import REQUIRED_PIPES as ENTITY_PIPES
-from curate.extract.entities import extract_entities
+from curate.extract import Extractor
 from curate.io.articles import IngestReport, Problem, iter_articles
 from curate.io.jsonl import atomic_path, dumps
-from curate.model import Article, Document, Quote
+from curate.model import Article, Document, Prediction
 from curate.schema import LabelSchema, load_schema
 
 if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-QUOTES_NAME = "curate.quotes.v2"
-HYBRID_NAME = "curate.quotes.hybrid.v1"
 # Small batches: as fast as large ones with this model (measured 16/32/64 on PolNeAR),
 # and spaCy's working memory peaks at half (~0.55 GB vs ~1.1 GB for 300 articles).
 DEFAULT_BATCH_SIZE = 16
@@ -60,13 +56,13 @@ class PreannotateReport:
     def skipped(self) -> int:
         return len(self.problems)
 
-    def add(self, doc: Document) -> None:
-        """Count one finished document."""
+    def add(self, doc: Document, dropped: Mapping[str, int]) -> None:
+        """Count one finished document and the entity labels dropped from it."""
         self.articles += 1
         self.entities += len(doc.entities)
         self.quotes += len(doc.quotes)
         self.quote_kinds.update(q.kind for q in doc.quotes)
-        self.dropped_labels.update(doc.source.get("dropped_entities") or {})
+        self.dropped_labels.update(dropped)
 
     def merge(self, other: PreannotateReport) -> None:
         """Add another run's counts (a Dask partition) to this one."""
@@ -79,63 +75,40 @@ class PreannotateReport:
         self.problems.extend(other.problems)
 
 
-@dataclass(frozen=True)
-class Extractors:
-    """The extractors a run uses, the spaCy components they need and the version string."""
+def pipeline(quotes: str | None = None, quote_model: str | None = None) -> tuple[Extractor, ...]:
+    """The extractors of a run: the built-in ones (:func:`curate.extract.builtin`), their
+    quote extractor replaced by a trained one when ``quotes`` names one or a
+    ``quote_model`` (``NAME@VERSION`` or a folder, see ``curate train``) is given: the
+    hybrid extractor, or the learned one when ``quotes`` says so."""
+    base = extract.builtin()
+    rules = [e for e in base if "quotes" in e.tasks]
+    if not rules or (quote_model is None and quotes in (None, *(e.name for e in rules))):
+        return base
+    from curate.extract.learned import HYBRID_NAME, trained_quotes
 
-    quotes: Callable[[Doc], list[Quote]] | None
-    required_pipes: frozenset[str]
-    quotes_name: str = QUOTES_NAME
-
-    @classmethod
-    def available(cls, quotes: str | None = None, quote_model: str | None = None) -> Extractors:
-        """Entities always; quotes when :mod:`curate.extract.quotes` is importable.
-
-        ``quotes`` names the quote extractor (default :data:`QUOTES_NAME`); a trained
-        ``quote_model`` (``NAME@VERSION`` or a folder, see ``curate train``) runs the
-        hybrid extractor, or the learned one when ``quotes`` says so.
-        """
-        name = quotes or (HYBRID_NAME if quote_model else QUOTES_NAME)
-        try:
-            module = importlib.import_module("curate.extract.quotes")
-        except ModuleNotFoundError as e:
-            # Only a missing quotes module is tolerated; a broken one must fail loudly.
-            if e.name != "curate.extract.quotes":
-                raise
-            return cls(None, frozenset(ENTITY_PIPES))
-        if name != "curate.quotes.v2" or quote_model:
-            from curate.extract.learned import quote_stage
-
-            fn, full_name, pipes = quote_stage(name, quote_model)
-            return cls(fn, frozenset(ENTITY_PIPES) | set(pipes), full_name)
-        return cls(
-            module.extract_quotes,
-            frozenset(ENTITY_PIPES) | set(module.REQUIRED_PIPES),
-            "curate.quotes.v2",
-        )
-
-    def version(self, spacy_version: str) -> str:
-        names = [spacy_version, ENTITIES_NAME] + ([self.quotes_name] if self.quotes else [])
-        return "+".join(names)
+    trained = trained_quotes(quotes or HYBRID_NAME, quote_model)
+    return tuple(e for e in base if "quotes" not in e.tasks) + (trained,)
 
 
 def load_pipeline(
-    model: str | Path | Language | None = None, extractors: Extractors | None = None
+    model: str | Path | Language | None = None, extractors: Sequence[Extractor] | None = None
 ) -> tuple[Language, str]:
     """The spaCy pipeline for pre-annotation (unneeded components left out) and its version.
 
-    A model given by name or folder is loaded once per thread and reused; a loaded
-    ``Language`` is used as it is.
+    ``extractors`` defaults to the built-in ones (:func:`curate.extract.builtin`); the
+    version names the spaCy model and each extractor. A model given by name or folder is
+    loaded once per thread and reused; a loaded ``Language`` is used as it is.
     """
     from curate.extract.nlp import cached_model, model_version, pipes_to_exclude
 
-    extractors = extractors or Extractors.available()
+    extractors = extract.builtin() if extractors is None else tuple(extractors)
     if model is not None and not isinstance(model, str | Path):
-        return model, extractors.version(model_version(model))
+        return model, extract.model_version(model_version(model), extractors)
     name = str(model) if model else None
-    exclude = pipes_to_exclude(name, extractors.required_pipes)
+    required = {p for e in extractors for p in e.required_pipes}
+    exclude = pipes_to_exclude(name, required)
     nlp, version = cached_model(name, tuple(sorted(exclude)))
-    return nlp, extractors.version(version)
+    return nlp, extract.model_version(version, extractors)
 
 
 def preannotate(
@@ -151,21 +124,28 @@ def preannotate(
 ) -> Iterator[Document]:
     """Yield one predicted :class:`Document` per article, streaming through ``nlp.pipe``.
 
-    ``source`` of each document is ``{"model_version": "<spaCy model>-<version>+
-    curate.entities.v1+curate.quotes.v2", "dropped_entities": {label: count},
-    "entity_precision": {config label: precision}}``; the precision per label is the
-    model's own evaluation (``nlp.meta["performance"]["ents_per_type"]``), absent for a
-    model that ships none; Label Studio shows it as each entity region's score.
-    Articles that cannot be processed (too long for spaCy, an extractor error) are
-    recorded in ``report.problems`` and skipped; the others go through. ``quotes`` and
-    ``quote_model`` choose the quote extractor (see :meth:`Extractors.available`).
+    The provenance of each document is a :class:`Prediction` naming the spaCy model and
+    the extractors (model version ``<spaCy model>-<version>+curate.entities.v1+
+    curate.quotes.v2``); entity labels the config has no label for are counted in
+    ``report.dropped_labels``. Articles that cannot be processed (too long for spaCy, an
+    extractor error) are recorded in ``report.problems`` and skipped; the others go through.
+    ``quotes`` and ``quote_model`` choose the quote extractor (see :func:`pipeline`). The
+    provenance also carries the model's precision per entity label (its own evaluation,
+    ``nlp.meta["performance"]``), which Label Studio shows as each entity region's score.
     """
     schema = schema or load_schema()
     report = report if report is not None else PreannotateReport()
-    extractors = Extractors.available(quotes, quote_model)
+    from curate.extract.nlp import model_version
+
+    extractors = pipeline(quotes, quote_model)
     nlp, version = load_pipeline(model, extractors)
     report.model_version = version
-    precision = entity_precision(nlp, schema)
+    made_by = Prediction(
+        version,
+        tuple(e.version for e in extractors),
+        model_version(nlp),
+        entity_precision=entity_precision(nlp, schema),
+    )
 
     def fits(stream: Iterable[Article]) -> Iterator[tuple[str, Article]]:
         for a in stream:
@@ -182,14 +162,15 @@ def preannotate(
 
     def run(stream: Iterable[tuple[str, Article]]) -> Iterator[Document]:
         pairs = nlp.pipe(stream, as_tuples=True, batch_size=batch_size, n_process=n_process)
-        prepare = getattr(extractors.quotes, "prepare", None)
-        if prepare is not None:
-            pairs = _prepared(pairs, prepare, batch_size)
+        for ex in extractors:
+            prepare = getattr(ex, "prepare", None)
+            if prepare is not None:
+                pairs = _prepared(pairs, prepare, batch_size)
         for doc, article in pairs:
-            result = _document(doc, article, schema, extractors, version, report, precision)
+            result = _document(doc, article, schema, extractors, made_by, report)
             if result is not None:
-                report.add(result)
-                yield result
+                report.add(*result)
+                yield result[0]
 
     if n_process != 1:
         # Worker processes are started per nlp.pipe call: one call for the whole stream.
@@ -233,23 +214,23 @@ def _document(
     doc: Doc,
     article: Article,
     schema: LabelSchema,
-    extractors: Extractors,
-    version: str,
+    extractors: Sequence[Extractor],
+    made_by: Prediction,
     report: PreannotateReport,
-    precision: dict[str, float],
-) -> Document | None:
+) -> tuple[Document, Mapping[str, int]] | None:
+    """The article's predicted Document and the entity labels dropped from it, counted."""
     try:
-        entities, dropped = extract_entities(doc, schema)
-        quotes = extractors.quotes(doc) if extractors.quotes else []
-        source: dict[str, Any] = {
-            "model_version": version,
-            "dropped_entities": dict(sorted(dropped.items())),
-        }
-        if precision:
-            source["entity_precision"] = precision
-        return Document.from_article(
-            article, entities=tuple(entities), quotes=tuple(quotes), source=source
+        found = [ex([doc], schema)[0] for ex in extractors]
+        dropped: Counter[str] = Counter()
+        for f in found:
+            dropped.update(f.dropped)
+        predicted = Document.from_article(
+            article,
+            entities=tuple(e for f in found for e in f.entities),
+            quotes=tuple(q for f in found for q in f.quotes),
+            provenance=made_by,
         )
+        return predicted, dropped
     except Exception as e:  # one bad article must not stop the stream; it is reported
         report.problems.append(
             Problem(article.id, f"extraction failed ({type(e).__name__}: {e}); skipped")
@@ -286,7 +267,7 @@ def preannotate_file(
     done: set[str] = set()
     if resume:
         done, versions, report.truncated_line = read_done(output)
-    nlp_version = load_pipeline(model, Extractors.available(quotes, quote_model))[1]
+    nlp_version = load_pipeline(model, pipeline(quotes, quote_model))[1]
     if resume and versions - {nlp_version}:
         raise CurateError(
             f"{output} was written by {', '.join(sorted(versions - {nlp_version}))}, this run "
@@ -387,10 +368,10 @@ def _peek(it: Iterator[Article]) -> Iterator[Article]:
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
-    "Extractors",
     "PreannotateReport",
     "count_articles",
     "load_pipeline",
+    "pipeline",
     "preannotate",
     "preannotate_file",
     "read_done",

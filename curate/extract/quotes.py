@@ -44,11 +44,12 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from spacy.tokens import Doc, Token
 from spacy.tokens import Span as SpacySpan
 
-from curate.extract import register
+from curate.extract import Extraction, RuleExtractor, register
 from curate.marks import (
     CLOSING,
     DOUBLE_CLOSE,
@@ -59,6 +60,9 @@ from curate.marks import (
     signature_dash,
 )
 from curate.model import Quote, Span
+
+if TYPE_CHECKING:
+    from curate.schema import LabelSchema
 
 
 def _words(words: str) -> frozenset[str]:
@@ -134,7 +138,6 @@ class _Found:
     parts: list[tuple[int, int]] = field(default_factory=list)
 
 
-@register("curate.quotes.v2")
 def extract_quotes(doc: Doc) -> list[Quote]:
     """Direct, mixed and indirect quotes of a parsed article, with speaker and cue.
 
@@ -674,7 +677,7 @@ def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
         cue = _find_cue(art, q, inside)
         # (Not when the cue already attributes the quote before: `“A,” X said, ..., “b”`.)
         fresh = cue is not None and cue.i not in taken_cues
-        lead = _lead_in(art, cue, q, inside) if fresh else None
+        lead = _lead_in(art, cue, q, inside) if cue is not None and fresh else None
         if cue is not None and lead is not None:
             # `Ryan said it's unrealistic to think that ..., “our oceans ...”`: the quote
             # ends what the cue reports, so the whole report is one mixed quote.
@@ -1092,3 +1095,20 @@ def _span(text: str, part: tuple[int, int] | None) -> Span | None:
     while e > s and text[e - 1].isspace():
         e -= 1
     return Span.of(text, s, e) if e > s else None
+
+
+def _extraction(doc: Doc, schema: LabelSchema) -> Extraction:
+    return Extraction(quotes=tuple(extract_quotes(doc)))
+
+
+# Replaces v1: a second reporting predicate is a quote of its own; a relative word opens
+# the quote its verb reports.
+EXTRACTOR = register(
+    RuleExtractor(
+        "curate.quotes.v2",
+        ("quotes",),
+        REQUIRED_PIPES,
+        _extraction,
+        replaces=("curate.quotes.v1",),
+    )
+)

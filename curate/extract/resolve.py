@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curate import extract
 from curate.errors import CurateError, InputError, SpanError
-from curate.model import Article, Document
+from curate.extract import TASKS
+from curate.model import Article, Document, Prediction
 from curate.schema import LabelSchema, load_schema
 
-TASKS: tuple[str, ...] = ("entities", "quotes")
 PIPELINE_NAMES = ("curate", "curate.pipeline")
 
 CALLABLE_PROTOCOL = """\
@@ -48,8 +49,11 @@ current folder on `sys.path`."""
 
 
 @dataclass
-class Extractor:
-    """A resolved extractor: its name in reports, what it predicts and how to run it."""
+class Resolved:
+    """A resolved extractor spec: its name in reports, what it predicts and how to run it.
+
+    ``kind`` says what the spec named: predictions, pipeline, registered, callable, spacy.
+    """
 
     name: str
     kind: str
@@ -59,8 +63,8 @@ class Extractor:
     notes: list[str] = field(default_factory=list)
 
 
-def resolve(spec: str, schema: LabelSchema | None = None) -> Extractor:
-    """Turn a spec (see the module docstring) into an :class:`Extractor`."""
+def resolve(spec: str, schema: LabelSchema | None = None) -> Resolved:
+    """Turn a spec (see the module docstring) into a :class:`Resolved` extractor."""
     spec = spec.strip()
     if not spec:
         raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v2 or a .jsonl")
@@ -69,9 +73,7 @@ def resolve(spec: str, schema: LabelSchema | None = None) -> Extractor:
     base, _, model = spec.partition("@")
     if base in PIPELINE_NAMES:
         return _pipeline(spec, model or None, schema)
-    from curate import extract
-
-    if base in extract.names() or base in extract.RETIRED:
+    if base in extract.names() or base in extract.retired():
         return _registered(spec, base, model or None, schema)
     from curate.train.models import looks_like_model
 
@@ -82,11 +84,11 @@ def resolve(spec: str, schema: LabelSchema | None = None) -> Extractor:
     return _spacy(spec, schema)
 
 
-def _predictions(path: Path) -> Extractor:
+def _predictions(path: Path) -> Resolved:
     if not path.is_file():
         raise InputError("predictions file not found; check the path", path=str(path))
 
-    ex = Extractor(str(path), "predictions", TASKS, lambda a: iter(()))
+    ex = Resolved(str(path), "predictions", TASKS, lambda a: iter(()))
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
         from curate.io.records import iter_documents
@@ -127,13 +129,13 @@ def _predictions(path: Path) -> Extractor:
 
 def _pipeline(
     name: str, model: str | None, schema: LabelSchema | None, quote_model: str | None = None
-) -> Extractor:
+) -> Resolved:
     try:
         from curate.extract.preannotate import preannotate
     except ImportError as e:
         raise CurateError(f"the pre-annotation pipeline is not available ({e})") from e
 
-    ex = Extractor(name, "pipeline", TASKS, lambda a: iter(()))
+    ex = Resolved(name, "pipeline", TASKS, lambda a: iter(()))
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
         from curate.extract.preannotate import PreannotateReport
@@ -152,79 +154,67 @@ def _pipeline(
             if a.id not in done:
                 # Scored as predicting nothing, so recall shows the loss; named above.
                 ex.notes.append(f"{name}: no prediction for {a.id!r}; scored as empty")
-            yield done.get(a.id) or Document.from_article(a, source={"model_version": name})
+            yield done.get(a.id) or Document.from_article(a, provenance=Prediction(name))
 
     ex.run = run
     return ex
 
 
-def _registered(name: str, base: str, model: str | None, schema: LabelSchema | None) -> Extractor:
-    from curate import extract
-
-    fn = extract.get(base)
-    module = sys.modules.get(getattr(fn, "__module__", ""), None)
-    required = tuple(getattr(module, "REQUIRED_PIPES", ()) or ())
-    if base.startswith("curate.entities."):
-        tasks: tuple[str, ...] = ("entities",)
-    elif base.startswith("curate.quotes."):
-        tasks = ("quotes",)
-    else:
-        raise CurateError(
-            f"extractor {base!r} is registered but evaluate does not know whether it predicts "
-            "entities or quotes; wrap it as a module:function (see `curate evaluate --help`)"
-        )
-    ex = Extractor(name, "registered", tasks, lambda a: iter(()))
+def _registered(name: str, base: str, model: str | None, schema: LabelSchema | None) -> Resolved:
+    registered = extract.get(base)
+    ex = Resolved(name, "registered", registered.tasks, lambda a: iter(()))
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
-        nlp, version = _load(model, required)
+        nlp, version = _load(model, registered.required_pipes)
         # A trained quote model names itself (curate.quotes.hybrid.v1:NAME@VERSION).
-        named = getattr(fn, "curate_name", None)
-        ex.version = f"{named() if named else base}@{version}"
-        sch = schema or load_schema()
-        for a, doc in _pipe(ex, nlp, articles):
-            if doc is None:
-                yield Document.from_article(a, source=_src(ex))
-            elif tasks == ("entities",):
-                ents, _dropped = fn(doc, sch)
-                yield Document.from_article(a, entities=tuple(ents), source=_src(ex))
-            else:
-                yield Document.from_article(a, quotes=tuple(fn(doc)), source=_src(ex))
+        ex.version = f"{registered.version}@{version}"
+        yield from _extracted(ex, registered, nlp, articles, schema or load_schema())
 
     ex.run = run
     return ex
 
 
-def _spacy(name: str, schema: LabelSchema | None) -> Extractor:
+def _spacy(name: str, schema: LabelSchema | None) -> Resolved:
     import spacy.util
 
     if not (spacy.util.is_package(name) or Path(name).is_dir()):
-        from curate import extract
-
         raise CurateError(
             f"unknown extractor {name!r}: not a predictions .jsonl, not `curate`, not a "
             f"registered extractor ({', '.join(extract.names())}), not a module:function "
             "and not an installed spaCy model or model folder"
         )
-    from curate.extract.entities import REQUIRED_PIPES, extract_entities
+    from curate.extract.entities import EXTRACTOR as ENTITIES
 
-    ex = Extractor(name, "spacy", ("entities",), lambda a: iter(()))
+    ex = Resolved(name, "spacy", ENTITIES.tasks, lambda a: iter(()))
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
-        nlp, version = _load(name, REQUIRED_PIPES)
+        nlp, version = _load(name, ENTITIES.required_pipes)
         ex.version = version
-        sch = schema or load_schema()
-        for a, doc in _pipe(ex, nlp, articles):
-            if doc is None:
-                yield Document.from_article(a, source=_src(ex))
-                continue
-            ents, _dropped = extract_entities(doc, sch)
-            yield Document.from_article(a, entities=tuple(ents), source=_src(ex))
+        yield from _extracted(ex, ENTITIES, nlp, articles, schema or load_schema())
 
     ex.run = run
     return ex
 
 
-def _callable(spec: str) -> Extractor:
+def _extracted(
+    ex: Resolved,
+    extractor: extract.Extractor,
+    nlp: Any,
+    articles: Sequence[Article],
+    schema: LabelSchema,
+) -> Iterator[Document]:
+    """One predicted Document per article from a registered extractor over ``nlp``."""
+    for a, doc in _pipe(ex, nlp, articles):
+        if doc is None:
+            yield Document.from_article(a, provenance=_src(ex))
+            continue
+        (found,) = extractor([doc], schema)
+        yield Document.from_article(
+            a, entities=found.entities, quotes=found.quotes, provenance=_src(ex)
+        )
+
+
+def _callable(spec: str) -> Resolved:
     module_name, _, attr = spec.partition(":")
     if str(Path.cwd()) not in sys.path and "" not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
@@ -244,7 +234,7 @@ def _callable(spec: str) -> Extractor:
     if not set(tasks) <= set(TASKS) or not tasks:
         raise CurateError(f"extractor {spec!r}: curate_tasks must name entities and/or quotes")
     batch = bool(getattr(fn, "curate_batch", False))
-    ex = Extractor(spec, "callable", tasks, lambda a: iter(()))
+    ex = Resolved(spec, "callable", tasks, lambda a: iter(()))
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
         n = 0
@@ -282,7 +272,7 @@ def _guard(spec: str, article: Article | None, call: Callable[..., Any], arg: An
         ) from e
 
 
-def _pipe(ex: Extractor, nlp: Any, articles: Sequence[Article]) -> Iterator[tuple[Article, Any]]:
+def _pipe(ex: Resolved, nlp: Any, articles: Sequence[Article]) -> Iterator[tuple[Article, Any]]:
     """(article, spaCy Doc) pairs; None for articles over the model's max_length (noted)."""
     limit = nlp.max_length
     docs = iter(nlp.pipe(a.text for a in articles if len(a.text) <= limit))
@@ -328,8 +318,8 @@ def _load(model: str | None, required: Sequence[str]) -> Any:
     return load_model(model, disable)
 
 
-def _src(ex: Extractor) -> dict[str, Any]:
-    return {"model_version": ex.version or ex.name}
+def _src(ex: Resolved) -> Prediction:
+    return Prediction(ex.version or ex.name)
 
 
 def _why(e: BaseException) -> str:

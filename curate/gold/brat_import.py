@@ -1,8 +1,8 @@
 """Importing gold made elsewhere: brat standoff (PolNeAR and the like) into a gold version.
 
 The folder is read by :func:`curate.io.brat.read_brat` (the one brat reader): each
-``.ann`` file becomes one :class:`~curate.model.Document` with ``source["annotator"]``
-(the ``annotations``, the shape ``curate pull`` writes for agreement). The gold version
+``.ann`` file becomes one :class:`~curate.model.Document` whose provenance names its
+annotator (the ``annotations``, the shape ``curate pull`` writes for agreement). The gold version
 gets one Document per article, the annotation of the first annotator in sorted order
 (:meth:`~curate.io.brat.BratCorpus.gold`), so that an import is deterministic; all of them
 are written beside the version as ``<version>.annotations.jsonl`` for ``curate agreement``.

@@ -29,7 +29,7 @@ from spacy.tokens import Span as SpacySpan
 
 from curate.errors import ConfigError
 from curate.io.jsonl import write_jsonl
-from curate.model import Document
+from curate.model import Document, Span
 
 FORMATS: tuple[str, ...] = ("hf", "spacy", "conll", "jsonl")
 # Tried in this order, as pre-annotation resolves its model (see curate.extract.nlp).
@@ -153,7 +153,9 @@ def to_spacy_doc(doc: Document, nlp: Language, split: str, report: Alignment) ->
         "speaker_entities": [],
     }
     for i, q in enumerate(doc.quotes):
-        parts = [("quotes", "quote", frag, q.kind) for frag in q.fragments]
+        parts: list[tuple[str, str, Span | None, str]] = [
+            ("quotes", "quote", frag, q.kind) for frag in q.fragments
+        ]
         parts += [
             ("speakers", "speaker", q.speaker, "SPEAKER"),
             ("cues", "cue", q.cue, "CUE"),

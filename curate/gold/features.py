@@ -59,7 +59,7 @@ def build_features(schema: LabelSchema) -> Features:
                 "project": Value("string"),
                 "snapshot": Value("string"),
             },
-            # Lossless JSON of Document.meta and Document.source: the typed columns above
+            # Lossless JSON of Document.meta and Document.provenance: the typed columns above
             # are for users; these let load_documents give back the exact Documents.
             "meta": Value("string"),
             "source": Value("string"),

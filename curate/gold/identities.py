@@ -35,6 +35,7 @@ IDENTITY_KEYS = frozenset(
     {
         "annotator",
         "annotators",
+        "other_annotators",
         "completed_by",
         "created_by",
         "updated_by",

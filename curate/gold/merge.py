@@ -142,7 +142,7 @@ def merge(versions: Mapping[str, Document], policy: MergePolicy) -> MergeOutcome
 
     ``versions`` maps an annotator label (an alias) to that annotator's Document of the
     same article (same text). Returns the accepted regions as a Document (id, text and
-    meta of the first version, empty ``source``) and every region's vote.
+    meta of the first version, no provenance) and every region's vote.
     """
     if not versions:
         raise CurateError("nothing to merge: no annotations")

@@ -33,15 +33,16 @@ from curate.gold.identities import (
     PREFIX,
     PSEUDONYMOUS,
     REAL,
+    Pseudonyms,
     known_identities,
     load_pseudonyms,
     pseudonymize,
 )
 from curate.gold.load import read_version
 from curate.gold.manifest import hash_files, read_manifest
-from curate.gold.rows import document_to_row, provenance, scrub
+from curate.gold.rows import document_to_row, provenance, scrub, scrub_provenance
 from curate.gold.version import MANIFEST, check_name, list_versions, next_version
-from curate.model import Document
+from curate.model import Document, Provenance
 from curate.schema import LabelSchema, load_schema
 
 DEFAULT_SPLITS: dict[str, float] = {"train": 0.8, "dev": 0.1, "test": 0.1}
@@ -151,8 +152,8 @@ def release(
         ratios = parse_splits(splits) if "=" in splits else check_splits({splits: 1.0})
     else:
         ratios = check_splits(splits or DEFAULT_SPLITS)
-    # Credentials never enter a version, whatever the caller put in meta or source.
-    docs = [d.with_(meta=scrub(d.meta), source=scrub(d.source)) for d in docs]
+    # Credentials never enter a version, whatever the caller put in meta or provenance.
+    docs = [d.with_(meta=scrub(d.meta), provenance=scrub_provenance(d.provenance)) for d in docs]
     if not docs:
         raise DatasetError("no gold documents to release")
     seen: set[str] = set()
@@ -164,9 +165,7 @@ def release(
     agreement = dict(scrub(dict(agreement))) if agreement else None
     if not real_identities:
         docs, meta, agreement = _pseudonymize(docs, meta, agreement, root)
-    rows = {
-        d.id: features.encode_example(document_to_row(d, schema.entity_labels, meta)) for d in docs
-    }
+    rows = {d.id: features.encode_example(document_to_row(d, schema, meta)) for d in docs}
 
     by_split: dict[str, list[Document]] = {s: [] for s in ratios}
     for d in sorted(docs, key=lambda d: d.id):
@@ -283,29 +282,35 @@ def write_version(docs: Iterable[Document], **kwargs: Any) -> Path:
 
 def _pseudonymize(
     docs: list[Document],
-    meta: dict[str, Any],
+    meta: Mapping[str, Any],
     agreement: dict[str, Any] | None,
     root: str | Path,
-) -> tuple[list[Document], dict[str, Any], dict[str, Any] | None]:
+) -> tuple[list[Document], Any, dict[str, Any] | None]:
     """Annotators under their pseudonyms in everything a version holds; the key and the
     mapping are saved (0600) before anything is written, so pseudonyms stay stable."""
     names = load_pseudonyms(root)
     known: set[str] = set()
     for d in docs:
-        known |= known_identities(d.source)
+        known |= known_identities(d.provenance.to_dict() if d.provenance else {})
     known |= known_identities(meta) | known_identities(agreement)
     docs = [
         d.with_(
-            source=pseudonymize(d.source, names, known),
+            provenance=_pseudonymous(d.provenance, names, known),
             # Article metadata may hold e-mails of the article's authors: only annotators go.
             meta=pseudonymize(d.meta, names, known, thorough=False),
         )
         for d in docs
     ]
-    meta = pseudonymize(meta, names, known)
     agreement = pseudonymize(agreement, names, known) if agreement else None
     names.save()
-    return docs, meta, agreement
+    return docs, pseudonymize(meta, names, known), agreement
+
+
+def _pseudonymous(prov: Provenance | None, names: Pseudonyms, known: set[str]) -> Any:
+    # Through the wire form, where every key naming a person is a plain field.
+    if prov is None:
+        return None
+    return type(prov).from_dict(pseudonymize(prov.to_dict(), names, known))
 
 
 def _identities_note(real: bool) -> dict[str, str]:
@@ -323,7 +328,7 @@ def _provenance_summary(docs: list[Document]) -> dict[str, Any]:
     people: set[str] = set()
     models: set[str] = set()
     for d in docs:
-        prov = provenance(scrub(d.source))
+        prov = provenance(d.provenance)
         people.update(prov["annotators"])
         if prov["model_version"]:
             models.add(prov["model_version"])

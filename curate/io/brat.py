@@ -34,7 +34,7 @@ from pathlib import Path
 from curate.errors import CurateError, InputError
 from curate.io.text import read_text
 from curate.marks import quote_kind
-from curate.model import Document, Entity, Quote, Span
+from curate.model import Annotation, Document, Entity, Quote, Span
 from curate.schema import LabelSchema, load_schema
 
 ATTRIBUTION_PARTS = {"Source", "Cue", "Content"}
@@ -242,8 +242,14 @@ def to_document(doc_id: str, text: str, ann: BratFile, meta: dict | None = None)
     entities = [
         Entity.of(text, s.start, s.end, s.label) for s in ann.spans.values() if s.label not in skip
     ]
-    source: dict = {"brat": ann.path.name}
-    return Document(doc_id, text, tuple(entities), tuple(quotes), meta or {}, source)
+    return Document(
+        doc_id,
+        text,
+        tuple(entities),
+        tuple(quotes),
+        meta or {},
+        Annotation(extra={"brat": ann.path.name}),
+    )
 
 
 @dataclass
@@ -262,23 +268,26 @@ class BratCorpus:
 
     @property
     def annotators(self) -> list[str]:
-        return sorted({str(d.source["annotator"]) for d in self.annotations})
+        return sorted({_annotator(d) for d in self.annotations})
 
     def gold(self) -> list[Document]:
         """One Document per article: the first annotator's in sorted order, the others
-        named in its ``source["other_annotators"]``."""
+        named in its provenance (``other_annotators``)."""
         by_article: dict[str, list[Document]] = {}
         for d in self.annotations:
             by_article.setdefault(d.id, []).append(d)
         out = []
         for art in sorted(by_article):
-            docs = sorted(by_article[art], key=lambda d: str(d.source["annotator"]))
+            docs = sorted(by_article[art], key=_annotator)
             first = docs[0]
-            source = dict(first.source)
-            if len(docs) > 1:
-                source["other_annotators"] = [str(d.source["annotator"]) for d in docs[1:]]
-            out.append(first.with_(source=source))
+            prov = first.provenance if isinstance(first.provenance, Annotation) else Annotation()
+            others = tuple(_annotator(d) for d in docs[1:])
+            out.append(first.with_(provenance=replace(prov, other_annotators=others)))
         return out
+
+
+def _annotator(doc: Document) -> str:
+    return doc.provenance.annotator if isinstance(doc.provenance, Annotation) else ""
 
 
 def read_brat(path: str | Path, schema: LabelSchema | None = None) -> BratCorpus:
@@ -287,10 +296,10 @@ def read_brat(path: str | Path, schema: LabelSchema | None = None) -> BratCorpus
     Attributions (E lines joining Source, Cue and Content) become quotes; T spans whose
     label is an entity label of ``schema`` (default: the shipped config, after its
     ``[entity_labels]`` mapping) become entities; other labels (PolNeAR's ``Discard``,
-    ``Discuss``...) are counted in ``dropped_labels``. ``source["annotator"]`` names the
-    annotator. A file that cannot be read or whose spans do not fit its text is reported
-    in ``problems`` and skipped; the rest go through. Raises InputError when ``path`` is
-    not a folder holding ``.txt`` files.
+    ``Discuss``...) are counted in ``dropped_labels``. The provenance (an
+    :class:`~curate.model.Annotation`) names the annotator. A file that cannot be read or
+    whose spans do not fit its text is reported in ``problems`` and skipped; the rest go
+    through. Raises InputError when ``path`` is not a folder holding ``.txt`` files.
     """
     schema = schema or load_schema()
     folder = Path(path)
@@ -363,8 +372,9 @@ def _read_one(
                 corpus.dropped_labels[e.label] += 1
         else:
             entities.append(e if label == e.label else Entity(e.start, e.end, label, e.text))
-    source = {**doc.source, "annotator": who, "format": "brat"}
-    return doc.with_(entities=tuple(entities), source=source)
+    prov = doc.provenance if isinstance(doc.provenance, Annotation) else Annotation()
+    prov = replace(prov, annotators=(who,), origin="brat")
+    return doc.with_(entities=tuple(entities), provenance=prov)
 
 
 # metadata.tsv column -> article meta key (the keys the Label Studio task shows)

@@ -1,7 +1,7 @@
 """Agreement between annotators: pairwise span F1 and Krippendorff's alpha.
 
 Input is one :class:`~curate.model.Document` per (article, annotator), the annotator in
-``Document.source["annotator"]``: the ``annotations.jsonl`` a pull or a brat import
+``Document.provenance.annotator``: the ``annotations.jsonl`` a pull or a brat import
 writes. Only articles with two or more annotators count.
 
 Each annotation is a set of labelled spans: entities under their label, quote content,
@@ -40,7 +40,7 @@ from typing import Any
 from curate.errors import InputError
 from curate.io.brat import read_brat
 from curate.io.records import iter_documents
-from curate.model import Document, Span
+from curate.model import Annotation, Document, Span
 from curate.schema import LabelSchema
 from curate.score.match import Spans as MatchSpans
 from curate.score.match import match_spans, pieces
@@ -129,10 +129,10 @@ def group_by_article(docs: Iterable[Document]) -> dict[str, dict[str, Document]]
     out: dict[str, dict[str, Document]] = defaultdict(dict)
     texts: dict[str, str] = {}
     for doc in docs:
-        who = str(doc.source.get("annotator") or "")
+        who = doc.provenance.annotator if isinstance(doc.provenance, Annotation) else ""
         if not who:
             raise InputError(
-                f"article {doc.id!r} has an annotation without source.annotator; agreement "
+                f"article {doc.id!r} has an annotation without an annotator; agreement "
                 "needs one Document per annotator (the annotations.jsonl of a pull or import)"
             )
         if who in out[doc.id]:
@@ -220,7 +220,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
             for other in annotators
             if other != who
         ]
-        pair_alphas = [x for x in pair_alphas if x is not None]
+        known = [x for x in pair_alphas if x is not None]
         report.by_annotator.append(
             AnnotatorAgreement(
                 who,
@@ -228,7 +228,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
                 sum(sum(map(len, s.values())) for (_, w), s in spans.items() if w == who),
                 _f1(sum(r[0] for r in rows), sum(r[2] + r[3] for r in rows)),
                 _f1(sum(r[1] for r in rows), sum(r[2] + r[3] for r in rows)),
-                sum(pair_alphas) / len(pair_alphas) if pair_alphas else None,
+                sum(known) / len(known) if known else None,
             )
         )
 
@@ -272,9 +272,9 @@ def _quote_attributes(multi: Mapping[str, Mapping[str, Document]]) -> QuoteAttri
                 if x.speaker_entity is not None or y.speaker_entity is not None:
                     resolved += 1
                     same[3] += key(x.speaker_entity) == key(y.speaker_entity)
-    rates = [n / matched if matched else None for n in same[:3]]
+    kind, speaker, cue = (n / matched if matched else None for n in same[:3])
     # only where someone resolved a speaker (brat gold never does): else no number
-    return QuoteAttributes(matched, *rates, same[3] / resolved if resolved else None)
+    return QuoteAttributes(matched, kind, speaker, cue, same[3] / resolved if resolved else None)
 
 
 def _f1(matched: int, total: int) -> float | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError, DatasetError, InputError
-from curate.extract.resolve import TASKS, Extractor
+from curate.extract.resolve import TASKS, Resolved
 from curate.model import Document
 from curate.schema import LabelSchema, load_schema
 from curate.score import bootstrap, entities, metrics, quotes
@@ -223,7 +223,7 @@ def score(
     totals = table.totals()
     point = metrics.compute(totals, table.columns, tasks)
 
-    def fn(sums):
+    def fn(sums: Any) -> dict[str, Any]:
         return metrics.compute(sums, table.columns, tasks)
 
     cis = bootstrap.intervals(table.rows, fn, draws=draws, seed=seed, confidence=confidence)
@@ -244,7 +244,7 @@ def score(
 
 def evaluate(
     gold: Sequence[Document],
-    extractors: Sequence[Extractor],
+    extractors: Sequence[Resolved],
     *,
     only: Iterable[str] | None = None,
     draws: int = 1000,
@@ -313,7 +313,7 @@ def evaluate(
 
 
 def _version_of(preds: Sequence[Document]) -> str | None:
-    versions = sorted({str(v) for d in preds if (v := d.source.get("model_version"))})
+    versions = sorted({v for d in preds if d.provenance and (v := d.provenance.model_version)})
     return ", ".join(versions) or None
 
 

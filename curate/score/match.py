@@ -36,14 +36,14 @@ def pieces(a: Any) -> tuple[tuple[int, int], ...]:
 def length(a: Spans) -> int:
     """Characters covered by a span or by the union of its fragments."""
     if isinstance(a[0], int):  # the common case, kept fast: entity scoring calls this a lot
-        return a[1] - a[0]  # type: ignore[operator]
+        return a[1] - a[0]
     return sum(e - s for s, e in pieces(a))
 
 
 def overlap(a: Spans, b: Spans) -> int:
     """Characters covered by both ``a`` and ``b`` (fragments: their unions)."""
     if isinstance(a[0], int) and isinstance(b[0], int):
-        return max(0, min(a[1], b[1]) - max(a[0], b[0]))  # type: ignore[call-overload,operator]
+        return max(0, min(a[1], b[1]) - max(a[0], b[0]))
     return sum(max(0, min(x[1], y[1]) - max(x[0], y[0])) for x in pieces(a) for y in pieces(b))
 
 

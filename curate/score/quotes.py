@@ -124,7 +124,9 @@ def _norm(s: str) -> str:
     return " ".join(s.split()).casefold()
 
 
-def errors(gold: Sequence[Quote], pred: Sequence[Quote], pairs: Sequence[tuple[int, int]]):
+def errors(
+    gold: Sequence[Quote], pred: Sequence[Quote], pairs: Sequence[tuple[int, int]]
+) -> list[dict]:
     """Missed and spurious quotes and wrong speakers/cues under the main rule."""
     out: list[dict] = []
     gi = {i for i, _ in pairs}

@@ -215,7 +215,9 @@ def compare(
             b = _matrix(columns, [old_rows[i] for i in common])
             tasks = res.tasks
 
-            def fn(sums: np.ndarray, columns=columns, tasks=tasks) -> dict[str, np.ndarray]:
+            def fn(
+                sums: np.ndarray, columns: Any = columns, tasks: Any = tasks
+            ) -> dict[str, np.ndarray]:
                 return metrics.compute(sums, columns, tasks)
 
             diffs = bootstrap.paired_differences(
@@ -233,7 +235,7 @@ def compare(
     return Comparison(old_path, changes, paired, unmatched, notes)
 
 
-def _unpaired(nlo, nhi, olo, ohi) -> str:
+def _unpaired(nlo: Any, nhi: Any, olo: Any, ohi: Any) -> str:
     if None in (nlo, nhi, olo, ohi):
         return "same"
     if nhi < olo:

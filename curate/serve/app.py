@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -44,7 +44,9 @@ def log_event(event: str, **fields: Any) -> None:
     logger.info(json.dumps({"event": event, **fields}, default=str, sort_keys=True))
 
 
-def create_app(backend: Backend, on_setup: Callable[[wire.SetupRequest], None] | None = None):
+def create_app(
+    backend: Backend, on_setup: Callable[[wire.SetupRequest], None] | None = None
+) -> Starlette:
     """The ASGI app serving ``backend``. ``on_setup`` learns where Label Studio is."""
 
     async def health(request: Request) -> JSONResponse:
@@ -95,7 +97,7 @@ def create_app(backend: Backend, on_setup: Callable[[wire.SetupRequest], None] |
         return JSONResponse(backend.status())
 
     @asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log_event("start", model_version=backend.model_version)
         yield
         backend.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError
-from curate.model import Article, Document, Quote
+from curate.model import Article, Document, Prediction, Quote
 from curate.schema import LabelSchema, load_schema
 from curate.serve import training
 from curate.studio.convert import document_to_results, text_field
@@ -95,7 +95,7 @@ class Backend:
             learned = list(quotes.predict(articles))
             docs = [d.with_(quotes=q.quotes) for d, q in zip(docs, learned, strict=True)]
         version = self.model_version
-        return [d.with_(source={**d.source, "model_version": version}) for d in docs]
+        return [d.with_(provenance=_made_by(d, model_version=version)) for d in docs]
 
     def predict(self, tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Label Studio predictions (``{"result", "score", "model_version"}``), one per task.
@@ -185,7 +185,7 @@ class Backend:
 
 def _is_part(region: Mapping[str, Any], schema: LabelSchema) -> bool:
     value = region.get("value") or {}
-    labels = value.get("labels") or ()
+    labels: Sequence[str] = value.get("labels") or ()
     return (
         region.get("from_name") == schema.quote_control
         and len(labels) == 1
@@ -195,7 +195,9 @@ def _is_part(region: Mapping[str, Any], schema: LabelSchema) -> bool:
     )
 
 
-def _quote_for(quotes: Sequence[Quote], region: Mapping[str, Any], schema: LabelSchema):
+def _quote_for(
+    quotes: Sequence[Quote], region: Mapping[str, Any], schema: LabelSchema
+) -> Quote | None:
     value = region["value"]
     span = (value["start"], value["end"])
     part = "cue" if value["labels"][0] == schema.cue_label else "speaker"
@@ -215,3 +217,9 @@ def _rename(results: list[dict[str, Any]], old: str, new: str) -> None:
         for key in ("from_id", "to_id"):
             if r.get(key) == old:
                 r[key] = new
+
+
+def _made_by(doc: Document, **changes: Any) -> Prediction:
+    """The document's Prediction with ``changes`` (a new one when it has none)."""
+    prov = doc.provenance if isinstance(doc.provenance, Prediction) else Prediction("")
+    return replace(prov, **changes)

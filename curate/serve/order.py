@@ -17,17 +17,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from curate.errors import CurateError
-from curate.model import Document
+from curate.model import Document, Prediction
 
 ORDERS = ("uncertainty", "disagreement")
 BATCH = 32
 
 
 def scored(documents: Iterable[Document], order: str, model_path: str | Path) -> Iterator[Document]:
-    """The documents with ``source["score"]`` set for ``order`` (streamed in batches)."""
+    """The documents with their Prediction's ``score`` set for ``order`` (streamed in
+    batches)."""
     from curate.serve.tagger import TaggerModel
     from curate.serve.training import quote_f1
 
@@ -42,7 +45,8 @@ def scored(documents: Iterable[Document], order: str, model_path: str | Path) ->
                 score = 1.0 / (1.0 + unsure)
             else:
                 score = quote_f1([doc], [learned]) if doc.quotes or learned.quotes else 1.0
-            yield doc.with_(source={**doc.source, "score": round(score, 6), "order": order})
+            prov = doc.provenance if isinstance(doc.provenance, Prediction) else Prediction("")
+            yield doc.with_(provenance=replace(prov, score=round(score, 6), order=order))
 
 
 def serving_model(state_dir: str | Path) -> Path:
@@ -58,7 +62,9 @@ def serving_model(state_dir: str | Path) -> Path:
     return Path(v.path)
 
 
-def push_ordered(conn, path: str | Path, order: str, model_path: str | Path, **kwargs):
+def push_ordered(
+    conn: Any, path: str | Path, order: str, model_path: str | Path, **kwargs: Any
+) -> Any:
     """:func:`curate.studio.push.push_file` with each prediction scored for ``order``."""
     from curate.errors import InputError
     from curate.studio.push import iter_documents, push

@@ -23,10 +23,10 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from curate.errors import CurateError
-from curate.model import Article, Document, Quote, Span
+from curate.model import Article, Document, Prediction, Quote, Span
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -251,8 +251,8 @@ class TaggerModel:
         except (OSError, ValueError) as e:
             raise CurateError(f"{self.path} is not a curate tagger model ({e})") from e
         self.nlp = _load_spacy(self.path)
-        self.tagger = self.nlp.get_pipe("tagger")
-        self.labels = list(self.tagger.labels)
+        self.tagger: Any = self.nlp.get_pipe("tagger")  # a spaCy tagger (untyped)
+        self.labels = list(cast(Any, self.tagger).labels)
 
     @property
     def version(self) -> str:
@@ -278,9 +278,7 @@ class TaggerModel:
             unsure = float((1.0 - probs.max(axis=1)).sum()) if len(sdoc) else 0.0
             quotes = decode(a.text, sdoc, tags)
             yield (
-                Document.from_article(
-                    a, quotes=tuple(quotes), source={"model_version": self.version}
-                ),
+                Document.from_article(a, quotes=tuple(quotes), provenance=Prediction(self.version)),
                 unsure,
             )
 

@@ -156,9 +156,9 @@ def quote_f1(gold: Sequence[Document], predictions: Sequence[Document]) -> float
             tot[k] = tot.get(k, 0) + v
     tp_p, tp_g = tot.get("q/overlap/tpp/*", 0), tot.get("q/overlap/tpg/*", 0)
     n_p, n_g = tot.get("q/pred/*", 0), tot.get("q/gold/*", 0)
-    p = tp_p / n_p if n_p else 0.0
-    r = tp_g / n_g if n_g else 0.0
-    return 2 * p * r / (p + r) if p + r else 0.0
+    prec = tp_p / n_p if n_p else 0.0
+    rec = tp_g / n_g if n_g else 0.0
+    return 2 * prec * rec / (prec + rec) if prec + rec else 0.0
 
 
 @dataclass

@@ -34,7 +34,7 @@ gives the same JSON and predictions can be compared across pushes.
 
 For the labeler (Label Studio shows these; reading results back ignores them): every
 region has a ``score`` (entities: the NER model's own precision for the label,
-``source.entity_precision``; quote parts: the extractor's certainty for the quote's shape,
+``Prediction.entity_precision``; quote parts: the extractor's certainty for the quote's shape,
 :data:`curate.extract.quotes.CERTAINTY`), a QUOTE region says its kind, speaker and cue
 in words in ``meta.text`` (the Details panel), and a quote's SPEAKER and CUE regions
 carry ``parentID`` = the quote's region, so the Regions panel nests them under it.
@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate.extract.quotes import CERTAINTY, quote_shape
-from curate.model import QUOTE_KINDS, Document, Entity, Quote, Span
+from curate.model import QUOTE_KINDS, Document, Entity, Prediction, Provenance, Quote, Span
 from curate.schema import LabelSchema
 
 #: Shown above every article: five lines at most, one example per quote kind, hotkeys.
@@ -132,8 +132,7 @@ def headline(text: str) -> tuple[str, str]:
 
 def text_field(schema: LabelSchema) -> str:
     """The task data key holding the article text (``text`` for ``value="$text"``)."""
-    # getattr: LabelSchema.text_field is newer than this module's first users.
-    return getattr(schema, "text_field", None) or "text"
+    return schema.text_field
 
 
 def document_to_results(doc: Document, schema: LabelSchema) -> list[dict[str, Any]]:
@@ -211,7 +210,8 @@ def _for_labelers(
         for r in results
         if r["type"] == "labels"
     }
-    precision = doc.source.get("entity_precision") or {}
+    made_by = doc.provenance
+    precision = made_by.entity_precision if isinstance(made_by, Prediction) else {}
     for e in doc.entities:
         p = precision.get(e.label)
         if isinstance(p, int | float):
@@ -372,7 +372,7 @@ def parse_results(
     *,
     id: str,
     meta: Mapping[str, Any] | None = None,
-    source: Mapping[str, Any] | None = None,
+    provenance: Provenance | None = None,
     report: ConvertReport | None = None,
     where: str | None = None,
     prediction: Parsed | None = None,
@@ -581,7 +581,7 @@ def parse_results(
         entities=tuple(entities),
         quotes=tuple(q for q, _ in quotes),
         meta=dict(meta or {}),
-        source=dict(source or {}),
+        provenance=provenance,
     )
     return Parsed(doc, all_regions, quotes, dropped, kinds)
 

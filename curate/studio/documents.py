@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.io import records
-from curate.model import Document
+from curate.model import Document, Prediction
 from curate.schema import LabelSchema
 from curate.studio.convert import document_to_results, document_to_task, prediction_score
 
@@ -53,11 +53,8 @@ def dedupe(documents: Iterable[Document]) -> tuple[list[Document], list[str], li
 
 
 def model_version(doc: Document) -> str:
-    """The model version a document's predictions come from (``source.model_version``)."""
-    mv = doc.source.get("model_version")
-    if isinstance(mv, dict):
-        return ",".join(f"{k}={v}" for k, v in sorted(mv.items()))
-    return str(mv) if mv else UNKNOWN_MODEL
+    """The model version a document's predictions come from (its provenance's)."""
+    return (doc.provenance.model_version if doc.provenance else None) or UNKNOWN_MODEL
 
 
 def build_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
@@ -71,12 +68,12 @@ def build_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
 def prediction(doc: Document, schema: LabelSchema) -> dict[str, Any]:
     """The Label Studio prediction of ``doc``: model version, score, results.
 
-    The score is ``source.score`` if set, else the mean of its regions' scores
+    The score is the provenance's if set, else the mean of its regions' scores
     (:func:`curate.studio.convert.prediction_score`), else :data:`DEFAULT_SCORE`.
     """
-    score = doc.source.get("score")
+    score = doc.provenance.score if isinstance(doc.provenance, Prediction) else None
     result = document_to_results(doc, schema)
-    if not isinstance(score, int | float):
+    if score is None:
         score = prediction_score(result)
     return {
         "model_version": model_version(doc),

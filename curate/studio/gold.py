@@ -7,7 +7,7 @@ The policy (``POLICY``), applied per task to its submitted, non-cancelled annota
 2. **A single annotation is taken** as it is.
 3. **Agreeing annotations are merged**: when all annotations have identical span sets
    (entities with labels; quotes with kind, speaker, cue and speaker entity), the gold is
-   that shared content and its ``source`` lists every annotation and annotator.
+   that shared content and its provenance lists every annotation and annotator.
 4. **Anything else is a conflict**: listed in ``conflicts.jsonl`` with a link to the task
    in Label Studio and what differs, and left out of the gold until someone adjudicates
    (marks one annotation as ground truth, or fixes them to agree) and pulls again.
@@ -29,7 +29,7 @@ POLICY = (
     "any disagreement is a conflict to adjudicate in Label Studio (not in gold)"
 )
 
-#: How a task's gold was chosen (``source.selection``) or why it has none.
+#: How a task's gold was chosen (``Annotation.selection``) or why it has none.
 GROUND_TRUTH = "ground_truth"
 SINGLE = "single"
 MERGED = "merged"

@@ -8,7 +8,7 @@ polls it until it is ready, downloads it and writes, under
 * ``raw_export.json``: the export exactly as Label Studio sent it (the audit trail);
 * ``gold.jsonl``: one Document per task with gold, chosen by :mod:`curate.studio.gold`;
 * ``annotations.jsonl``: every submitted, non-cancelled annotation as its own Document
-  (``source.annotator``), for agreement metrics;
+  (``provenance.annotator``), for agreement metrics;
 * ``conflicts.jsonl``: tasks whose annotations disagree, with links to adjudicate them;
 * ``report.json``: counts, conversion problems and the correction report.
 
@@ -33,18 +33,18 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import ijson
 import psutil
 
-from curate import settings
+from curate import model, settings
 from curate.errors import CurateError, StudioError
 from curate.gold.merge import MergePolicy, merge_counts
 from curate.io.jsonl import atomic_writer, dumps
-from curate.model import Document, content_hash
+from curate.model import Annotation, Document, content_hash
 from curate.schema import LabelSchema, load_schema
 from curate.studio.convert import ConvertReport, Parsed, parse_results, text_field
 from curate.studio.corrections import CorrectionReport
@@ -373,18 +373,19 @@ def convert_tasks(
                 pred = predictions.get(ann.get("parent_prediction")) or latest
             model_version = (pred or {}).get("model_version") or None
             annotator = _annotator(ann.get("completed_by"))
-            source = {
-                "project_id": result.project_id,
-                "snapshot_id": result.snapshot_id,
-                "task_id": tid,
-                "annotation_id": ann.get("id"),
-                "annotator": annotator,
-                "created_at": ann.get("created_at"),
-                "updated_at": ann.get("updated_at"),
-                "ground_truth": bool(ann.get("ground_truth")),
-                "lead_time": ann.get("lead_time"),
-                "model_version": model_version,
-            }
+            lead_time = ann.get("lead_time")
+            made_by = Annotation(
+                annotators=(annotator,),
+                annotation_ids=() if ann.get("id") is None else (int(ann["id"]),),
+                task_id=tid,
+                project_id=result.project_id,
+                snapshot=str(result.snapshot_id),
+                created_at=ann.get("created_at"),
+                updated_at=ann.get("updated_at"),
+                ground_truth=bool(ann.get("ground_truth")),
+                lead_time=None if lead_time is None else float(lead_time),
+                model_version=model_version,
+            )
             parsed_pred = _parse_prediction(pred, text, schema, curate_id, parsed_predictions)
             report = ConvertReport()
             try:
@@ -394,7 +395,7 @@ def convert_tasks(
                     schema,
                     id=curate_id,
                     meta=meta,
-                    source=source,
+                    provenance=made_by,
                     report=report,
                     where=f"task {tid} ({curate_id!r}) annotation {ann.get('id')}",
                     prediction=parsed_pred,
@@ -433,17 +434,19 @@ def convert_tasks(
         if sel.rule == CONFLICT and decided and tid in decided:
             adj = decided[tid]
             result.selection[ADJUDICATED] += 1
-            source = {
-                **_gold_source(sel, result, tid),
-                "selection": ADJUDICATED,
-                "adjudicated_by": adj.reviewer,
-                "adjudicated_at": adj.updated_at,
-                "review_task_id": adj.review_task_id,
-                "review_annotation_id": adj.review_annotation_id,
-                "from_annotation_ids": list(adj.from_annotation_ids),
-            }
+            made_by = replace(
+                _gold_provenance(sel, result, tid),
+                selection=ADJUDICATED,
+                adjudication=model.Adjudication(
+                    by=adj.reviewer,
+                    at=adj.updated_at,
+                    review_task_id=adj.review_task_id,
+                    review_annotation_id=adj.review_annotation_id,
+                    from_annotation_ids=adj.from_annotation_ids,
+                ),
+            )
             result.gold_count += 1
-            out.gold(adj.document.with_(id=curate_id, meta=meta, source=source))
+            out.gold(adj.document.with_(id=curate_id, meta=meta, provenance=made_by))
             continue
         result.selection[sel.rule] += 1
         if sel.rule == CONFLICT and sel.conflict is not None:
@@ -451,7 +454,7 @@ def convert_tasks(
             out.conflict(sel.conflict)
         elif sel.gold is not None:
             result.gold_count += 1
-            out.gold(sel.gold.with_(source=_gold_source(sel, result, tid)))
+            out.gold(sel.gold.with_(provenance=_gold_provenance(sel, result, tid)))
     if kept is None:
         return []
     result._gold, result._conflicts = kept.gold_docs, kept.conflict_list
@@ -479,22 +482,22 @@ def _parse_prediction(
     return cache[key]
 
 
-def _gold_source(sel: Selection, result: PullResult, task_id: int) -> dict[str, Any]:
+def _gold_provenance(sel: Selection, result: PullResult, task_id: int) -> Annotation:
     used = sel.used
-    versions = [c.document.source.get("model_version") for c in used]
-    return {
-        "project_id": result.project_id,
-        "project_title": result.project_title,
-        "snapshot_id": result.snapshot_id,
-        "task_id": task_id,
-        "selection": sel.rule,
-        "annotation_ids": [c.annotation_id for c in used],
-        "annotators": [c.annotator for c in used],
-        "created_at": min((c.created_at for c in used if c.created_at), default=None),
-        "updated_at": max((c.updated_at for c in used if c.updated_at), default=None),
-        "ground_truth": any(c.ground_truth for c in used),
-        "model_version": next((v for v in versions if v), None),
-    }
+    versions = [c.document.provenance.model_version for c in used if c.document.provenance]
+    return Annotation(
+        annotators=tuple(c.annotator for c in used),
+        annotation_ids=tuple(c.annotation_id for c in used),
+        task_id=task_id,
+        project_id=result.project_id,
+        project_title=result.project_title,
+        snapshot=str(result.snapshot_id),
+        created_at=min((c.created_at for c in used if c.created_at), default=None),
+        updated_at=max((c.updated_at for c in used if c.updated_at), default=None),
+        ground_truth=any(c.ground_truth for c in used),
+        selection=sel.rule,
+        model_version=next((v for v in versions if v), None),
+    )
 
 
 def _annotator(completed_by: Any) -> str:

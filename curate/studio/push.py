@@ -2,7 +2,8 @@
 
 The jobs live in their own modules: reading documents and building task JSON
 (:mod:`curate.studio.documents`), finding or creating the project and the per-project
-lock (:mod:`curate.studio.projects`), the label check (:mod:`curate.studio.label_check`),
+lock (:mod:`curate.studio.projects`), the label check
+(:meth:`curate.schema.LabelSchema.check_tasks`),
 which tasks are there already (:mod:`curate.studio.tasks` with the ledger), and the
 imports with their read-back (:mod:`curate.studio.imports`). This module runs them in
 order and says what happened in a :class:`PushResult`.
@@ -40,7 +41,6 @@ from curate.studio.documents import (
     read_documents,
 )
 from curate.studio.imports import DEFAULT_BATCH_SIZE, ProgressFn
-from curate.studio.label_check import check_labels
 from curate.studio.projects import LOCK_TIMEOUT, default_title, project_lock
 from curate.studio.tasks import (
     ExistingTask,
@@ -200,7 +200,9 @@ def push(
         # the tasks will live under, before any write.
         outgoing = new + (changed if update else []) + (same if add_predictions else [])
         tasks = {d.id: build_task(d, schema) for d in outgoing}
-        check_labels(proj["label_config"] if proj else schema.xml, tasks.values(), title)
+        schema.check_tasks(
+            tasks.values(), f"project {title!r}", proj["label_config"] if proj else None
+        )
 
         created = proj is None
         removed: list[int] = []
@@ -352,12 +354,12 @@ def _write(
     if same and result.lookup == "task list":
         # The ledger was not trusted: a task an earlier push left bare is given its
         # prediction now (any model version will do).
-        by_task = {existing[d.id].task_id: d for d in same}
-        bare = lacking_prediction(conn, pid, by_task, None)
+        same_docs = {existing[d.id].task_id: d for d in same}
+        bare = lacking_prediction(conn, pid, same_docs, None)
         again = imports.ensure_predictions(
             conn,
             pid,
-            {t: (by_task[t].id, prediction(by_task[t], schema)) for t in bare},
+            {t: (same_docs[t].id, prediction(same_docs[t], schema)) for t in bare},
             any_version=True,
         )
         result.predictions_checked += again.checked

@@ -31,7 +31,7 @@ from curate.errors import CurateError, InputError, StudioError
 from curate.gold.identities import Pseudonyms, load_pseudonyms
 from curate.gold.merge import MergePolicy, merge
 from curate.io.jsonl import read_jsonl
-from curate.model import Document, Entity, Quote
+from curate.model import Annotation, Document, Entity, Quote
 from curate.schema import LabelSchema, load_schema
 from curate.studio.convert import document_to_results, document_to_task, results_to_document
 
@@ -97,9 +97,8 @@ def read_pull(pull_dir: str | Path) -> tuple[dict[str, Any], list[dict], dict[in
     by_id: dict[int, Document] = {}
     for _, d in read_jsonl(path / "annotations.jsonl"):
         doc = Document.from_dict(d)
-        ann_id = doc.source.get("annotation_id")
-        if ann_id is not None:
-            by_id[int(ann_id)] = doc
+        if isinstance(doc.provenance, Annotation) and doc.provenance.annotation_ids:
+            by_id[doc.provenance.annotation_ids[0]] = doc
     return report, conflicts, by_id
 
 
@@ -171,7 +170,8 @@ def adjudicate(
                     f"task {tid}: annotation {a['id']} is not in annotations.jsonl; left out"
                 )
                 continue
-            versions[names.of(a.get("annotator") or doc.source.get("annotator"))] = doc
+            who = doc.provenance.annotator if isinstance(doc.provenance, Annotation) else None
+            versions[names.of(a.get("annotator") or who)] = doc
         if not versions:
             continue
         first = next(iter(versions.values()))
@@ -224,7 +224,7 @@ def _agreed(
         return first.with_(
             entities=tuple(Entity.from_dict(e) for e in got.get("entities") or ()),
             quotes=tuple(Quote.from_dict(q) for q in got.get("quotes") or ()),
-            source={},
+            provenance=None,
         )
     return merge(versions, policy or MergePolicy("unanimous", min_annotators=1)).agreed
 
@@ -314,8 +314,8 @@ def _decisions(
         if "task_id" not in ref or not done:
             continue
         ann = max(done, key=lambda a: (str(a.get("updated_at") or ""), int(a.get("id") or 0)))
-        text = data.get(getattr(schema, "text_field", None) or "text")
-        if not isinstance(text, str):
+        text = data.get(schema.text_field)
+        if not isinstance(text, str):  # not a review task curate made: nothing to convert
             continue
         try:
             doc = results_to_document(

@@ -445,7 +445,7 @@ def status(data_dir: str | Path | None = None, check_health: bool = True) -> Sta
     if state is None:
         return Status(False, False, data_dir=data_dir, note="not started")
     pid, port = int(state.get("pid", 0)), int(state.get("port", 0))
-    common = {
+    common: dict[str, Any] = {
         "url": state.get("url"),
         "pid": pid,
         "port": port,

@@ -167,7 +167,7 @@ class Settings:
         return asdict(self)
 
 
-def build_config(settings: Settings, train_path: str, dev_path: str):
+def build_config(settings: Settings, train_path: str, dev_path: str) -> Any:
     """The filled ``spacy.util.Config`` (not yet interpolated) for these settings."""
     from spacy.util import Config
 
