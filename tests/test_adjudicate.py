@@ -128,6 +128,11 @@ def test_adjudication_round_trip(team, studio_conn, tmp_path):
     assert list(src.adjudication.from_annotation_ids) == ids["split"]
     assert src.adjudication.review_task_id == task["id"]
 
+    # A pull without conflicts has nothing to review: no task, no project is added.
+    nothing = adjudicate(conn, second.path, schema=SCHEMA, pseudonyms=names)
+    assert (nothing.conflicts, nothing.added, nothing.review_project_id) == (0, 0, rid)
+    assert len(list(conn.paged("/api/tasks", {"project": rid}, "tasks"))) == 1
+
 
 def test_killed_run_resumes_missing_predictions(team, studio_conn, tmp_path):
     conn = studio_conn

@@ -46,7 +46,7 @@ def test_export_writes_a_version_and_reports_bad_records_by_line(tmp_path):
     )
     root = tmp_path / "gold"
     res = run("export", gold, "--name", "seed", "--root", root, "--all-test")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # released, but records were left out
     assert "wrote seed 1.0.0 (first version)" in res.output
     assert f"{gold}:2: invalid JSON" in res.output
     assert f"{gold}:3: article 'a2' uses entity label(s) MONEY" in res.output

@@ -77,3 +77,22 @@ def test_export_and_evaluate_give_the_same_answer_to_the_same_bad_record(tmp_pat
     assert warnings == [message + "; gold record left out"]
     assert read.problems == [message + "; left out"]
     assert [d.id for d in read.docs] == ["a0"]
+
+
+def test_evaluate_scores_the_rest_and_exits_1_when_gold_records_are_left_out(
+    tmp_path: Path,
+) -> None:
+    gold = [_doc(i) for i in range(3)]
+    bad = gold[1].to_dict()
+    bad["text"] = None
+    _lines(tmp_path / "gold.jsonl", [gold[0].to_dict(), bad, gold[2].to_dict()])
+    write_jsonl(tmp_path / "pred.jsonl", (d.to_dict() for d in gold))
+    r = CliRunner().invoke(
+        app,
+        ["evaluate", str(tmp_path / "pred.jsonl"), "-g", str(tmp_path / "gold.jsonl")],
+        env={"COLUMNS": "300"},
+    )
+    assert r.exit_code == 1, r.output
+    assert f"{tmp_path / 'gold.jsonl'}:2: 'text' must be a string, not null" in r.output
+    assert "1 gold record(s) left out" in r.output
+    assert "Traceback" not in r.output

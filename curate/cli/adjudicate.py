@@ -39,6 +39,9 @@ def adjudicate_cli(
 
     with err_console.status("creating review tasks in Label Studio..."):
         r = adjudicate(connect(), pull_dir, schema=load_schema(config))
+    if r.conflicts == 0:
+        console.print("no conflicts in this pull: nothing to review", highlight=False)
+        return
     t = Table(title=f"review project {r.review_project_id}", show_header=False)
     t.add_column("what")
     t.add_column("count", justify="right")

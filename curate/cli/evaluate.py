@@ -111,9 +111,18 @@ def evaluate_cli(
 
         write_html(ev, html_path, comparison=comparison)
         console.print(f"wrote HTML report to {html_path}")
+    left_out = sum(1 for w in ev.warnings if w.endswith("gold record left out"))
+    if left_out:
+        err_console.print(
+            f"[yellow]{left_out} gold record(s) left out[/] (named above); the scores cover "
+            "the rest. Fix them and run again",
+            highlight=False,
+        )
     if fail_on_regression and comparison and comparison.regressions:
         err_console.print(
             f"[bold red]{len(comparison.regressions)} significant regression(s)[/] "
             f"against {compare}"
         )
         raise typer.Exit(EXIT_REGRESSION)
+    if left_out:
+        raise typer.Exit(1)

@@ -72,7 +72,8 @@ def export_cli(
     loads the folder), a dataset card (README.md), CHANGELOG.md, exports/ (spaCy DocBin,
     CoNLL BIO, JSONL) and manifest.json with a sha256 per file. A label schema change is
     a major bump, added or removed articles minor, corrected spans patch. Existing
-    versions are never overwritten. Bad gold records are reported and left out.
+    versions are never overwritten. Bad gold records are reported and left out (exit code
+    1 then, with the rest released).
     """
     from curate.gold.hub import check_repo_id
     from curate.gold.hub import push_to_hub as push
@@ -144,6 +145,8 @@ def export_cli(
             result.path, push_to_hub, private=not public, real_identities=real_identities
         )
         console.print(f"pushed {len(payload.files)} files to {payload.repo_id}, tag {payload.tag}")
+    if read.problems:  # released without them; the exit code says something was left out
+        raise typer.Exit(1)
 
 
 @command("diff")

@@ -50,8 +50,9 @@ class AdjudicateResult:
     """What :func:`adjudicate` did."""
 
     source_project_id: int
-    review_project_id: int
-    review_url: str
+    review_project_id: int | None
+    """None when the pull had no conflicts and no review project exists."""
+    review_url: str | None
     created_project: bool = False
     conflicts: int = 0
     added: int = 0
@@ -150,6 +151,11 @@ def adjudicate(
     names = pseudonyms or load_pseudonyms(settings.GOLD_ROOT)
     report, conflicts, annotations = read_pull(pull_dir)
     source_id = int(report["project"]["id"])
+    if not conflicts:  # nothing to review: no project is made for it
+        found = find_review_project(conn, source_id)
+        rid = int(found["id"]) if found else None
+        url = f"{conn.url}/projects/{rid}/data" if rid else None
+        return AdjudicateResult(source_id, rid, url)
     source = conn.get_json(f"/api/projects/{source_id}")
     project, created = ensure_review_project(conn, source)
     rid = int(project["id"])
