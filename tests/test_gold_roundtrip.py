@@ -108,7 +108,11 @@ def corrected(result: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
 
 def only_pull(work: Path, n: int) -> Path:
     """The gold.jsonl of the n-th pull (pull folders are named by snapshot id)."""
-    pulls = sorted((p for p in (work / "pulls").glob("*/*") if p.is_dir()), key=lambda p: p.name)
+    # Snapshot ids are numbers: "10" comes after "9".
+    pulls = sorted(
+        (p for p in (work / "pulls").glob("*/*") if p.is_dir()),
+        key=lambda p: (len(p.name), p.name),
+    )
     assert len(pulls) == n, pulls
     return pulls[-1] / "gold.jsonl"
 
