@@ -181,8 +181,9 @@ def test_bad_gold_records_are_reported_and_the_rest_scored(files):
     (files / "gold2.jsonl").write_text("\n".join([json.dumps(bad), *lines[1:]]) + "\n")
     write_jsonl(files / "p.jsonl", (d.to_dict() for d in make_gold()[1:]))
     r = run(str(files / "p.jsonl"), "-g", str(files / "gold2.jsonl"))
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # scored, but the exit code says a record was left out
     assert "gold2.jsonl:1" in r.output and "11 articles" in r.output
+    assert "1 gold record(s) left out" in r.output
 
 
 CALLABLES = '''

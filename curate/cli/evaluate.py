@@ -20,8 +20,8 @@ match, the overlap rule (one-to-one, more than half of both spans) and gold cove
 0.3 / 0.8; speaker (mention, resolved entity) and cue accuracy on matched quotes; by
 quote kind. Every score has a bootstrap 95% interval over articles.
 
-Exit codes: 0 scored, 1 error (bad gold, extractor or report), {EXIT_REGRESSION} significant
-regression with --fail-on-regression.
+Exit codes: 0 scored, 1 error (bad gold, extractor or report; gold records left out),
+{EXIT_REGRESSION} significant regression with --fail-on-regression.
 
 {CALLABLE_PROTOCOL}
 """
