@@ -52,6 +52,7 @@ from typing import Any
 from curate.extract.quotes import CERTAINTY, quote_shape
 from curate.model import QUOTE_KINDS, Document, Entity, Prediction, Provenance, Quote, Span
 from curate.schema import LabelSchema
+from curate.studio import linkview
 
 #: Shown above every article: five lines at most, one example per quote kind, hotkeys.
 INSTRUCTIONS = "\n".join(
@@ -65,8 +66,8 @@ INSTRUCTIONS = "\n".join(
         "SPEAKER He",
         "mixed: Kirby said it would “pay a price” → QUOTE it would “pay a price”, CUE said, "
         "SPEAKER Kirby",
-        "Click a quote to read its speaker and cue (Details); point at a link (Relations) to see "
-        "its arrow.",
+        "Click a quote to see its links and read its speaker and cue (Info); tick Show all links "
+        "for every arrow.",
     )
 )
 
@@ -76,11 +77,16 @@ BYLINE_KEYS = ("source", "date")
 TITLE_CHARS = 100
 
 
-def document_to_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
+def document_to_task(
+    doc: Document, schema: LabelSchema, results: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
     """The Label Studio task for ``doc``: ``{"data": {...}}`` with the fields the config uses.
 
     ``curate_id`` and ``curate_hash`` let push find already-imported articles and notice
     a changed text; ``meta`` carries the article metadata through to the pull.
+    ``link_view`` is the task's CSS that draws the arrows of the selected region
+    (:mod:`curate.studio.linkview`), made from ``results``, the prediction that goes with
+    the task (default: :func:`document_to_results` of ``doc``).
     """
     meta = dict(doc.meta)
     first, dateline = headline(doc.text)
@@ -91,6 +97,9 @@ def document_to_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
         "title": title,
         "byline": byline,
         "instructions": INSTRUCTIONS,
+        linkview.FIELD: linkview.link_view(
+            document_to_results(doc, schema) if results is None else results
+        ),
         "curate_id": doc.id,
         "curate_hash": doc.hash,
         "meta": meta,
