@@ -3,6 +3,8 @@ a quote described in words, its parts nested under it (pure conversion, no serve
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from curate.extract.quotes import CERTAINTY, quote_shape
@@ -16,6 +18,7 @@ from curate.studio.convert import (
     prediction_score,
     results_to_document,
 )
+from curate.studio.linkview import FIELD, link_view
 from curate.studio.push import prediction
 
 TEXT = (
@@ -111,7 +114,9 @@ def test_every_region_has_a_score_and_a_quote_says_its_parts_in_words():
     assert parents == {"Dmitry Peskov": direct["id"], "said": direct["id"],
                        "He": indirect["id"], "added": indirect["id"]}  # fmt: skip
     (he,) = [r for r in by_label["SPEAKER"] if r["value"]["text"] == "He"]
-    assert he["meta"]["text"] == ["Speaker of 1 quote(s); refers to Dmitry Peskov."]
+    assert he["meta"]["text"] == ["Suggestion: speaker of 1 quote(s); refers to Dmitry Peskov."]
+    # The note says it is the suggestion: Label Studio never updates it after an edit.
+    assert said.startswith("Suggestion (edits do not update this note): direct quote.")
     # Reading the results back ignores all of it.
     back = results_to_document(TEXT, results, schema, id="a1")
     assert back.quotes == doc.quotes
@@ -129,11 +134,10 @@ def test_prediction_score_is_the_mean_region_score():
 
 def _rules(css: str) -> dict[str, tuple[set[int], set[str]]]:
     """region id -> (arrow positions drawn while it is selected, regions outlined)."""
-    import re
-
     out: dict[str, tuple[set[int], set[str]]] = {}
     sel = r"body:has\(\.htx-highlight\.__active\[class\*=htx-highlight-(\w+)-\]\) "
-    for rid, arrows in re.findall(sel + r"svg\.relations-overlay > g:is\(((?::nth-of-type\(\d+\)(?:, )?)+)\)", css):
+    arrows_at = r"svg\.relations-overlay > g:is\(((?::nth-of-type\(\d+\)(?:, )?)+)\)"
+    for rid, arrows in re.findall(sel + arrows_at, css):
         out.setdefault(rid, (set(), set()))[0].update(map(int, re.findall(r"\d+", arrows)))
     for rid, ends in re.findall(sel + r"\.htx-highlight:is\((.*?)\) \{", css):
         out.setdefault(rid, (set(), set()))[1].update(re.findall(r"htx-highlight-(\w+)-", ends))
@@ -141,8 +145,6 @@ def _rules(css: str) -> dict[str, tuple[set[int], set[str]]]:
 
 
 def test_each_task_says_which_arrows_its_selected_region_draws():
-    from curate.studio.linkview import FIELD, link_view
-
     schema = load_schema()
     doc = _doc()
     results = document_to_results(doc, schema)
@@ -163,8 +165,6 @@ def test_each_task_says_which_arrows_its_selected_region_draws():
 
 
 def test_link_rules_skip_ids_that_are_not_css_identifiers():
-    from curate.studio.linkview import link_view
-
     css = link_view(
         [
             {"type": "relation", "from_id": "q0", "to_id": "x]{}"},

@@ -261,21 +261,29 @@ def _for_labelers(
             speaker = (q.speaker.start, q.speaker.end)
             sp = labelled[(schema.quote_control, schema.speaker_label, *speaker)]
             named = q.speaker_entity
-            said = f"Speaker of {spoken[speaker]} quote(s)"
+            said = f"Suggestion: speaker of {spoken[speaker]} quote(s)"
             refers = f"; refers to {_words(named.text)}" if named and named != q.speaker else ""
             sp.setdefault("meta", {"text": [said + refers + "."]})
     return results
 
 
 def describe_quote(text: str, q: Quote, score: float | None) -> str:
-    """The words a labeler reads for a suggested quote: kind, speaker, cue, certainty."""
+    """The words a labeler reads for a suggested quote: kind, speaker, cue, certainty.
+
+    Label Studio shows them as the region's meta note, written once at push: it cannot
+    follow a labeler's later edits, so it says it is the suggestion (the arrows drawn for
+    the selected quote, :mod:`curate.studio.linkview`, and the Relations tab show the
+    links as they are now)."""
     who = _words(q.speaker.text) if q.speaker else "nobody found"
     if q.speaker and q.speaker_entity and q.speaker_entity != q.speaker:
         who += f" (= {_words(q.speaker_entity.text)})"
     cue = _words(q.cue.text) if q.cue else "none found"
     sure = f" Certainty {score:.2f}." if score is not None else ""
     parts = f" in {len(q.fragments)} parts" if q.discontinuous else ""
-    return f"Suggested {q.kind} quote{parts}. Speaker: {who}. Cue: {cue}.{sure}"
+    return (
+        f"Suggestion (edits do not update this note): {q.kind} quote{parts}. "
+        f"Speaker: {who}. Cue: {cue}.{sure}"
+    )
 
 
 def _words(s: str, limit: int = 60) -> str:
