@@ -159,8 +159,9 @@ def test_each_task_says_which_arrows_its_selected_region_draws():
     # The direct quote (q0): its speaker and cue arrows, no other.
     assert rules["q0"][0] == {links.index(("q0", "q0s")) + 1, links.index(("q0", "q0c")) + 1}
     # Only while every suggested link is still drawn and every region they join is there.
-    assert f"svg.relations-overlay > g:nth-of-type({len(links)}))" in css
-    assert ":has(.htx-highlight[class*=htx-highlight-q1s-])" in css
+    assert f"svg.relations-overlay > g:nth-of-type({len(links)}):last-of-type)" in css
+    he = doc.quotes[1].speaker
+    assert f':has(.htx-highlight[class*=htx-highlight-q1s-][data-start="{he.start}"])' in css
     assert 'id="curate-all-links"' in css
 
 
@@ -173,5 +174,5 @@ def test_link_rules_skip_ids_that_are_not_css_identifiers():
     )
     assert "x]" not in css
     assert _rules(css)["q1"] == ({2}, {"q1", "q1s"}), "positions still count the skipped link"
-    assert "g:nth-of-type(2))" in css
+    assert "g:nth-of-type(2):last-of-type)" in css
     assert link_view([]).count("nth-of-type") == 1  # no link: only the intact check

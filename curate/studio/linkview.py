@@ -10,14 +10,15 @@ highlight carries the class ``htx-highlight-<region id>-<n>`` and, while selecte
 prediction, "while this region is selected, draw the arrows at these positions and
 outline the regions at their other ends", plus a "Show all links" checkbox.
 
-Positions are only right while the suggested links are all still there: the rules apply
-only while at least as many arrows as the prediction has are drawn and every region a
-suggested link joins is still on the page (deleting a quote, or a link, turns them off;
-links a labeler draws are appended, so they shift nothing). A labeler who deletes a
-suggested link in the Relations tab *and* draws a new one would make the count whole
-again: then the arrows after the deleted one can be the wrong ones. Regions and links a
-labeler makes have ids CSS cannot know; their arrows show on the toggle or by pointing at
-them in the Relations tab. Relation names are never drawn (the config's ``<Style>``).
+Positions are only right while the links are the suggested ones: the rules apply only
+while exactly as many arrows as the prediction has are drawn and every region a suggested
+link joins is on the page with its id and suggested start (so deleting a quote or a link,
+drawing a new link, or an annotation made from another prediction turns them off: no
+arrow on selection rather than a wrong one). A labeler who deletes k suggested links in
+the Relations tab *and* draws k new ones makes the count whole again: then the arrows
+after a deleted one can be the wrong ones. Regions and links a labeler makes have ids CSS
+cannot know; their arrows show on the toggle or by pointing at them in the Relations tab.
+Relation names are never drawn (the config's ``<Style>``).
 """
 
 from __future__ import annotations
@@ -51,11 +52,13 @@ def _template() -> jinja2.Template:
 def link_view(results: Sequence[Mapping[str, Any]]) -> str:
     """The ``<style>`` plus toggle for a task whose prediction is ``results`` (Label Studio
     result dicts, in the order they are imported): for each region id, the 1-based
-    positions of its relations among all relations, and the regions they join.
+    positions of its relations among all relations, and the regions they join; and the
+    check that the links are still the suggested ones (count, region ids and starts).
 
     Relations whose ends are not CSS identifiers are counted for positions but get no rule.
     """
     relations = [(r["from_id"], r["to_id"]) for r in results if r.get("type") == "relation"]
+    starts = {r["id"]: r["value"].get("start") for r in results if r.get("type") == "labels"}
     positions: dict[str, list[int]] = {}
     joined: dict[str, list[str]] = {}
     for k, (a, b) in enumerate(relations, start=1):
@@ -68,6 +71,6 @@ def link_view(results: Sequence[Mapping[str, Any]]) -> str:
                 ends.append(other)
     return _template().render(
         total=len(relations),
-        ends=list(positions),
+        ends=[(rid, starts.get(rid)) for rid in positions],
         regions=[(rid, positions[rid], joined[rid]) for rid in positions],
     )
