@@ -146,7 +146,9 @@ def test_ledger_is_trusted_only_while_it_matches_the_project(env, studio_conn, c
     studio_conn.request(
         "POST",
         f"/api/projects/{pid}/import",
-        json=[{"text": "foreign", "title": "t", "byline": "b", "instructions": ""}],
+        json=[
+            {"text": "foreign", "title": "t", "byline": "b", "instructions": "", "link_view": ""}
+        ],
     )
     assert push(studio_conn, docs, project=env).lookup == "task list"
     assert push(studio_conn, docs, project=env).lookup == "ledger"
