@@ -31,7 +31,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from curate.extract.learned import LEARNED_NAME, trained_quotes  # noqa: E402
 from curate.extract.preannotate import load_pipeline  # noqa: E402
-from curate.io.brat import iter_corpus  # noqa: E402
+from curate.io.brat import read_brat  # noqa: E402
 from curate.model import Document  # noqa: E402
 from curate.serve.training import CurateTrainer, quote_f1  # noqa: E402
 
@@ -71,8 +71,8 @@ def main() -> int:
         print(f"PolNeAR not found at {args.corpus}; pass its folder", file=sys.stderr)
         return 2
     rng = random.Random(args.seed)
-    train = list(iter_corpus(args.corpus / "train"))
-    dev = list(iter_corpus(args.corpus / "dev"))
+    train = read_brat(args.corpus / "train").gold()
+    dev = read_brat(args.corpus / "dev").gold()
     rng.shuffle(train)
     pool = train[: args.pool]
     dev = sorted(dev, key=lambda d: d.id)[: args.dev]
