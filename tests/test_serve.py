@@ -289,37 +289,27 @@ def test_a_retraining_run_trains_with_curate_train_and_serves_its_model(
     assert pred["model_version"] == expected and pred["result"]
 
 
-def test_a_restarted_backend_serves_the_promoted_model(
+def test_a_restarted_backend_serves_the_promoted_model_and_survives_a_failed_run(
     retrained: tuple[Backend, training.Version],
 ) -> None:
     backend, version = retrained
-    again = Backend(backend.state_dir, trainer=TINY)
-    try:
-        assert again.store.serving().name == version.name
-        assert again.model_version == backend.model_version
-    finally:
-        again.close()
-
-
-def test_a_failed_curate_train_run_leaves_the_serving_model(
-    retrained: tuple[Backend, training.Version],
-) -> None:
-    backend, _ = retrained
-    before = backend.model_version
-    no_quotes = Backend(
+    again = Backend(
         backend.state_dir,
         trainer=TINY,
-        base_gold=[d.with_(quotes=()) for d in _unquotable(4)],
+        base_gold=[d.with_(quotes=()) for d in _unquotable(4)],  # curate train refuses it
         project_docs=lambda: [],
     )
     try:
-        assert no_quotes.retrainer is not None
-        v = no_quotes.retrainer.run_once("test")
+        assert again.store.serving().name == version.name
+        assert again.model_version == backend.model_version
+        assert again.retrainer is not None
+        v = again.retrainer.run_once("test")
         assert v.status == "failed" and "no quotes" in v.detail
         assert not Path(v.path or "").exists()
-        assert no_quotes.store.serving().name == "v1" and no_quotes.model_version == before
+        assert again.store.serving().name == "v1"
+        assert again.model_version == backend.model_version
     finally:
-        no_quotes.close()
+        again.close()
 
 
 def test_uncertainty_and_disagreement_scores_from_the_served_model(

@@ -28,7 +28,9 @@ def serve_cli(
     train_steps: int = typer.Option(
         600, "--train-steps", min=1, help="Updates per training run (`curate train --max-steps`)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed of training runs (`curate train --seed`)."),
+    seed: int = typer.Option(
+        0, "--seed", help="Random seed of training runs (`curate train --seed`)."
+    ),
     state_dir: Path = typer.Option(
         DEFAULT_STATE_DIR, "--state-dir", help="Where model versions and their scores are kept."
     ),
