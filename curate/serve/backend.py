@@ -12,6 +12,7 @@ Nothing here knows HTTP: :mod:`curate.serve.app` holds the routes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -44,12 +45,15 @@ class Backend:
     base_gold: Sequence[Document] = ()
     project_docs: Callable[[], Sequence[Document]] | None = None
     log: Callable[..., None] = lambda *a, **k: None
+    ner_process: bool = field(default_factory=lambda: (os.cpu_count() or 1) >= 2)
+    """Run the entity recognizer in a worker process beside the rest of the pipeline
+    (:mod:`curate.extract.ner_process`): same predictions, lower latency with two cores."""
 
     def __post_init__(self) -> None:
         from curate.extract.resolve import resolve
 
         self.state_dir = Path(self.state_dir)
-        self._base = resolve(self.extractor, self.schema)
+        self._base = resolve(self.extractor, self.schema, ner_process=self.ner_process)
         # One worker thread runs every prediction: spaCy pipelines are not documented as
         # thread-safe, and curate caches a loaded model per thread.
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="curate-predict")
