@@ -251,6 +251,7 @@ class DocBinWriter:
         self._pending: list[Doc] = []
         self._lengths: list[int] = []
         self._strings: set[str] = set()
+        path.parent.mkdir(parents=True, exist_ok=True)
         self._spill = {k: path.with_name(f".{path.name}.{k}") for k in self._PARTS}
         self._files = {k: p.open("wb") for k, p in self._spill.items()}
         self._packer = srsly_msgpack.Packer(use_bin_type=True)  # as srsly.msgpack_dumps
@@ -290,7 +291,6 @@ class DocBinWriter:
         pack = self._packer.pack
         head = {"version": _DOCBIN.version, "attrs": _DOCBIN.attrs}
         z = zlib.compressobj()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("wb") as out:
 
             def put(data: bytes) -> None:

@@ -158,7 +158,6 @@ def release(
     agreement = dict(scrub(dict(agreement))) if agreement else None
 
     dataset_dir = Path(root) / name
-    made_dir = not dataset_dir.exists()
     dataset_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(dataset_dir)
     tmp = dataset_dir / f".tmp-new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -286,8 +285,6 @@ def release(
         if exports is not None:
             exports.discard()
         shutil.rmtree(tmp, ignore_errors=True)
-        if made_dir and not any(dataset_dir.iterdir()):
-            dataset_dir.rmdir()
         raise
     identities = REAL if real_identities else PSEUDONYMOUS
     return Release(target, name, str(v), previous, level, counts, changes, written, identities)
