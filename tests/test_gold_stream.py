@@ -127,9 +127,7 @@ class Once:
         yield from self.docs
 
 
-def test_writer_reads_a_generator_once_and_row_groups_keep_the_documents(
-    tmp_path, monkeypatch
-):
+def test_writer_reads_a_generator_once_and_row_groups_keep_the_documents(tmp_path, monkeypatch):
     monkeypatch.setattr(gold_write, "ROWS_PER_GROUP", 4)  # many row groups per split
     made: list[int] = []
 

@@ -95,7 +95,7 @@ def pull_cli(
         from curate.gold import write_version
 
         path = write_version(
-            result.gold,
+            result.iter_gold(),
             name=release,
             root=gold_root,
             schema=schema,
