@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from curate import settings
-from curate.cli.app import command, console, err_console
+from curate.cli.app import command, console, err_console, fail
 from curate.studio.pull import PullResult
 
 
@@ -56,6 +56,15 @@ def pull_cli(
         "--quote-overlap",
         help="With --merge: quotes overlapping by this share (0-1) count as one.",
     ),
+    label_policy: list[str] = typer.Option(
+        [],
+        "--label-policy",
+        metavar="LABEL=RULE[,min=N]",
+        help="With --merge, repeatable: a rule for one label's regions (an entity label, "
+        "or QUOTE for quotes); RULE is unanimous, majority or K-of-n, min=N the "
+        "annotations they need. E.g. --label-policy QUOTE=unanimous "
+        "--label-policy ORG=2-of-n,min=3.",
+    ),
     keep_snapshot: bool = typer.Option(
         False,
         "--keep-snapshot",
@@ -71,16 +80,23 @@ def pull_cli(
     and left out of the gold. Cancelled annotations and drafts are skipped and counted.
 
     With --merge, disagreeing annotations merge region by region and only regions without
-    enough agreement make a conflict (see `curate adjudicate`). Decisions submitted in the
-    project's review project become the gold of their tasks.
+    enough agreement make a conflict (see `curate adjudicate`); --label-policy gives one
+    label its own rule (QUOTE=unanimous while entities go by majority). Decisions
+    submitted in the project's review project become the gold of their tasks.
     """
-    from curate.gold.merge import MergePolicy
+    from curate.gold.merge import MergePolicy, parse_label_rule
     from curate.schema import load_schema
     from curate.studio.client import connect
     from curate.studio.pull import pull
 
     schema = load_schema(config)
-    policy = MergePolicy(merge, min_annotators, k, quote_overlap) if merge else None
+    if label_policy and not merge:
+        raise fail("--label-policy needs --merge (the policy for every other label)")
+    policy = None
+    if merge:
+        rules = tuple(parse_label_rule(text) for text in label_policy)
+        policy = MergePolicy(merge, min_annotators, k, quote_overlap, rules)
+        policy.check_labels(schema.entity_labels)
     with err_console.status("exporting a snapshot from Label Studio..."):
         result = pull(
             connect(),
