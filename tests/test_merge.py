@@ -215,3 +215,21 @@ def test_label_rules_unknown_or_twice_are_refused():
     with pytest.raises(CurateError, match="unknown label.*ORGG"):
         policy.check_labels(["PERSON", "ORG"])
     MergePolicy(labels=(parse_label_rule("QUOTE=majority"),)).check_labels(["ORG"])
+
+
+def test_pull_cli_checks_label_policies_before_connecting(monkeypatch):
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    def no_server(*args, **kwargs):
+        raise AssertionError("connected to Label Studio")
+
+    monkeypatch.setattr("curate.studio.client.connect", no_server)
+    run = CliRunner().invoke
+    r = run(app, ["pull", "--label-policy", "QUOTE=unanimous"])
+    assert r.exit_code == 1 and "--label-policy needs --merge" in r.output
+    r = run(app, ["pull", "--merge", "majority", "--label-policy", "PERSN=unanimous"])
+    assert r.exit_code == 1 and "unknown label(s) PERSN" in r.output
+    r = run(app, ["pull", "--merge", "majority", "--label-policy", "QUOTE=most"])
+    assert r.exit_code == 1 and "LABEL=RULE" in r.output
