@@ -143,13 +143,14 @@ def render(r: PullResult) -> None:
     t.add_row("conflicts", str(r.conflict_count))
     if r.merge_policy is not None:
         merged = r.merge
+        how = ", ".join([r.merge_policy.name, *(x.to_text() for x in r.merge_policy.labels)])
         t.add_row(
-            f"regions ({r.merge_policy.name})",
+            f"regions ({how})",
             f"accepted {merged['regions_accepted']}, rejected {merged['regions_rejected']}, "
             f"to review {merged['regions_review']}",
         )
         t.add_row(
-            f"tasks ({r.merge_policy.name})",
+            f"tasks ({how})",
             f"settled {merged['tasks_settled']}, to review {merged['tasks_review']}",
         )
     t.add_row("skipped: cancelled", str(r.cancelled))
