@@ -233,3 +233,17 @@ def test_pull_cli_checks_label_policies_before_connecting(monkeypatch):
     assert r.exit_code == 1 and "unknown label(s) PERSN" in r.output
     r = run(app, ["pull", "--merge", "majority", "--label-policy", "QUOTE=most"])
     assert r.exit_code == 1 and "LABEL=RULE" in r.output
+
+
+def test_counts_per_label_rule():
+    policy = MergePolicy("majority", labels=(parse_label_rule("QUOTE=unanimous"),))
+    versions = {"a": doc(ANNA, QUOTE), "b": doc(ANNA, QUOTE), "c": doc(ANNA)}
+    out = merge(versions, policy)
+    counts = merge_counts([out], [r.label for r in policy.labels])
+    assert counts["regions_accepted"] == 1 and counts["regions_review"] == 1
+    assert {k: v for k, v in counts.items() if k.startswith("QUOTE")} == {
+        "QUOTE regions_accepted": 0,
+        "QUOTE regions_rejected": 0,
+        "QUOTE regions_review": 1,
+    }
+    assert "PERSON regions_accepted" not in counts

@@ -153,6 +153,18 @@ def render(r: PullResult) -> None:
             f"tasks ({how})",
             f"settled {merged['tasks_settled']}, to review {merged['tasks_review']}",
         )
+        for rule in r.merge_policy.labels:
+            t.add_row(
+                f"{rule.label} regions ({rule.to_text()})",
+                ", ".join(
+                    f"{word} {merged[f'{rule.label} regions_{key}']}"
+                    for word, key in (
+                        ("accepted", "accepted"),
+                        ("rejected", "rejected"),
+                        ("to review", "review"),
+                    )
+                ),
+            )
     t.add_row("skipped: cancelled", str(r.cancelled))
     t.add_row("skipped: drafts", str(r.drafts))
     console.print(t)

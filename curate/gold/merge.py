@@ -258,9 +258,9 @@ def merge(versions: Mapping[str, Document], policy: MergePolicy) -> MergeOutcome
     for e, marked in sorted(
         ent_marks.items(), key=lambda kv: (kv[0].start, kv[0].end, kv[0].label)
     ):
-        votes.append(_vote(e, marked, n, policy, e.label))
+        votes.append(_vote(e, marked, n, policy))
     for q, marked in _quote_clusters(versions, policy.quote_overlap):
-        votes.append(_vote(q, marked, n, policy, QUOTE_LABEL))
+        votes.append(_vote(q, marked, n, policy))
     agreed = Document(
         id=first.id,
         text=first.text,
@@ -275,8 +275,8 @@ def merge(versions: Mapping[str, Document], policy: MergePolicy) -> MergeOutcome
     return MergeOutcome(agreed, votes, too_few_annotators=n < policy.min_annotators)
 
 
-def _vote(region: Region, marked: list[str], n: int, policy: MergePolicy, label: str) -> RegionVote:
-    rule = policy.for_label(label)
+def _vote(region: Region, marked: list[str], n: int, policy: MergePolicy) -> RegionVote:
+    rule = policy.for_label(region_label(region))
     if policy.min_annotators <= n < rule.min_annotators:
         # The label's own minimum: its regions wait for review while the rest may merge.
         return RegionVote(region, tuple(marked), REVIEW)
@@ -324,12 +324,27 @@ def _quote_clusters(
     return sorted(clusters, key=lambda c: (c[0].start, c[0].end))
 
 
-def merge_counts(outcomes: Sequence[MergeOutcome]) -> dict[str, int]:
-    """Regions and tasks settled and sent to review over many tasks (for the pull report)."""
+def merge_counts(outcomes: Sequence[MergeOutcome], labels: Iterable[str] = ()) -> dict[str, int]:
+    """Regions and tasks settled and sent to review over many tasks (for the pull report).
+
+    For each of ``labels`` (those with their own rule) its regions are also counted apart,
+    as ``"LABEL regions_accepted"`` and so on.
+    """
     out = {"regions_accepted": 0, "regions_rejected": 0, "regions_review": 0}
     out.update(tasks_settled=0, tasks_review=0)
+    apart = set(labels)
+    for label in apart:
+        out.update({f"{label} regions_{key}": 0 for key in (ACCEPTED, REJECTED, REVIEW)})
     for o in outcomes:
         for key, v in o.counts().items():
             out[f"regions_{key}"] += v
         out["tasks_settled" if o.settled else "tasks_review"] += 1
+        for vote in o.votes:
+            if (label := region_label(vote.region)) in apart:
+                out[f"{label} regions_{vote.outcome}"] += 1
     return out
+
+
+def region_label(region: Region) -> str:
+    """The label a per-label rule names: an entity's label, or ``QUOTE``."""
+    return region.label if isinstance(region, Entity) else QUOTE_LABEL

@@ -438,7 +438,8 @@ def convert_tasks(
             **extra,
         )
         if sel.merge is not None:
-            result.merge.update(merge_counts([sel.merge]))
+            rules = result.merge_policy.labels if result.merge_policy else ()
+            result.merge.update(merge_counts([sel.merge], [r.label for r in rules]))
         if sel.rule == CONFLICT and decided and tid in decided:
             adj = decided[tid]
             result.selection[ADJUDICATED] += 1
