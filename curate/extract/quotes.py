@@ -1,4 +1,4 @@
-"""The quote and speaker extractor ``curate.quotes.v3``: rules over a spaCy parse.
+"""The quote and speaker extractor ``curate.quotes.v4``: rules over a spaCy parse.
 
 Span convention (PolNeAR's, the gold we benchmark on):
 
@@ -1133,13 +1133,15 @@ def _extraction(doc: Doc, schema: LabelSchema) -> Extraction:
 # v2 replaced v1 (a second reporting predicate is a quote of its own; a relative word opens
 # the quote its verb reports). v3 replaces v2: interrupted quotes are one quote with content
 # fragments; negated cues, non-speech verbs inside a report, bare objects of seek / find /
-# tell / push and citing a person give no quote; dash signatures of every form.
+# tell / push and citing a person give no quote; dash signatures of every form. v4 replaces
+# v3: a learned filter (``_quote_filter``, trained on PolNeAR train) drops the reported
+# quotes least likely to be attributions.
 EXTRACTOR = register(
     RuleExtractor(
-        "curate.quotes.v3",
+        "curate.quotes.v4",
         ("quotes",),
         REQUIRED_PIPES,
         _extraction,
-        replaces=("curate.quotes.v1", "curate.quotes.v2"),
+        replaces=("curate.quotes.v1", "curate.quotes.v2", "curate.quotes.v3"),
     )
 )
