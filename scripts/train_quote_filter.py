@@ -2,7 +2,7 @@
 train, and write its weights to ``curate/extract/quote_filter.json``.
 
     python scripts/train_quote_filter.py /work/shared/corpora/polnear/train \\
-        [--cache DIR] [--budget 0.007] [--C 0.3] [--out curate/extract/quote_filter.json]
+        [--cache DIR] [--budget 0.006] [--C 0.1] [--out curate/extract/quote_filter.json]
 
 Each indirect quote the rules suggest (with the filter off) is one example: its features
 (``curate.extract._quote_filter.candidate_features``) and whether the quote benchmark's
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("path", type=Path, help="PolNeAR train folder (text/, attributions/)")
     ap.add_argument("--cache", type=Path, default=None, help="folder to cache parsed docs")
-    ap.add_argument("--budget", type=float, default=0.007, help="recall the filter may cost")
+    ap.add_argument("--budget", type=float, default=0.006, help="recall the filter may cost")
     ap.add_argument("--C", type=float, default=0.1, help="inverse L2 strength")
     ap.add_argument("--out", type=Path, default=ROOT / "curate/extract/quote_filter.json")
     args = ap.parse_args(argv)
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             threshold = float(t)
     kept = oof >= threshold
     model = LogisticRegression(C=args.C, max_iter=2000).fit(x, y)
-    weights = {n: round(float(w), 4) for n, w in zip(vec.feature_names_, model.coef_[0])}
+    weights = {n: round(float(w), 4) for n, w in zip(vec.feature_names_, model.coef_[0], strict=True)}
     weights["bias"] = round(weights.get("bias", 0.0) + float(model.intercept_[0]), 4)
     weights = {n: w for n, w in sorted(weights.items()) if w != 0.0}
     report = {

@@ -90,10 +90,22 @@ def candidate_features(
         feats.append(f"sent_rest={_length(len(rest)) if rest else '0'}")
         feats.append(f"commas={min(3, sum(t.text == ',' for t in toks))}")
         feats.append(f"root_lemma={root.lemma_.lower()}")
+        ents = {t.ent_type_ for t in toks if t.ent_type_}
+        feats.extend(f"ent={e}" for e in ents & {"DATE", "TIME", "PERCENT", "MONEY", "CARDINAL"})
+        tops = [t for t in toks if t.head.i < span.start or t.head.i >= span.end or t is root]
+        if len(tops) > 1:
+            feats.append(f"rule|tops={rule}|{'+'.join(sorted({t.dep_ for t in tops[1:]}))}")
+        commas = [t.i for t in toks if t.text == ","]
+        if commas:
+            tail = doc[commas[-1] + 1 : span.end]
+            if len(tail):
+                feats.append(f"tail={tail.root.dep_}|{tail.root.tag_}")
         feats.append(f"lemma|first={lemma}|{toks[0].lower_ if toks[0].is_stop else toks[0].pos_}")
     others = [t.lemma_.lower() for t in sent if t.i != cue.i and t.pos_ == "VERB"]
     feats.append(f"sent_say={'say' in others}")
     feats.append(f"lemma|speaker={lemma}|{who}")
+    feats.append(f"lemma|len={lemma}|{_length(len(toks))}")
+    feats.append(f"dep|speaker={cue.dep_}|{who}")
     if cue.dep_ != "ROOT":
         feats.append(f"cue_head={cue.head.pos_}")
         feats.append(f"dep|head={cue.dep_}|{cue.head.lemma_.lower()}")
