@@ -2,10 +2,11 @@
 train, and write its weights to ``curate/extract/quote_filter.json``.
 
     python scripts/train_quote_filter.py /work/shared/corpora/polnear/train \\
-        [--cache DIR] [--budget 0.006] [--C 0.1] [--out curate/extract/quote_filter.json]
+        [--cache DIR] [--budget 0.006] [--C 0.1] [--min-count 5] [--out FILE]
 
 Each indirect quote the rules suggest (with the filter off) is one example: its features
-(``curate.extract._quote_filter.candidate_features``) and whether the quote benchmark's
+(``curate.extract._quote_filter.candidate_features``, those seen on at least
+``--min-count`` candidates) and whether the quote benchmark's
 one-to-one matching (``curate.score.match.match_spans``) pairs it with a gold attribution.
 A scikit-learn logistic regression (L2, ``--C``) is fitted on every article. The threshold
 is chosen on out-of-fold probabilities (five folds by article): the highest that drops
@@ -61,12 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=None, help="folder to cache parsed docs")
     ap.add_argument("--budget", type=float, default=0.006, help="recall the filter may cost")
     ap.add_argument("--C", type=float, default=0.1, help="inverse L2 strength")
+    ap.add_argument("--min-count", type=int, default=5, help="fewest candidates per feature")
     ap.add_argument("--out", type=Path, default=ROOT / "curate/extract/quote_filter.json")
     args = ap.parse_args(argv)
 
     feats, labels, groups, n_gold, n_articles = examples(args.path, args.cache)
     vec = DictVectorizer()
     x, y = vec.fit_transform(feats), np.array(labels)
+    # Features seen on fewer than --min-count candidates are left out (a small file).
+    vec.restrict(np.asarray((x > 0).sum(axis=0)).ravel() >= args.min_count)
+    x = vec.transform(feats)
     oof = np.zeros(len(y))
     for tr, te in GroupKFold(n_splits=5).split(x, y, groups):
         m = LogisticRegression(C=args.C, max_iter=2000).fit(x[tr], y[tr])
@@ -77,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             threshold = float(t)
     kept = oof >= threshold
     model = LogisticRegression(C=args.C, max_iter=2000).fit(x, y)
-    weights = {n: round(float(w), 4) for n, w in zip(vec.feature_names_, model.coef_[0], strict=True)}
+    names = vec.feature_names_
+    weights = {n: round(float(w), 3) for n, w in zip(names, model.coef_[0], strict=True)}
     weights["bias"] = round(weights.get("bias", 0.0) + float(model.intercept_[0]), 4)
     weights = {n: w for n, w in sorted(weights.items()) if w != 0.0}
     report = {
@@ -94,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "trained_on": f"PolNeAR {args.path.name} ({n_articles} articles, {n_gold} "
         "gold attributions), labels from benchmarks/quotes_polnear.py matching",
         "model": f"scikit-learn {sklearn.__version__} LogisticRegression(C={args.C}), "
-        "binary features",
+        f"binary features seen on >= {args.min_count} candidates",
         "recall_budget": args.budget,
         "threshold": round(threshold, 3),
         "out_of_fold": report,

@@ -29,7 +29,6 @@ def nlp():
             "22 percent.",
             "Trump, 57 percent to 22 percent",
         ),
-        ("Most Republicans oppose it, 59%-28%.", "it, 59%-28%"),
         ("Polls showing a tie give him an opening.", "a tie"),
     ],
 )
