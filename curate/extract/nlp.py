@@ -121,6 +121,13 @@ def unneeded_pipes(pipe_names: Iterable[str], required: Iterable[str], listeners
 
 def pipes_to_exclude(name: str | Path | None, required: Iterable[str]) -> set[str]:
     """Which components of model ``name`` can be excluded, read from its config only."""
+    pipes, listeners = components(name)
+    return unneeded_pipes(pipes, required, listeners)
+
+
+def components(name: str | Path | None) -> tuple[list[str], dict[str, list[str]]]:
+    """Model ``name``'s components in order, and for each shared embedding component the
+    components listening to it; read from its config only (nothing is loaded)."""
     import spacy.util
 
     name = str(name) if name else default_model()
@@ -136,7 +143,7 @@ def pipes_to_exclude(name: str | Path | None, required: Iterable[str]) -> set[st
             # "*" listens to whichever embedding component comes first.
             for up in pipes if upstream == "*" else [upstream]:
                 listeners.setdefault(up, []).append(comp)
-    return unneeded_pipes(pipes, required, listeners)
+    return pipes, listeners
 
 
 _local = threading.local()

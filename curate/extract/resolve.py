@@ -63,8 +63,11 @@ class Resolved:
     notes: list[str] = field(default_factory=list)
 
 
-def resolve(spec: str, schema: LabelSchema | None = None) -> Resolved:
-    """Turn a spec (see the module docstring) into a :class:`Resolved` extractor."""
+def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool = False) -> Resolved:
+    """Turn a spec (see the module docstring) into a :class:`Resolved` extractor.
+
+    ``ner_process``: a pipeline spec runs its entity recognizer in a worker process
+    (:mod:`curate.extract.ner_process`; same output, lower latency on two cores)."""
     spec = spec.strip()
     if not spec:
         raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v4 or a .jsonl")
@@ -72,13 +75,13 @@ def resolve(spec: str, schema: LabelSchema | None = None) -> Resolved:
         return _predictions(Path(spec))
     base, _, model = spec.partition("@")
     if base in PIPELINE_NAMES:
-        return _pipeline(spec, model or None, schema)
+        return _pipeline(spec, model or None, schema, ner_process=ner_process)
     if base in extract.names() or base in extract.retired():
         return _registered(spec, base, model or None, schema)
     from curate.train.models import looks_like_model
 
     if looks_like_model(spec):
-        return _pipeline(spec, None, schema, quote_model=spec)
+        return _pipeline(spec, None, schema, quote_model=spec, ner_process=ner_process)
     if ":" in spec and not Path(spec).exists():
         return _callable(spec)
     return _spacy(spec, schema)
@@ -128,7 +131,11 @@ def _predictions(path: Path) -> Resolved:
 
 
 def _pipeline(
-    name: str, model: str | None, schema: LabelSchema | None, quote_model: str | None = None
+    name: str,
+    model: str | None,
+    schema: LabelSchema | None,
+    quote_model: str | None = None,
+    ner_process: bool = False,
 ) -> Resolved:
     try:
         from curate.extract.preannotate import preannotate
@@ -144,7 +151,12 @@ def _pipeline(
         done = {
             d.id: d
             for d in preannotate(
-                articles, model=model, schema=schema, report=report, quote_model=quote_model
+                articles,
+                model=model,
+                schema=schema,
+                report=report,
+                quote_model=quote_model,
+                ner_process=ner_process,
             )
         }
         ex.version = report.model_version or None

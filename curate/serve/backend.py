@@ -12,6 +12,7 @@ Nothing here knows HTTP: :mod:`curate.serve.app` holds the routes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -44,20 +45,25 @@ class Backend:
     base_gold: Sequence[Document] = ()
     project_docs: Callable[[], Sequence[Document]] | None = None
     log: Callable[..., None] = lambda *a, **k: None
+    ner_process: bool = field(default_factory=lambda: (os.cpu_count() or 1) >= 2)
+    """Run the entity recognizer in a worker process beside the rest of the pipeline
+    (:mod:`curate.extract.ner_process`): same predictions, lower latency with two cores."""
 
     def __post_init__(self) -> None:
         from curate.extract.resolve import resolve
 
         self.state_dir = Path(self.state_dir)
-        self._base = resolve(self.extractor, self.schema)
+        self._base = resolve(self.extractor, self.schema, ner_process=self.ner_process)
         # One worker thread runs every prediction: spaCy pipelines are not documented as
         # thread-safe, and curate caches a loaded model per thread.
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="curate-predict")
         self.store = training.VersionStore.open(self.state_dir)
         self._quotes: Any = None
+        self._ran = False
         serving = self.store.serving()
         if serving.name != training.RULES_VERSION and serving.path and self.trainer is not None:
-            self._quotes = self.trainer.load(Path(serving.path))
+            # Loaded in the prediction thread, which keeps the spaCy models it loads.
+            self._quotes = self._worker.submit(self.trainer.load, Path(serving.path)).result()
         self.retrainer = (
             training.Retrainer(
                 store=self.store,
@@ -76,9 +82,17 @@ class Backend:
 
     @property
     def model_version(self) -> str:
-        """What predictions are labelled with: the extractor and the serving version."""
-        v = self.store.serving().name
-        return self.extractor if v == training.RULES_VERSION else f"{self.extractor}+serve-{v}"
+        """What predictions are labelled with: the pipeline version ``curate push`` records
+        for the same extractors (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v3``),
+        or, once a trained version serves, that of the pipeline over its model
+        (``...+curate.quotes.hybrid.v1:curate-serve@2.0.0``). An extractor that reports
+        no version (predictions file, callable) is named by its spec."""
+        quotes = self._quotes
+        if quotes is not None:
+            return str(quotes.version)
+        if not self._ran:
+            self.predict_documents([])  # the pipeline's version is known once it loaded
+        return self._base.version or self.extractor
 
     def warm_up(self) -> None:
         """Load the spaCy model now rather than on the first request."""
@@ -90,11 +104,13 @@ class Backend:
 
     def _predict(self, articles: list[Article]) -> list[Document]:
         docs = list(self._base.run(articles))
+        self._ran = True
+        version = self._base.version or self.extractor
         quotes = self._quotes
         if quotes is not None:
             learned = list(quotes.predict(articles))
             docs = [d.with_(quotes=q.quotes) for d, q in zip(docs, learned, strict=True)]
-        version = self.model_version
+            version = str(quotes.version)
         return [d.with_(provenance=_made_by(d, model_version=version)) for d in docs]
 
     def predict(self, tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

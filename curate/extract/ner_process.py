@@ -1,0 +1,163 @@
+"""Run a spaCy pipeline's NER in a second process, beside its other components.
+
+In ``en_core_web_sm`` the entity recognizer has its own embedding layer and reads only
+one thing the other components write, yet it takes about half of the pipeline's time
+(measured on PolNeAR dev: tok2vec 47 ms, parser 37 ms, ner 90 ms of ~200 ms an article).
+A spaCy pipeline runs on one core, so on a machine with two cores one article's latency
+falls when the recognizer runs in a worker process on the same text while this process
+runs the rest. :class:`NerProcess` does that for
+:func:`curate.extract.preannotate.preannotate` (``curate serve`` uses it).
+
+The output is the same as running the whole pipeline in one process. Both processes load
+the same model, so they split the text into the same tokens. The one thing the recognizer
+reads from the others is the sentence starts the parser sets: its greedy decoder never
+continues an entity into a new sentence (spaCy's ``BiluoPushDown`` move validity). The
+worker has no parser, so its choices are the unconstrained ones; where none of its
+entities crosses a sentence start of this process's parse, every move it took was valid
+under the constraint too and the result is identical; where one crosses, the doc's
+entities are recomputed here by the recognizer on the parsed doc (:attr:`recomputed`
+counts them; 2 of 84 PolNeAR dev articles).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+NER = "ner"
+EntityOffsets = list[tuple[int, int, str]]
+"""One doc's entities: (first token, token after the last, label)."""
+
+_worker_nlp: Any = None
+_local = threading.local()
+
+
+def cached_ner_process(name: str | None, exclude: Iterable[str]) -> NerProcess | None:
+    """Model ``name`` without the components in ``exclude``, its ``ner`` in a worker
+    process; once per thread (as :func:`curate.extract.nlp.cached_model`). None when the
+    split would change the output: no ``ner`` kept, ``ner`` listening to a shared
+    embedding, or a component after ``ner`` (it may read the entities)."""
+    from curate.extract.nlp import cached_model, components, default_model, unneeded_pipes
+
+    name = name or default_model()
+    pipes, listeners = components(name)
+    kept = [p for p in pipes if p not in set(exclude)]
+    if not kept or kept[-1] != NER or any(NER in v for v in listeners.values()):
+        return None
+    key = (name, tuple(sorted(exclude)))
+    cache = _local.__dict__.setdefault("pipelines", {})
+    if key not in cache:
+        nlp, _ = cached_model(name, tuple(sorted(exclude)))
+        worker_exclude = sorted(unneeded_pipes(pipes, {NER}, listeners) | set(exclude))
+        cache[key] = NerProcess(nlp, name, worker_exclude)
+    return cache[key]
+
+
+class NerProcess:
+    """``nlp`` run without its ``ner`` here, and with only its ``ner`` in a worker process.
+
+    Offers what :func:`~curate.extract.preannotate.preannotate` uses of a spaCy
+    ``Language``: :meth:`pipe`, ``memory_zone``, ``max_length``, ``meta``, ``lang``,
+    ``pipe_names``. ``model`` is the name or folder both processes load; ``worker_exclude``
+    lists the components the worker leaves out (all but ``ner`` and what it needs). The
+    worker starts on first use (``spawn``: safe from threads; a script calling this needs
+    the usual ``if __name__ == "__main__":`` guard) and stops with :meth:`close` or at
+    interpreter exit.
+    """
+
+    def __init__(self, nlp: Language, model: str, worker_exclude: Sequence[str]) -> None:
+        self.nlp = nlp
+        self.model = model
+        self.worker_exclude = tuple(worker_exclude)
+        self.recomputed = 0
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else (meta, lang, max_length, memory_zone, vocab) is the main pipeline's.
+        return getattr(self.nlp, name)
+
+    def _worker(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_load_worker,
+                initargs=(self.model, self.worker_exclude),
+            )
+        return self._pool
+
+    def warm_up(self) -> None:
+        """Start the worker and load its model now (blocks until it is ready)."""
+        self._worker().submit(_entities, ["Ready."]).result()
+
+    def close(self) -> None:
+        """Stop the worker process (a later call starts a new one)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def pipe(
+        self, stream: Iterable[Any], *, as_tuples: bool = False, batch_size: int = 16, **_: Any
+    ) -> Iterator[Any]:
+        """Like ``Language.pipe`` (``n_process`` is ignored: the split is the parallelism).
+
+        Each batch of texts goes to the worker's recognizer while this process runs the
+        other components on it; the entities are then set on the docs. Raises what either
+        pipeline raises.
+        """
+        it = iter(stream)
+        ner = self.nlp.get_pipe(NER)
+        while batch := list(itertools.islice(it, max(1, batch_size))):
+            texts = [b[0] for b in batch] if as_tuples else batch
+            pending = self._worker().submit(_entities, texts)
+            try:
+                docs = list(self.nlp.pipe(texts, batch_size=len(texts), disable=[NER]))
+            except BaseException:
+                pending.cancel()
+                raise
+            for doc, ents in zip(docs, pending.result(), strict=True):
+                if crosses_sentence(doc, ents):
+                    self.recomputed += 1
+                    ner(doc)
+                else:
+                    set_entities(doc, ents)
+            yield from zip(docs, (b[1] for b in batch), strict=True) if as_tuples else docs
+
+
+def crosses_sentence(doc: Doc, ents: EntityOffsets) -> bool:
+    """True when an entity (token start, token end, label) runs over a sentence start of
+    ``doc`` (a token after its first one starts a sentence)."""
+    return any(doc[i].is_sent_start for s, e, _ in ents for i in range(s + 1, e))
+
+
+def set_entities(doc: Doc, ents: EntityOffsets) -> None:
+    """Set ``doc.ents`` from (token start, token end, label); other tokens are outside."""
+    from spacy.tokens import Span
+
+    doc.set_ents([Span(doc, s, e, label=label) for s, e, label in ents], default="outside")
+
+
+def _load_worker(model: str, exclude: Sequence[str]) -> None:
+    global _worker_nlp
+    from curate.extract.nlp import load_model
+
+    _worker_nlp = load_model(model, exclude)[0]
+
+
+def _entities(texts: list[str]) -> list[EntityOffsets]:
+    nlp = _worker_nlp
+    memory_zone = getattr(nlp, "memory_zone", None)
+    with memory_zone() if memory_zone else contextlib.nullcontext():
+        return [
+            [(e.start, e.end, e.label_) for e in doc.ents]
+            for doc in nlp.pipe(texts, batch_size=len(texts))
+        ]

@@ -1,0 +1,54 @@
+"""The entity recognizer in a worker process gives exactly the one-process predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import spacy
+
+from curate.extract.ner_process import NerProcess, crosses_sentence
+from curate.extract.preannotate import load_pipeline, preannotate
+from curate.io.articles import read_articles
+from curate.model import Article
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+# A headline the parser splits after "Supporter" while the recognizer alone reads one
+# organisation name over the break: the case where the worker's entities are recomputed.
+HEADLINE = (
+    "Washington Post Hit Piece Exploits Trump Supporter Who Was Dying\n\n"
+    "The Washington Post ran a story."
+)
+
+
+def test_crosses_sentence_finds_an_entity_over_a_sentence_start() -> None:
+    nlp = spacy.blank("en")
+    doc = nlp("Alpha beta. Gamma delta.")
+    doc[3].is_sent_start = True  # "Gamma"
+    assert crosses_sentence(doc, [(0, 4, "ORG")])
+    assert not crosses_sentence(doc, [(0, 2, "ORG"), (3, 5, "ORG")])
+    assert not crosses_sentence(doc, [(3, 4, "ORG")])  # starting a sentence is fine
+
+
+def test_worker_predictions_equal_one_process_predictions() -> None:
+    articles = [*read_articles(SEEDS)[0], Article("headline", HEADLINE)]
+    assert len(articles) >= 3
+    plain = [d.to_dict() for d in preannotate(articles)]
+    nlp, version = load_pipeline(ner_process=True)
+    assert isinstance(nlp, NerProcess)
+    before = nlp.recomputed
+    split = [d.to_dict() for d in preannotate(articles, ner_process=True)]
+    assert split == plain
+    assert any(d["entities"] for d in split)
+    assert nlp.recomputed == before + 1  # the headline, recomputed here
+    assert version == load_pipeline()[1]  # the same model version is recorded
+
+
+def test_no_split_when_the_recognizer_is_not_last(tmp_path: Path) -> None:
+    from curate.extract.ner_process import cached_ner_process
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ner")
+    nlp.add_pipe("sentencizer")  # after ner: it could read the entities
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "m")
+    assert cached_ner_process(str(tmp_path / "m"), ()) is None
