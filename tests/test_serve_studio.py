@@ -114,7 +114,7 @@ def test_label_studio_gets_predictions_from_curate_serve(backend, studio_conn, s
     assert speaker and "Hidalgo" in speaker[0]["value"]["text"]
     # The version `curate push` records for the same extractors, not a bare "curate".
     version = preds[-1]["model_version"]
-    assert version.endswith("+curate.entities.v1+curate.quotes.v3")
+    assert version.endswith("+curate.entities.v1+curate.quotes.v4")
     assert version == requests.get(f"{backend['url']}/health", timeout=10).json()["model_version"]
     # A second connect updates the same backend instead of adding one.
     again = connect_backend(studio_conn, project["id"], backend["url"])

@@ -76,7 +76,7 @@ def preannotate_cli(
     quotes: str = typer.Option(
         None,
         "--quotes",
-        help="Quote extractor: curate.quotes.v3, curate.quotes.hybrid.v1 or "
+        help="Quote extractor: curate.quotes.v4, curate.quotes.hybrid.v1 or "
         "curate.quotes.learned.v1 (default: the default of curate.preannotate).",
     ),
     quote_model: str = typer.Option(

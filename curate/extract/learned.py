@@ -1,7 +1,7 @@
 """Quotes from a trained model (``curate train``), alone and combined with the rules.
 
 ``curate.quotes.learned.v1``: the model's CONTENT, SOURCE and CUE spans made into quotes.
-``curate.quotes.hybrid.v1``: ``curate.quotes.v3`` where rules are strong (content in
+``curate.quotes.hybrid.v1``: ``curate.quotes.v4`` where rules are strong (content in
 quote marks, speakers), plus the model's quotes in sentences the rules found nothing in
 (reported speech without quote marks; see :func:`combine`). Both run the model's
 ``quotes`` component over a doc the base spaCy model already parsed: its tags and
@@ -18,7 +18,7 @@ Linking a model CONTENT to its cue and speaker:
   the content's first or last sentence, else the speech verb the rules find there;
 - the speaker is the SOURCE span holding the cue's subject, else the SOURCE nearest the
   cue in its sentence, else the subject the rules find for the cue;
-- the named entity a speaker refers to is resolved as ``curate.quotes.v3`` does.
+- the named entity a speaker refers to is resolved as ``curate.quotes.v4`` does.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def load_quote_model(ref: str | Path | None = None, root: str | Path = MODELS_DI
 class QuoteExtractor:
     """A callable ``doc -> list[Quote]`` for one trained model; ``name`` says which.
 
-    ``hybrid`` combines the model with ``curate.quotes.v3`` (see the module doc).
+    ``hybrid`` combines the model with ``curate.quotes.v4`` (see the module doc).
     """
 
     def __init__(self, model: QuoteModel, hybrid: bool) -> None:

@@ -83,7 +83,7 @@ class Backend:
     @property
     def model_version(self) -> str:
         """What predictions are labelled with: the pipeline version ``curate push`` records
-        for the same extractors (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v3``),
+        for the same extractors (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v4``),
         or, once a trained version serves, that of the pipeline over its model
         (``...+curate.quotes.hybrid.v1:curate-serve@2.0.0``). An extractor that reports
         no version (predictions file, callable) is named by its spec."""
