@@ -179,7 +179,7 @@ def unitizing_alpha_by_label(
     fragments. ``"all"`` is ``1 - sum_c D_o / sum_c D_e`` per continuum, weighted the same.
     """
     grouped = group_by_article(docs)
-    continua: dict[frozenset[str], list[Mapping[str, Document]]] = defaultdict(list)
+    continua: dict[frozenset[str], list[dict[str, Document]]] = defaultdict(list)
     for _art, anns in sorted(grouped.items()):
         if len(anns) >= 2:
             continua[frozenset(anns)].append(anns)
