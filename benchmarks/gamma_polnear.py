@@ -12,8 +12,8 @@ annotator-training).
 from __future__ import annotations
 
 import argparse
-import os
 import multiprocessing as mp
+import os
 import time
 from pathlib import Path
 
