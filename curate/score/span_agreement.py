@@ -112,6 +112,12 @@ def continuum_gamma(
     import logging
 
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))  # CBC notice
+    try:  # the GLPK solver's log: cvxpy turns it off per solve, which pygamma's threads race
+        import cvxopt.glpk
+
+        cvxopt.glpk.options["msg_lev"] = "GLP_MSG_OFF"
+    except ImportError:  # CBC is used instead
+        pass
     continuum = Continuum()
     for who, s, e in rows:
         continuum.add(who, Segment(s, e), label)
