@@ -65,6 +65,7 @@ def test_hand_checked_case() -> None:
     for who in r.by_annotator:
         assert who.f1_exact == pytest.approx(2 / 3)
         assert who.alpha == pytest.approx(ALPHA)
+        assert who.u_alpha == pytest.approx(sum(U_ALPHA.values()) / 2)  # two annotators
     (art,) = r.by_article
     assert (art.id, art.annotators, art.spans) == ("x", 2, 6)
     assert art.f1_exact == pytest.approx(2 / 3)

@@ -23,7 +23,12 @@ from __future__ import annotations
 import pytest
 
 from curate.model import Annotation, Document, Entity, Quote
-from curate.score.unitizing import Unit, disagreement, unitizing_alpha_by_label
+from curate.score.unitizing import (
+    Unit,
+    disagreement,
+    unitizing_alpha_by_annotator,
+    unitizing_alpha_by_label,
+)
 
 # Krippendorff (2004: 254): (observer, start, length)
 K2004 = {
@@ -160,3 +165,15 @@ def test_by_label_over_articles_laid_end_to_end() -> None:
     assert out["PERSON"].alpha == pytest.approx(disagreement(spans, 3, 0, 2 * n).alpha)
     assert 0 < out["all"].alpha < 1
     assert unitizing_alpha_by_label([doc("x", anna)]) == {}
+
+
+def test_by_annotator_the_one_who_differs_stands_out() -> None:
+    anna, bob = Entity.of(TEXT, 0, 10, "PERSON"), Entity.of(TEXT, 15, 24, "PERSON")
+    anna_short = Entity.of(TEXT, 0, 4, "PERSON")
+    docs = [doc("x", anna, bob), doc("y", anna, bob), doc("z", anna_short)]
+    by = unitizing_alpha_by_annotator(docs)
+    assert by["z"] < by["x"] == by["y"] < 1.0
+    # x's pairs: with y (identical, 1.0) and with z, the same as z's pair with x
+    pair_xz = disagreement([(0, 0, 10), (0, 15, 24), (1, 0, 4)], 2, 0, len(TEXT)).alpha
+    assert by["x"] == pytest.approx((1.0 + pair_xz) / 2)
+    assert by["z"] == pytest.approx(pair_xz)

@@ -147,7 +147,8 @@ def render(report: AgreementReport, top: int, extra: dict | None = None) -> None
         t.add_row(*cells, end_section=i == len(report.labels) - 1)
     console.print(t)
     t = Table(title="Per annotator (against every other annotator)", title_justify="left")
-    for col in ("annotator", "articles", "spans", "F1 exact", "F1 overlap", "mean pair alpha"):
+    heads = ("annotator", "articles", "spans", "F1 exact", "F1 overlap", "mean pair alpha")
+    for col in (*heads, "mean pair u-alpha"):
         t.add_column(col, justify="left" if col == "annotator" else "right")
     for a in report.by_annotator:
         t.add_row(
@@ -157,6 +158,7 @@ def render(report: AgreementReport, top: int, extra: dict | None = None) -> None
             _c(a.f1_exact),
             _c(a.f1_overlap),
             _c(a.alpha),
+            _c(a.u_alpha),
         )
     console.print(t)
     qa = report.quote_attributes

@@ -72,6 +72,8 @@ class AnnotatorAgreement:
     f1_exact: float | None
     f1_overlap: float | None
     alpha: float | None
+    u_alpha: float | None = None
+    """Mean pairwise unitizing alpha with each other annotator, over labels."""
 
 
 @dataclass(frozen=True)
@@ -192,11 +194,14 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
                 p[2] += len(sa) + len(sb)
 
     alphas = _alphas(multi, spans, labels, annotators)
-    from curate.score.unitizing import unitizing_alpha_by_label  # it reads spans from here
-
-    u_alphas = unitizing_alpha_by_label(
-        (d for anns in multi.values() for d in anns.values()), schema
+    from curate.score.unitizing import (  # it reads spans from here
+        unitizing_alpha_by_annotator,
+        unitizing_alpha_by_label,
     )
+
+    multi_docs = [d for anns in multi.values() for d in anns.values()]
+    u_alphas = unitizing_alpha_by_label(multi_docs, schema)
+    u_by_annotator = unitizing_alpha_by_annotator(multi_docs, schema)
     report.quote_attributes = _quote_attributes(multi)
 
     for label in labels:
@@ -241,6 +246,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
                 _f1(sum(r[0] for r in rows), sum(r[2] + r[3] for r in rows)),
                 _f1(sum(r[1] for r in rows), sum(r[2] + r[3] for r in rows)),
                 sum(known) / len(known) if known else None,
+                u_by_annotator.get(who),
             )
         )
 

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import accumulate, combinations
@@ -178,28 +178,11 @@ def unitizing_alpha_by_label(
     :func:`curate.score.agreement.annotation_spans`; a discontinuous quote counts as its
     fragments. ``"all"`` is ``1 - sum_c D_o / sum_c D_e`` per continuum, weighted the same.
     """
-    grouped = group_by_article(docs)
-    continua: dict[frozenset[str], list[dict[str, Document]]] = defaultdict(list)
-    for _art, anns in sorted(grouped.items()):
-        if len(anns) >= 2:
-            continua[frozenset(anns)].append(anns)
     scored: dict[str, list[Disagreement]] = defaultdict(list)
     labels: set[str] = set()
-    for who, articles in sorted(continua.items(), key=lambda kv: sorted(kv[0])):
-        order = sorted(who)
-        units: dict[str, list[Unit]] = defaultdict(list)
-        offset = 0
-        for anns in articles:
-            for i, name in enumerate(order):
-                for label, spans in annotation_spans(anns[name], schema).items():
-                    units[label].extend(
-                        (i, offset + s, offset + e) for sp in spans for s, e in pieces(sp)
-                    )
-            offset += len(next(iter(anns.values())).text)
+    for order, length, units in _continua(docs, schema):
         labels.update(units)
-        if offset == 0:
-            continue  # empty texts: nothing to place units in
-        per_label = {lab: disagreement(u, len(order), 0, offset) for lab, u in units.items()}
+        per_label = {lab: disagreement(u, len(order), 0, length) for lab, u in units.items()}
         for label, d in per_label.items():
             scored[label].append(d)
         scored["all"].append(
@@ -213,6 +196,59 @@ def unitizing_alpha_by_label(
         label: _pooled(label, scored.get(label, []))
         for label in [*sorted(labels), *(["all"] if labels else [])]
     }
+
+
+def unitizing_alpha_by_annotator(
+    docs: Iterable[Document], schema: LabelSchema | None = None
+) -> dict[str, float | None]:
+    """Each annotator's mean pairwise u-alpha with every other annotator, over labels.
+
+    For every pair of annotators and every label, u-alpha of the two alone on the
+    continua they share (pooled as in :func:`unitizing_alpha_by_label`); an annotator's
+    figure is the mean of their defined pair alphas. None when none is defined.
+    """
+    pairs: dict[tuple[str, str, str], list[Disagreement]] = defaultdict(list)
+    names: set[str] = set()
+    for order, length, units in _continua(docs, schema):
+        names.update(order)
+        for i, j in combinations(range(len(order)), 2):
+            for label, rows in units.items():
+                two = [(int(w == j), s, e) for w, s, e in rows if w in (i, j)]
+                pairs[(label, order[i], order[j])].append(disagreement(two, 2, 0, length))
+    alphas = {key: _pooled(key[0], parts).alpha for key, parts in pairs.items()}
+    out: dict[str, float | None] = {}
+    for who in sorted(names):
+        mine = [a for (_, x, y), a in alphas.items() if who in (x, y) and a is not None]
+        out[who] = sum(mine) / len(mine) if mine else None
+    return out
+
+
+def _continua(
+    docs: Iterable[Document], schema: LabelSchema | None
+) -> Iterator[tuple[list[str], int, dict[str, list[Unit]]]]:
+    """``(annotators, length, {label: units})`` per continuum of articles with one annotator set.
+
+    Annotator indices in the units follow the sorted annotator names; articles of one
+    annotator set are laid end to end in article id order. Continua of empty texts are
+    left out.
+    """
+    continua: dict[frozenset[str], list[dict[str, Document]]] = defaultdict(list)
+    for _art, anns in sorted(group_by_article(docs).items()):
+        if len(anns) >= 2:
+            continua[frozenset(anns)].append(anns)
+    for who, articles in sorted(continua.items(), key=lambda kv: sorted(kv[0])):
+        order = sorted(who)
+        units: dict[str, list[Unit]] = defaultdict(list)
+        offset = 0
+        for anns in articles:
+            for i, name in enumerate(order):
+                for label, spans in annotation_spans(anns[name], schema).items():
+                    units[label].extend(
+                        (i, offset + s, offset + e) for sp in spans for s, e in pieces(sp)
+                    )
+            offset += len(next(iter(anns.values())).text)
+        if offset:
+            yield order, offset, dict(units)
 
 
 def _pooled(label: str, parts: Sequence[Disagreement]) -> UnitizingAlpha:
