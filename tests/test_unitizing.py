@@ -21,8 +21,8 @@ them; the tolerances are the ones DKPro's tests use.
 from __future__ import annotations
 
 import pytest
+from test_span_agreement import ANNA, ANNA_SHORT, BOB, PARIS, TEXT, doc
 
-from curate.model import Annotation, Document, Entity, Quote
 from curate.score.unitizing import (
     Unit,
     disagreement,
@@ -129,22 +129,8 @@ def test_overlapping_units_of_one_annotator_are_merged() -> None:
     assert merged.alpha == pytest.approx(1.0) and merged.units == 2
 
 
-TEXT = "Anna Smith met Bob Jones in Paris. “We will win,” she said on Monday."
-
-
-def doc(who: str, *regions: Entity | Quote, art: str = "a1", text: str = TEXT) -> Document:
-    return Document(
-        id=art,
-        text=text,
-        entities=tuple(r for r in regions if isinstance(r, Entity)),
-        quotes=tuple(r for r in regions if isinstance(r, Quote)),
-        provenance=Annotation((who,)),
-    )
-
-
 def test_by_label_over_articles_laid_end_to_end() -> None:
-    anna, bob = Entity.of(TEXT, 0, 10, "PERSON"), Entity.of(TEXT, 15, 24, "PERSON")
-    paris = Entity.of(TEXT, 28, 33, "GPE")
+    anna, bob, paris = ANNA, BOB, PARIS
     docs = [
         doc("x", anna, bob, paris),
         doc("y", anna, bob, paris),
@@ -168,9 +154,7 @@ def test_by_label_over_articles_laid_end_to_end() -> None:
 
 
 def test_by_annotator_the_one_who_differs_stands_out() -> None:
-    anna, bob = Entity.of(TEXT, 0, 10, "PERSON"), Entity.of(TEXT, 15, 24, "PERSON")
-    anna_short = Entity.of(TEXT, 0, 4, "PERSON")
-    docs = [doc("x", anna, bob), doc("y", anna, bob), doc("z", anna_short)]
+    docs = [doc("x", ANNA, BOB), doc("y", ANNA, BOB), doc("z", ANNA_SHORT)]
     by = unitizing_alpha_by_annotator(docs)
     assert by["z"] < by["x"] == by["y"] < 1.0
     # x's pairs: with y (identical, 1.0) and with z, the same as z's pair with x
