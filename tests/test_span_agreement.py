@@ -126,6 +126,7 @@ def test_agreement_html_marks_low_values_and_escapes_names():
     assert '<td class="low">0.500</td>' in html  # F1 exact 0.5 < 0.67
     assert "<td>0.950</td>" in html
     assert '<td class="low">0.610</td>' in html and "unitizing alpha" in html
+    assert "<td>-</td></tr>" in html  # a report from before u-alpha: no per-annotator figure
     assert 'class="bar low"' in html  # the annotator's overlap F1 bar (0.2)
     assert "Each annotator against the gold" in html
     assert "http" not in html.split("</style>")[0]  # nothing fetched
