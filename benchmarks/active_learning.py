@@ -1,18 +1,19 @@
 """Most useful task first: labeling PolNeAR in uncertainty order against random order.
 
-Usage: python benchmarks/active_learning.py [POLNEAR] [--pool N] [--dev N] [--epochs N]
+Usage: python benchmarks/active_learning.py [POLNEAR] [--pool N] [--dev N] [--steps N]
 
 Simulation: PolNeAR train is the pool of unlabeled articles, its gold the labeler. Both
 orders start from the same random 25 articles. Random order then labels further random
-articles; uncertainty order trains the quote tagger (:mod:`curate.serve.tagger`, what
-``curate serve`` retrains) on what is labeled so far and labels next the articles it is
-least sure about (sum over tokens of 1 - max probability, :meth:`TaggerModel.analyse`,
-the score ``curate push --order uncertainty`` writes). After 50, 100 and 200 labeled
-articles a tagger is trained from scratch on each labeled set (same seed and settings)
-and scored on PolNeAR dev: quote content P/R/F1 under the overlap rule
-(:func:`curate.serve.training.quote_f1`). The two curves are printed side by side, with
-the tokens each labeled set holds (uncertainty favours long articles, which hold more
-attributions, so tokens labeled are printed too).
+articles; uncertainty order trains a quote model with ``curate train`` (through
+:class:`curate.serve.training.CurateTrainer`, what ``curate serve`` retrains with) on
+what is labeled so far and labels next the articles it is least sure about
+(:meth:`curate.extract.learned.QuoteModel.uncertainty`, the score ``curate push --order
+uncertainty`` writes). After 50, 100 and 200 labeled articles a model is trained from
+scratch on each labeled set (same seed and settings) and its own quotes
+(``curate.quotes.learned.v1``) are scored on PolNeAR dev: quote content F1 under the
+overlap rule (:func:`curate.serve.training.quote_f1`). The two curves are printed side
+by side, with the characters each labeled set holds (uncertainty favours long articles,
+which hold more attributions).
 """
 
 from __future__ import annotations
@@ -24,32 +25,37 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from curate.extract.learned import LEARNED_NAME, trained_quotes  # noqa: E402
+from curate.extract.preannotate import load_pipeline  # noqa: E402
 from curate.io.brat import read_brat  # noqa: E402
 from curate.model import Document  # noqa: E402
-from curate.serve import tagger  # noqa: E402
-from curate.serve.training import quote_f1  # noqa: E402
+from curate.serve.training import CurateTrainer, quote_f1  # noqa: E402
 
 POINTS = (50, 100, 200)
 START = 25
 DEFAULT_CORPUS = Path("/work/shared/corpora/polnear")
 
 
-def train_and_score(
-    labeled: list[Document], dev: list[Document], epochs: int, seed: int, where: Path
-) -> tuple[tagger.TaggerModel, float]:
-    out = where / f"m{len(labeled)}-{time.monotonic_ns()}"
-    tagger.train(labeled, out, tagger.TrainSettings(0, epochs, seed, 200))
-    model = tagger.TaggerModel(out)
-    preds = list(model.predict([d.article for d in dev]))
-    return model, quote_f1(dev, preds)
+def fit(labeled: list[Document], steps: int, seed: int, where: Path) -> Any:
+    """A ``curate train`` model on ``labeled``: its learned quote extractor."""
+    out = where / f"v{len(list(where.iterdir())) + 1}"
+    CurateTrainer(steps, seed)(labeled, out)
+    return trained_quotes(LEARNED_NAME, str(out)).extractor
 
 
-def uncertainty_order(model: tagger.TaggerModel, pool: list[Document]) -> list[Document]:
-    scored = list(model.analyse([d.article for d in pool]))
-    ranked = sorted(zip(pool, scored, strict=True), key=lambda p: -p[1][1])
+def score(model: Any, dev: list[Document], parsed: list[Any]) -> float:
+    model.prepare(parsed)
+    preds = [d.with_(quotes=tuple(model(s))) for d, s in zip(dev, parsed, strict=True)]
+    return quote_f1(dev, preds)
+
+
+def uncertainty_order(model: Any, pool: list[Document], parsed: list[Any]) -> list[Document]:
+    unsure = model.model.uncertainty(parsed)
+    ranked = sorted(zip(pool, unsure, strict=True), key=lambda p: -p[1])
     return [d for d, _ in ranked]
 
 
@@ -58,7 +64,7 @@ def main() -> int:
     ap.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--pool", type=int, default=1000, help="train articles in the pool")
     ap.add_argument("--dev", type=int, default=200, help="dev articles scored")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--steps", type=int, default=600, help="updates per training run")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if not (args.corpus / "train").is_dir():
@@ -72,6 +78,12 @@ def main() -> int:
     dev = sorted(dev, key=lambda d: d.id)[: args.dev]
     print(f"pool {len(pool)} PolNeAR train articles, dev {len(dev)} articles, seed {args.seed}")
     t0 = time.perf_counter()
+    nlp = load_pipeline(None, [trained_quotes(LEARNED_NAME)])[0]
+    # Parsed once: every model reads the same base-model parse.
+    both = pool + dev
+    parsed = dict(zip([d.id for d in both], nlp.pipe(d.text for d in both), strict=True))
+    dev_parsed = [parsed[d.id] for d in dev]
+    print(f"parsed in {time.perf_counter() - t0:.0f} s", flush=True)
     curves: dict[str, list[tuple[int, float, int]]] = {"random": [], "uncertainty": []}
     with tempfile.TemporaryDirectory(prefix="curate-al-") as tmp:
         where = Path(tmp)
@@ -79,18 +91,19 @@ def main() -> int:
         # Random order: the pool as shuffled.
         for n in POINTS:
             labeled = start + rest[: n - START]
-            _, f1 = train_and_score(labeled, dev, args.epochs, args.seed, where)
+            f1 = score(fit(labeled, args.steps, args.seed, where), dev, dev_parsed)
             curves["random"].append((n, f1, sum(len(d.text) for d in labeled)))
             print(f"  random      {n:4d} articles  dev F1 {f1:.3f}", flush=True)
         # Uncertainty order: label next what the current model is least sure about.
         labeled, unlabeled = list(start), list(rest)
-        model, _ = train_and_score(labeled, dev[:1], args.epochs, args.seed, where)
+        model = fit(labeled, args.steps, args.seed, where)
         for n in POINTS:
-            ranked = uncertainty_order(model, unlabeled)
+            ranked = uncertainty_order(model, unlabeled, [parsed[d.id] for d in unlabeled])
             take = n - len(labeled)
             labeled += ranked[:take]
             unlabeled = ranked[take:]
-            model, f1 = train_and_score(labeled, dev, args.epochs, args.seed, where)
+            model = fit(labeled, args.steps, args.seed, where)
+            f1 = score(model, dev, dev_parsed)
             curves["uncertainty"].append((n, f1, sum(len(d.text) for d in labeled)))
             print(f"  uncertainty {n:4d} articles  dev F1 {f1:.3f}", flush=True)
     print()

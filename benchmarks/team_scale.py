@@ -144,7 +144,7 @@ def stages(conn: Any, project: dict[str, Any], n: int, work: Path) -> dict[str, 
     def do_export() -> dict[str, Any]:
         from curate.io.jsonl import read_jsonl
 
-        docs = [Document.from_dict(d) for _, d in read_jsonl(Path(state["path"]) / "gold.jsonl")]
+        docs = (Document.from_dict(d) for _, d in read_jsonl(Path(state["path"]) / "gold.jsonl"))
         path = write_version(docs, name=f"team{n}", root=work / "gold", splits="test")
         return {"version": str(path)}
 

@@ -1,4 +1,4 @@
-"""Build the first gold version, ``data/gold/seeds/1.0.0``, through Label Studio.
+"""Build the seed gold version (now ``data/gold/seeds/2.0.0``), through Label Studio.
 
 The hand annotation of the seeds (``data/hand/seeds.jsonl``) goes the way every gold
 article goes: the seeds are pre-annotated and pushed as tasks with predictions, one

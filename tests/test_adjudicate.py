@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from curate.gold.identities import load_pseudonyms
-from curate.gold.merge import MergePolicy
+from curate.gold.merge import MergePolicy, parse_label_rule
 from curate.model import Document, Entity
 from curate.schema import load_schema
 from curate.studio.convert import document_to_results, document_to_task
@@ -150,3 +150,19 @@ def test_killed_run_resumes_missing_predictions(team, studio_conn, tmp_path):
 
 def _me(conn) -> str:
     return conn.whoami()["email"]
+
+
+def test_a_label_rule_settles_what_the_policy_would_send_to_review(team, studio_conn, tmp_path):
+    # GPE=1-of-n: the Paris only one of two annotators marked merges, so nothing is left.
+    project, *_ = team
+    policy = MergePolicy("majority", labels=(parse_label_rule("GPE=1-of-n"),))
+    pulled = pull(studio_conn, project["id"], tmp_path, merge_policy=policy)
+    assert not pulled.conflicts and pulled.merge["GPE regions_accepted"] == 1
+    gold = {d.id: d for d in pulled.gold}
+    assert gold["split"].entities == (ANNA, BOB, PARIS)
+    report = json.loads((pulled.path / "report.json").read_text())
+    assert report["merge_policy"]["labels"] == {
+        "GPE": {"name": "k-of-n", "k": 1, "min_annotators": None}
+    }
+    assert "GPE regions when at least 1 annotators mark it" in pulled.policy_description()
+    assert report["counts"]["merge"]["GPE regions_accepted"] == 1

@@ -483,6 +483,105 @@ def test_selected_quote_names_its_parts_in_words(
         page.screenshot(path=str(ARTIFACTS / "14_relation_pointed_at.png"), full_page=True)
 
 
+# Each relation arrow drawn now (an overlay group shown, its path visible), with the boxes
+# of the two regions it joins (the group's two plain rects, in page coordinates).
+_DRAWN_ARROWS_JS = """() => [...document.querySelectorAll('svg.relations-overlay > g')]
+.filter((g) => getComputedStyle(g).visibility !== 'hidden')
+.map((g) => [...g.children].filter((c) => c.tagName === 'rect').map((r) => {
+  const b = r.getBoundingClientRect();
+  return {x: b.x, y: b.y, width: b.width, height: b.height};
+}))"""
+
+# The on-screen boxes of every piece of each region id (class "htx-highlight-<id>-<n>").
+_REGION_PIECES_JS = """(root, ids) => Object.fromEntries(ids.map((id) => [id,
+  [...root.querySelectorAll(`.htx-highlight[class*="htx-highlight-${id}-"]`)].map((el) => {
+    const b = el.getBoundingClientRect();
+    return {x: b.x, y: b.y, width: b.width, height: b.height};
+  })]))"""
+
+# Regions drawn with an outline (the ends of the selected region's links).
+_OUTLINED_JS = """(root) => [...new Set([...root.querySelectorAll('.htx-highlight')]
+  .filter((el) => getComputedStyle(el).outlineStyle !== 'none'
+    && getComputedStyle(el).outlineColor !== 'rgba(0, 0, 0, 0)')
+  .map((el) => [...el.classList].find((c) => /^htx-highlight-.+-\\d+$/.test(c))
+    .replace(/^htx-highlight-/, '').replace(/-\\d+$/, '')))]"""
+
+
+def _links_of(doc: Document, q: Any) -> tuple[str, list[tuple[str, str]]]:
+    """The region id of quote ``q``'s first fragment and every link touching it."""
+    from curate.studio.convert import document_to_results
+
+    results = document_to_results(doc, load_schema())
+    (rid,) = [
+        r["id"]
+        for r in results
+        if r["type"] == "labels"
+        and r["value"]["labels"] == ["QUOTE"]
+        and (r["value"]["start"], r["value"]["end"]) == (q.start, q.end)
+    ]
+    links = [(r["from_id"], r["to_id"]) for r in results if r["type"] == "relation"]
+    return rid, [link for link in links if rid in link]
+
+
+def test_selecting_a_quote_draws_exactly_its_links(
+    studio: Any, studio_conn: Any, seed_push: dict[str, Any], page: Any
+) -> None:
+    """Default view: no arrow. A quote selected: its speaker and cue arrows (each from the
+    quote's box to its part's box), both ends outlined, no relation name. Deselected: none.
+    "Show all links" draws every arrow, still without names."""
+    seed = SEED.stem
+    doc: Document = seed_push["docs"][seed]
+    q = _a_full_quote(doc)
+    rid, links = _links_of(doc, q)
+    assert len(links) >= 2, "precondition: the quote has a speaker and a cue link"
+    with _screenshot_on_failure(page):
+        article = _open_seed_task(page, studio, seed_push["project_id"], seed_push["tasks"][seed])
+        assert page.evaluate(_DRAWN_ARROWS_JS) == [], "no arrow in the default view"
+        assert article.evaluate(_OUTLINED_JS) == []
+
+        _click_region(article, q.start, "QUOTE")
+        page.locator(".lsf-detailed-region").first.wait_for()
+        page.wait_for_function(_VISIBLE_ARROWS_JS.replace("() =>", "() => 0 <"))
+        page.wait_for_timeout(500)  # the overlay lays the arrows out after the selection
+        page.screenshot(path=str(ARTIFACTS / "15_selected_quote_links.png"), full_page=True)
+        drawn = page.evaluate(_DRAWN_ARROWS_JS)
+        assert len(drawn) == len(links), f"{len(drawn)} arrows drawn for {len(links)} links"
+        ends = {end for link in links for end in link}
+        pieces = article.evaluate(_REGION_PIECES_JS, sorted(ends))
+
+        def joins(box: dict[str, float]) -> set[str]:
+            return {end for end in ends if any(_overlaps(box, p) for p in pieces[end])}
+
+        for arrow in drawn:
+            assert len(arrow) == 2, arrow
+            touched = [joins(box) for box in arrow]
+            assert any(rid in t for t in touched), f"an arrow not from the quote: {touched}"
+        assert sorted(article.evaluate(_OUTLINED_JS)) == sorted(ends), "both ends outlined"
+        lines = article.evaluate(_TEXT_LINE_BOXES_JS)
+        assert not [
+            label["text"]
+            for label in page.evaluate(_RELATION_LABELS_JS)
+            if label["shown"] and any(_overlaps(label, line) for line in lines)
+        ], "no relation name over the text"
+
+        page.keyboard.press("u")  # Label Studio's hotkey: unselect the region
+        page.wait_for_function(_VISIBLE_ARROWS_JS.replace("() =>", "() => 0 ==="))
+        assert page.evaluate(_DRAWN_ARROWS_JS) == [], "deselected: no arrow"
+        assert article.evaluate(_OUTLINED_JS) == []
+
+        (prediction,) = studio_conn.request(
+            "GET", "/api/predictions", params={"task": seed_push["tasks"][seed]}
+        ).json()
+        relations = sum(r["type"] == "relation" for r in prediction["result"])
+        page.locator("#curate-all-links").check()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "16_all_links_toggled.png"), full_page=True)
+        assert len(page.evaluate(_DRAWN_ARROWS_JS)) == relations, "the toggle draws every link"
+        assert not [label for label in page.evaluate(_RELATION_LABELS_JS) if label["shown"]]
+        page.locator("#curate-all-links").uncheck()
+        assert page.evaluate(_DRAWN_ARROWS_JS) == []
+
+
 def test_deleting_a_quote_in_the_ui_deletes_its_parts_in_the_gold(
     studio: Any, seed_push: dict[str, Any], page: Any, tmp_path: Path
 ) -> None:
@@ -503,6 +602,13 @@ def test_deleting_a_quote_in_the_ui_deletes_its_parts_in_the_gold(
             arg=[article.element_handle(), [q.start, "QUOTE"]],
         )
         page.screenshot(path=str(ARTIFACTS / "13_quote_deleted.png"), full_page=True)
+        # The suggested links are no longer intact: selecting another quote draws no arrow
+        # rather than arrows the per-task rules can no longer place (curate/studio/linkview.py).
+        other = next(o for o in doc.quotes if o.start != q.start and o.speaker and o.cue)
+        _click_region(article, other.start, "QUOTE")
+        page.locator(".lsf-detailed-region").first.wait_for()
+        page.wait_for_timeout(500)
+        assert page.evaluate(_DRAWN_ARROWS_JS) == []
         _submit(page, tid)
 
     out = _pull(studio, seed_push["project_id"], tmp_path / "pulls")

@@ -81,10 +81,10 @@ def test_speaker_entities_are_entity_mentions(docs: dict[str, Document]) -> None
 
 
 def test_shipped_gold_version_is_the_hand_annotation(docs: dict[str, Document]) -> None:
-    """data/gold/seeds/1.0.0 (scripts/build_seed_gold.py) holds exactly the hand annotation."""
+    """data/gold/seeds/2.0.0 (scripts/build_seed_gold.py) holds exactly the hand annotation."""
     from curate.gold import load_documents, verify
 
-    folder = ROOT / "data" / "gold" / "seeds" / "1.0.0"
+    folder = ROOT / "data" / "gold" / "seeds" / "2.0.0"
     assert verify(folder).ok
     gold = {d.id: d for d in load_documents(folder, split="test")}
     assert set(gold) == set(docs)

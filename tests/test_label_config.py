@@ -126,7 +126,7 @@ def test_default_config_is_valid_and_complete() -> None:
     assert schema.quote_labels == ("QUOTE", "SPEAKER", "CUE")
     assert schema.relation_labels == ("speaker", "cue", "refers_to", "continues")
     # Label Studio refuses a task lacking one of these; the title is a Header, optional.
-    assert set(schema.data_fields) == {"text", "byline", "instructions"}
+    assert set(schema.data_fields) == {"text", "byline", "instructions", "link_view"}
     assert {"$title", "$byline", "$instructions", "$text"} <= set(re.findall(r"\$\w+", schema.xml))
 
 

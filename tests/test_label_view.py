@@ -3,6 +3,8 @@ a quote described in words, its parts nested under it (pure conversion, no serve
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from curate.extract.quotes import CERTAINTY, quote_shape
@@ -16,6 +18,7 @@ from curate.studio.convert import (
     prediction_score,
     results_to_document,
 )
+from curate.studio.linkview import FIELD, link_view
 from curate.studio.push import prediction
 
 TEXT = (
@@ -111,7 +114,9 @@ def test_every_region_has_a_score_and_a_quote_says_its_parts_in_words():
     assert parents == {"Dmitry Peskov": direct["id"], "said": direct["id"],
                        "He": indirect["id"], "added": indirect["id"]}  # fmt: skip
     (he,) = [r for r in by_label["SPEAKER"] if r["value"]["text"] == "He"]
-    assert he["meta"]["text"] == ["Speaker of 1 quote(s); refers to Dmitry Peskov."]
+    assert he["meta"]["text"] == ["Suggestion: speaker of 1 quote(s); refers to Dmitry Peskov."]
+    # The note says it is the suggestion: Label Studio never updates it after an edit.
+    assert said.startswith("Suggestion (edits do not update this note): direct quote.")
     # Reading the results back ignores all of it.
     back = results_to_document(TEXT, results, schema, id="a1")
     assert back.quotes == doc.quotes
@@ -125,3 +130,49 @@ def test_prediction_score_is_the_mean_region_score():
     assert pred["score"] == pytest.approx(sum(scores) / len(scores), abs=1e-4)
     assert prediction(doc.with_(provenance=Prediction("test", score=0.25)), schema)["score"] == 0.25
     assert prediction_score([{"type": "relation"}]) is None
+
+
+def _rules(css: str) -> dict[str, tuple[set[int], set[str]]]:
+    """region id -> (arrow positions drawn while it is selected, regions outlined)."""
+    out: dict[str, tuple[set[int], set[str]]] = {}
+    sel = r"body:has\(\.htx-highlight\.__active\[class\*=htx-highlight-(\w+)-\]\) "
+    arrows_at = r"svg\.relations-overlay > g:is\(((?::nth-of-type\(\d+\)(?:, )?)+)\)"
+    for rid, arrows in re.findall(sel + arrows_at, css):
+        out.setdefault(rid, (set(), set()))[0].update(map(int, re.findall(r"\d+", arrows)))
+    for rid, ends in re.findall(sel + r"\.htx-highlight:is\((.*?)\) \{", css):
+        out.setdefault(rid, (set(), set()))[1].update(re.findall(r"htx-highlight-(\w+)-", ends))
+    return out
+
+
+def test_each_task_says_which_arrows_its_selected_region_draws():
+    schema = load_schema()
+    doc = _doc()
+    results = document_to_results(doc, schema)
+    css = document_to_task(doc, schema)["data"][FIELD]
+    assert css == link_view(results)
+    links = [(r["from_id"], r["to_id"]) for r in results if r["type"] == "relation"]
+    rules = _rules(css)
+    for rid in {end for link in links for end in link}:
+        mine = {k for k, link in enumerate(links, start=1) if rid in link}
+        ends = {end for link in links if rid in link for end in link}
+        assert rules[rid] == (mine, ends), rid
+    # The direct quote (q0): its speaker and cue arrows, no other.
+    assert rules["q0"][0] == {links.index(("q0", "q0s")) + 1, links.index(("q0", "q0c")) + 1}
+    # Only while every suggested link is still drawn and every region they join is there.
+    assert f"svg.relations-overlay > g:nth-of-type({len(links)}):last-of-type)" in css
+    he = doc.quotes[1].speaker
+    assert f':has(.htx-highlight[class*=htx-highlight-q1s-][data-start="{he.start}"])' in css
+    assert 'id="curate-all-links"' in css
+
+
+def test_link_rules_skip_ids_that_are_not_css_identifiers():
+    css = link_view(
+        [
+            {"type": "relation", "from_id": "q0", "to_id": "x]{}"},
+            {"type": "relation", "from_id": "q1", "to_id": "q1s"},
+        ]
+    )
+    assert "x]" not in css
+    assert _rules(css)["q1"] == ({2}, {"q1", "q1s"}), "positions still count the skipped link"
+    assert "g:nth-of-type(2):last-of-type)" in css
+    assert link_view([]).count("nth-of-type") == 1  # no link: only the intact check

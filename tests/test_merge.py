@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from curate.errors import CurateError
-from curate.gold.merge import ACCEPTED, REJECTED, REVIEW, MergePolicy, merge, merge_counts
+from curate.gold.merge import (
+    ACCEPTED,
+    REJECTED,
+    REVIEW,
+    MergePolicy,
+    merge,
+    merge_counts,
+    parse_label_rule,
+)
 from curate.model import Document, Entity, Quote, Span
 from curate.studio.gold import CONFLICT, MERGED, POLICY_MERGED, SINGLE, Candidate, select_gold
 
@@ -146,3 +154,96 @@ def test_select_gold_with_policy():
     assert select_gold(one, **kw).rule == SINGLE
     sel = select_gold(one, **kw, merge_policy=MergePolicy("majority", min_annotators=2))
     assert sel.rule == CONFLICT and "fewer than 2" in sel.conflict.reason
+
+
+def test_label_rule_sets_its_own_threshold():
+    # Three annotators: majority accepts 2 of 3; QUOTE=unanimous sends the 2-of-3 quote
+    # to review, ORG=1-of-n accepts a lone ORG mark.
+    versions = {"a": doc(ANNA, QUOTE), "b": doc(ANNA, QUOTE, PARIS_ORG), "c": doc(BOB)}
+    plain = merge(versions, MergePolicy("majority"))
+    assert outcomes(plain)[("Quote", Q_START, Q_END)] == ACCEPTED
+    assert outcomes(plain)[("Entity", 28, 33)] == REJECTED
+    rules = (parse_label_rule("QUOTE=unanimous"), parse_label_rule("ORG=1-of-n"))
+    out = merge(versions, MergePolicy("majority", labels=rules))
+    assert outcomes(out) == {
+        ("Entity", 0, 10): ACCEPTED,  # PERSON follows majority: 2 of 3
+        ("Entity", 15, 24): REJECTED,  # 1 of 3
+        ("Entity", 28, 33): ACCEPTED,  # ORG: 1 of n is enough
+        ("Quote", Q_START, Q_END): REVIEW,  # QUOTE: unanimous, 2 of 3
+    }
+    assert out.agreed.entities == (ANNA, PARIS_ORG) and not out.settled
+
+
+def test_label_minimum_sends_only_that_labels_regions_to_review():
+    versions = {"a": doc(ANNA, PARIS), "b": doc(ANNA, PARIS)}
+    policy = MergePolicy("majority", labels=(parse_label_rule("GPE=majority,min=3"),))
+    out = merge(versions, policy)
+    assert outcomes(out) == {("Entity", 0, 10): ACCEPTED, ("Entity", 28, 33): REVIEW}
+    assert not out.too_few_annotators and not out.settled
+    three = merge({**versions, "c": doc(ANNA, PARIS)}, policy)
+    assert three.settled and three.agreed.entities == (ANNA, PARIS)
+
+
+def test_label_rules_are_recorded_and_read_back():
+    policy = MergePolicy(
+        "majority",
+        labels=(parse_label_rule("QUOTE=unanimous"), parse_label_rule(" ORG = 2-of-n , min=3")),
+    )
+    d = policy.to_dict()
+    assert d["labels"] == {
+        "QUOTE": {"name": "unanimous", "k": None, "min_annotators": None},
+        "ORG": {"name": "k-of-n", "k": 2, "min_annotators": 3},
+    }
+    assert "QUOTE regions when every annotator marks it" in d["description"]
+    assert "ORG regions when at least 2 annotators mark it of at least 3" in d["description"]
+    assert [r.to_text() for r in policy.labels] == ["QUOTE=unanimous", "ORG=2-of-n,min=3"]
+    assert MergePolicy("majority").to_dict()["labels"] == {}
+
+
+@pytest.mark.parametrize(
+    "text", ["QUOTE", "=majority", "QUOTE=most", "QUOTE=0-of-n", "ORG=majority,max=3", "A=b,"]
+)
+def test_bad_label_rules_say_how_to_write_them(text):
+    with pytest.raises(CurateError, match="LABEL=RULE"):
+        parse_label_rule(text)
+
+
+def test_label_rules_unknown_or_twice_are_refused():
+    with pytest.raises(CurateError, match="two label policies"):
+        MergePolicy(labels=(parse_label_rule("ORG=majority"), parse_label_rule("ORG=1-of-n")))
+    policy = MergePolicy(labels=(parse_label_rule("ORGG=majority"),))
+    with pytest.raises(CurateError, match="unknown label.*ORGG"):
+        policy.check_labels(["PERSON", "ORG"])
+    MergePolicy(labels=(parse_label_rule("QUOTE=majority"),)).check_labels(["ORG"])
+
+
+def test_pull_cli_checks_label_policies_before_connecting(monkeypatch):
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    def no_server(*args, **kwargs):
+        raise AssertionError("connected to Label Studio")
+
+    monkeypatch.setattr("curate.studio.client.connect", no_server)
+    run = CliRunner().invoke
+    r = run(app, ["pull", "--label-policy", "QUOTE=unanimous"])
+    assert r.exit_code == 1 and "--label-policy needs --merge" in r.output
+    r = run(app, ["pull", "--merge", "majority", "--label-policy", "PERSN=unanimous"])
+    assert r.exit_code == 1 and "unknown label(s) PERSN" in r.output
+    r = run(app, ["pull", "--merge", "majority", "--label-policy", "QUOTE=most"])
+    assert r.exit_code == 1 and "LABEL=RULE" in r.output
+
+
+def test_counts_per_label_rule():
+    policy = MergePolicy("majority", labels=(parse_label_rule("QUOTE=unanimous"),))
+    versions = {"a": doc(ANNA, QUOTE), "b": doc(ANNA, QUOTE), "c": doc(ANNA)}
+    out = merge(versions, policy)
+    counts = merge_counts([out], [r.label for r in policy.labels])
+    assert counts["regions_accepted"] == 1 and counts["regions_review"] == 1
+    assert {k: v for k, v in counts.items() if k.startswith("QUOTE")} == {
+        "QUOTE regions_accepted": 0,
+        "QUOTE regions_rejected": 0,
+        "QUOTE regions_review": 1,
+    }
+    assert "PERSON regions_accepted" not in counts

@@ -196,7 +196,7 @@ def test_cli_resume_and_skipped_records(tmp_path):
     out = tmp_path / "pre.jsonl"
     first = CliRunner().invoke(app, ["preannotate", str(src), "-o", str(out), "--resume"])
     assert first.exit_code == 1, first.output  # written what it could, said what it skipped
-    assert f"{src}:2: 'text' is missing (id 'x'); skipped" in first.output
+    assert f"skipped {src}:2: 'text' is missing (id 'x')\n" in first.output
     again = CliRunner().invoke(app, ["preannotate", str(src), "-o", str(out), "--resume"])
     assert again.exit_code == 1, again.output
     assert "already done (resumed)" in again.output and "wrote 0 articles" in again.output

@@ -146,7 +146,9 @@ def test_ledger_is_trusted_only_while_it_matches_the_project(env, studio_conn, c
     studio_conn.request(
         "POST",
         f"/api/projects/{pid}/import",
-        json=[{"text": "foreign", "title": "t", "byline": "b", "instructions": ""}],
+        json=[
+            {"text": "foreign", "title": "t", "byline": "b", "instructions": "", "link_view": ""}
+        ],
     )
     assert push(studio_conn, docs, project=env).lookup == "task list"
     assert push(studio_conn, docs, project=env).lookup == "ledger"
@@ -646,3 +648,26 @@ def test_project_creation_leaves_no_empty_duplicate(env, studio_conn, cleanup):
     proj, removed, others = create_project(studio_conn, env, schema)
     assert proj["id"] == earlier["id"] and len(removed) == 1 and others == []
     assert [p["id"] for p in projects_titled(studio_conn, env)] == [earlier["id"]]
+
+
+def test_push_in_uncertainty_order_scores_tasks_with_a_curate_train_model(
+    env, studio_conn, tmp_path, cleanup
+):
+    from curate.score.evaluate import load_gold
+
+    cleanup.append(env)
+    seeds = [d.with_(provenance=Prediction("rules v1")) for d in load_gold("seeds")[0]]
+    docs = [*seeds, Document("short", "Officials met on Monday.", provenance=Prediction("r"))]
+    src = write_docs(tmp_path / "pre.jsonl", docs)
+    # The model shipped with curate, by name, as for `curate preannotate --quote-model`.
+    args = ["push", str(src), "--project", env, "--order", "uncertainty"]
+    result = runner.invoke(app, [*args, "--order-model", "polnear-quotes"])
+    assert result.exit_code == 0, result.output
+    tasks = tasks_of(studio_conn, project_id(studio_conn, env))
+    score = {t["data"]["curate_id"]: t["predictions"][0]["score"] for t in tasks}
+    assert set(score) == {d.id for d in docs} and all(0 < s < 1 for s in score.values())
+    # Sorted by prediction score, ascending: the long articles the model is unsure about
+    # come before the plain line.
+    assert max(score[d.id] for d in seeds) < score["short"]
+    missing = runner.invoke(app, [*args, "--order-model", "no-such-model"])
+    assert missing.exit_code != 0 and "no trained model" in missing.output

@@ -15,7 +15,6 @@ from curate.schema import load_schema
 from curate.serve import training
 from curate.serve.app import create_app
 from curate.serve.backend import Backend
-from curate.serve.tagger import decode
 from curate.studio.convert import document_to_task
 
 TEXT = "Officials met on Monday.\n“The bridge will open in May,” said Anne Hidalgo."
@@ -31,28 +30,41 @@ def client(backend: Backend) -> TestClient:
     return TestClient(create_app(backend))
 
 
+@pytest.fixture(scope="module")
+def pipeline_version() -> str:
+    """What `curate preannotate` (and so `curate push`) records for the default extractors."""
+    from curate.extract.preannotate import load_pipeline, pipeline
+
+    return load_pipeline(None, pipeline())[1]
+
+
 def _task(i: int, text: str) -> dict[str, Any]:
     return {"id": i, **document_to_task(Document(f"a{i}", text), load_schema())}
 
 
-def test_health_and_setup_answer_the_model_version(client: TestClient) -> None:
+def test_health_and_setup_answer_the_model_version(
+    client: TestClient, pipeline_version: str
+) -> None:
+    assert pipeline_version.endswith("+curate.entities.v1+curate.quotes.v3")
     assert client.get("/health").json() == {
         "status": "UP",
         "model_class": "curate",
-        "model_version": "curate",
+        "model_version": pipeline_version,
     }
     r = client.post("/setup", json={"project": "3.1700000000", "access_token": "s3cret-token"})
-    assert r.json() == {"model_version": "curate"}
+    assert r.json() == {"model_version": pipeline_version}
 
 
-def test_predict_answers_one_prediction_per_task_in_order(client: TestClient) -> None:
+def test_predict_answers_one_prediction_per_task_in_order(
+    client: TestClient, pipeline_version: str
+) -> None:
     tasks = [_task(1, TEXT), {"id": 2, "data": {}}, _task(3, "Nothing quoted here.")]
     results = client.post("/predict", json={"tasks": tasks}).json()["results"]
     assert len(results) == 3
     quotes = [r for r in results[0]["result"] if r.get("value", {}).get("labels") == ["QUOTE"]]
     assert [q["value"]["text"] for q in quotes] == ["“The bridge will open in May,”"]
     assert results[1]["result"] == []  # a task without text keeps its place
-    assert all(r["model_version"] == "curate" for r in results)
+    assert all(r["model_version"] == pipeline_version for r in results)
 
 
 def test_a_bad_body_is_one_clear_400(client: TestClient) -> None:
@@ -207,7 +219,9 @@ def test_held_out_part_is_fixed_by_article_id_and_never_trained_on(tmp_path: Pat
     assert {d.id for d in train}.isdisjoint({d.id for d in test}) and 0 < len(test) < 20
     r = _retrainer(tmp_path, "good", serving_f1_perfect=False)
     r.run_once("test")
-    assert r.trainer.seen == len(training.held_out(_gold(12))[0]) + 1  # type: ignore[attr-defined]
+    # The project's article g0 replaces the base gold's g0 when both are trained on.
+    base_train = {d.id for d in training.held_out(_gold(12))[0]}
+    assert r.trainer.seen == len(base_train | {"g0"})  # type: ignore[attr-defined]
 
 
 def test_a_run_cut_off_by_a_stop_is_listed_as_failed(tmp_path: Path) -> None:
@@ -225,23 +239,110 @@ def test_quote_f1_uses_the_overlap_rule() -> None:
     assert training.quote_f1(gold, half) == pytest.approx(2 / 3)
 
 
-# --- the learned model's decoding -------------------------------------------------------
+# --- curate train behind curate serve -----------------------------------------------------
+
+TINY = training.CurateTrainer(max_steps=4, seed=0, eval_frequency=2)
 
 
-def test_bio_tags_decode_to_a_quote_with_its_nearest_cue_and_speaker() -> None:
-    import spacy
+def _unquotable(n: int) -> list[Document]:
+    """Gold whose quotes the rules never find (no quote marks, no speech verb): the rules
+    score 0 on it, so a trained candidate always scores at least as well and serves."""
+    out = []
+    for i in range(n):
+        text = f"Prices rose in March number {i}. The weather was fine for everyone."
+        s = text.index("The weather")
+        out.append(
+            Document(f"u{i}", text, quotes=(Quote(s, len(text) - 1, text[s:-1], "indirect"),))
+        )
+    return out
 
-    text = "“We will win,” said Anne Hidalgo. Paris agreed."
-    sdoc = spacy.blank("en").make_doc(text)
-    words = [t.text for t in sdoc]
-    tags = ["O"] * len(words)
-    tags[0:6] = ["B-CONTENT"] + ["I-CONTENT"] * 5  # “ We will win , ”
-    tags[words.index("said")] = "B-CUE"
-    tags[words.index("Anne")], tags[words.index("Hidalgo")] = "B-SOURCE", "I-SOURCE"
-    (q,) = decode(text, sdoc, tags)
-    assert (q.text, q.kind) == ("“We will win,”", "direct")
-    assert q.cue is not None and q.cue.text == "said"
-    assert q.speaker is not None and q.speaker.text == "Anne Hidalgo"
+
+@pytest.fixture(scope="module")
+def retrained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Backend, training.Version]:
+    """A backend whose first retraining (a real `curate train` run, 4 steps) was promoted."""
+    state = tmp_path_factory.mktemp("retrain")
+    project = [_unquotable(5)[0].with_(id="project-1")]
+    backend = Backend(state, trainer=TINY, base_gold=_unquotable(4), project_docs=lambda: project)
+    assert backend.retrainer is not None
+    return backend, backend.retrainer.run_once("ANNOTATION_CREATED")
+
+
+def test_a_retraining_run_trains_with_curate_train_and_serves_its_model(
+    retrained: tuple[Backend, training.Version], pipeline_version: str
+) -> None:
+    from curate.train.models import read_model
+
+    backend, version = retrained
+    assert (version.name, version.status, version.baseline) == ("v1", "serving", 0.0)
+    assert version.train_articles >= 2
+    model = read_model(version.path or "")
+    assert model.ref == "curate-serve@1.0.0" and model.meta["settings"]["max_steps"] == 4
+    assert model.meta["gold"]["name"] == training.GOLD_NAME
+    # Nothing but the version folder is left beside it (the temporary gold is gone).
+    assert [p.name for p in Path(version.path or "").parent.iterdir()] == ["v1"]
+    # Predictions now name the pipeline over the trained model, as preannotate would.
+    expected = pipeline_version.replace(
+        "curate.quotes.v3", "curate.quotes.hybrid.v1:curate-serve@1.0.0"
+    )
+    assert backend.model_version == expected
+    (pred,) = backend.predict([_task(1, TEXT)])
+    assert pred["model_version"] == expected and pred["result"]
+
+
+def test_a_restarted_backend_serves_the_promoted_model_and_survives_a_failed_run(
+    retrained: tuple[Backend, training.Version],
+) -> None:
+    backend, version = retrained
+    again = Backend(
+        backend.state_dir,
+        trainer=TINY,
+        base_gold=[d.with_(quotes=()) for d in _unquotable(4)],  # curate train refuses it
+        project_docs=lambda: [],
+    )
+    try:
+        assert again.store.serving().name == version.name
+        assert again.model_version == backend.model_version
+        assert again.retrainer is not None
+        v = again.retrainer.run_once("test")
+        assert v.status == "failed" and "no quotes" in v.detail
+        assert not Path(v.path or "").exists()
+        assert again.store.serving().name == "v1"
+        assert again.model_version == backend.model_version
+    finally:
+        again.close()
+
+
+def test_uncertainty_and_disagreement_scores_from_the_served_model(
+    retrained: tuple[Backend, training.Version],
+) -> None:
+    from curate.score.evaluate import load_gold
+    from curate.serve.order import scored, serving_model
+
+    backend, version = retrained
+    model = serving_model(backend.state_dir)
+    assert str(model) == version.path
+    gold = load_gold("seeds")[0]
+    docs = gold + [Document("empty", "No one said anything quotable today.")]
+    for order in ("uncertainty", "disagreement"):
+        out = list(scored(docs, order, model))
+        assert [d.id for d in out] == [d.id for d in docs]
+        scores = [d.provenance.score for d in out]
+        assert all(0.0 <= s <= 1.0 for s in scores) and out[0].provenance.order == order
+        assert out[0].quotes == docs[0].quotes  # the rules' prediction is pushed unchanged
+
+
+def test_long_articles_hold_more_uncertainty_than_one_line() -> None:
+    from curate.score.evaluate import load_gold
+    from curate.serve.order import scored
+
+    gold = load_gold("seeds")[0]
+    docs = gold + [Document("short", "Officials met on Monday.")]
+    # The shipped PolNeAR model: a long article with many attributions holds more the
+    # model is unsure about than one plain line.
+    unsure = [d.provenance.score for d in scored(docs, "uncertainty", "polnear-quotes")]
+    assert unsure[-1] > max(unsure[:-1])
+    with pytest.raises(CurateError, match="no trained model"):
+        list(scored(docs, "uncertainty", "no-such-model"))
 
 
 def test_order_names_are_checked(tmp_path: Path) -> None:
@@ -251,25 +352,3 @@ def test_order_names_are_checked(tmp_path: Path) -> None:
         list(scored([Document.from_article(Article("a", "x"))], "longest", tmp_path))
     with pytest.raises(CurateError, match="no trained model serves"):
         serving_model(tmp_path)
-
-
-def test_uncertainty_and_disagreement_scores_from_a_trained_tagger(tmp_path: Path) -> None:
-    from curate.score.evaluate import load_gold
-    from curate.serve import tagger
-    from curate.serve.order import scored
-
-    gold = load_gold("seeds")[0]
-    model = tagger.train(gold, tmp_path / "m", tagger.TrainSettings(30, 0, 0, 15))
-    assert json.loads((model / tagger.META_FILE).read_text())["train_articles"] == len(gold)
-    with pytest.raises(CurateError, match="never overwritten"):
-        tagger.train(gold, model)
-    docs = gold + [Document("empty", "No one said anything quotable today.")]
-    for order in ("uncertainty", "disagreement"):
-        out = list(scored(docs, order, model))
-        assert [d.id for d in out] == [d.id for d in docs]
-        scores = [d.provenance.score for d in out]
-        assert all(0.0 <= s <= 1.0 for s in scores) and out[0].provenance.order == order
-        assert out[0].quotes == docs[0].quotes  # the rules' prediction is pushed unchanged
-    # A long article with many quotes holds more the model is unsure about than one line.
-    unsure = [d.provenance.score for d in scored(docs, "uncertainty", model)]
-    assert unsure[-1] > min(unsure[:-1])

@@ -112,7 +112,10 @@ def test_label_studio_gets_predictions_from_curate_serve(backend, studio_conn, s
     speaker = [r for r in result if r.get("value", {}).get("labels") == ["SPEAKER"]]
     assert [q["value"]["text"] for q in quote] == ["“The bridge will open in May,”"]
     assert speaker and "Hidalgo" in speaker[0]["value"]["text"]
-    assert preds[-1]["model_version"] == "curate"
+    # The version `curate push` records for the same extractors, not a bare "curate".
+    version = preds[-1]["model_version"]
+    assert version.endswith("+curate.entities.v1+curate.quotes.v3")
+    assert version == requests.get(f"{backend['url']}/health", timeout=10).json()["model_version"]
     # A second connect updates the same backend instead of adding one.
     again = connect_backend(studio_conn, project["id"], backend["url"])
     assert not again.created and again.backend_id == done.backend_id
@@ -145,6 +148,12 @@ def test_submitted_annotation_starts_a_training_run(backend, studio_conn, studio
     assert version["score"] is not None and version["baseline"] is not None
     # The project's annotation was pulled and used beside the base gold.
     assert version["train_articles"] >= 2
+    # A `curate train` model folder; once it serves, predictions are labelled with it.
+    meta = json.loads((Path(version["path"]) / "curate-model.json").read_text())
+    assert meta["name"] == "curate-serve" and meta["settings"]["max_steps"] == 20
+    health = requests.get(f"{backend['url']}/health", timeout=10).json()
+    trained = f"curate.quotes.hybrid.v1:curate-serve@{version['name'][1:]}.0.0"
+    assert health["model_version"].endswith(trained) == (version["status"] == "serving")
     # Versions are listed by the CLI too, from the state folder.
     out = subprocess.run(
         [CURATE, "serve", "--status", "--state-dir", str(backend["state"])],

@@ -38,9 +38,9 @@ def test_model_folder_and_meta(trained: Path) -> None:
         p.name for p in folder.iterdir()
     }
     meta = json.loads((folder / "curate-model.json").read_text(encoding="utf-8"))
-    manifest = SEEDS / "1.0.0" / "manifest.json"
+    manifest = SEEDS / "2.0.0" / "manifest.json"
     assert meta["name"] == "seedy" and meta["version"] == "1.0.0"
-    assert meta["gold"]["name"] == "seeds" and meta["gold"]["version"] == "1.0.0"
+    assert meta["gold"]["name"] == "seeds" and meta["gold"]["version"] == "2.0.0"
     assert meta["gold"]["manifest_sha256"] == hashlib.sha256(manifest.read_bytes()).hexdigest()
     assert meta["gold"]["train_articles"] + meta["gold"]["dev_articles"] == 2
     assert meta["settings"]["seed"] == 7 and meta["settings"]["max_steps"] == 4

@@ -59,6 +59,18 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def print_skipped(problems: Any) -> None:
+    """One ``skipped <where>: <what>`` line on stderr per problem (said once, not twice)."""
+    for p in problems:
+        text = str(p).removesuffix("; skipped")
+        err_console.print(f"[yellow]skipped[/] {text}", highlight=False, soft_wrap=True)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 article``, ``2 articles``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def skipped(n: int) -> typer.Exit:
     """The exit (code 1) of a command that wrote what it could but met ``n`` problems."""
     return fail(f"{n} problem(s), listed above; the rest went through. Fix them and run again")

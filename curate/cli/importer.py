@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from curate import settings
-from curate.cli.app import app, console, err_console, handle_errors, skipped
+from curate.cli.app import app, console, err_console, handle_errors, print_skipped, skipped
 from curate.gold.brat_import import import_brat
 from curate.schema import load_schema
 
@@ -52,8 +52,7 @@ def brat_cli(
     result = import_brat(
         path, name=name, version=version, bump=bump, root=root, schema=load_schema(config)
     )
-    for p in result.problems:
-        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    print_skipped(result.problems)
     if result.unannotated:
         err_console.print(
             f"[yellow]{len(result.unannotated)} texts without any .ann[/] not imported: "

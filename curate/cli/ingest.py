@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from curate import settings
-from curate.cli.app import command, console, err_console, skipped
+from curate.cli.app import command, console, err_console, plural, print_skipped, skipped
 from curate.io.articles import IngestReport, iter_articles
 from curate.io.jsonl import write_jsonl
 
@@ -30,14 +30,13 @@ def ingest_cli(
     report = IngestReport()
     n = write_jsonl(output, (a.to_dict() for a in iter_articles(source, report)))
     render_report(report)
-    console.print(f"wrote {n} articles to {output}")
+    console.print(f"wrote {plural(n, 'article')} to {output}")
     if report.problems:
         raise skipped(len(report.problems))
 
 
 def render_report(report: IngestReport) -> None:
-    for p in report.problems:
-        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    print_skipped(report.problems)
     for first, dup in report.duplicate_texts:
         err_console.print(
             f"[yellow]duplicate text[/] {dup!r} has the same text as {first!r}", highlight=False

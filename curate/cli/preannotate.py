@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from curate import settings
-from curate.cli.app import command, console, err_console, fail, skipped
+from curate.cli.app import command, console, err_console, fail, plural, print_skipped, skipped
 from curate.extract.preannotate import DEFAULT_BATCH_SIZE, PreannotateReport
 
 
@@ -134,7 +134,9 @@ def preannotate_cli(
             highlight=False,
         )
     render_summary(report)
-    console.print(f"wrote {report.articles} articles to {output}", highlight=False, soft_wrap=True)
+    console.print(
+        f"wrote {plural(report.articles, 'article')} to {output}", highlight=False, soft_wrap=True
+    )
     if report.problems:
         raise skipped(len(report.problems))
 
@@ -198,8 +200,7 @@ def _progress() -> Progress:
 
 def render_summary(report: PreannotateReport) -> None:
     """Skipped records as lines, then one table of counts."""
-    for p in report.problems:
-        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    print_skipped(report.problems)
     table = Table(title="pre-annotation", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(overflow="fold")

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from curate import settings
-from curate.cli.app import command, console, err_console
+from curate.cli.app import command, console, err_console, fail
 from curate.studio.pull import PullResult
 
 
@@ -56,6 +56,15 @@ def pull_cli(
         "--quote-overlap",
         help="With --merge: quotes overlapping by this share (0-1) count as one.",
     ),
+    label_policy: list[str] = typer.Option(
+        [],
+        "--label-policy",
+        metavar="LABEL=RULE[,min=N]",
+        help="With --merge, repeatable: a rule for one label's regions (an entity label, "
+        "or QUOTE for quotes); RULE is unanimous, majority or K-of-n, min=N the "
+        "annotations they need. E.g. --label-policy QUOTE=unanimous "
+        "--label-policy ORG=2-of-n,min=3.",
+    ),
     keep_snapshot: bool = typer.Option(
         False,
         "--keep-snapshot",
@@ -71,16 +80,23 @@ def pull_cli(
     and left out of the gold. Cancelled annotations and drafts are skipped and counted.
 
     With --merge, disagreeing annotations merge region by region and only regions without
-    enough agreement make a conflict (see `curate adjudicate`). Decisions submitted in the
-    project's review project become the gold of their tasks.
+    enough agreement make a conflict (see `curate adjudicate`); --label-policy gives one
+    label its own rule (QUOTE=unanimous while entities go by majority). Decisions
+    submitted in the project's review project become the gold of their tasks.
     """
-    from curate.gold.merge import MergePolicy
+    from curate.gold.merge import MergePolicy, parse_label_rule
     from curate.schema import load_schema
     from curate.studio.client import connect
     from curate.studio.pull import pull
 
     schema = load_schema(config)
-    policy = MergePolicy(merge, min_annotators, k, quote_overlap) if merge else None
+    if label_policy and not merge:
+        raise fail("--label-policy needs --merge (the policy for every other label)")
+    policy = None
+    if merge:
+        rules = tuple(parse_label_rule(text) for text in label_policy)
+        policy = MergePolicy(merge, min_annotators, k, quote_overlap, rules)
+        policy.check_labels(schema.entity_labels)
     with err_console.status("exporting a snapshot from Label Studio..."):
         result = pull(
             connect(),
@@ -95,7 +111,7 @@ def pull_cli(
         from curate.gold import write_version
 
         path = write_version(
-            result.gold,
+            result.iter_gold(),
             name=release,
             root=gold_root,
             schema=schema,
@@ -127,15 +143,28 @@ def render(r: PullResult) -> None:
     t.add_row("conflicts", str(r.conflict_count))
     if r.merge_policy is not None:
         merged = r.merge
+        how = ", ".join([r.merge_policy.name, *(x.to_text() for x in r.merge_policy.labels)])
         t.add_row(
-            f"regions ({r.merge_policy.name})",
+            f"regions ({how})",
             f"accepted {merged['regions_accepted']}, rejected {merged['regions_rejected']}, "
             f"to review {merged['regions_review']}",
         )
         t.add_row(
-            f"tasks ({r.merge_policy.name})",
+            f"tasks ({how})",
             f"settled {merged['tasks_settled']}, to review {merged['tasks_review']}",
         )
+        for rule in r.merge_policy.labels:
+            t.add_row(
+                f"{rule.label} regions ({rule.to_text()})",
+                ", ".join(
+                    f"{word} {merged[f'{rule.label} regions_{key}']}"
+                    for word, key in (
+                        ("accepted", "accepted"),
+                        ("rejected", "rejected"),
+                        ("to review", "review"),
+                    )
+                ),
+            )
     t.add_row("skipped: cancelled", str(r.cancelled))
     t.add_row("skipped: drafts", str(r.drafts))
     console.print(t)

@@ -52,10 +52,11 @@ def push_cli(
         help="uncertainty or disagreement: set each prediction's score so that sorting the "
         "Data Manager by prediction score (ascending) brings the most useful tasks first.",
     ),
-    order_model: Path | None = typer.Option(
+    order_model: str | None = typer.Option(
         None,
         "--order-model",
-        help="Trained model folder for --order (default: the version `curate serve` serves).",
+        help="Quote model for --order: a `curate train` model folder, NAME or NAME@VERSION "
+        "(default: the version `curate serve` serves).",
     ),
 ) -> None:
     """Import pre-annotated articles as Label Studio tasks with predictions.

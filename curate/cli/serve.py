@@ -25,7 +25,12 @@ def serve_cli(
         "annotations; a quarter of it is held out to gate new versions. Without it the "
         "backend only predicts.",
     ),
-    train_steps: int = typer.Option(600, "--train-steps", help="Optimizer steps per training run."),
+    train_steps: int = typer.Option(
+        600, "--train-steps", min=1, help="Updates per training run (`curate train --max-steps`)."
+    ),
+    seed: int = typer.Option(
+        0, "--seed", help="Random seed of training runs (`curate train --seed`)."
+    ),
     state_dir: Path = typer.Option(
         DEFAULT_STATE_DIR, "--state-dir", help="Where model versions and their scores are kept."
     ),
@@ -36,12 +41,13 @@ def serve_cli(
     """Serve curate's extractors to Label Studio (health, setup, predict, webhook, train).
 
     Connect it to a project with `curate studio connect URL --project NAME`. With
-    --base-gold, submitted annotations start a background training run; the new version
-    serves only if its held-out quote F1 is at least the serving version's.
+    --base-gold, submitted annotations start a background `curate train` run on them and
+    the base gold; the new model serves (as `curate preannotate --quote-model` would run
+    it) only if its held-out quote F1 is at least the serving version's.
     """
     from curate.serve import run
 
     if status:
         console.print_json(json.dumps(run.read_status(state_dir)))
         return
-    run.serve(host, port, state_dir, extractor, base_gold, train_steps)
+    run.serve(host, port, state_dir, extractor, base_gold, train_steps, seed)

@@ -23,8 +23,9 @@ Linking a model CONTENT to its cue and speaker:
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -83,6 +84,25 @@ class QuoteModel:
     def prepare(self, docs: Sequence[Doc]) -> None:
         """Run the model over a batch at once (much faster than doc by doc); the parts wait
         in ``doc.user_data`` for :meth:`parts`. ``doc.ents`` are left as they were."""
+        with self._no_ents(docs):
+            for doc in self.pipe.pipe(docs, batch_size=max(1, len(docs))):
+                doc.user_data[_PARTS_KEY] = [Part(e.label_, e.start, e.end) for e in doc.ents]
+
+    def uncertainty(self, docs: Sequence[Doc], beam_width: int = 8) -> list[float]:
+        """How unsure the model is about each doc: the sum over the CONTENT/SOURCE/CUE
+        spans its beam search (``beam_width`` parses) considers of ``min(p, 1 - p)``, ``p``
+        the span's probability over the beam. 0 when every parse agrees; grows with
+        the spans the model hesitates on, so a long article with many attributions
+        scores more than one line. ``doc.ents`` are left as they were."""
+        if not docs:
+            return []
+        with self._no_ents(docs):
+            beams = self.pipe.beam_parse(list(docs), beam_width=beam_width)
+            scored = self.pipe.scored_ents(beams)
+        return [float(sum(min(p, 1.0 - p) for p in spans.values())) for spans in scored]
+
+    @contextlib.contextmanager
+    def _no_ents(self, docs: Sequence[Doc]) -> Iterator[None]:
         saved = []
         for doc in docs:
             for label in self.labels:
@@ -91,8 +111,7 @@ class QuoteModel:
             # "missing", not "outside": the recognizer never starts a span on a token preset O.
             doc.set_ents([], default="missing")
         try:
-            for doc in self.pipe.pipe(docs, batch_size=max(1, len(docs))):
-                doc.user_data[_PARTS_KEY] = [Part(e.label_, e.start, e.end) for e in doc.ents]
+            yield
         finally:
             for doc, ents in zip(docs, saved, strict=True):
                 doc.set_ents(ents, default="outside")

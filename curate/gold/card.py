@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import datasets
@@ -42,34 +41,48 @@ def card_data(
     return data
 
 
-def label_counts(docs_by_split: Mapping[str, list[Document]]) -> dict[str, dict[str, int]]:
-    """``{row: {split: n}}`` for articles, entity labels, quote kinds and quote parts."""
-    table: dict[str, Counter[str]] = {}
+class LabelCounts:
+    """Articles, entity labels, quote kinds and quote parts per split, counted as
+    documents come (:meth:`add`); :meth:`table` gives ``{row: {split: n}}``."""
 
-    def add(row: str, split: str, n: int = 1) -> None:
-        table.setdefault(row, Counter())[split] += n
+    def __init__(self) -> None:
+        self._splits: dict[str, dict[str, int]] = {}
 
-    for split, docs in docs_by_split.items():
-        add("articles", split, len(docs))
-        for d in docs:
-            for e in d.entities:
-                add(f"entity {e.label}", split)
-            for q in d.quotes:
-                add(f"quote {q.kind}", split)
-                add("quote parts: speaker", split, q.speaker is not None)
-                add("quote parts: cue", split, q.cue is not None)
-                add("quote parts: named speaker", split, q.speaker_entity is not None)
-                add("quote parts: discontinuous content", split, q.discontinuous)
-    return {row: dict(c) for row, c in table.items()}
+    def add(self, split: str, doc: Document) -> None:
+        rows = self._splits.setdefault(split, {"articles": 0})
+        rows["articles"] += 1
+
+        def add(row: str, n: int = 1) -> None:
+            rows[row] = rows.get(row, 0) + n
+
+        for e in doc.entities:
+            add(f"entity {e.label}")
+        for q in doc.quotes:
+            add(f"quote {q.kind}")
+            add("quote parts: speaker", q.speaker is not None)
+            add("quote parts: cue", q.cue is not None)
+            add("quote parts: named speaker", q.speaker_entity is not None)
+            add("quote parts: discontinuous content", q.discontinuous)
+
+    def table(self, splits: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Rows in the order they first occur going through ``splits`` in that order."""
+        out: dict[str, dict[str, int]] = {}
+        for split in splits:
+            for row, n in self._splits.get(split, {}).items():
+                out.setdefault(row, {})[split] = n
+        return out
 
 
 def render_card(
     manifest: Mapping[str, Any],
-    docs_by_split: Mapping[str, list[Document]],
+    counts: Mapping[str, Mapping[str, int]],
     features: datasets.Features,
     changelog: str,
 ) -> str:
-    """The whole README.md of a version, from its manifest and documents.
+    """The whole README.md of a version, from its manifest and label counts.
+
+    ``counts`` is :meth:`LabelCounts.table` (``{row: {split: n}}``); the splits are the
+    manifest's, in its order.
 
     A :class:`huggingface_hub.DatasetCard`: the YAML header from :func:`card_data`, the
     text from the package template ``templates/card.md.j2``.
@@ -86,8 +99,8 @@ def render_card(
         manifest=manifest,
         meta=meta,
         schema=manifest["label_schema"],
-        splits=list(docs_by_split),
-        counts=label_counts(docs_by_split),
+        splits=list(manifest["splits"]["counts"]),
+        counts=counts,
         agreement=_flatten(manifest["agreement"]) if manifest.get("agreement") else None,
         provenance=manifest.get("provenance") or {},
         identities=manifest.get("identities") or {},

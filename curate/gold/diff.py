@@ -8,7 +8,7 @@ their content offsets (same offsets, other kind/speaker/cue = changed).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,13 +102,33 @@ def diff_documents(
     new_label: str = "",
 ) -> Changes:
     """Compare ``{id: (document, split)}`` maps; ids are the identity of an article."""
-    added = tuple(sorted(set(new) - set(old)))
-    removed = tuple(sorted(set(old) - set(new)))
+    pairs = ((*old[i], *new[i]) for i in set(old) & set(new))
+    return diff_pairs(
+        pairs,
+        added=set(new) - set(old),
+        removed=set(old) - set(new),
+        schema=schema,
+        old_label=old_label,
+        new_label=new_label,
+    )
+
+
+def diff_pairs(
+    pairs: Iterable[tuple[Document, str, Document, str]],
+    *,
+    added: Iterable[str] = (),
+    removed: Iterable[str] = (),
+    schema: tuple[str, ...] = (),
+    old_label: str = "",
+    new_label: str = "",
+) -> Changes:
+    """Changes from ``(old document, old split, new document, new split)`` of the articles
+    in both sets, in any order (each read once, so they may stream from disk); ``added``
+    and ``removed`` are the ids in only one of them. Only changed articles are kept."""
     changed: list[ArticleChange] = []
     unchanged = 0
     counts: dict[str, int] = defaultdict(int)
-    for doc_id in sorted(set(old) & set(new)):
-        (a, split_a), (b, split_b) = old[doc_id], new[doc_id]
+    for a, split_a, b, split_b in pairs:
         ch = diff_article(a, b)
         if split_a != split_b:
             ch = ArticleChange(**{**ch.__dict__, "split": (split_a, split_b)})
@@ -126,7 +146,14 @@ def diff_documents(
         else:
             unchanged += 1
     return Changes(
-        added, removed, tuple(changed), unchanged, tuple(schema), old_label, new_label, counts
+        tuple(sorted(added)),
+        tuple(sorted(removed)),
+        tuple(sorted(changed, key=lambda c: c.id)),
+        unchanged,
+        tuple(schema),
+        old_label,
+        new_label,
+        counts,
     )
 
 

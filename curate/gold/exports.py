@@ -15,20 +15,24 @@ break is counted in the manifest (``alignment.sentence_breaks_removed``).
 
 from __future__ import annotations
 
+import zlib
+from array import array
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import spacy
+import srsly.msgpack as srsly_msgpack
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.tokens import Span as SpacySpan
 
 from curate.errors import ConfigError
-from curate.io.jsonl import write_jsonl
+from curate.io.jsonl import dumps
 from curate.model import Document, Span
 
 FORMATS: tuple[str, ...] = ("hf", "spacy", "conll", "jsonl")
@@ -227,44 +231,211 @@ def conll_lines(sdoc: Doc) -> Iterable[str]:
             yield ""
 
 
-def write_exports(
-    docs_by_split: Mapping[str, list[Document]],
-    folder: Path,
-    formats: Iterable[str],
-    tokenizer: Tokenizer | None,
-) -> dict[str, Any]:
-    """Write the training exports under ``folder/exports/`` and return what was written."""
-    formats = set(formats)
-    out: dict[str, Any] = {}
-    if "jsonl" in formats:
-        for split, docs in docs_by_split.items():
-            write_jsonl(
-                folder / "exports" / "jsonl" / f"{split}.jsonl", (d.to_dict() for d in docs)
-            )
-        out["jsonl"] = {"format": "Document.to_dict per line (the pre-annotation output format)"}
-    if not formats & {"spacy", "conll"}:
+class DocBinWriter:
+    """A spaCy ``DocBin`` written as documents come, in bounded memory.
+
+    Gives the bytes ``DocBin(docs=..., store_user_data=True).to_disk(path)`` gives: each
+    batch of documents goes through a real :class:`DocBin` (spaCy decides what is kept of
+    a Doc), then its per-document parts are appended to spill files beside ``path``; only
+    the set of strings stays in memory. :meth:`close` writes the msgpack map of
+    ``DocBin.to_bytes`` (same keys, same order) through one zlib stream and removes the
+    spill files. A spaCy release that changes the DocBin layout fails
+    ``tests/test_gold_stream.py``, which compares the bytes with ``DocBin.to_bytes``.
+    """
+
+    _PARTS = ("tokens", "spaces", "cats", "flags", "span_groups", "user_data")
+
+    def __init__(self, path: Path, batch: int = 256) -> None:
+        self.path = path
+        self.batch = batch
+        self._pending: list[Doc] = []
+        self._lengths: list[int] = []
+        self._strings: set[str] = set()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._spill = {k: path.with_name(f".{path.name}.{k}") for k in self._PARTS}
+        self._files = {k: p.open("wb") for k, p in self._spill.items()}
+        self._packer = srsly_msgpack.Packer(use_bin_type=True)  # as srsly.msgpack_dumps
+
+    def add(self, sdoc: Doc) -> None:
+        self._pending.append(sdoc)
+        if len(self._pending) >= self.batch:
+            self._drain()
+
+    def _drain(self) -> None:
+        if not self._pending:
+            return
+        bin_ = DocBin(docs=self._pending, store_user_data=True)
+        self._pending = []
+        self._strings |= bin_.strings
+        files, pack = self._files, self._packer.pack
+        for tokens, spaces in zip(bin_.tokens, bin_.spaces, strict=True):
+            self._lengths.append(len(tokens))
+            files["tokens"].write(tokens.tobytes("C"))
+            files["spaces"].write(spaces.tobytes("C"))
+        # The lists are msgpack arrays: their items packed one after another.
+        for key, items in (
+            ("cats", bin_.cats),
+            ("flags", bin_.flags),
+            ("span_groups", bin_.span_groups),
+            ("user_data", bin_.user_data),
+        ):
+            for item in items:
+                files[key].write(pack(item))
+
+    def close(self) -> None:
+        """Write the DocBin file and remove the spill files."""
+        self._drain()
+        for fh in self._files.values():
+            fh.close()
+        n = len(self._lengths)
+        pack = self._packer.pack
+        head = {"version": _DOCBIN.version, "attrs": _DOCBIN.attrs}
+        z = zlib.compressobj()
+        with self.path.open("wb") as out:
+
+            def put(data: bytes) -> None:
+                out.write(z.compress(data))
+
+            def put_file(key: str) -> None:
+                with self._spill[key].open("rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        put(block)
+
+            put(self._packer.pack_map_header(10))
+            for key, value in head.items():
+                put(pack(key) + pack(value))
+            for key in ("tokens", "spaces"):
+                put(pack(key) + _bin_header(self._spill[key].stat().st_size))
+                put_file(key)
+            put(pack("lengths") + pack(array("i", self._lengths).tobytes()))
+            put(pack("strings") + pack(sorted(self._strings)))
+            for key in ("cats", "flags", "span_groups", "user_data"):
+                put(pack(key) + self._packer.pack_array_header(n))
+                put_file(key)
+            out.write(z.flush())
+        self.discard()
+
+    def discard(self) -> None:
+        for fh in self._files.values():
+            fh.close()
+        for p in self._spill.values():
+            p.unlink(missing_ok=True)
+
+
+_DOCBIN = DocBin()  # its version and attributes, as every batch's DocBin has them
+
+
+def _bin_header(n: int) -> bytes:
+    """The msgpack header of a ``bin`` of ``n`` bytes (the value follows it raw)."""
+    if n < 1 << 8:
+        return b"\xc4" + n.to_bytes(1, "big")
+    if n < 1 << 16:
+        return b"\xc5" + n.to_bytes(2, "big")
+    return b"\xc6" + n.to_bytes(4, "big")
+
+
+@contextmanager
+def packed_fast() -> Iterator[None]:
+    """Let srsly find its msgpack encoders once instead of on every pack.
+
+    ``srsly.msgpack_dumps`` builds a ``Packer`` per call and each ``Packer`` asks the
+    catalogue registry for every encoder, which scans every registered function and
+    entry point (about 6 ms with spaCy, datasets and their plugins loaded). A DocBin
+    packs 7 times per document, which made this scan 80% of an export (95 s of 116 s at
+    2,000 short articles). The encoders are looked up once at the start and the same
+    ones answer until the block ends; nothing registers encoders meanwhile.
+    """
+    registry = srsly_msgpack.msgpack_encoders
+    found = registry.get_all()
+    registry.get_all = lambda: found
+    try:
+        yield
+    finally:
+        del registry.get_all
+
+
+class ExportWriter:
+    """The training exports of a version, written one document at a time.
+
+    ``add(split, doc)`` in the order of the split files (each split's articles by id);
+    :meth:`close` finishes every file and returns what was written (for the manifest).
+    Memory holds one batch of spaCy Docs per split, the DocBin strings and the list of
+    spans that did not align, never the documents.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        formats: Iterable[str],
+        tokenizer: Tokenizer | None,
+        splits: Iterable[str] = (),
+    ) -> None:
+        self.folder = folder
+        self.formats = set(formats)
+        self.tokenizer = tokenizer
+        # One report per split, joined in the order of ``splits`` (the manifest's order).
+        self._reports: dict[str, Alignment] = {s: Alignment() for s in splits}
+        if self.formats & {"spacy", "conll"} and tokenizer is None:
+            raise ConfigError("spacy and conll exports need a tokenizer")
+        self._jsonl: dict[str, IO[str]] = {}
+        self._conll: dict[str, IO[str]] = {}
+        self._docbins: dict[str, DocBinWriter] = {}
+
+    def _open(self, files: dict[str, Any], split: str, path: Path) -> IO[str]:
+        if split not in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files[split] = path.open("w", encoding="utf-8", newline="\n")
+        return files[split]
+
+    def add(self, split: str, doc: Document) -> None:
+        exports = self.folder / "exports"
+        if "jsonl" in self.formats:
+            fh = self._open(self._jsonl, split, exports / "jsonl" / f"{split}.jsonl")
+            fh.write(dumps(doc.to_dict()) + "\n")
+        if self.tokenizer is None or not self.formats & {"spacy", "conll"}:
+            return
+        report = self._reports.setdefault(split, Alignment())
+        sdoc = to_spacy_doc(doc, self.tokenizer.nlp, split, report)
+        if "spacy" in self.formats:
+            if split not in self._docbins:
+                self._docbins[split] = DocBinWriter(exports / "spacy" / f"{split}.spacy")
+            self._docbins[split].add(sdoc)
+        if "conll" in self.formats:
+            fh = self._open(self._conll, split, exports / "conll" / f"{split}.conll")
+            fh.writelines(line + "\n" for line in conll_lines(sdoc))
+
+    def close(self) -> dict[str, Any]:
+        """Finish every file; what was written, as the manifest's ``exports``."""
+        for fh in (*self._jsonl.values(), *self._conll.values()):
+            fh.close()
+        for writer in self._docbins.values():
+            writer.close()
+        out: dict[str, Any] = {}
+        if "jsonl" in self.formats:
+            out["jsonl"] = {
+                "format": "Document.to_dict per line (the pre-annotation output format)"
+            }
+        if self.tokenizer is None or not self.formats & {"spacy", "conll"}:
+            return out
+        out["tokenizer"] = self.tokenizer.description
+        report = Alignment()
+        for part in self._reports.values():
+            report.entities += part.entities
+            report.aligned += part.aligned
+            report.problems += part.problems
+            report.breaks_removed.update(part.breaks_removed)
+        out["alignment"] = report.to_dict()
+        if "spacy" in self.formats:
+            out["spacy"] = {
+                "span_groups": ["entities", "quotes", "speakers", "cues", "speaker_entities"]
+            }
+        if "conll" in self.formats:
+            out["conll"] = {"columns": "TOKEN _ _ BIO-TAG", "scheme": "BIO (CoNLL-2003 style)"}
         return out
-    if tokenizer is None:
-        raise ConfigError("spacy and conll exports need a tokenizer")
-    report = Alignment()
-    for split, docs in docs_by_split.items():
-        sdocs = [to_spacy_doc(d, tokenizer.nlp, split, report) for d in docs]
-        if "spacy" in formats:
-            path = folder / "exports" / "spacy" / f"{split}.spacy"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            DocBin(docs=sdocs, store_user_data=True).to_disk(path)
-        if "conll" in formats:
-            path = folder / "exports" / "conll" / f"{split}.conll"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", encoding="utf-8", newline="\n") as fh:
-                for sdoc in sdocs:
-                    fh.writelines(line + "\n" for line in conll_lines(sdoc))
-    out["tokenizer"] = tokenizer.description
-    out["alignment"] = report.to_dict()
-    if "spacy" in formats:
-        out["spacy"] = {
-            "span_groups": ["entities", "quotes", "speakers", "cues", "speaker_entities"]
-        }
-    if "conll" in formats:
-        out["conll"] = {"columns": "TOKEN _ _ BIO-TAG", "scheme": "BIO (CoNLL-2003 style)"}
-    return out
+
+    def discard(self) -> None:
+        """Close every file after a failure (the caller removes the folder)."""
+        for fh in (*self._jsonl.values(), *self._conll.values()):
+            fh.close()
+        for writer in self._docbins.values():
+            writer.discard()

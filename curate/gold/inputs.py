@@ -7,6 +7,7 @@ snapshot and agreement figures are taken from the pull's ``report.json`` when pr
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,24 +19,47 @@ from curate.schema import LabelSchema
 
 
 @dataclass
+class GoldDocuments:
+    """The good documents of a gold file, read from it again each time they are iterated
+    (a release goes through them once; memory does not grow with the file)."""
+
+    path: Path
+    skip: set[int] = field(default_factory=set)
+    """Lines left out beyond those that do not parse (unknown labels, a repeated id)."""
+    count: int = 0
+
+    def __iter__(self) -> Iterator[Document]:
+        for lineno, doc in iter_documents(self.path, []):
+            if lineno not in self.skip:
+                yield doc
+
+    def __len__(self) -> int:
+        return self.count
+
+
+@dataclass
 class GoldInput:
     """The documents read, what was left out, and what the pull folder says about them."""
 
     path: Path
-    docs: list[Document] = field(default_factory=list)
+    docs: GoldDocuments
     problems: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     agreement: dict[str, Any] | None = None
 
 
 def read_gold(path: str | Path, schema: LabelSchema) -> GoldInput:
-    """Read gold Documents from a ``gold.jsonl`` (or a pull folder holding one)."""
+    """Check the gold Documents of a ``gold.jsonl`` (or a pull folder holding one).
+
+    The file is read once here for its problems; ``docs`` reads it again when iterated,
+    giving the good documents without keeping them in memory.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "gold.jsonl"
     if not path.is_file():
         raise InputError("not found; give the gold.jsonl written by `curate pull`", path=str(path))
-    out = GoldInput(path)
+    out = GoldInput(path, GoldDocuments(path))
     first_line: dict[str, int] = {}
     problems: list[str] = []
     for lineno, doc in iter_documents(path, problems):
@@ -44,14 +68,16 @@ def read_gold(path: str | Path, schema: LabelSchema) -> GoldInput:
         problems.clear()
         if why := unknown_labels(doc, schema.entity_labels):
             out.problems.append(f"{where}: {why}; left out")
+            out.docs.skip.add(lineno)
             continue
         if doc.id in first_line:
             out.problems.append(
                 f"{where}: article {doc.id!r} again (first at line {first_line[doc.id]}); left out"
             )
+            out.docs.skip.add(lineno)
             continue
         first_line[doc.id] = lineno
-        out.docs.append(doc)
+        out.docs.count += 1
     out.problems += [f"{p}; left out" for p in problems]
     _read_pull_report(path.parent, out)
     return out

@@ -7,6 +7,7 @@ features, ClassLabel names included.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,35 @@ def read_tables(folder: Path, check: bool = True) -> tuple[dict[str, Any], dict[
 
 def read_version(folder: str | Path, check: bool = True) -> dict[str, list[Document]]:
     """``{split: [Document, ...]}`` of a version folder, in stored order."""
-    _, tables = read_tables(Path(folder), check)
-    out = {}
-    for split, table in tables.items():
-        features = datasets.Features.from_arrow_schema(table.schema)
-        out[split] = [row_to_document(r, features) for r in table.to_pylist()]
+    out: dict[str, list[Document]] = {}
+    for split, doc in iter_version(folder, check):
+        out.setdefault(split, []).append(doc)
     return out
+
+
+def iter_version(
+    folder: str | Path, check: bool = True, batch_size: int = 1000
+) -> Iterator[tuple[str, Document]]:
+    """``(split, Document)`` of a version folder in stored order, ``batch_size`` rows read
+    at a time (memory does not grow with the version). Raises DatasetError as
+    :func:`read_tables` does, before the first document."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if check:
+        _check(folder)
+    files = {split: split_files(folder, split) for split in manifest["splits"]["counts"]}
+    for split, paths in files.items():
+        if not paths:
+            raise DatasetError(
+                f"{folder}: split {split!r} has no Parquet file; the version is damaged"
+            )
+    for split, paths in files.items():
+        for path in paths:
+            parquet = pq.ParquetFile(path)
+            features = datasets.Features.from_arrow_schema(parquet.schema_arrow)
+            for batch in parquet.iter_batches(batch_size=batch_size):
+                for row in batch.to_pylist():
+                    yield split, row_to_document(row, features)
 
 
 def load_documents(

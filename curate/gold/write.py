@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,9 @@ import pyarrow.parquet as pq
 import curate
 from curate import settings
 from curate.errors import DatasetError
-from curate.gold.card import render_card
-from curate.gold.diff import Changes, diff_documents
-from curate.gold.exports import FORMATS, load_tokenizer, write_exports
+from curate.gold.card import LabelCounts, render_card
+from curate.gold.diff import Changes, diff_pairs
+from curate.gold.exports import FORMATS, ExportWriter, load_tokenizer, packed_fast
 from curate.gold.features import build_features, schema_changes, schema_summary
 from curate.gold.identities import (
     MAPPING_FILE,
@@ -38,7 +40,7 @@ from curate.gold.identities import (
     load_pseudonyms,
     pseudonymize,
 )
-from curate.gold.load import read_version
+from curate.gold.load import iter_version
 from curate.gold.manifest import hash_files, read_manifest
 from curate.gold.rows import document_to_row, provenance, scrub, scrub_provenance
 from curate.gold.version import MANIFEST, check_name, list_versions, next_version
@@ -152,67 +154,77 @@ def release(
         ratios = parse_splits(splits) if "=" in splits else check_splits({splits: 1.0})
     else:
         ratios = check_splits(splits or DEFAULT_SPLITS)
-    # Credentials never enter a version, whatever the caller put in meta or provenance.
-    docs = [d.with_(meta=scrub(d.meta), provenance=scrub_provenance(d.provenance)) for d in docs]
-    if not docs:
-        raise DatasetError("no gold documents to release")
-    seen: set[str] = set()
-    for d in docs:
-        if d.id in seen:
-            raise DatasetError(f"article {d.id!r} appears twice; ids must be unique in a version")
-        seen.add(d.id)
     meta = dict(scrub(dict(meta or {})))
     agreement = dict(scrub(dict(agreement))) if agreement else None
-    if not real_identities:
-        docs, meta, agreement = _pseudonymize(docs, meta, agreement, root)
-    rows = {d.id: features.encode_example(document_to_row(d, schema, meta)) for d in docs}
-
-    by_split: dict[str, list[Document]] = {s: [] for s in ratios}
-    for d in sorted(docs, key=lambda d: d.id):
-        by_split[split_of(d.id, ratios)].append(d)
-    empty = [s for s, ds in by_split.items() if not ds]
-    by_split = {s: ds for s, ds in by_split.items() if ds}
 
     dataset_dir = Path(root) / name
-    existing = list_versions(dataset_dir)
-    previous = str(existing[-1]) if existing else None
-    new_map = {d.id: (d, s) for s, ds in by_split.items() for d in ds}
-    if previous:
-        prev_dir = dataset_dir / previous
-        old_map = {d.id: (d, s) for s, ds in read_version(prev_dir).items() for d in ds}
-        schema_diff = schema_changes(read_manifest(prev_dir)["label_schema"], summary)
-    else:
-        old_map, schema_diff = {}, []
-    changes = diff_documents(
-        old_map,
-        new_map,
-        schema=tuple(schema_diff),
-        old_label=f"{name} {previous}" if previous else "",
-        new_label=name,
-    )
-    v, level = next_version(existing, changes.required_bump, version=version, bump=bump)
-    changes = Changes(**{**changes.__dict__, "new_label": f"{name} {v}"})
-
-    target = dataset_dir / str(v)
-    if target.exists():
-        raise DatasetError(
-            f"{target}: already exists and versions never change; choose a new version"
-        )
     dataset_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(dataset_dir)
-    tmp = dataset_dir / f".tmp-{v}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = dataset_dir / f".tmp-new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
+    spill = _Spill(tmp / ".documents.pickle")
+    exports: ExportWriter | None = None
     try:
-        for split, ds in by_split.items():
-            path = tmp / "data" / f"{split}-00000-of-00001.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            table = pa.Table.from_pylist([rows[d.id] for d in ds], schema=features.arrow_schema)
-            pq.write_table(table, path)
+        # Pass 1: every document once, to disk; what must be known of all of them first
+        # (ids, for the order and the splits; the identities to pseudonymize) stays here.
+        known: set[str] = set()
+        for d in docs:
+            # Credentials never enter a version, whatever the caller put in meta or provenance.
+            d = d.with_(meta=scrub(d.meta), provenance=scrub_provenance(d.provenance))
+            if not real_identities:
+                known |= known_identities(d.provenance.to_dict() if d.provenance else {})
+            spill.add(d)
+        if not len(spill):
+            raise DatasetError("no gold documents to release")
+        names: Pseudonyms | None = None
+        visible: Callable[[Document], Document] = _as_is
+        if not real_identities:
+            visible, meta, agreement, names = _pseudonymizer(known, meta, agreement, root)
+        ids = spill.ids()
+        split_counts = Counter(split_of(i, ratios) for i in ids)
+        empty = [s for s in ratios if not split_counts[s]]
+        counts = {s: split_counts[s] for s in ratios if split_counts[s]}
+
+        existing = list_versions(dataset_dir)
+        previous = str(existing[-1]) if existing else None
+        changes = _changes(dataset_dir, previous, spill, visible, ratios, summary, name)
+        v, level = next_version(existing, changes.required_bump, version=version, bump=bump)
+        changes = Changes(**{**changes.__dict__, "new_label": f"{name} {v}"})
+        target = dataset_dir / str(v)
+        if target.exists():
+            raise DatasetError(
+                f"{target}: already exists and versions never change; choose a new version"
+            )
+
+        # Pass 2: the documents by id, each written to its split's files as it comes.
         need_tok = bool(set(formats) & {"spacy", "conll"})
-        exports = write_exports(
-            by_split, tmp, formats, load_tokenizer(tokenizer) if need_tok else None
+        exports = ExportWriter(
+            tmp, formats, load_tokenizer(tokenizer) if need_tok else None, splits=counts
         )
-        counts = {s: len(ds) for s, ds in by_split.items()}
+        labels = LabelCounts()
+        people: set[str] = set()
+        models: set[str] = set()
+        splits_out: dict[str, _ParquetSplit] = {}
+        with packed_fast():
+            for doc_id in ids:
+                d = visible(spill.get(doc_id))
+                split = split_of(doc_id, ratios)
+                if split not in splits_out:
+                    path = tmp / "data" / f"{split}-00000-of-00001.parquet"
+                    splits_out[split] = _ParquetSplit(path, features.arrow_schema)
+                splits_out[split].add(features.encode_example(document_to_row(d, schema, meta)))
+                exports.add(split, d)
+                labels.add(split, d)
+                prov = provenance(d.provenance)
+                people.update(prov["annotators"])
+                if prov["model_version"]:
+                    models.add(prov["model_version"])
+            for part in splits_out.values():
+                part.close()
+            written = exports.close()
+        spill.close()
+        if names is not None:
+            names.save()  # with any identity first met in pass 2
         manifest: dict[str, Any] = {
             "format": "curate-gold/1",
             "name": name,
@@ -221,7 +233,7 @@ def release(
             "bump": level,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "curate_version": curate.__version__,
-            "articles": len(docs),
+            "articles": len(ids),
             "splits": {
                 "ratios": ratios,
                 "counts": counts,
@@ -234,9 +246,9 @@ def release(
             "features": features.to_dict(),
             "meta": meta,
             "agreement": agreement,
-            "provenance": _provenance_summary(docs),
+            "provenance": {"annotators": len(people), "model_versions": sorted(models)},
             "identities": _identities_note(real_identities),
-            "exports": exports,
+            "exports": written,
             "note": note,
             "changes": changes.to_dict(),
         }
@@ -251,7 +263,7 @@ def release(
         (tmp / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
         card = render_card(
             manifest,
-            by_split,
+            labels.table(counts),
             features,
             (f"{note}\n\n" if note else "") + changes.to_markdown(details=False),
         )
@@ -269,10 +281,13 @@ def release(
                 f"{target}: could not be created ({e.strerror}); nothing was written"
             ) from e
     except BaseException:
+        spill.close()
+        if exports is not None:
+            exports.discard()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     identities = REAL if real_identities else PSEUDONYMOUS
-    return Release(target, name, str(v), previous, level, counts, changes, exports, identities)
+    return Release(target, name, str(v), previous, level, counts, changes, written, identities)
 
 
 def write_version(docs: Iterable[Document], **kwargs: Any) -> Path:
@@ -280,30 +295,137 @@ def write_version(docs: Iterable[Document], **kwargs: Any) -> Path:
     return release(docs, **kwargs).path
 
 
-def _pseudonymize(
-    docs: list[Document],
+def _as_is(doc: Document) -> Document:
+    return doc
+
+
+def _pseudonymizer(
+    known: set[str],
     meta: Mapping[str, Any],
     agreement: dict[str, Any] | None,
     root: str | Path,
-) -> tuple[list[Document], Any, dict[str, Any] | None]:
-    """Annotators under their pseudonyms in everything a version holds; the key and the
-    mapping are saved (0600) before anything is written, so pseudonyms stay stable."""
+) -> tuple[Callable[[Document], Document], Any, dict[str, Any] | None, Pseudonyms]:
+    """Annotators under their pseudonyms in everything a version holds: a function giving
+    a document as released, and the release's meta and agreement so rewritten. ``known``
+    are the identities named in the documents' provenance. The key and the mapping are
+    saved (0600) before anything is written, so pseudonyms stay stable."""
     names = load_pseudonyms(root)
-    known: set[str] = set()
-    for d in docs:
-        known |= known_identities(d.provenance.to_dict() if d.provenance else {})
-    known |= known_identities(meta) | known_identities(agreement)
-    docs = [
-        d.with_(
+    known = known | known_identities(meta) | known_identities(agreement)
+    for who in sorted(known):
+        names.of(who)
+    names.save()
+
+    def visible(d: Document) -> Document:
+        return d.with_(
             provenance=_pseudonymous(d.provenance, names, known),
             # Article metadata may hold e-mails of the article's authors: only annotators go.
             meta=pseudonymize(d.meta, names, known, thorough=False),
         )
-        for d in docs
-    ]
+
     agreement = pseudonymize(agreement, names, known) if agreement else None
-    names.save()
-    return docs, pseudonymize(meta, names, known), agreement
+    return visible, pseudonymize(meta, names, known), agreement, names
+
+
+def _changes(
+    dataset_dir: Path,
+    previous: str | None,
+    spill: _Spill,
+    visible: Callable[[Document], Document],
+    ratios: Mapping[str, float],
+    summary: dict[str, Any],
+    name: str,
+) -> Changes:
+    """What changed since the ``previous`` version, reading it a batch at a time."""
+    if previous is None:
+        return diff_pairs((), added=spill.ids(), new_label=name)
+    prev_dir = dataset_dir / previous
+    schema_diff = schema_changes(read_manifest(prev_dir)["label_schema"], summary)
+    old_ids: set[str] = set()
+
+    def pairs() -> Iterator[tuple[Document, str, Document, str]]:
+        for split, old in iter_version(prev_dir):
+            old_ids.add(old.id)
+            if old.id in spill:
+                new = visible(spill.get(old.id))
+                yield old, split, new, split_of(new.id, ratios)
+
+    changes = diff_pairs(
+        pairs(), schema=tuple(schema_diff), old_label=f"{name} {previous}", new_label=name
+    )
+    new_ids = set(spill.ids())
+    return replace(
+        changes, added=tuple(sorted(new_ids - old_ids)), removed=tuple(sorted(old_ids - new_ids))
+    )
+
+
+class _Spill:
+    """The documents of a release on disk while it is written: one pickle each, by id.
+
+    Only the ids and file offsets stay in memory (about 100 bytes an article). The file
+    sits in the version's temp folder and is removed before the files are hashed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = path.open("w+b")
+        self._at: dict[str, tuple[int, int]] = {}
+
+    def add(self, doc: Document) -> None:
+        if doc.id in self._at:
+            raise DatasetError(f"article {doc.id!r} appears twice; ids must be unique in a version")
+        data = pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL)
+        self._fh.seek(0, os.SEEK_END)
+        self._at[doc.id] = (self._fh.tell(), len(data))
+        self._fh.write(data)
+
+    def get(self, doc_id: str) -> Document:
+        offset, size = self._at[doc_id]
+        self._fh.seek(offset)
+        doc: Document = pickle.loads(self._fh.read(size))  # our own file, written above
+        return doc
+
+    def ids(self) -> list[str]:
+        """Every id, sorted: the order of the rows in each split."""
+        return sorted(self._at)
+
+    def __contains__(self, doc_id: object) -> bool:
+        return doc_id in self._at
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def close(self) -> None:
+        self._fh.close()
+        self.path.unlink(missing_ok=True)
+
+
+ROWS_PER_GROUP = 1000
+"""Rows buffered before they are written as one Parquet row group. A version of at most
+this many articles per split is one row group, as ``pq.write_table`` writes it."""
+
+
+class _ParquetSplit:
+    """One split's Parquet file, written a row group at a time."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.schema = schema
+        self._writer = pq.ParquetWriter(path, schema)
+        self._rows: list[dict[str, Any]] = []
+
+    def add(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        if len(self._rows) >= ROWS_PER_GROUP:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+            self._rows = []
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
 
 
 def _pseudonymous(prov: Provenance | None, names: Pseudonyms, known: set[str]) -> Any:
@@ -322,17 +444,6 @@ def _identities_note(real: bool) -> dict[str, str]:
         f"10 hex digits>; stable across versions; the private mapping ({MAPPING_FILE} in "
         "the gold root) is not released",
     }
-
-
-def _provenance_summary(docs: list[Document]) -> dict[str, Any]:
-    people: set[str] = set()
-    models: set[str] = set()
-    for d in docs:
-        prov = provenance(d.provenance)
-        people.update(prov["annotators"])
-        if prov["model_version"]:
-            models.add(prov["model_version"])
-    return {"annotators": len(people), "model_versions": sorted(models)}
 
 
 def _make_read_only(folder: Path) -> None:

@@ -59,9 +59,11 @@ class Backend:
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="curate-predict")
         self.store = training.VersionStore.open(self.state_dir)
         self._quotes: Any = None
+        self._ran = False
         serving = self.store.serving()
         if serving.name != training.RULES_VERSION and serving.path and self.trainer is not None:
-            self._quotes = self.trainer.load(Path(serving.path))
+            # Loaded in the prediction thread, which keeps the spaCy models it loads.
+            self._quotes = self._worker.submit(self.trainer.load, Path(serving.path)).result()
         self.retrainer = (
             training.Retrainer(
                 store=self.store,
@@ -80,9 +82,17 @@ class Backend:
 
     @property
     def model_version(self) -> str:
-        """What predictions are labelled with: the extractor and the serving version."""
-        v = self.store.serving().name
-        return self.extractor if v == training.RULES_VERSION else f"{self.extractor}+serve-{v}"
+        """What predictions are labelled with: the pipeline version ``curate push`` records
+        for the same extractors (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v3``),
+        or, once a trained version serves, that of the pipeline over its model
+        (``...+curate.quotes.hybrid.v1:curate-serve@2.0.0``). An extractor that reports
+        no version (predictions file, callable) is named by its spec."""
+        quotes = self._quotes
+        if quotes is not None:
+            return str(quotes.version)
+        if not self._ran:
+            self.predict_documents([])  # the pipeline's version is known once it loaded
+        return self._base.version or self.extractor
 
     def warm_up(self) -> None:
         """Load the spaCy model now rather than on the first request."""
@@ -94,11 +104,13 @@ class Backend:
 
     def _predict(self, articles: list[Article]) -> list[Document]:
         docs = list(self._base.run(articles))
+        self._ran = True
+        version = self._base.version or self.extractor
         quotes = self._quotes
         if quotes is not None:
             learned = list(quotes.predict(articles))
             docs = [d.with_(quotes=q.quotes) for d, q in zip(docs, learned, strict=True)]
-        version = self.model_version
+            version = str(quotes.version)
         return [d.with_(provenance=_made_by(d, model_version=version)) for d in docs]
 
     def predict(self, tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -4,11 +4,12 @@
 (``source["score"]``, which push sends as the prediction's ``score``); sorting the Data
 Manager by "Prediction score" ascending then brings the most useful tasks first.
 
-- ``uncertainty``: ``1 / (1 + u)`` where ``u`` is the learned model's uncertainty on the
-  article (:meth:`curate.serve.tagger.TaggerModel.analyse`): low when the model is unsure.
+- ``uncertainty``: ``1 / (1 + u)`` where ``u`` is the ``curate train`` model's
+  uncertainty on the article (:meth:`curate.extract.learned.QuoteModel.uncertainty`, from
+  its beam search): low when the model is unsure.
 - ``disagreement``: the quote F1 (overlap rule) between the rules' quotes already in the
-  document and the learned model's quotes: low when they disagree (1.0 when both find
-  nothing).
+  document and the learned model's quotes (``curate.quotes.learned.v1``): low when they
+  disagree (1.0 when both find nothing).
 
 Scores are in [0, 1]; the rules' own prediction (entities and quotes) is pushed unchanged.
 """
@@ -30,23 +31,34 @@ BATCH = 32
 
 def scored(documents: Iterable[Document], order: str, model_path: str | Path) -> Iterator[Document]:
     """The documents with their Prediction's ``score`` set for ``order`` (streamed in
-    batches)."""
-    from curate.serve.tagger import TaggerModel
+    batches). ``model_path`` is a ``curate train`` model: a folder, ``NAME`` or
+    ``NAME@VERSION``; :class:`curate.train.models.ModelNotFound` when there is none."""
+    from curate.extract.learned import LEARNED_NAME, trained_quotes
+    from curate.extract.preannotate import load_pipeline
     from curate.serve.training import quote_f1
 
     if order not in ORDERS:
         raise CurateError(f"unknown order {order!r}; use one of {', '.join(ORDERS)}")
-    model = TaggerModel(model_path)
+    learned = trained_quotes(LEARNED_NAME, str(model_path))
+    model = learned.extractor  # loads the model now: a wrong path fails before any work
+    nlp, _ = load_pipeline(None, [learned])
     it = iter(documents)
     while batch := list(itertools.islice(it, BATCH)):
-        analysed = model.analyse([d.article for d in batch])
-        for doc, (learned, unsure) in zip(batch, analysed, strict=True):
-            if order == "uncertainty":
-                score = 1.0 / (1.0 + unsure)
-            else:
-                score = quote_f1([doc], [learned]) if doc.quotes or learned.quotes else 1.0
+        sdocs = list(nlp.pipe(d.text for d in batch))
+        if order == "uncertainty":
+            scores = [1.0 / (1.0 + u) for u in model.model.uncertainty(sdocs)]
+        else:
+            model.prepare(sdocs)
+            scores = [_agreement(d, model(s), quote_f1) for d, s in zip(batch, sdocs, strict=True)]
+        for doc, score in zip(batch, scores, strict=True):
             prov = doc.provenance if isinstance(doc.provenance, Prediction) else Prediction("")
             yield doc.with_(provenance=replace(prov, score=round(score, 6), order=order))
+
+
+def _agreement(doc: Document, learned: list[Any], quote_f1: Any) -> float:
+    if not doc.quotes and not learned:
+        return 1.0
+    return float(quote_f1([doc], [doc.with_(quotes=tuple(learned))]))
 
 
 def serving_model(state_dir: str | Path) -> Path:

@@ -66,9 +66,11 @@ def build_backend(
     train_steps: int = 600,
     seed: int = 0,
 ) -> tuple[Backend, StudioLink]:
-    """The backend (with a trainer when ``base_gold`` names a gold) and its studio link."""
+    """The backend and its studio link; with ``base_gold``, retraining through ``curate
+    train`` (:class:`~curate.serve.training.CurateTrainer`, ``train_steps`` updates a run,
+    ``seed``)."""
     from curate.serve.app import log_event
-    from curate.serve.training import TaggerTrainer
+    from curate.serve.training import CurateTrainer
 
     state = Path(state_dir)
     link = StudioLink(state)
@@ -80,7 +82,7 @@ def build_backend(
     backend = Backend(
         state,
         extractor=extractor,
-        trainer=TaggerTrainer(train_steps, seed) if base_gold else None,
+        trainer=CurateTrainer(train_steps, seed) if base_gold else None,
         base_gold=gold,
         project_docs=link.project_docs,
         log=log_event,
@@ -95,6 +97,7 @@ def serve(
     extractor: str = DEFAULT_EXTRACTOR,
     base_gold: str | None = None,
     train_steps: int = 600,
+    seed: int = 0,
     log_level: str = "info",
 ) -> None:
     """Run the backend under uvicorn until SIGINT/SIGTERM (blocks)."""
@@ -103,7 +106,7 @@ def serve(
     from curate.serve.app import create_app
 
     configure_logging(log_level)
-    backend, link = build_backend(state_dir, extractor, base_gold, train_steps)
+    backend, link = build_backend(state_dir, extractor, base_gold, train_steps, seed)
     backend.warm_up()
     app = create_app(backend, on_setup=link.on_setup)
     config = uvicorn.Config(

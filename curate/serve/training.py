@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +30,9 @@ from curate.io.jsonl import atomic_writer
 from curate.model import Document
 
 VERSIONS_FILE = "versions.json"
+MODEL_NAME = "curate-serve"
+"""The name of the models retraining writes (``curate-serve@2.0.0`` is version ``v2``)."""
+GOLD_NAME = "curate-serve-train"
 RULES_VERSION = "rules"
 """The version that serves before any training: curate's rule pipeline."""
 HELD_OUT_SHARE = 0.25
@@ -39,8 +44,8 @@ class Trainer(Protocol):
     ``__call__(train_docs, out_dir)`` trains on the documents' quotes, writes the model to
     ``out_dir`` (which does not exist yet) and returns nothing; raising CurateError (or
     anything) marks the run failed. ``load(out_dir)`` gives an object with
-    ``predict(articles) -> Iterator[Document]`` and a ``version`` string. ``curate train``
-    plugs in here by providing these two callables.
+    ``predict(articles) -> Iterator[Document]`` and a ``version`` string.
+    :class:`CurateTrainer` is the one ``curate serve`` uses.
     """
 
     def __call__(self, train_docs: Sequence[Document], out_dir: Path) -> None: ...
@@ -49,24 +54,88 @@ class Trainer(Protocol):
 
 
 @dataclass
-class TaggerTrainer:
-    """:class:`Trainer` for :mod:`curate.serve.tagger` (``max_steps`` per run)."""
+class CurateTrainer:
+    """:class:`Trainer` backed by ``curate train`` (:func:`curate.train.run.train`).
+
+    A run writes the training documents as a gold version (one ``train`` split, in a
+    temporary folder beside ``out_dir``; ``curate train`` holds a tenth of it out, chosen
+    by ``seed``, to pick its best checkpoint), trains a quote model named
+    :data:`MODEL_NAME` with version ``out_dir.name`` (``v3`` is ``3.0.0``) for at most
+    ``max_steps`` updates on ``base_model`` (None: the default spaCy model), and moves the
+    model folder to ``out_dir`` in one rename. ``load`` gives :class:`TrainedPipeline`.
+    Raises :class:`curate.train.run.TrainError` for fewer than two articles or no quotes.
+    """
 
     max_steps: int = 600
     seed: int = 0
+    eval_frequency: int = 200
+    base_model: str | None = None
 
     def __call__(self, train_docs: Sequence[Document], out_dir: Path) -> None:
-        from curate.serve import tagger
+        from curate.extract.nlp import default_model
+        from curate.gold.write import write_version
+        from curate.train import Settings, train
 
-        steps = self.max_steps
-        tagger.train(
-            train_docs, out_dir, tagger.TrainSettings(steps, 0, self.seed, max(1, steps // 4))
+        out = Path(out_dir)
+        if out.exists():
+            raise CurateError(f"model folder {out} already exists; a version is never overwritten")
+        settings = Settings(
+            base_model=self.base_model or default_model(),
+            seed=self.seed,
+            max_steps=self.max_steps,
+            eval_frequency=max(1, min(self.eval_frequency, self.max_steps)),
         )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        try:
+            gold = write_version(
+                train_docs,
+                name=GOLD_NAME,
+                root=work / "gold",
+                splits="train",
+                formats=("hf",),
+                note="training documents of one curate serve run",
+            )
+            result = train(
+                gold,
+                name=MODEL_NAME,
+                model_version=_semver(out.name),
+                output=work / "models",
+                settings=settings,
+            )
+            result.path.rename(out)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
-    def load(self, out_dir: Path) -> Any:
-        from curate.serve.tagger import TaggerModel
+    def load(self, out_dir: Path) -> TrainedPipeline:
+        return TrainedPipeline(out_dir)
 
-        return TaggerModel(out_dir)
+
+class TrainedPipeline:
+    """A model folder of :class:`CurateTrainer` run as ``curate preannotate --quote-model
+    DIR`` runs it: spaCy entities and the hybrid quote extractor
+    (:data:`curate.extract.learned.HYBRID_NAME`) over the trained model.
+
+    ``version`` is the pipeline version ``curate preannotate`` and ``curate push`` record
+    for it (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.hybrid.v1:
+    curate-serve@2.0.0``); working it out loads the spaCy model in the calling thread, as
+    predicting does. Raises :class:`curate.train.models.ModelNotFound` for a folder that
+    is not a model.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        from curate.extract.preannotate import load_pipeline, pipeline
+        from curate.extract.resolve import resolve
+        from curate.train.models import read_model
+
+        self.path = Path(path)
+        self.trained = read_model(self.path)
+        self.version = load_pipeline(None, pipeline(None, str(self.path)))[1]
+        self._pipeline = resolve(str(self.path))
+
+    def predict(self, articles: Sequence[Any]) -> Iterator[Document]:
+        """One predicted Document per article, in order (empty for one that failed)."""
+        return self._pipeline.run(list(articles))
 
 
 @dataclass(frozen=True)
@@ -237,7 +306,10 @@ class Retrainer:
             project = list(self.project_docs())
             train_base, test = held_out(self.base_gold)
             test_ids = {d.id for d in test}
-            train = [d for d in project if d.id not in test_ids] + list(train_base)
+            train = [d for d in project if d.id not in test_ids]
+            # A project annotation of a base gold article replaces the base one.
+            seen = {d.id for d in train}
+            train += [d for d in train_base if d.id not in seen]
             version = replace(version, train_articles=len(train))
             self.trainer(train, out)
             model = self.trainer.load(out)
@@ -265,6 +337,12 @@ class Retrainer:
         self.store.put(version)
         self.log("train.done", version=name, status=version.status, score=score, baseline=baseline)
         return version
+
+
+def _semver(name: str) -> str:
+    """``v3`` -> ``3.0.0`` (a version name of :meth:`VersionStore.next_name`); others as is."""
+    n = name.removeprefix("v")
+    return f"{n}.0.0" if n.isdigit() else name
 
 
 def _now() -> str:

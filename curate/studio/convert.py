@@ -52,6 +52,7 @@ from typing import Any
 from curate.extract.quotes import CERTAINTY, quote_shape
 from curate.model import QUOTE_KINDS, Document, Entity, Prediction, Provenance, Quote, Span
 from curate.schema import LabelSchema
+from curate.studio import linkview
 
 #: Shown above every article: five lines at most, one example per quote kind, hotkeys.
 INSTRUCTIONS = "\n".join(
@@ -65,8 +66,8 @@ INSTRUCTIONS = "\n".join(
         "SPEAKER He",
         "mixed: Kirby said it would “pay a price” → QUOTE it would “pay a price”, CUE said, "
         "SPEAKER Kirby",
-        "Click a quote to read its speaker and cue (Details); point at a link (Relations) to see "
-        "its arrow.",
+        "Click a quote to see its links and read its speaker and cue (Info); tick Show all links "
+        "for every arrow.",
     )
 )
 
@@ -76,11 +77,16 @@ BYLINE_KEYS = ("source", "date")
 TITLE_CHARS = 100
 
 
-def document_to_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
+def document_to_task(
+    doc: Document, schema: LabelSchema, results: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
     """The Label Studio task for ``doc``: ``{"data": {...}}`` with the fields the config uses.
 
     ``curate_id`` and ``curate_hash`` let push find already-imported articles and notice
     a changed text; ``meta`` carries the article metadata through to the pull.
+    ``link_view`` is the task's CSS that draws the arrows of the selected region
+    (:mod:`curate.studio.linkview`), made from ``results``, the prediction that goes with
+    the task (default: :func:`document_to_results` of ``doc``).
     """
     meta = dict(doc.meta)
     first, dateline = headline(doc.text)
@@ -91,6 +97,9 @@ def document_to_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
         "title": title,
         "byline": byline,
         "instructions": INSTRUCTIONS,
+        linkview.FIELD: linkview.link_view(
+            document_to_results(doc, schema) if results is None else results
+        ),
         "curate_id": doc.id,
         "curate_hash": doc.hash,
         "meta": meta,
@@ -252,21 +261,29 @@ def _for_labelers(
             speaker = (q.speaker.start, q.speaker.end)
             sp = labelled[(schema.quote_control, schema.speaker_label, *speaker)]
             named = q.speaker_entity
-            said = f"Speaker of {spoken[speaker]} quote(s)"
+            said = f"Suggestion: speaker of {spoken[speaker]} quote(s)"
             refers = f"; refers to {_words(named.text)}" if named and named != q.speaker else ""
             sp.setdefault("meta", {"text": [said + refers + "."]})
     return results
 
 
 def describe_quote(text: str, q: Quote, score: float | None) -> str:
-    """The words a labeler reads for a suggested quote: kind, speaker, cue, certainty."""
+    """The words a labeler reads for a suggested quote: kind, speaker, cue, certainty.
+
+    Label Studio shows them as the region's meta note, written once at push: it cannot
+    follow a labeler's later edits, so it says it is the suggestion (the arrows drawn for
+    the selected quote, :mod:`curate.studio.linkview`, and the Relations tab show the
+    links as they are now)."""
     who = _words(q.speaker.text) if q.speaker else "nobody found"
     if q.speaker and q.speaker_entity and q.speaker_entity != q.speaker:
         who += f" (= {_words(q.speaker_entity.text)})"
     cue = _words(q.cue.text) if q.cue else "none found"
     sure = f" Certainty {score:.2f}." if score is not None else ""
     parts = f" in {len(q.fragments)} parts" if q.discontinuous else ""
-    return f"Suggested {q.kind} quote{parts}. Speaker: {who}. Cue: {cue}.{sure}"
+    return (
+        f"Suggestion (edits do not update this note): {q.kind} quote{parts}. "
+        f"Speaker: {who}. Cue: {cue}.{sure}"
+    )
 
 
 def _words(s: str, limit: int = 60) -> str:

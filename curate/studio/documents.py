@@ -59,9 +59,10 @@ def model_version(doc: Document) -> str:
 
 def build_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
     """The import JSON for ``doc``: task data, ``meta`` for the lookup, one prediction."""
-    task = document_to_task(doc, schema)
+    predicted = prediction(doc, schema)
+    task = document_to_task(doc, schema, predicted["result"])
     task["meta"] = {"curate_id": doc.id, "curate_hash": doc.hash}
-    task["predictions"] = [prediction(doc, schema)]
+    task["predictions"] = [predicted]
     return task
 
 

@@ -108,7 +108,15 @@ class PullResult:
         """The gold Documents (read from ``gold.jsonl`` after a pull)."""
         if self._gold is not None:
             return self._gold
-        return [Document.from_dict(row) for row in _rows(self.path / "gold.jsonl")]
+        return list(self.iter_gold())
+
+    def iter_gold(self) -> Iterator[Document]:
+        """The gold Documents one at a time (``gold.jsonl`` streamed): for a release."""
+        if self._gold is not None:
+            yield from self._gold
+            return
+        for row in _rows(self.path / "gold.jsonl"):
+            yield Document.from_dict(row)
 
     @property
     def conflicts(self) -> list[Conflict]:
@@ -430,7 +438,8 @@ def convert_tasks(
             **extra,
         )
         if sel.merge is not None:
-            result.merge.update(merge_counts([sel.merge]))
+            rules = result.merge_policy.labels if result.merge_policy else ()
+            result.merge.update(merge_counts([sel.merge], [r.label for r in rules]))
         if sel.rule == CONFLICT and decided and tid in decided:
             adj = decided[tid]
             result.selection[ADJUDICATED] += 1

@@ -1,0 +1,210 @@
+"""The streamed gold writer: the same bytes as the writer that held every document in
+memory, from a generator it reads once.
+
+``tests/fixtures/gold_stream_expected.json`` holds the sha256 of every file of the
+versions :func:`build` writes, made by the in-memory writer (main at 86d2681) with
+
+    mkdir /tmp/old && git archive 86d2681 curate | tar -x -C /tmp/old
+    python tests/test_gold_stream.py --write-expected /tmp/old
+
+Every file is compared, manifest.json included (its creation time is fixed here). The
+bytes depend on the libraries that write them (Parquet names its writer's version), so
+the fixture records their versions and the comparison is skipped, saying how to remake
+the fixture, when they differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import curate.gold.write as gold_write
+from curate.gold import load_documents, release
+from curate.model import Annotation, Document, Entity, Quote, Span
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "data" / "hand" / "seeds.jsonl"
+EXPECTED = Path(__file__).resolve().parent / "fixtures" / "gold_stream_expected.json"
+SENTENCE = 'Dmitry Peskov told reporters in Vladivostok: "We will respond." Yahoo! Japan said. '
+
+
+class Fixed(datetime):
+    """``datetime`` whose ``now`` is one instant, so the manifest's ``created`` is fixed."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> Fixed:
+        return cls(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def seeds() -> list[Document]:
+    lines = SEEDS.read_text(encoding="utf-8").splitlines()
+    return [Document.from_dict(json.loads(line)) for line in lines if line.strip()]
+
+
+def article(i: int, edited: bool = False) -> Document:
+    """A synthetic article: entities, quotes with speaker and cue, a misaligned entity in
+    every 7th (listed in the manifest), an annotator e-mail (pseudonymized)."""
+    text = SENTENCE * (1 + i % 3)
+    ents, quotes = [], []
+    for k in range(1 + i % 3):
+        o = k * len(SENTENCE)
+        ents += [Entity.of(text, o, o + 13, "PERSON"), Entity.of(text, o + 32, o + 43, "GPE")]
+        qs, qe = o + 45, o + 63
+        quotes.append(
+            Quote(qs, qe, text[qs:qe], "direct", Span.of(text, o, o + 13),
+                  Span.of(text, o + 14, o + 18), Span.of(text, o, o + 13))
+        )  # fmt: skip
+    if i % 7 == 0:
+        ents.append(Entity.of(text, 0, 3, "PERSON"))  # "Dmi": inside a token
+    if edited:
+        ents = ents[1:]
+    return Document(
+        f"art-{i:03d}",
+        text,
+        entities=tuple(ents),
+        quotes=tuple(quotes),
+        meta={"source": "bench", "n": i},
+        provenance=Annotation((f"a{i % 3}@example.org",), (i,), task_id=i, selection="single"),
+    )
+
+
+def build(root: Path) -> dict[str, dict[str, str]]:
+    """Write the versions compared byte for byte; ``{version folder: {file: sha256}}``."""
+    root.mkdir(parents=True, exist_ok=True)
+    key = root / ".annotators.json"
+    key.write_text(json.dumps({"key": "ab" * 32, "pseudonyms": {}}), encoding="utf-8")
+    key.chmod(0o600)
+    gold_write.datetime = Fixed  # type: ignore[misc]
+    try:
+        common = {"root": root, "tokenizer": "blank:en"}
+        paths = [
+            release(iter(seeds()), name="seeds", splits="test", meta={"project": "p"}, **common),
+            release((article(i) for i in range(40)), name="synth", **common),
+            release(
+                (article(i, edited=i == 5) for i in range(1, 42)),
+                name="synth",
+                agreement={"f1": 0.5, "annotators": ["a1@example.org"]},
+                note="second",
+                **common,
+            ),
+        ]
+    finally:
+        gold_write.datetime = datetime  # type: ignore[misc]
+    out = {}
+    for r in paths:
+        folder = r.path
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        out[folder.relative_to(root).as_posix()] = {
+            p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in files
+        }
+    return out
+
+
+def library_versions() -> dict[str, str]:
+    import importlib.metadata
+
+    import curate
+
+    names = ("pyarrow", "spacy", "srsly", "datasets", "huggingface-hub", "jinja2")
+    return {"curate": curate.__version__} | {n: importlib.metadata.version(n) for n in names}
+
+
+def test_streamed_versions_equal_the_in_memory_writers_byte_for_byte(tmp_path):
+    expected = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    made_with = expected.pop("libraries")
+    if made_with != library_versions():
+        pytest.skip(f"fixture made with {made_with}; remake it as the module docstring says")
+    got = build(tmp_path)
+    assert list(got) == list(expected)
+    for folder, files in expected.items():
+        assert got[folder] == files, folder
+
+
+class Once:
+    """An iterable that can be gone through once only, as a generator over a pull."""
+
+    def __init__(self, docs: Iterator[Document]) -> None:
+        self.docs = docs
+        self.used = False
+
+    def __iter__(self) -> Iterator[Document]:
+        if self.used:
+            raise AssertionError("the documents were read twice")
+        self.used = True
+        yield from self.docs
+
+
+def test_writer_reads_a_generator_once_and_row_groups_keep_the_documents(tmp_path, monkeypatch):
+    monkeypatch.setattr(gold_write, "ROWS_PER_GROUP", 4)  # many row groups per split
+    made: list[int] = []
+
+    def generate() -> Iterator[Document]:
+        for i in range(30):
+            made.append(i)
+            yield article(i)
+
+    r = release(Once(generate()), root=tmp_path, name="g", real_identities=True)
+    assert made == list(range(30))
+    loaded = {d.id: d for d in load_documents(r.path)}
+    assert loaded == {d.id: d for d in (article(i) for i in range(30))}
+    import pyarrow.parquet as pq
+
+    groups = [pq.ParquetFile(p).num_row_groups for p in (r.path / "data").glob("*.parquet")]
+    assert max(groups) > 1
+    assert not list(r.path.rglob(".*")), "no spill file is left in the version"
+
+
+def test_a_failure_in_the_second_pass_leaves_nothing(tmp_path):
+    bad = article(3).with_(entities=(Entity.of(SENTENCE, 0, 6, "NOT_A_LABEL"),))
+    with pytest.raises(Exception, match="NOT_A_LABEL"):
+        release(iter([article(1), article(2), bad]), root=tmp_path, name="n")
+    assert list((tmp_path / "n").iterdir()) == []
+
+
+def test_docbin_writer_gives_the_bytes_of_docbin(tmp_path):
+    import spacy
+    from spacy.tokens import DocBin
+
+    from curate.gold.exports import Alignment, DocBinWriter, packed_fast, to_spacy_doc
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    report = Alignment()
+    sdocs = [to_spacy_doc(article(i), nlp, "train", report) for i in range(25)]
+    DocBin(docs=sdocs, store_user_data=True).to_disk(tmp_path / "a.spacy")
+    with packed_fast():
+        writer = DocBinWriter(tmp_path / "b.spacy", batch=4)
+        for sdoc in sdocs:
+            writer.add(sdoc)
+        writer.close()
+    assert (tmp_path / "a.spacy").read_bytes() == (tmp_path / "b.spacy").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.spacy", "b.spacy"]
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--write-expected"]:
+    import tempfile
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if len(sys.argv) > 2:  # the old package in that folder, not the editable install
+        sys.meta_path = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+        sys.path.insert(0, sys.argv[2])
+        for name in [m for m in sys.modules if m == "curate" or m.startswith("curate.")]:
+            del sys.modules[name]
+        import curate.gold.write as gold_write
+        from curate.gold import release
+        from curate.model import Annotation, Document, Entity, Quote, Span
+
+        assert gold_write.__file__.startswith(sys.argv[2]), gold_write.__file__
+    with tempfile.TemporaryDirectory() as tmp:
+        out = {"libraries": library_versions(), **build(Path(tmp))}
+    EXPECTED.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {EXPECTED} with {gold_write.__file__}")
