@@ -11,6 +11,14 @@ characters of ``Bob``. Coincidences (each unit with two values gives two ordered
 o(1,1) = 2 * 4 = 8, o(0,0) = 2 * 14 = 28, o(0,1) = o(1,0) = 3; n = 42, n1 = 11, n0 = 31.
 alpha = 1 - (n - 1) * (o01 + o10) / (2 * n0 * n1) = 1 - 41 * 6 / 682 = 218/341.
 ORG is the mirror image (b covers 7, a 4, the same 3 disagree): also 218/341.
+
+Unitizing alpha (Krippendorff 2004, formulas in curate.score.unitizing), L = 21, m = 2.
+PERSON: a's Bob (9-12) lies inside b's gap 4-21, the Annas coincide: D_o = 2 * 3**2 /
+(2 * 21**2) = 18/882. Units 4, 3, 4 (N = 3), gaps 5, 9 (a) and 17 (b); per unit
+(N - 1) l (l - 1) (2l - 1) / 3 + l**2 * sum over gaps >= l of (gap - l + 1): 56 + 16 * 22
+= 408 twice, 20 + 9 * 25 = 245; D_e = 2 * 1061 / (21 * (42 * 41 - 30)) = 2122/35532.
+ORG: the same D_o, gaps 16, 1 (a) and 9, 4, 1 (b): 376 twice and 227, D_e = 1958/35532.
+Across labels: 1 - (D_o sum) / (D_e sum).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from curate.score.agreement import agreement, annotation_spans, load_annotations
 
 TEXT = "Anna met Bob at Acme."
 ALPHA = 218 / 341
+U_ALPHA = {"PERSON": 1 - (18 / 882) / (2122 / 35532), "ORG": 1 - (18 / 882) / (1958 / 35532)}
 
 
 def doc(who: str, entities: list[tuple[int, int, str]], doc_id: str = "x") -> Document:
@@ -49,11 +58,14 @@ def test_hand_checked_case() -> None:
         assert labels[label].f1_overlap == pytest.approx(2 / 3)
         assert labels[label].alpha == pytest.approx(ALPHA)
         assert labels[label].spans == 3
+        assert labels[label].u_alpha == pytest.approx(U_ALPHA[label])
+    assert r.overall.u_alpha == pytest.approx(1 - (36 / 882) / (4080 / 35532))
     assert r.overall.f1_exact == pytest.approx(4 / 6)
     assert r.overall.alpha == pytest.approx(ALPHA)
     for who in r.by_annotator:
         assert who.f1_exact == pytest.approx(2 / 3)
         assert who.alpha == pytest.approx(ALPHA)
+        assert who.u_alpha == pytest.approx(sum(U_ALPHA.values()) / 2)  # two annotators
     (art,) = r.by_article
     assert (art.id, art.annotators, art.spans) == ("x", 2, 6)
     assert art.f1_exact == pytest.approx(2 / 3)
@@ -138,6 +150,8 @@ def test_cli_agreement(tmp_path: Path) -> None:
     assert "PERSON" in res.output and "0.639" in res.output and "0.667" in res.output
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["overall"]["alpha"] == pytest.approx(ALPHA)
+    assert report["labels"][1]["u_alpha"] == pytest.approx(U_ALPHA["PERSON"])
+    assert "u-alpha" in res.output and "0.658" in res.output
 
 
 def test_cli_agreement_needs_two_annotators(tmp_path: Path) -> None:
@@ -159,6 +173,7 @@ def test_polnear_annotator_training() -> None:
     assert problems == [] and r.articles == 4 and len(r.annotators) == 6
     assert {la.label for la in r.labels} == {"QUOTE", "SPEAKER", "CUE"}
     assert all(0.5 < la.alpha < 0.95 for la in r.labels)
+    assert all(0.4 < la.u_alpha < 0.95 for la in r.labels)
 
 
 def test_alpha_equals_the_krippendorff_package_with_missing_coders() -> None:

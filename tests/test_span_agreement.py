@@ -70,6 +70,8 @@ def test_gamma_is_one_for_identical_annotations_and_lower_otherwise():
     g2 = gamma_by_label(differ)
     assert g2["PERSON"] < 1.0
     assert g2 == gamma_by_label(differ)  # same seed, same value
+    canonical = gamma_by_label(differ, fast=False)
+    assert canonical["PERSON"] == pytest.approx(g2["PERSON"], rel=0.05)  # fast-gamma
 
 
 def test_agreement_html_marks_low_values_and_escapes_names():
@@ -79,7 +81,14 @@ def test_agreement_html_marks_low_values_and_escapes_names():
         "articles": 2,
         "annotators": ["<b>x</b>", "y"],
         "labels": [
-            {"label": "CUE", "spans": 4, "f1_exact": 0.5, "f1_overlap": 0.9, "alpha": 0.95},
+            {
+                "label": "CUE",
+                "spans": 4,
+                "f1_exact": 0.5,
+                "f1_overlap": 0.9,
+                "alpha": 0.95,
+                "u_alpha": 0.61,
+            },
         ],
         "by_annotator": [
             {
@@ -116,6 +125,8 @@ def test_agreement_html_marks_low_values_and_escapes_names():
     assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
     assert '<td class="low">0.500</td>' in html  # F1 exact 0.5 < 0.67
     assert "<td>0.950</td>" in html
+    assert '<td class="low">0.610</td>' in html and "unitizing alpha" in html
+    assert "<td>-</td></tr>" in html  # a report from before u-alpha: no per-annotator figure
     assert 'class="bar low"' in html  # the annotator's overlap F1 bar (0.2)
     assert "Each annotator against the gold" in html
     assert "http" not in html.split("</style>")[0]  # nothing fetched

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import typer
@@ -12,6 +13,7 @@ from curate.cli.app import command, console, err_console
 from curate.errors import InputError
 from curate.io.jsonl import atomic_writer
 from curate.model import Document
+from curate.report.agreement import LOW
 from curate.schema import LabelSchema, load_schema
 from curate.score.agreement import AgreementReport, agreement, load_annotations
 
@@ -33,6 +35,12 @@ def agreement_cli(
     gamma: bool = typer.Option(
         False, "--gamma", help="Also compute gamma per label (needs curate[agreement]; slow)."
     ),
+    gamma_canonical: bool = typer.Option(
+        False,
+        "--gamma-canonical",
+        help="Gamma by the canonical alignment instead of fast-gamma (exact; can take hours "
+        "with 5+ annotators).",
+    ),
     predictions: Path | None = typer.Option(
         None,
         "--predictions",
@@ -50,9 +58,9 @@ def agreement_cli(
 ) -> None:
     """Agreement between annotators on articles annotated by two or more people.
 
-    Pairwise span F1 (exact offsets, and one-to-one majority overlap) and Krippendorff's
-    alpha (character-level, nominal) per label; per annotator against all others; and the
-    articles with most disagreement first.
+    Pairwise span F1 (exact offsets, and one-to-one majority overlap), Krippendorff's
+    alpha (character-level, nominal) and unitizing alpha per label (gamma on request);
+    per annotator against all others; and the articles with most disagreement first.
     """
     schema = load_schema(config)
     docs, problems = load_annotations(source, schema)
@@ -70,7 +78,11 @@ def agreement_cli(
         from curate.score.span_agreement import gamma_by_label
 
         with err_console.status("computing gamma..."):
-            out["gamma"] = gamma_by_label(docs, schema, seed=seed)
+            started = time.perf_counter()
+            out["gamma"] = gamma_by_label(docs, schema, seed=seed, fast=not gamma_canonical)
+            seconds = time.perf_counter() - started
+        kind = "canonical" if gamma_canonical else "fast-gamma"
+        err_console.print(f"gamma ({kind}): {seconds:.1f} s", highlight=False)
     against = {}
     if predictions is not None:
         against["the pre-annotation"] = _reference(predictions, schema)
@@ -108,6 +120,11 @@ def _n(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
+def _c(x: float | None) -> str:
+    """A coefficient cell, red below the HTML report's mark (:data:`LOW`)."""
+    return f"[red]{x:.3f}[/]" if x is not None and x < LOW else _n(x)
+
+
 def render(report: AgreementReport, top: int, extra: dict | None = None) -> None:
     console.print(
         f"{report.articles} articles with 2+ annotators "
@@ -118,27 +135,30 @@ def render(report: AgreementReport, top: int, extra: dict | None = None) -> None
     t = Table(title="Agreement per label", title_justify="left")
     extra = extra or {}
     gammas = extra.get("gamma") or {}
-    cols = ["label", "spans", "F1 exact", "F1 overlap", "alpha (char)"]
+    cols = ["label", "spans", "F1 exact", "F1 overlap", "alpha (char)", "u-alpha"]
     for col in cols + (["gamma"] if gammas else []):
         t.add_column(col, justify="left" if col == "label" else "right")
     rows = [*report.labels, *([report.overall] if report.overall else [])]
     for i, r in enumerate(rows):
-        cells = [r.label, str(r.spans), _n(r.f1_exact), _n(r.f1_overlap), _n(r.alpha)]
+        cells = [r.label, str(r.spans), _c(r.f1_exact), _c(r.f1_overlap), _c(r.alpha)]
+        cells.append(_c(r.u_alpha))
         if gammas:
-            cells.append(_n(gammas.get(r.label)))
+            cells.append(_c(gammas.get(r.label)))
         t.add_row(*cells, end_section=i == len(report.labels) - 1)
     console.print(t)
     t = Table(title="Per annotator (against every other annotator)", title_justify="left")
-    for col in ("annotator", "articles", "spans", "F1 exact", "F1 overlap", "mean pair alpha"):
+    heads = ("annotator", "articles", "spans", "F1 exact", "F1 overlap", "mean pair alpha")
+    for col in (*heads, "mean pair u-alpha"):
         t.add_column(col, justify="left" if col == "annotator" else "right")
     for a in report.by_annotator:
         t.add_row(
             a.annotator,
             str(a.articles),
             str(a.spans),
-            _n(a.f1_exact),
-            _n(a.f1_overlap),
-            _n(a.alpha),
+            _c(a.f1_exact),
+            _c(a.f1_overlap),
+            _c(a.alpha),
+            _c(a.u_alpha),
         )
     console.print(t)
     qa = report.quote_attributes
@@ -175,6 +195,8 @@ def render(report: AgreementReport, top: int, extra: dict | None = None) -> None
     console.print(
         "F1: 2 x matched / (spans a + spans b) over every pair of annotators; overlap = "
         "one-to-one, more than half of both spans. alpha: Krippendorff, nominal, every "
-        "character a unit; 'all' alpha is the mean over labels.",
+        "character a unit; 'all' alpha is the mean over labels. u-alpha: Krippendorff's "
+        "unitizing alpha over character offsets ('all': 1 - sum D_o / sum D_e). gamma: "
+        f"Mathet et al. Red: below {LOW}.",
         style="dim",
     )

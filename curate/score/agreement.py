@@ -19,6 +19,9 @@ speaker mention and cue under the schema's quote labels (``QUOTE``, ``SPEAKER``,
   tokenizer and partial overlaps get partial credit. Discontinuous brat spans count as
   their covering span, as everywhere in curate. Computed from the coincidence matrix,
   summed article by article (the tests check it against the ``krippendorff`` package).
+* **Unitizing alpha** per label (Krippendorff 1995, 2004; :mod:`curate.score.unitizing`):
+  each annotator's units of a label and the gaps between them, compared by where they
+  start and end, against every placement chance allows; for any number of annotators.
 * **Per annotator**: pooled F1 against every other annotator, and the mean pairwise alpha
   with each other annotator (averaged over labels): an annotator far below the rest is
   the one to talk to.
@@ -57,6 +60,8 @@ class LabelAgreement:
     f1_exact: float | None
     f1_overlap: float | None
     alpha: float | None
+    u_alpha: float | None = None
+    """Krippendorff's unitizing alpha (:mod:`curate.score.unitizing`)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class AnnotatorAgreement:
     f1_exact: float | None
     f1_overlap: float | None
     alpha: float | None
+    u_alpha: float | None = None
+    """Mean pairwise unitizing alpha with each other annotator, over labels."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,14 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
                 p[2] += len(sa) + len(sb)
 
     alphas = _alphas(multi, spans, labels, annotators)
+    from curate.score.unitizing import (  # it reads spans from here
+        unitizing_alpha_by_annotator,
+        unitizing_alpha_by_label,
+    )
+
+    multi_docs = [d for anns in multi.values() for d in anns.values()]
+    u_alphas = unitizing_alpha_by_label(multi_docs, schema)
+    u_by_annotator = unitizing_alpha_by_annotator(multi_docs, schema)
     report.quote_attributes = _quote_attributes(multi)
 
     for label in labels:
@@ -199,6 +214,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
                 _f1(sum(r[0] for r in rows), sum(r[2] + r[3] for r in rows)),
                 _f1(sum(r[1] for r in rows), sum(r[2] + r[3] for r in rows)),
                 alphas[(label, None)],
+                u_alphas[label].alpha,
             )
         )
     all_rows = list(counts.values())
@@ -210,6 +226,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
         _f1(sum(r[0] for r in all_rows), sum(r[2] + r[3] for r in all_rows)),
         _f1(sum(r[1] for r in all_rows), sum(r[2] + r[3] for r in all_rows)),
         sum(defined) / len(defined) if defined else None,  # macro over labels
+        u_alphas["all"].alpha if "all" in u_alphas else None,
     )
 
     for who in annotators:
@@ -229,6 +246,7 @@ def agreement(docs: Iterable[Document], schema: LabelSchema | None = None) -> Ag
                 _f1(sum(r[0] for r in rows), sum(r[2] + r[3] for r in rows)),
                 _f1(sum(r[1] for r in rows), sum(r[2] + r[3] for r in rows)),
                 sum(known) / len(known) if known else None,
+                u_by_annotator.get(who),
             )
         )
 
