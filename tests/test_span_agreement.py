@@ -62,6 +62,21 @@ def test_against_reference_pools_per_annotator():
     assert rows["y"].edits["deleted"] == 1 and rows["y"].edits["kept"] == 1
 
 
+def test_reference_regions_of_a_kind_no_annotator_marks_are_not_counted_deleted():
+    # A corpus annotated for quotes only (PolNeAR): the suggested entities are no edit.
+    ref = {"a1": doc("model", ANNA, BOB, PARIS, QUOTE)}
+    docs = [doc("x", QUOTE), doc("y")]
+    rows = {r.annotator: r for r in against_reference(docs, ref)}
+    assert rows["x"].edits["deleted"] == 0 and rows["x"].edits["kept"] == 1
+    assert rows["x"].f1 == 1.0 and rows["x"].reference_spans == 3  # quote, speaker, cue
+    assert rows["y"].edits["deleted"] == 1  # y deleted the quote x kept
+    # An entity label one annotator uses (PERSON) stays in the reference for everyone;
+    # PARIS (GPE, used by nobody) does not.
+    rows = {r.annotator: r for r in against_reference([doc("x", QUOTE, ANNA), doc("y")], ref)}
+    assert rows["y"].edits["deleted"] == 3  # ANNA, BOB, the quote
+    assert rows["x"].edits["kept"] == 2 and rows["x"].edits["deleted"] == 1  # BOB
+
+
 def test_gamma_is_one_for_identical_annotations_and_lower_otherwise():
     same = [doc("a", ANNA, BOB, PARIS), doc("b", ANNA, BOB, PARIS)]
     g = gamma_by_label(same)

@@ -167,14 +167,25 @@ def against_reference(
 ) -> list[AnnotatorEdits]:
     """Each annotator's edits from ``reference`` (``{article id: Document}``).
 
-    Articles the reference lacks, or whose text differs, are left out. Sorted by
+    Articles the reference lacks, or whose text differs, are left out. So are the
+    reference's regions of a kind no annotator marks in any article (entity labels none of
+    them uses, or quotes when none marks a quote): a corpus annotated for quotes only, such
+    as PolNeAR, would otherwise count every suggested entity as deleted. Sorted by
     annotator.
     """
+    by_article = group_by_article(docs)
+    every = [d for anns in by_article.values() for d in anns.values()]
+    labels = {e.label for d in every for e in d.entities}
+    quotes = any(d.quotes for d in every)
     out: dict[str, AnnotatorEdits] = {}
-    for art, anns in group_by_article(docs).items():
+    for art, anns in by_article.items():
         ref = reference.get(art)
         if ref is None or ref.text != next(iter(anns.values())).text:
             continue
+        ref = ref.with_(
+            entities=tuple(e for e in ref.entities if e.label in labels),
+            quotes=ref.quotes if quotes else (),
+        )
         ref_spans = _flat(annotation_spans(ref, schema))
         for who, doc in anns.items():
             row = out.setdefault(who, AnnotatorEdits(who))
