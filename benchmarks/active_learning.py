@@ -1,6 +1,7 @@
 """Most useful task first: labeling PolNeAR in uncertainty order against random order.
 
 Usage: python benchmarks/active_learning.py [POLNEAR] [--pool N] [--dev N] [--steps N]
+    [--steps-per-article N]
 
 Simulation: PolNeAR train is the pool of unlabeled articles, its gold the labeler. Both
 orders start from the same random 25 articles. Random order then labels further random
@@ -40,10 +41,11 @@ START = 25
 DEFAULT_CORPUS = Path("/work/shared/corpora/polnear")
 
 
-def fit(labeled: list[Document], steps: int, seed: int, where: Path) -> Any:
-    """A ``curate train`` model on ``labeled``: its learned quote extractor."""
+def fit(labeled: list[Document], steps: int, seed: int, where: Path, per_article: int = 0) -> Any:
+    """A ``curate train`` model on ``labeled``: its learned quote extractor. It trains for
+    ``max(steps, per_article * len(labeled))`` updates."""
     out = where / f"v{len(list(where.iterdir())) + 1}"
-    CurateTrainer(steps, seed)(labeled, out)
+    CurateTrainer(max(steps, per_article * len(labeled)), seed)(labeled, out)
     return trained_quotes(LEARNED_NAME, str(out)).extractor
 
 
@@ -64,7 +66,13 @@ def main() -> int:
     ap.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--pool", type=int, default=1000, help="train articles in the pool")
     ap.add_argument("--dev", type=int, default=200, help="dev articles scored")
-    ap.add_argument("--steps", type=int, default=600, help="updates per training run")
+    ap.add_argument("--steps", type=int, default=600, help="updates per training run (least)")
+    ap.add_argument(
+        "--steps-per-article",
+        type=int,
+        default=0,
+        help="updates per labeled article, when more than --steps (bigger sets train longer)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     if not (args.corpus / "train").is_dir():
@@ -76,7 +84,10 @@ def main() -> int:
     rng.shuffle(train)
     pool = train[: args.pool]
     dev = sorted(dev, key=lambda d: d.id)[: args.dev]
-    print(f"pool {len(pool)} PolNeAR train articles, dev {len(dev)} articles, seed {args.seed}")
+    print(
+        f"pool {len(pool)} PolNeAR train articles, dev {len(dev)} articles, seed {args.seed}, "
+        f"steps max({args.steps}, {args.steps_per_article} x labeled articles)"
+    )
     t0 = time.perf_counter()
     nlp = load_pipeline(None, [trained_quotes(LEARNED_NAME)])[0]
     # Parsed once: every model reads the same base-model parse.
@@ -91,18 +102,19 @@ def main() -> int:
         # Random order: the pool as shuffled.
         for n in POINTS:
             labeled = start + rest[: n - START]
-            f1 = score(fit(labeled, args.steps, args.seed, where), dev, dev_parsed)
+            model = fit(labeled, args.steps, args.seed, where, args.steps_per_article)
+            f1 = score(model, dev, dev_parsed)
             curves["random"].append((n, f1, sum(len(d.text) for d in labeled)))
             print(f"  random      {n:4d} articles  dev F1 {f1:.3f}", flush=True)
         # Uncertainty order: label next what the current model is least sure about.
         labeled, unlabeled = list(start), list(rest)
-        model = fit(labeled, args.steps, args.seed, where)
+        model = fit(labeled, args.steps, args.seed, where, args.steps_per_article)
         for n in POINTS:
             ranked = uncertainty_order(model, unlabeled, [parsed[d.id] for d in unlabeled])
             take = n - len(labeled)
             labeled += ranked[:take]
             unlabeled = ranked[take:]
-            model = fit(labeled, args.steps, args.seed, where)
+            model = fit(labeled, args.steps, args.seed, where, args.steps_per_article)
             f1 = score(model, dev, dev_parsed)
             curves["uncertainty"].append((n, f1, sum(len(d.text) for d in labeled)))
             print(f"  uncertainty {n:4d} articles  dev F1 {f1:.3f}", flush=True)
