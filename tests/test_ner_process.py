@@ -52,3 +52,60 @@ def test_no_split_when_the_recognizer_is_not_last(tmp_path: Path) -> None:
     nlp.initialize()
     nlp.to_disk(tmp_path / "m")
     assert cached_ner_process(str(tmp_path / "m"), ()) is None
+
+
+def _gone(pid: int, within: float = 15.0) -> bool:
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_close_stops_the_worker_process() -> None:
+    from curate.extract.ner_process import cached_ner_process, close_cached
+    from curate.extract.nlp import pipes_to_exclude
+
+    split = cached_ner_process(None, pipes_to_exclude(None, {"parser", "ner"}))
+    assert split is not None
+    split.warm_up()
+    assert split._pool is not None
+    (pid,) = list(split._pool._processes)
+    close_cached()
+    assert _gone(pid)
+
+
+def test_worker_leaves_when_its_parent_is_killed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "from curate.extract.ner_process import cached_ner_process\n"
+        "if __name__ == '__main__':\n"
+        "    split = cached_ner_process(None, ())\n"
+        "    split.warm_up()\n"
+        "    print(list(split._pool._processes)[0], flush=True)\n"
+        "    import time; time.sleep(600)\n",
+        encoding="utf-8",
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(30)
+        assert _gone(worker)
+    finally:
+        if parent.poll() is None:
+            parent.kill()

@@ -56,7 +56,7 @@ def push_cli(
         None,
         "--order-model",
         help="Quote model for --order: a `curate train` model folder, NAME or NAME@VERSION "
-        "(default: the version `curate serve` serves).",
+        "(default: the version `curate serve` serves, else the model shipped with curate).",
     ),
 ) -> None:
     """Import pre-annotated articles as Label Studio tasks with predictions.
@@ -79,6 +79,14 @@ def push_cli(
 
         model = order_model or ordering.serving_model(DEFAULT_STATE_DIR)
         send = partial(ordering.push_ordered, order=order, model_path=model)
+        err_console.print(
+            f"prediction scores set for --order {order} by model {model}; new tasks only "
+            "(tasks already in the project keep their scores)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif order_model is not None:
+        raise fail("--order-model needs --order uncertainty or --order disagreement")
     conn = connect()
     with Progress(
         TextColumn("importing"),

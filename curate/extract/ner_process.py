@@ -24,7 +24,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import os
+import signal
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -146,11 +149,29 @@ def set_entities(doc: Doc, ents: EntityOffsets) -> None:
     doc.set_ents([Span(doc, s, e, label=label) for s, e, label in ents], default="outside")
 
 
+def close_cached() -> None:
+    """Stop the worker processes of the pipelines cached in this thread."""
+    for split in _local.__dict__.pop("pipelines", {}).values():
+        split.close()
+
+
 def _load_worker(model: str, exclude: Sequence[str]) -> None:
     global _worker_nlp
     from curate.extract.nlp import load_model
 
+    # Ctrl-C reaches the whole process group: the parent decides when the worker stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _worker_nlp = load_model(model, exclude)[0]
+
+
+def _exit_with(parent: int) -> None:
+    """Leave within a second of the parent's end (killed, or gone without closing us):
+    the worker holds both ends of its queue's pipe, so it would never see the end."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _entities(texts: list[str]) -> list[EntityOffsets]:

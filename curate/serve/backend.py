@@ -190,6 +190,10 @@ class Backend:
         """Cancel queued training and stop the prediction thread (after its work)."""
         if self.retrainer is not None:
             self.retrainer.stop()
+        from curate.extract.ner_process import close_cached
+
+        # The entity recognizer's worker process belongs to the prediction thread.
+        self._worker.submit(close_cached).result()
         self._worker.shutdown(wait=True)
 
     def _project_docs(self) -> Sequence[Document]:

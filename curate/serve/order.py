@@ -61,16 +61,16 @@ def _agreement(doc: Document, learned: list[Any], quote_f1: Any) -> float:
     return float(quote_f1([doc], [doc.with_(quotes=tuple(learned))]))
 
 
-def serving_model(state_dir: str | Path) -> Path:
-    """The trained model ``curate serve`` serves from ``state_dir``; CurateError if none."""
+def serving_model(state_dir: str | Path) -> str | Path:
+    """The trained model ``curate serve`` serves from ``state_dir``, else the quote model
+    shipped with curate (:data:`curate.extract.learned.DEFAULT_MODEL`, trained on PolNeAR
+    train), which is what ``--order`` then ranks by."""
+    from curate.extract.learned import DEFAULT_MODEL
     from curate.serve.training import RULES_VERSION, VersionStore
 
     v = VersionStore.open(state_dir).serving()
     if v.name == RULES_VERSION or not v.path:
-        raise CurateError(
-            f"no trained model serves in {state_dir} yet (the rules give no uncertainty); "
-            "pass --order-model MODEL_DIR or let `curate serve --base-gold` train one"
-        )
+        return DEFAULT_MODEL
     return Path(v.path)
 
 
