@@ -58,25 +58,26 @@ def connect_backend(
         for b in conn.get_json("/api/ml", params={"project": pid})
         if str(b.get("url", "")).rstrip("/") == url
     ]
-    if existing:
-        backend = conn.request("PATCH", f"/api/ml/{existing[0]['id']}", json=body).json()
-    else:
-        try:
+    try:
+        if existing:
+            backend = conn.request("PATCH", f"/api/ml/{existing[0]['id']}", json=body).json()
+        else:
             backend = conn.request("POST", "/api/ml", json=body).json()
-        except StudioError as e:
-            if "reserved network" in str(e) or "Can't resolve" in str(e):
-                raise StudioError(
-                    f"Label Studio refused the backend URL {url} ({e}); a server you run "
-                    "yourself must allow it: see 'Connect curate to your own Label Studio' "
-                    "in the README (USE_DEFAULT_BANNED_SUBNETS / USER_ADDITIONAL_BANNED_SUBNETS)"
-                ) from None
-            if "health check failed" in str(e):
-                raise StudioError(
-                    f"Label Studio cannot reach the backend at {url} (its health check "
-                    "failed); is `curate serve` running there, and can the Label Studio "
-                    "server reach that address?"
-                ) from None
-            raise
+    except StudioError as e:
+        # one explanation for a create and an update
+        if "reserved network" in str(e) or "Can't resolve" in str(e):
+            raise StudioError(
+                f"Label Studio refused the backend URL {url} ({e}); a server you run "
+                "yourself must allow it: see 'Connect curate to your own Label Studio' "
+                "in the README (USE_DEFAULT_BANNED_SUBNETS / USER_ADDITIONAL_BANNED_SUBNETS)"
+            ) from None
+        if "health check failed" in str(e) or "Can't connect" in str(e):
+            raise StudioError(
+                f"Label Studio cannot reach the backend at {url} (its health check "
+                "failed); is `curate serve` running there, and can the Label Studio "
+                "server reach that address?"
+            ) from None
+        raise
     state = str(backend.get("state") or "")
     if state in ("ER", "DI"):
         raise StudioError(
