@@ -33,7 +33,10 @@ def agreement_cli(
         None, "--config", help="Label mapping (mapping.toml) or config .xml."
     ),
     gamma: bool = typer.Option(
-        False, "--gamma", help="Also compute gamma per label (needs curate[agreement]; slow)."
+        False,
+        "--gamma",
+        help="Also compute gamma per label (pygamma-agreement, installed by make install; "
+        "minutes per label and article with many annotators).",
     ),
     gamma_canonical: bool = typer.Option(
         False,

@@ -38,7 +38,7 @@ def brat_cli(
     """Import brat standoff annotations into a gold version (all articles in `test`).
 
     T lines with an entity label of the config become entities; attributions (E lines
-    joining Source, Cue and Content, discontinuous fragments kept as their covering span)
+    joining Source, Cue and Content; discontinuous content keeps its fragments)
     become quotes, their kind (direct, mixed, indirect) decided by their quote marks.
     Several .ann files per article are kept as separate annotators in `annotations.jsonl`
     (for `curate agreement`); the gold gets the first in sorted order.

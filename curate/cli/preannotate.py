@@ -77,7 +77,7 @@ def preannotate_cli(
         None,
         "--quotes",
         help="Quote extractor: curate.quotes.v4, curate.quotes.hybrid.v1 or "
-        "curate.quotes.learned.v1 (default: the default of curate.preannotate).",
+        "curate.quotes.learned.v1 (default: curate.quotes.v4, the rules).",
     ),
     quote_model: str = typer.Option(
         None,
