@@ -430,7 +430,8 @@ def test_counts_under_identity_keys_are_not_pseudonymized(tmp_path):
     card = (r.path / "README.md").read_text(encoding="utf-8")
     assert "a@x.org" not in card and a in card
     assert "2" not in names.mapping.values() and "1" not in names.mapping.values()
-    assert set(names.mapping.values()) == {"a@x.org", "b@x.org", "rev@x.org"}
+    assert {"a@x.org", "b@x.org", "rev@x.org"} <= set(names.mapping.values())
+    assert all("@" in who for who in names.mapping.values())
 
 
 def test_real_identities_only_on_request_and_the_card_says_so(tmp_path):

@@ -221,7 +221,6 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--write-expected"]:
         for name in [m for m in sys.modules if m == "curate" or m.startswith("curate.")]:
             del sys.modules[name]
         import curate.gold.write as gold_write
-from curate.errors import DatasetError
         from curate.gold import release
         from curate.model import Annotation, Document, Entity, Quote, Span
 
