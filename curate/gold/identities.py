@@ -81,8 +81,7 @@ class Pseudonyms:
             "key": self.key.hex(),
             "pseudonyms": dict(sorted(self.mapping.items())),
         }
-        with atomic_path(self.path) as tmp:
-            tmp.chmod(0o600)  # before the key is written, not after
+        with atomic_path(self.path, private=True) as tmp:  # 0600 before the key is written
             tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 

@@ -68,7 +68,9 @@ def atomic_path(path: str | Path, *, private: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
 
     The file gets the umask's mode (ordinary data, usually 0644), or 0600 when ``private``
-    (it holds annotator e-mails or other personal data). The temporary file is ``.NAME.<pid>.<random>.tmp``. A process killed inside the block
+    (it holds annotator e-mails or other personal data).
+
+    The temporary file is ``.NAME.<pid>.<random>.tmp``. A process killed inside the block
     cannot remove it, so the next write to ``path`` removes those whose process no longer
     runs (a killed ``curate preannotate`` leaves nothing behind after the next run).
     """
