@@ -157,3 +157,25 @@ def test_export_flag_real_identities(tmp_path):
     }
     assert (modes["n"]["mode"], modes["r"]["mode"]) == ("pseudonymous", "real")
     assert "stable pseudonyms" in first.output and "real identities" in second.output
+
+
+def test_export_of_nothing_says_why_and_leaves_no_folder(tmp_path):
+    gold = write_gold(tmp_path / "pull", ["{broken"])
+    root = tmp_path / "gold"
+    res = run("export", gold, "--name", "none", "--root", root)
+    assert res.exit_code == 1
+    assert f"no gold documents to release: every record of {gold} was left out" in res.output
+    assert not (root / "none").exists()
+
+
+def test_export_agreement_counts_stay_counts_in_the_card(tmp_path):
+    gold = write_gold(tmp_path / "pull", [gold_line(1), gold_line(2)])
+    figures = tmp_path / "agr.json"
+    figures.write_text(json.dumps({"annotators": 2, "entity_f1": 0.75}), encoding="utf-8")
+    root = tmp_path / "gold"
+    res = run("export", gold, "--name", "c", "--root", root, "--agreement", figures)
+    assert res.exit_code == 0, res.output
+    card = (root / "c" / "1.0.0" / "README.md").read_text(encoding="utf-8")
+    assert "| annotators | 2 |" in card, card
+    mapping = json.loads((root / ".annotators.json").read_text(encoding="utf-8"))
+    assert set(mapping["pseudonyms"].values()) == {"x@example.org"}

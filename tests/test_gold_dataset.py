@@ -193,7 +193,7 @@ def test_splits_follow_the_id_hash_and_all_test_puts_everything_in_test(tmp_path
         release(docs(5), root=tmp_path, name="bad", splits={"train": 0.5, "test": 0.1})
     with pytest.raises(DatasetError, match="train=0.8"):
         release(docs(5), root=tmp_path, name="bad", splits="train=lots")
-    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+    assert not (tmp_path / "bad").exists()
 
 
 def test_versions_never_change_and_the_bump_follows_the_changes(tmp_path):
@@ -284,7 +284,7 @@ def test_a_crash_halfway_leaves_no_partial_version(tmp_path, monkeypatch):
     monkeypatch.setattr(gold_write, "render_card", boom)  # after data and exports are written
     with pytest.raises(RuntimeError, match="injected"):
         release(docs(), root=tmp_path, name="news")
-    assert list((tmp_path / "news").iterdir()) == []
+    assert not (tmp_path / "news").exists()
     monkeypatch.undo()
     # a temp folder left by a writer that died (pid gone) is cleaned up by the next release
     stale = tmp_path / "news" / ".tmp-1.0.0-999999999-deadbeef"
@@ -405,6 +405,33 @@ def test_annotators_are_released_under_stable_pseudonyms_by_default(tmp_path):
     prov = provenance_from_dict(source)
     r2 = release([gold_doc(1, provenance=prov)], root=tmp_path, name="q", splits="test")
     assert load(r2.path)["test"][0]["provenance"]["annotators"] == [a, b]
+
+
+def test_counts_under_identity_keys_are_not_pseudonymized(tmp_path):
+    """``"annotators": 2`` in agreement figures is a count, not a person."""
+    agreement = {
+        "annotators": 2,
+        "items": 5,
+        "by_annotator": [{"annotator": "a@x.org", "items": 3}],
+        "pairs": [{"annotators": ["a@x.org", "b@x.org"], "kappa": 0.5}],
+        "reviewers": [1, "rev@x.org"],
+    }
+    r = release([gold_doc(1)], root=tmp_path, name="c", splits="test", agreement=agreement)
+    names = load_pseudonyms(tmp_path)
+    a, b, rev = names.of("a@x.org"), names.of("b@x.org"), names.of("rev@x.org")
+    manifest = json.loads((r.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["agreement"] == {
+        "annotators": 2,
+        "items": 5,
+        "by_annotator": [{"annotator": a, "items": 3}],
+        "pairs": [{"annotators": [a, b], "kappa": 0.5}],
+        "reviewers": [1, rev],
+    }
+    card = (r.path / "README.md").read_text(encoding="utf-8")
+    assert "a@x.org" not in card and a in card
+    assert "2" not in names.mapping.values() and "1" not in names.mapping.values()
+    assert {"a@x.org", "b@x.org", "rev@x.org"} <= set(names.mapping.values())
+    assert all("@" in who for who in names.mapping.values())
 
 
 def test_real_identities_only_on_request_and_the_card_says_so(tmp_path):

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 import curate.gold.write as gold_write
+from curate.errors import DatasetError
 from curate.gold import load_documents, release
 from curate.model import Annotation, Document, Entity, Quote, Span
 
@@ -167,7 +168,27 @@ def test_a_failure_in_the_second_pass_leaves_nothing(tmp_path):
     bad = article(3).with_(entities=(Entity.of(SENTENCE, 0, 6, "NOT_A_LABEL"),))
     with pytest.raises(Exception, match="NOT_A_LABEL"):
         release(iter([article(1), article(2), bad]), root=tmp_path, name="n")
-    assert list((tmp_path / "n").iterdir()) == []
+    assert not (tmp_path / "n").exists()
+
+
+def test_nothing_to_release_says_why_and_leaves_no_folder(tmp_path):
+    root = tmp_path / "gold"
+    with pytest.raises(DatasetError, match=r"^no gold documents to release$"):
+        release(iter(()), root=root, name="empty")
+    assert not root.exists()
+    with pytest.raises(DatasetError, match="to release: no task has a submitted annotation yet"):
+        release(
+            iter(()),
+            root=tmp_path,
+            name="empty",
+            empty_reason="no task has a submitted annotation yet",
+        )
+    assert not (tmp_path / "empty").exists()
+    # a dataset folder that existed before (earlier versions) stays
+    release(iter([article(1)]), root=tmp_path, name="kept", real_identities=True)
+    with pytest.raises(DatasetError, match="no gold documents"):
+        release(iter(()), root=tmp_path, name="kept")
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["1.0.0"]
 
 
 def test_docbin_writer_gives_the_bytes_of_docbin(tmp_path):

@@ -1,6 +1,8 @@
 """Reading articles from folders, JSONL and CSV; bad records are reported, not fatal."""
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.errors import InputError
 from curate.io.articles import read_articles
-from curate.io.jsonl import read_jsonl
+from curate.io.jsonl import atomic_writer, open_private, read_jsonl
 
 
 def test_folder_of_txt_uses_file_stem_and_reports_bad_files(tmp_path):
@@ -242,6 +244,28 @@ def test_ragged_csv_row_is_reported_not_stored_under_null(tmp_path):
     }
 
 
+def test_csv_quote_never_closed_is_one_line_and_the_rest_goes_through(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text('id,text\nc1,ok\nc2,"unterminated\nc3,She said no.\n', encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["ingest", str(src), "-o", str(out)])
+    assert result.exit_code == 1
+    assert f"{src}:3: a quoted field is never closed" in result.output
+    assert "close the quote" in result.output and "Traceback" not in result.output
+    assert [(r["id"], r["text"]) for _, r in read_jsonl(out)] == [
+        ("c1", "ok"),
+        ("c3", "She said no."),
+    ]
+    # After a multi-line quoted field, named by its first line; the lines after it are rows.
+    src.write_text('id,text\n1,"a\nb"\n2,"open\n3,plain\n4,last\n', encoding="utf-8")
+    articles, report = read_articles(src)
+    assert [(a.id, a.text) for a in articles] == [("1", "a\nb"), ("3", "plain"), ("4", "last")]
+    assert [str(p) for p in report.problems] == [
+        f"{src}:4: a quoted field is never closed (the rest of the file would be its text); "
+        "close the quote; skipped"
+    ]
+
+
 def test_csv_with_bom_and_crlf_reads_like_a_txt_file(tmp_path):
     src = tmp_path / "in.csv"
     src.write_bytes(b'\xef\xbb\xbfid,text\r\n1,"A\r\nB"\r\n')
@@ -358,3 +382,26 @@ def test_a_killed_preannotate_leaves_no_temp_file_after_the_next_run(tmp_path):
     assert result.exit_code == 0, result.output
     assert list(tmp_path.glob(".pre.jsonl.*.tmp")) == []
     assert [r["id"] for _, r in read_jsonl(out)] == ["b"]
+
+
+def test_private_writers_make_0600_files_whatever_the_umask(tmp_path):
+    """Files holding annotator e-mails (a pull) are 0600; ordinary outputs follow the umask."""
+    old = os.umask(0o022)
+    try:
+        with atomic_writer(tmp_path / "private.json", private=True) as fh:
+            fh.write("{}\n")
+        with open_private(tmp_path / "stream.jsonl") as fh:
+            fh.write("{}\n")
+        with open_private(tmp_path / "raw.json", "wb") as fb:
+            fb.write(b"[]")
+        with atomic_writer(tmp_path / "public.json") as fh:
+            fh.write("{}\n")
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {
+        "private.json": 0o600,
+        "stream.jsonl": 0o600,
+        "raw.json": 0o600,
+        "public.json": 0o644,
+    }

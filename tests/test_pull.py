@@ -9,7 +9,9 @@ annotations, and a task nobody touched.
 from __future__ import annotations
 
 import json
+import stat
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,7 @@ from curate.errors import StudioError
 from curate.model import Annotation, Document, Entity, Quote, Span
 from curate.schema import load_schema
 from curate.studio.convert import document_to_results, document_to_task
-from curate.studio.pull import find_project, pull
+from curate.studio.pull import PullResult, find_project, pull
 
 pytestmark = pytest.mark.studio
 
@@ -205,6 +207,13 @@ def test_counts_and_files(pulled, annotated):
     assert report["counts"]["skipped_cancelled"] == 1
     assert report["counts"]["gold"] == 3
     assert not list(r.path.parent.glob(".*.tmp"))
+    # The pull holds annotator e-mails: private folder, private files.
+    assert stat.S_IMODE(r.path.stat().st_mode) == 0o700
+    files = sorted(p.name for p in r.path.iterdir())
+    assert {"raw_export.json", "annotations.jsonl", "gold.jsonl", "report.json"} <= set(files)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in r.path.iterdir()} == dict.fromkeys(
+        files, 0o600
+    )
 
 
 def test_unicode_gold_has_exact_offsets(pulled, annotated):
@@ -400,3 +409,13 @@ def test_export_is_read_task_by_task_and_bad_exports_are_one_line(tmp_path):
         path.write_text(body, encoding="utf-8")
         with pytest.raises(StudioError, match=message):
             list(iter_export(path, 7, 3))
+
+
+def test_why_no_gold_names_the_cause():
+    def result(**counts: int) -> PullResult:
+        return PullResult(1, "news", 7, Path("pulls/news/7"), "http://ls", **counts)
+
+    assert "no tasks" in result().why_no_gold()
+    why = result(tasks=3, drafts=2).why_no_gold()
+    assert why.startswith("no task has a submitted annotation yet (2 draft(s) skipped)")
+    assert "curate adjudicate" in result(tasks=3, annotated_tasks=1, conflict_count=1).why_no_gold()

@@ -109,6 +109,7 @@ def export_cli(
         formats=[f.strip() for f in formats.split(",") if f.strip()],
         tokenizer=tokenizer,
         real_identities=real_identities,
+        empty_reason=None if len(read.docs) else read.why_empty(),
     )
     how = f"{result.bump} bump from {result.previous}" if result.previous else "first version"
     console.print(f"wrote {result.name} {result.version} ({how}) to {result.path}", soft_wrap=True)

@@ -121,6 +121,7 @@ def pull_cli(
                 "gold_policy": result.policy_description(),
             },
             real_identities=real_identities,
+            empty_reason=None if result.gold_count else result.why_no_gold(),
         )
         console.print(f"released {result.gold_count} gold articles as {path}", highlight=False)
 

@@ -64,7 +64,8 @@ class Pseudonyms:
     mapping: dict[str, str] = field(default_factory=dict)
 
     def of(self, identity: Any) -> str:
-        """The pseudonym of ``identity`` (a string, a number or a Label Studio user object)."""
+        """The pseudonym of ``identity`` (a string or a Label Studio user object; callers
+        pass only what :func:`is_person` accepts)."""
         who = _identity(identity)
         if _PSEUDONYM.fullmatch(who):
             return who  # already a pseudonym (gold read back from a released version)
@@ -80,8 +81,7 @@ class Pseudonyms:
             "key": self.key.hex(),
             "pseudonyms": dict(sorted(self.mapping.items())),
         }
-        with atomic_path(self.path) as tmp:
-            tmp.chmod(0o600)  # before the key is written, not after
+        with atomic_path(self.path, private=True) as tmp:  # 0600 before the key is written
             tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
@@ -116,8 +116,10 @@ def known_identities(obj: Any) -> set[str]:
         for k, v in obj.items():
             if str(k) in IDENTITY_KEYS:
                 for x in v if isinstance(v, list | tuple) else [v]:
-                    if x not in (None, ""):
+                    if is_person(x):
                         out.add(_identity(x))
+                    else:  # a count (``"annotators": 2``) or figures per annotator
+                        out |= known_identities(x)
             else:
                 out |= known_identities(v)
     elif isinstance(obj, list | tuple):
@@ -137,11 +139,16 @@ def pseudonymize(obj: Any, names: Pseudonyms, known: set[str], thorough: bool = 
         out: dict[str, Any] = {}
         for k, v in obj.items():
             key = _text(str(k), names, known, thorough)
-            if thorough and str(k) in IDENTITY_KEYS and v not in (None, ""):
+            if thorough and str(k) in IDENTITY_KEYS:
                 if isinstance(v, list | tuple):
-                    out[key] = [names.of(x) if x not in (None, "") else x for x in v]
-                else:
+                    out[key] = [
+                        names.of(x) if is_person(x) else pseudonymize(x, names, known, thorough)
+                        for x in v
+                    ]
+                elif is_person(v):
                     out[key] = names.of(v)
+                else:  # a count (``"annotators": 2``): numbers never name a person
+                    out[key] = pseudonymize(v, names, known, thorough)
             else:
                 out[key] = pseudonymize(v, names, known, thorough)
         return out
@@ -150,6 +157,18 @@ def pseudonymize(obj: Any, names: Pseudonyms, known: set[str], thorough: bool = 
     if isinstance(obj, str):
         return _text(obj, names, known, thorough)
     return obj
+
+
+def is_person(x: Any) -> bool:
+    """Whether ``x``, found under one of :data:`IDENTITY_KEYS`, names a person: a
+    non-empty string or a Label Studio user object (with ``email`` or ``username``).
+
+    Numbers, booleans and other mappings do not: ``"annotators": 2`` in agreement
+    figures is a count, and pseudonymizing it would put ``"2"`` in the private mapping.
+    """
+    if isinstance(x, str):
+        return bool(x.strip())
+    return isinstance(x, Mapping) and bool(x.get("email") or x.get("username"))
 
 
 def has_email(obj: Any) -> bool:

@@ -47,6 +47,12 @@ class GoldInput:
     meta: dict[str, Any] = field(default_factory=dict)
     agreement: dict[str, Any] | None = None
 
+    def why_empty(self) -> str:
+        """Why no document is left, as a clause for an error message (what to do)."""
+        if self.problems:
+            return f"every record of {self.path} was left out; fix the problems above"
+        return f"{self.path} is empty; pull again once annotations are submitted"
+
 
 def read_gold(path: str | Path, schema: LabelSchema) -> GoldInput:
     """Check the gold Documents of a ``gold.jsonl`` (or a pull folder holding one).

@@ -125,6 +125,7 @@ def release(
     extra_files: Mapping[str, Callable[[Path], Any]] | None = None,
     note: str | None = None,
     real_identities: bool = False,
+    empty_reason: str | None = None,
 ) -> Release:
     """Write a new immutable version of gold dataset ``name`` under ``root/name/``.
 
@@ -136,7 +137,9 @@ def release(
     ``extra_files`` maps a relative path to a function writing it (listed in the manifest);
     ``note`` is a line for the changelog. Annotators appear under stable pseudonyms
     (:mod:`curate.gold.identities`; the private mapping stays in ``root``) unless
-    ``real_identities``. Raises DatasetError and leaves nothing behind when anything fails.
+    ``real_identities``. Raises DatasetError and leaves nothing behind when anything fails
+    (a dataset folder this call created is removed again if it is empty); with no
+    documents the message ends with ``empty_reason`` (why the caller found none) if given.
     """
     check_name(name)
     formats = tuple(dict.fromkeys(formats))
@@ -158,6 +161,7 @@ def release(
     agreement = dict(scrub(dict(agreement))) if agreement else None
 
     dataset_dir = Path(root) / name
+    created = [p for p in (dataset_dir, *dataset_dir.parents) if not p.exists()]
     dataset_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(dataset_dir)
     tmp = dataset_dir / f".tmp-new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -175,7 +179,8 @@ def release(
                 known |= known_identities(d.provenance.to_dict() if d.provenance else {})
             spill.add(d)
         if not len(spill):
-            raise DatasetError("no gold documents to release")
+            why = f": {empty_reason}" if empty_reason else ""
+            raise DatasetError(f"no gold documents to release{why}")
         names: Pseudonyms | None = None
         visible: Callable[[Document], Document] = _as_is
         if not real_identities:
@@ -285,6 +290,7 @@ def release(
         if exports is not None:
             exports.discard()
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_if_empty(created)
         raise
     identities = REAL if real_identities else PSEUDONYMOUS
     return Release(target, name, str(v), previous, level, counts, changes, written, identities)
@@ -451,6 +457,16 @@ def _make_read_only(folder: Path) -> None:
     for p in folder.rglob("*"):
         if p.is_file():
             p.chmod(0o444)
+
+
+def _remove_if_empty(folders: Iterable[Path]) -> None:
+    """Remove the folders a failed release created (innermost first) while they are empty;
+    one another writer has put something in stays."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _remove_stale_temps(dataset_dir: Path) -> None:

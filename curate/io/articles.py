@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,12 +122,16 @@ def _from_jsonl(path: Path, report: IngestReport) -> Iterator[tuple[str, Article
 def _from_csv(path: Path, report: IngestReport) -> Iterator[tuple[str, Article]]:
     """Rows of a CSV with a header naming at least ``id`` and ``text``.
 
-    A row with bytes that are not UTF-8, or with more or fewer fields than the header,
-    is named by its first line and skipped; the other rows go through.
+    A row with bytes that are not UTF-8, with more or fewer fields than the header, or
+    with a quoted field that is never closed (which would swallow the rest of the file)
+    is named by its first line and skipped; the other rows go through (after an unclosed
+    quote, the lines after that row's first are read again as rows of their own).
     """
     csv.field_size_limit(sys.maxsize)
     with open_lenient(path) as fh:
-        reader = csv.reader(fh)
+        lines = _Lines(fh)
+        reader = csv.reader(lines, strict=True)  # strict: an unclosed quote is an error
+        base = 0  # lines before the first line the current reader reads
         try:
             header = next(reader, None)
         except csv.Error as e:
@@ -137,13 +141,19 @@ def _from_csv(path: Path, report: IngestReport) -> Iterator[tuple[str, Article]]
         if not header or not {"id", "text"} <= set(header):
             raise InputError(f"needs 'id' and 'text' columns, has {header}", path=str(path))
         while True:
-            line = reader.line_num
+            line = base + reader.line_num
             where = f"{path}:{line + 1}"  # the line the row starts on
+            lines.kept.clear()
             try:
                 row = next(reader, None)
             except csv.Error as e:
+                if str(e) == "unexpected end of data":  # read to the end inside quotes
+                    _skip(report, where, InputError(_UNCLOSED))
+                    base, lines = line + 1, _Lines(lines.kept[1:])
+                    reader = csv.reader(lines, strict=True)
+                    continue
                 _skip(report, where, InputError(f"is not a valid CSV row ({e})"))
-                if reader.line_num == line:
+                if base + reader.line_num == line:
                     break  # nothing more could be read
                 continue
             if row is None:
@@ -153,6 +163,28 @@ def _from_csv(path: Path, report: IngestReport) -> Iterator[tuple[str, Article]]
                     yield where, _csv_record(header, row, where)
                 except InputError as e:
                     _skip(report, where, e)
+
+
+_UNCLOSED = (
+    "a quoted field is never closed (the rest of the file would be its text); close the quote"
+)
+
+
+class _Lines:
+    """The lines of a text stream, keeping those read since ``kept`` was last cleared
+    (the lines of the CSV record being read, to read again after an unclosed quote)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.kept: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.kept.append(line)
+        return line
 
 
 def _csv_record(header: list[str], row: list[str], where: str) -> Article:

@@ -64,8 +64,11 @@ def dumps(obj: Any) -> str:
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, *, private: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    The file gets the umask's mode (ordinary data, usually 0644), or 0600 when ``private``
+    (it holds annotator e-mails or other personal data).
 
     The temporary file is ``.NAME.<pid>.<random>.tmp``. A process killed inside the block
     cannot remove it, so the next write to ``path`` removes those whose process no longer
@@ -79,10 +82,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     )
     os.close(fd)
     tmp_path = Path(tmp)
-    # mkstemp creates 0600 files; outputs are ordinary files, so honour the umask instead.
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp_path.chmod(0o666 & ~umask)
+    if not private:
+        # mkstemp creates 0600 files; outputs are ordinary files, so honour the umask instead.
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp_path.chmod(0o666 & ~umask)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -108,10 +112,28 @@ def remove_stale_temp_files(path: str | Path) -> list[Path]:
 
 
 @contextmanager
-def atomic_writer(path: str | Path) -> Iterator[IO[str]]:
-    """Open a text file that appears at ``path`` only when the block finishes without error."""
-    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as fh:
+def atomic_writer(path: str | Path, *, private: bool = False) -> Iterator[IO[str]]:
+    """Open a text file that appears at ``path`` only when the block finishes without error.
+
+    ``private``: the file is 0600 (see :func:`atomic_path`)."""
+    with (
+        atomic_path(path, private=private) as tmp,
+        tmp.open("w", encoding="utf-8", newline="\n") as fh,
+    ):
         yield fh
+
+
+def open_private(path: str | Path, mode: str = "w") -> IO[Any]:
+    """Open ``path`` for writing (``"w"`` text as UTF-8 with ``\\n`` lines, or ``"wb"``),
+    created with mode 0600 whatever the umask: for files holding annotator e-mails.
+
+    An existing file is truncated and set to 0600 too.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    if "b" in mode:
+        return os.fdopen(fd, mode)
+    return os.fdopen(fd, mode, encoding="utf-8", newline="\n")
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:

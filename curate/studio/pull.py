@@ -43,7 +43,7 @@ import psutil
 from curate import model, settings
 from curate.errors import CurateError, StudioError
 from curate.gold.merge import MergePolicy, merge_counts
-from curate.io.jsonl import atomic_writer, dumps
+from curate.io.jsonl import atomic_writer, dumps, open_private
 from curate.model import Annotation, Document, content_hash
 from curate.schema import LabelSchema, load_schema
 from curate.studio.convert import ConvertReport, Parsed, parse_results, text_field
@@ -145,6 +145,25 @@ class PullResult:
         merge = f" Merge: {self.merge_policy.describe()}." if self.merge_policy else ""
         return f"{POLICY}.{merge} Decisions of the review project (curate adjudicate) win."
 
+    def why_no_gold(self) -> str:
+        """Why this pull found no gold, as a clause for an error message (what to do)."""
+        if not self.tasks:
+            return "the project has no tasks; push articles first (curate push)"
+        if not self.annotated_tasks:
+            skipped = []
+            if self.drafts:
+                skipped.append(f"{self.drafts} draft(s)")
+            if self.cancelled:
+                skipped.append(f"{self.cancelled} cancelled")
+            also = f" ({', '.join(skipped)} skipped)" if skipped else ""
+            return f"no task has a submitted annotation yet{also}; annotate and submit first"
+        if self.conflict_count:
+            return (
+                f"the {self.conflict_count} annotated task(s) are conflicts; settle them "
+                "with curate adjudicate and pull again"
+            )
+        return f"no annotated task gave gold; see {self.path / 'report.json'}"
+
     def report(self) -> dict[str, Any]:
         """The content of ``report.json``."""
         return {
@@ -229,7 +248,7 @@ def pull(
     parent.mkdir(parents=True, exist_ok=True)
     remove_abandoned(parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{sid}.{os.getpid()}.", suffix=".tmp", dir=parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the pull folder is ordinary data
+    # mkdtemp makes it 0700: keep it so, the pull holds annotator e-mails (files are 0600).
     result = PullResult(pid, title, sid, tmp, conn.url, merge_policy=merge_policy)
     try:
         raw_path = tmp / "raw_export.json"
@@ -250,7 +269,7 @@ def pull(
             )
         final = _free_name(parent, str(sid))
         result.path = final
-        with atomic_writer(tmp / "report.json") as fh:
+        with atomic_writer(tmp / "report.json", private=True) as fh:
             json.dump(result.report(), fh, ensure_ascii=False, indent=2)
             fh.write("\n")
         os.replace(tmp, final)
@@ -307,7 +326,7 @@ class _Files:
 
     def __enter__(self) -> _Files:
         names = ("gold.jsonl", "annotations.jsonl", "conflicts.jsonl")
-        self._files = [(self.folder / n).open("w", encoding="utf-8", newline="\n") for n in names]
+        self._files = [open_private(self.folder / n) for n in names]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -567,10 +586,11 @@ def create_snapshot(
 
 
 def download_snapshot(conn: Any, project_id: int, snapshot_id: int, path: Path) -> tuple[int, str]:
-    """Stream a finished snapshot as JSON to ``path``; return its size in bytes and md5."""
+    """Stream a finished snapshot as JSON to ``path`` (mode 0600: it holds annotator
+    e-mails); return its size in bytes and md5."""
     digest = hashlib.md5(usedforsecurity=False)
     size = 0
-    with path.open("wb") as fh:
+    with open_private(path, "wb") as fh:
 
         def write_all() -> None:
             nonlocal size
