@@ -38,6 +38,22 @@ class Connected:
     interactive: bool
 
 
+_REFUSALS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("reserved network", "Can't resolve"),
+        "Label Studio refused the backend URL {url} ({error}); a server you run yourself "
+        "must allow it: see 'Connect curate to your own Label Studio' in the README "
+        "(USE_DEFAULT_BANNED_SUBNETS / USER_ADDITIONAL_BANNED_SUBNETS)",
+    ),
+    (
+        ("health check failed", "Can't connect"),
+        "Label Studio cannot reach the backend at {url} (its health check failed); is "
+        "`curate serve` running there, and can the Label Studio server reach that address?",
+    ),
+)
+"""Label Studio's refusals of an ML backend URL (words in its message) and what to say."""
+
+
 def connect_backend(
     conn: Any, project: int | str | None, url: str, *, interactive: bool = True, title: str = TITLE
 ) -> Connected:
@@ -64,19 +80,10 @@ def connect_backend(
         else:
             backend = conn.request("POST", "/api/ml", json=body).json()
     except StudioError as e:
-        # one explanation for a create and an update
-        if "reserved network" in str(e) or "Can't resolve" in str(e):
-            raise StudioError(
-                f"Label Studio refused the backend URL {url} ({e}); a server you run "
-                "yourself must allow it: see 'Connect curate to your own Label Studio' "
-                "in the README (USE_DEFAULT_BANNED_SUBNETS / USER_ADDITIONAL_BANNED_SUBNETS)"
-            ) from None
-        if "health check failed" in str(e) or "Can't connect" in str(e):
-            raise StudioError(
-                f"Label Studio cannot reach the backend at {url} (its health check "
-                "failed); is `curate serve` running there, and can the Label Studio "
-                "server reach that address?"
-            ) from None
+        # One explanation for a create and an update: what Label Studio's message says.
+        for needles, why in _REFUSALS:
+            if any(n in str(e) for n in needles):
+                raise StudioError(why.format(url=url, error=e)) from None
         raise
     state = str(backend.get("state") or "")
     if state in ("ER", "DI"):
