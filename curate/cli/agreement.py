@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from curate.cli.app import command, console, err_console
+from curate.cli.app import command, console, err_console, print_skipped
 from curate.errors import InputError
 from curate.io.jsonl import atomic_writer
 from curate.model import Document
@@ -67,8 +67,7 @@ def agreement_cli(
     """
     schema = load_schema(config)
     docs, problems = load_annotations(source, schema)
-    for p in problems:
-        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    print_skipped(problems)
     report = agreement(docs, schema)
     if report.articles == 0:
         raise InputError(
@@ -114,8 +113,7 @@ def agreement_cli(
 
 def _reference(path: Path, schema: LabelSchema) -> dict[str, Document]:
     docs, problems = load_annotations(path, schema)
-    for p in problems:
-        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    print_skipped(problems)
     return {d.id: d for d in docs}
 
 

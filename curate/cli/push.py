@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from curate.cli.app import command, console, err_console, fail
+from curate.cli.app import command, console, err_console, fail, print_skipped
 from curate.studio.client import connect
 from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, push_file
 
@@ -150,8 +150,7 @@ def left_undone(r: PushResult) -> list[str]:
 
 
 def render(r: PushResult) -> None:
-    for p in r.problems:
-        err_console.print(f"[yellow]skipped[/] {p}", highlight=False, soft_wrap=True)
+    print_skipped(r.problems)
     verb = "created" if r.project_created else f"reused, existing tasks from the {r.lookup}"
     console.print(
         f"project {r.project_title!r} ({verb}): {r.project_url}", highlight=False, soft_wrap=True
