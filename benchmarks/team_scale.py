@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,8 @@ def measured(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 
 
 def stages(conn: Any, project: dict[str, Any], n: int, work: Path) -> dict[str, tuple]:
-    from curate.gold import load_documents, write_version
+    from curate.gold import write_version
+    from curate.gold.load import iter_version
     from curate.score.evaluate import score
     from curate.studio.pull import pull
     from curate.studio.review import adjudicate
@@ -130,7 +131,7 @@ def stages(conn: Any, project: dict[str, Any], n: int, work: Path) -> dict[str, 
 
     def do_pull() -> dict[str, Any]:
         r = pull(conn, project["id"], work / "pulls", merge_policy=MergePolicy("majority"))
-        return {"path": str(r.path), "gold": len(r.gold), "conflicts": len(r.conflicts)}
+        return {"path": str(r.path), "gold": r.gold_count, "conflicts": r.conflict_count}
 
     out["pull"] = measured(do_pull)
     state.update(out["pull"][2])
@@ -152,10 +153,12 @@ def stages(conn: Any, project: dict[str, Any], n: int, work: Path) -> dict[str, 
     state.update(out["export"][2])
 
     def do_evaluate() -> dict[str, Any]:
-        gold = load_documents(state["version"])
-        preds = [article(int(d.id.split("-")[1])) for d in gold]
-        r = score(gold, preds, tasks=("entities",), draws=0)
-        return {"articles": len(gold), "name": r.name}
+        def gold() -> Iterator[Document]:
+            return (doc for _, doc in iter_version(state["version"]))
+
+        preds = (article(int(d.id.split("-")[1])) for d in gold())
+        r = score(gold(), preds, tasks=("entities",), draws=0, keep_predictions=False)
+        return {"articles": len(r.table.rows), "name": r.name}
 
     out["evaluate"] = measured(do_evaluate)
     return out

@@ -6,7 +6,9 @@ import json
 import random
 
 import numpy as np
+import pytest
 
+from curate.errors import CurateError
 from curate.model import Document, Entity, Quote
 from curate.score import bootstrap
 from curate.score.evaluate import Evaluation, score
@@ -142,3 +144,17 @@ def test_json_report_round_trips_counts_and_has_no_nan(tmp_path):
     assert ex["metrics"]["entities/strict/micro/f1"]["value"] == ev.results[0].value(
         "entities/strict/micro/f1"
     )
+
+
+def test_score_streams_generators_and_reports_a_length_mismatch():
+    gold = make_gold(12)
+    preds = degrade(gold, 0.7)
+    listed = score(gold, preds, draws=0)
+    streamed = score((d for d in gold), (p for p in preds), draws=0, keep_predictions=False)
+    assert streamed.metrics == listed.metrics
+    assert streamed.predictions == [] and len(listed.predictions) == 12
+    assert len(streamed.table.rows) == 12
+    with pytest.raises(CurateError, match="11 predictions for 12 articles"):
+        score(iter(gold), iter(preds[:11]), draws=0)
+    with pytest.raises(CurateError, match="12 predictions for 11 articles"):
+        score(iter(gold[:11]), iter(preds), draws=0)

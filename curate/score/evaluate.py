@@ -179,8 +179,8 @@ def _is_brat(path: Path) -> bool:
 
 
 def score(
-    gold: Sequence[Document],
-    predictions: Sequence[Document],
+    gold: Iterable[Document],
+    predictions: Iterable[Document],
     *,
     tasks: Iterable[str] = TASKS,
     name: str = "predictions",
@@ -190,15 +190,34 @@ def score(
     seed: int = 0,
     confidence: float = 0.95,
     min_overlap: float = 0.0,
+    keep_predictions: bool = True,
 ) -> ExtractorResult:
-    """Score predictions (same articles, same order as ``gold``) on ``tasks``."""
+    """Score predictions (same articles, same order as ``gold``) on ``tasks``.
+
+    ``gold`` and ``predictions`` are iterables read once, side by side, so a caller can
+    stream them (e.g. :func:`curate.gold.load.iter_version`); per article only its counts
+    and errors are kept, and the predictions themselves only with ``keep_predictions``
+    (the HTML report shows them). Raises CurateError when the two differ in length or an
+    article's id or text differs.
+    """
     tasks = tuple(t for t in TASKS if t in set(tasks))
-    if len(gold) != len(predictions):
-        raise CurateError(f"{name}: {len(predictions)} predictions for {len(gold)} articles")
     counts: list[dict[str, int]] = []
+    ids: list[str] = []
+    kept: list[Document] = []
     confusion: Counter[tuple[str, str]] = Counter()
     errors: dict[str, list[dict]] = {}
-    for g, p in zip(gold, predictions, strict=True):
+    gold_it, pred_it = iter(gold), iter(predictions)
+    while True:
+        g, p = next(gold_it, None), next(pred_it, None)
+        if g is None or p is None:
+            if g is not None or p is not None:
+                n_gold = len(ids) + (g is not None) + sum(1 for _ in gold_it)
+                n_pred = len(ids) + (p is not None) + sum(1 for _ in pred_it)
+                raise CurateError(f"{name}: {n_pred} predictions for {n_gold} articles")
+            break
+        ids.append(g.id)
+        if keep_predictions:
+            kept.append(p)
         if g.id != p.id or g.text != p.text:
             raise CurateError(
                 f"{name}: prediction {p.id!r} does not belong to gold article {g.id!r} "
@@ -219,7 +238,7 @@ def score(
         counts.append(c)
         if errs:
             errors[g.id] = sorted(errs, key=lambda e: (e["start"], e["end"]))
-    table = metrics.CountTable.build([g.id for g in gold], counts)
+    table = metrics.CountTable.build(ids, counts)
     totals = table.totals()
     point = metrics.compute(totals, table.columns, tasks)
 
@@ -238,7 +257,7 @@ def score(
         support=metrics.support(totals, table.columns),
         confusion=confusion,
         errors=errors,
-        predictions=list(predictions),
+        predictions=kept,
     )
 
 
