@@ -19,6 +19,8 @@ from pathlib import Path
 
 from spacy.tokens import Doc, Token
 
+from curate.extract.nlp import lemma
+
 WEIGHTS = Path(__file__).with_name("quote_filter.json")
 
 
@@ -40,7 +42,7 @@ def candidate_features(
     """
     span = doc.char_span(start, end, alignment_mode="expand")
     toks = [t for t in span if not t.is_space] if span is not None else []
-    lemma = cue.lemma_.lower()
+    cue_lemma = lemma(cue).lower()
     first = toks[0] if toks else None
     if speaker is None:
         who = "none"
@@ -54,11 +56,11 @@ def candidate_features(
     feats = [
         "bias",
         f"rule={rule}",
-        f"lemma={lemma}",
-        f"rule|lemma={rule}|{lemma}",
+        f"lemma={cue_lemma}",
+        f"rule|lemma={rule}|{cue_lemma}",
         f"dep={cue.dep_}",
         f"rule|dep={rule}|{cue.dep_}",
-        f"lemma|dep={lemma}|{cue.dep_}",
+        f"lemma|dep={cue_lemma}|{cue.dep_}",
         f"tag={cue.tag_}",
         f"speaker={who}",
         f"rule|speaker={rule}|{who}",
@@ -89,7 +91,7 @@ def candidate_features(
         rest = [t for t in doc[span.end : sent.end] if not (t.is_punct or t.is_space)]
         feats.append(f"sent_rest={_length(len(rest)) if rest else '0'}")
         feats.append(f"commas={min(3, sum(t.text == ',' for t in toks))}")
-        feats.append(f"root_lemma={root.lemma_.lower()}")
+        feats.append(f"root_lemma={lemma(root).lower()}")
         ents = {t.ent_type_ for t in toks if t.ent_type_}
         feats.extend(f"ent={e}" for e in ents & {"DATE", "TIME", "PERCENT", "MONEY", "CARDINAL"})
         tops = [t for t in toks if t.head.i < span.start or t.head.i >= span.end or t is root]
@@ -100,15 +102,16 @@ def candidate_features(
             tail = doc[commas[-1] + 1 : span.end]
             if len(tail):
                 feats.append(f"tail={tail.root.dep_}|{tail.root.tag_}")
-        feats.append(f"lemma|first={lemma}|{toks[0].lower_ if toks[0].is_stop else toks[0].pos_}")
-    others = [t.lemma_.lower() for t in sent if t.i != cue.i and t.pos_ == "VERB"]
+        opening = toks[0].lower_ if toks[0].is_stop else toks[0].pos_
+        feats.append(f"lemma|first={cue_lemma}|{opening}")
+    others = [lemma(t).lower() for t in sent if t.i != cue.i and t.pos_ == "VERB"]
     feats.append(f"sent_say={'say' in others}")
-    feats.append(f"lemma|speaker={lemma}|{who}")
-    feats.append(f"lemma|len={lemma}|{_length(len(toks))}")
+    feats.append(f"lemma|speaker={cue_lemma}|{who}")
+    feats.append(f"lemma|len={cue_lemma}|{_length(len(toks))}")
     feats.append(f"dep|speaker={cue.dep_}|{who}")
     if cue.dep_ != "ROOT":
         feats.append(f"cue_head={cue.head.pos_}")
-        feats.append(f"dep|head={cue.dep_}|{cue.head.lemma_.lower()}")
+        feats.append(f"dep|head={cue.dep_}|{lemma(cue.head).lower()}")
     return feats
 
 

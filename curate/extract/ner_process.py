@@ -44,11 +44,14 @@ _worker_nlp: Any = None
 _local = threading.local()
 
 
-def cached_ner_process(name: str | None, exclude: Iterable[str]) -> NerProcess | None:
+def cached_ner_process(
+    name: str | None, exclude: Iterable[str], *, lazy_lemmas: bool = False
+) -> NerProcess | None:
     """Model ``name`` without the components in ``exclude``, its ``ner`` in a worker
-    process; once per thread (as :func:`curate.extract.nlp.cached_model`). None when the
-    split would change the output: no ``ner`` kept, ``ner`` listening to a shared
-    embedding, or a component after ``ner`` (it may read the entities)."""
+    process; once per thread (as :func:`curate.extract.nlp.cached_model`, which gets
+    ``lazy_lemmas``). None when the split would change the output: no ``ner`` kept,
+    ``ner`` listening to a shared embedding, or a component after ``ner`` (it may read
+    the entities)."""
     from curate.extract.nlp import cached_model, components, default_model, unneeded_pipes
 
     name = name or default_model()
@@ -56,10 +59,10 @@ def cached_ner_process(name: str | None, exclude: Iterable[str]) -> NerProcess |
     kept = [p for p in pipes if p not in set(exclude)]
     if not kept or kept[-1] != NER or any(NER in v for v in listeners.values()):
         return None
-    key = (name, tuple(sorted(exclude)))
+    key = (name, tuple(sorted(exclude)), lazy_lemmas)
     cache = _local.__dict__.setdefault("pipelines", {})
     if key not in cache:
-        nlp, _ = cached_model(name, tuple(sorted(exclude)))
+        nlp, _ = cached_model(name, tuple(sorted(exclude)), lazy_lemmas=lazy_lemmas)
         worker_exclude = sorted(unneeded_pipes(pipes, {NER}, listeners) | set(exclude))
         cache[key] = NerProcess(nlp, name, worker_exclude)
     return cache[key]

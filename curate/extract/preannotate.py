@@ -113,15 +113,23 @@ def load_pipeline(
     name = str(model) if model else None
     required = {p for e in extractors for p in e.required_pipes}
     exclude = pipes_to_exclude(name, required)
-    nlp, version = cached_model(name, tuple(sorted(exclude)))
+    # curate's own extractors read lemmas through curate.extract.nlp.lemma, which makes
+    # them on demand: the pipeline's lemmatizer need not run over every token.
+    lazy = all(_module(e).startswith("curate.") for e in extractors)
+    nlp, version = cached_model(name, tuple(sorted(exclude)), lazy_lemmas=lazy)
     if ner_process:
         from curate.extract.ner_process import cached_ner_process
 
-        split = cached_ner_process(name, exclude)
+        split = cached_ner_process(name, exclude, lazy_lemmas=lazy)
         if split is not None:
             # Duck-typed: NerProcess offers what preannotate uses of a Language.
             return cast("Language", split), extract.model_version(version, extractors)
     return nlp, extract.model_version(version, extractors)
+
+
+def _module(extractor: Extractor) -> str:
+    """The module of a rule extractor's function, or of the extractor's class."""
+    return str(getattr(getattr(extractor, "fn", extractor), "__module__", ""))
 
 
 def preannotate(

@@ -55,6 +55,7 @@ from spacy.tokens import Doc, Token
 from spacy.tokens import Span as SpacySpan
 
 from curate.extract import Extraction, RuleExtractor, _quote_filter, register
+from curate.extract.nlp import lemma
 from curate.marks import (
     CLOSING,
     DOUBLE_CLOSE,
@@ -310,9 +311,9 @@ def _reports_speech(f: _Found) -> bool:
     if f.rule in ("object", "clause"):
         if tok.dep_ in _EMBEDDED:
             return False
-        if f.rule == "object" and tok.lemma_.lower() in _RARELY_REPORTING:
+        if f.rule == "object" and lemma(tok).lower() in _RARELY_REPORTING:
             return False
-        if f.rule == "object" and tok.lemma_.lower() in _SOURCE_OBJECT:
+        if f.rule == "object" and lemma(tok).lower() in _SOURCE_OBJECT:
             objs = [c for c in tok.rights if c.dep_ == "dobj"]
             if objs and (objs[0].ent_type_ in ("PERSON", "ORG", "NORP") or _is_source(objs[0])):
                 return False
@@ -321,7 +322,7 @@ def _reports_speech(f: _Found) -> bool:
 
 def _is_source(tok: Token) -> bool:
     """A noun naming people who speak (``officials``, ``sources``, ``a spokesman``)."""
-    return tok.lemma_.lower() in ROLES or tok.lemma_.lower() in _words("people person")
+    return lemma(tok).lower() in ROLES or lemma(tok).lower() in _words("people person")
 
 
 def _drop_reported_inside(found: list[_Found]) -> list[_Found]:
@@ -414,10 +415,10 @@ def _is_cue(tok: Token, lexicon: frozenset[str] = SPEECH_VERBS) -> bool:
         return True
     if tok.pos_ not in ("VERB", "AUX"):
         return False
-    lemma = tok.lemma_.lower()
-    if lemma == "point" and lexicon is SPEECH_VERBS:
+    word = lemma(tok).lower()
+    if word == "point" and lexicon is SPEECH_VERBS:
         return any(c.dep_ == "prt" and c.lower_ == "out" for c in tok.children)
-    return lemma in lexicon
+    return word in lexicon
 
 
 def _cue_span(tok: Token) -> tuple[int, int]:
@@ -885,7 +886,7 @@ def _contents(tok: Token) -> Iterable[tuple[int, int, bool]]:
         if post is not None:
             yield (*post, False)
             return
-    if not comps and tok.dep_ == "parataxis" and tok.lemma_.lower() in PARENTHETICAL:
+    if not comps and tok.dep_ == "parataxis" and lemma(tok).lower() in PARENTHETICAL:
         # "The only problem, Ms. Bigbee said, is ...": the sentence around the aside.
         sent = tok.sent
         lo, hi = sent.start, sent.end
@@ -1031,7 +1032,7 @@ def _resolve_speakers(art: _Article, found: list[_Found]) -> None:
             f.entity = _relative_antecedent(art, head, ents)
         elif head.lower_ in ("they", "it", "we"):
             f.entity = last_group
-        elif first in ("the", "this", "that") and head.lemma_.lower() in ROLES:
+        elif first in ("the", "this", "that") and lemma(head).lower() in ROLES:
             f.entity = last_person
         if f.entity is not None and f.entity[0] >= s:
             f.entity = None  # never point forward: that is a guess, not a reference
