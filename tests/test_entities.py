@@ -16,6 +16,8 @@ from curate.extract.nlp import (
     DEFAULT_MODELS,
     ModelError,
     default_model,
+    defer_lemmas,
+    lemma,
     load_model,
     model_version,
     pipes_to_exclude,
@@ -145,11 +147,14 @@ def _annotations(nlp, texts):
     ]
 
 
+_ODD_TEXTS = [
+    "I ain't gonna say it, he said.\n\n  They're sure he'd've known; it's nothin' y'all do.",
+    "Whether or not that is so, I am, you are, we were: 'Tis   done.  \n",
+]
+
+
 def test_fast_attribute_ruler_matcher_changes_nothing():
-    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + [
-        "I ain't gonna say it, he said.\n\n  They're sure he'd've known; it's nothin' y'all do.",
-        "Whether or not that is so, I am, you are, we were: 'Tis   done.  \n",
-    ]
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _ODD_TEXTS
     stock = spacy.load(default_model())
     fast = spacy.load(default_model())
     assert speed_up(fast) == ["attribute_ruler"]
@@ -170,3 +175,27 @@ def test_patterns_outside_the_fast_subset_keep_the_stock_matcher():
     doc = nlp("I love New York and new yorks.")
     assert [t.norm_ for t in doc if t.norm_ == "ny"] == ["ny", "ny"]
     assert doc[3].norm_ == "ny" and doc[6].norm_ == "ny"
+
+
+def test_lemmas_on_demand_are_the_lemmatizers():
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _ODD_TEXTS
+    stock = spacy.load(default_model())
+    lazy = spacy.load(default_model())
+    assert defer_lemmas(lazy)
+    assert "lemmatizer" not in lazy.pipe_names
+    deferred = 0
+    for _ in range(2):  # the second pass reads the memo
+        for want, got in zip(stock.pipe(texts), lazy.pipe(texts), strict=True):
+            assert [lemma(t) for t in got] == [t.lemma_ for t in want]
+            assert [lemma(t) for t in want] == [t.lemma_ for t in want]
+            deferred += sum(t.lemma == 0 for t in got)
+    assert deferred  # most tokens: only the attribute ruler's exceptions are set
+
+
+def test_lemmas_stay_in_the_pipeline_when_a_later_component_may_read_them():
+    nlp = spacy.load(default_model())
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "X", "pattern": [{"LEMMA": "say"}]}])
+    assert not defer_lemmas(nlp)
+    doc = nlp("She says so.")
+    assert [e.text for e in doc.ents if e.label_ == "X"] == ["says"]
+    assert lemma(doc[1]) == doc[1].lemma_ == "say"

@@ -171,6 +171,24 @@ def test_failure_without_resume_leaves_nothing_behind(tmp_path):
     assert list(out.parent.iterdir()) == []
 
 
+def test_curates_shortcuts_give_the_stock_pipelines_predictions(seed_docs):
+    """Lemmas on demand, the indexed attribute-ruler matcher and the entity recognizer in
+    a worker change no prediction: same output as spaCy's own pipeline, every component
+    run over every token (benchmarks/predict_identity.py checks PolNeAR dev)."""
+    from curate.extract.nlp import default_model, pipes_to_exclude
+    from curate.extract.preannotate import pipeline
+
+    articles, _ = read_articles(SEEDS)
+    text = "Officials were warning. “No,” she had insisted, citing aides."
+    articles.append(Article("verbs", text))
+    required = {p for e in pipeline() for p in e.required_pipes}
+    stock = spacy.load(default_model(), exclude=sorted(pipes_to_exclude(None, required)))
+    expected = [d.to_dict() for d in preannotate(articles, model=stock)]
+    assert any(q["cue"] for d in expected for q in d["quotes"])
+    assert [d.to_dict() for d in preannotate(articles)] == expected
+    assert [d.to_dict() for d in preannotate(articles, ner_process=True)] == expected
+
+
 def test_n_process_two_gives_the_same_output():
     articles = _articles(6)
     one = [d.to_dict() for d in preannotate(articles, batch_size=2)]

@@ -22,6 +22,7 @@ counts them; 2 of 84 PolNeAR dev articles).
 from __future__ import annotations
 
 import contextlib
+import gc
 import itertools
 import multiprocessing
 import os
@@ -167,6 +168,8 @@ def _load_worker(model: str, exclude: Sequence[str]) -> None:
     parent = os.getppid()
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _worker_nlp = load_model(model, exclude)[0]
+    # The model stays for the worker's life: keep full collections from walking it.
+    gc.freeze()
 
 
 def _exit_with(parent: int) -> None:

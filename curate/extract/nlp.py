@@ -227,7 +227,28 @@ LEMMATIZER = "lemmatizer"
 _AFTER_LEMMATIZER = frozenset({"ner"})
 # id(vocab) -> the deferred lemmatizer of the pipeline owning that vocab. Weak: the entry
 # dies with its pipeline; a live lemmatizer keeps its vocab (and so the id) alive.
-_deferred: dict[int, weakref.ref[Lemmatizer]] = {}
+_deferred: dict[int, _Deferred] = {}
+
+
+class _Deferred:
+    """A deferred lemmatizer and the lemmas it gave, by (text, POS, morphology): a rule
+    lemmatizer's lemma depends on nothing else (spaCy caches it under the same key)."""
+
+    def __init__(self, ref: weakref.ref[Lemmatizer]) -> None:
+        self.ref = ref
+        self.memo: dict[tuple[int, int, int], str] = {}
+
+    def lemma(self, tok: Token) -> str | None:
+        lemmatizer = self.ref()
+        if lemmatizer is None or lemmatizer.vocab is not tok.doc.vocab:
+            return None
+        key = (tok.orth, tok.pos, tok.morph.key)
+        found = self.memo.get(key)
+        if found is None:
+            if len(self.memo) > 200_000:
+                self.memo.clear()
+            found = self.memo[key] = lemmatizer.lemmatize(tok)[0]
+        return found
 
 
 def defer_lemmas(nlp: Language) -> bool:
@@ -254,14 +275,34 @@ def defer_lemmas(nlp: Language) -> bool:
     ):
         return False
     nlp.disable_pipe(LEMMATIZER)
+    _index_as_sets(pipe)
     key = id(nlp.vocab)
 
     def forget(ref: weakref.ref[Lemmatizer]) -> None:
-        if _deferred.get(key) is ref:
+        entry = _deferred.get(key)
+        if entry is not None and entry.ref is ref:
             del _deferred[key]
 
-    _deferred[key] = weakref.ref(pipe, forget)
+    _deferred[key] = _Deferred(weakref.ref(pipe, forget))
     return True
+
+
+def _index_as_sets(lemmatizer: Lemmatizer) -> None:
+    """Give the lemmatizer its ``lemma_index`` words as sets rather than lists.
+
+    The rule lemmatizer only asks whether a candidate form is in the index of its POS
+    (tens of thousands of nouns: a list scan of milliseconds per new word); a set gives
+    the same answers at once. The other tables stay the same objects.
+    """
+    from spacy.lookups import Lookups, Table
+
+    tables = Lookups()
+    for name in lemmatizer.lookups.tables:
+        table = lemmatizer.lookups.get_table(name)
+        if name == "lemma_index":
+            table = Table(name, {k: frozenset(v) for k, v in table.items()})
+        tables.set_table(name, table)
+    lemmatizer.lookups = tables
 
 
 def lemma(tok: Token) -> str:
@@ -269,12 +310,9 @@ def lemma(tok: Token) -> str:
     (:func:`defer_lemmas`) and nothing set one, the lemma that lemmatizer gives it."""
     if tok.lemma or not _deferred:
         return tok.lemma_
-    vocab = tok.doc.vocab
-    ref = _deferred.get(id(vocab))
-    lemmatizer = ref() if ref is not None else None
-    if lemmatizer is None or lemmatizer.vocab is not vocab:
-        return tok.lemma_
-    return lemmatizer.lemmatize(tok)[0]
+    entry = _deferred.get(id(tok.doc.vocab))
+    found = entry.lemma(tok) if entry is not None else None
+    return tok.lemma_ if found is None else found
 
 
 # --- A faster matcher for the attribute ruler -------------------------------------------
@@ -344,6 +382,40 @@ def _passes(checks: list[tuple[int, str, object]], sig: tuple) -> bool:
     return True
 
 
+# Attributes whose values tell most tokens apart: the index prefers a check on one.
+_WORD_ATTRS = frozenset({"ORTH", "LOWER", "NORM", "LEMMA"})
+
+
+class _CheckIndex:
+    """Which of a list of token checks can pass for a token, found without trying them all.
+
+    Each check list is filed under the values of one of its equality or ``IN`` checks
+    (preferably on a word attribute): a token can only pass it with one of those values.
+    Check lists without such a check are tried for every token.
+    """
+
+    def __init__(self, check_lists: list[list[tuple[int, str, object]]], attrs: list[str]) -> None:
+        self._always: list[int] = []
+        self._by_value: dict[tuple[int, object], list[int]] = {}
+        for n, checks in enumerate(check_lists):
+            keyed = [c for c in checks if c[1] in ("==", "IN")]
+            if not keyed:
+                self._always.append(n)
+                continue
+            i, op, arg = min(keyed, key=lambda c: attrs[c[0]] not in _WORD_ATTRS)
+            for value in [arg] if op == "==" else sorted(arg):  # type: ignore[call-overload]
+                self._by_value.setdefault((i, value), []).append(n)
+        self._attrs = sorted({i for i, _ in self._by_value})
+
+    def candidates(self, sig: tuple) -> list[int]:
+        """Positions of the check lists the token with attribute values ``sig`` may pass,
+        in order (each once: a token has one value per attribute)."""
+        found = list(self._always)
+        for i in self._attrs:
+            found.extend(self._by_value.get((i, sig[i]), ()))
+        return sorted(found)
+
+
 class FastRuleMatcher:
     """Drop-in for an attribute ruler's Matcher call: same matches, indexed and memoized."""
 
@@ -370,6 +442,8 @@ class FastRuleMatcher:
         self._strings = vocab.strings  # type: ignore[attr-defined]
         self._single = single
         self._multi = multi
+        self._single_index = _CheckIndex([checks for _, checks in single], attrs)
+        self._multi_index = _CheckIndex([specs[0] for _, specs in multi], attrs)
         self._memo: dict[tuple, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
     def __getattr__(self, name: str) -> object:
@@ -386,8 +460,15 @@ class FastRuleMatcher:
         found = self._memo.get(key)
         if found is None:
             sig = self._sig(key)
-            ones = tuple(m for m, checks in self._single if _passes(checks, sig))
-            starts = tuple(n for n, (_, specs) in enumerate(self._multi) if _passes(specs[0], sig))
+            single, multi = self._single, self._multi
+            ones = tuple(
+                single[n][0]
+                for n in self._single_index.candidates(sig)
+                if _passes(single[n][1], sig)
+            )
+            starts = tuple(
+                n for n in self._multi_index.candidates(sig) if _passes(multi[n][1][0], sig)
+            )
             found = self._memo[key] = (ones, starts)
             if len(self._memo) > 200_000:
                 self._memo.clear()

@@ -12,6 +12,7 @@ Nothing here knows HTTP: :mod:`curate.serve.app` holds the routes.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -95,8 +96,15 @@ class Backend:
         return self._base.version or self.extractor
 
     def warm_up(self) -> None:
-        """Load the spaCy model now rather than on the first request."""
+        """Load the spaCy model now rather than on the first request.
+
+        Then the objects loaded so far (models, vocabularies) leave the garbage
+        collector's generations (``gc.freeze``): a full collection no longer walks them
+        in the middle of a request (measured: one such pause of ~100 ms every few dozen
+        articles).
+        """
         self.predict_documents([Article("warm-up", "“Ready,” she said.")])
+        gc.freeze()
 
     def predict_documents(self, articles: Sequence[Article]) -> list[Document]:
         """One predicted Document per article, in order (the serving version's quotes)."""
