@@ -6,6 +6,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from curate.extract import Extraction, RuleExtractor, register
+from curate.extract.nlp import doc_text
 from curate.model import Entity
 from curate.schema import LabelSchema, load_schema
 
@@ -23,7 +24,7 @@ def extract_entities(
     Whitespace at either edge of an entity is trimmed (spans only ever get narrower).
     """
     schema = schema or load_schema()
-    text = doc.text
+    text = doc_text(doc)
     entities: list[Entity] = []
     dropped: Counter[str] = Counter()
     for ent in doc.ents:

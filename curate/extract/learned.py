@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 from curate.errors import CurateError
 from curate.extract import Extraction, Task, register
 from curate.extract import quotes as rules
+from curate.extract.nlp import doc_text
 from curate.model import Quote
 from curate.settings import MODELS_DIR
 
@@ -154,7 +155,7 @@ class QuoteExtractor:
         self.model.prepare(docs)
 
     def __call__(self, doc: Doc) -> list[Quote]:
-        if not doc.text.strip():
+        if not doc_text(doc).strip():
             doc.user_data.pop(_PARTS_KEY, None)
             return []
         learned = model_quotes(doc, self.model.parts(doc))
@@ -251,7 +252,7 @@ def _sentences(tokens: SpacySpan) -> tuple[int, int]:
 
 def model_quotes(doc: Doc, parts: Sequence[Part]) -> list[Quote]:
     """Quotes from the model's spans: contents linked to a cue and a speaker."""
-    text = doc.text
+    text = doc_text(doc)
     art = rules._Article(doc)
     contents = sorted((p for p in parts if p.label == CONTENT), key=lambda p: p.start)
     sources = [p for p in parts if p.label == SOURCE]

@@ -212,6 +212,20 @@ def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
+# --- Doc text, once ---------------------------------------------------------------------
+
+_TEXT_KEY = "curate.text"
+
+
+def doc_text(doc: Doc) -> str:
+    """``doc.text``, joined once per doc: spaCy joins every token's text on each read
+    (milliseconds on a long article, and curate's extractors read it several times)."""
+    text = doc.user_data.get(_TEXT_KEY)
+    if not isinstance(text, str):
+        text = doc.user_data[_TEXT_KEY] = doc.text
+    return text
+
+
 # --- Lemmas on demand --------------------------------------------------------------------
 #
 # en_core_web_sm's rule lemmatizer is pure Python per token and costs about as much as the

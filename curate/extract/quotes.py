@@ -51,11 +51,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from spacy.attrs import IDX
 from spacy.tokens import Doc, Token
 from spacy.tokens import Span as SpacySpan
 
 from curate.extract import Extraction, RuleExtractor, _quote_filter, register
-from curate.extract.nlp import lemma
+from curate.extract.nlp import doc_text, lemma
 from curate.marks import (
     CLOSING,
     DOUBLE_CLOSE,
@@ -159,7 +160,7 @@ def _extract(doc: Doc, learned_filter: bool = True) -> list[tuple[Quote, _Found]
     """The quotes of ``doc`` with how they were found; ``learned_filter=False`` keeps the
     reported quotes the learned filter would drop (what ``scripts/train_quote_filter.py``
     learns from)."""
-    text = doc.text
+    text = doc_text(doc)
     if not text.strip():
         return []
     art = _Article(doc)
@@ -379,12 +380,13 @@ class _Article:
 
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
-        self.text = doc.text
+        self.text = doc_text(doc)
         self.paras = paragraphs(self.text)
         self._para_starts = [s for s, _ in self.paras]
         self.quoted = find_quoted(self.text)
         self._quote_starts = [q.start for q in self.quoted]
-        self._tok_starts = [t.idx for t in doc]
+        # Every token's character offset, read as one array (no Token object per word).
+        self._tok_starts: list[int] = doc.to_array([IDX]).tolist() if len(doc) else []
 
     def para_of(self, char: int) -> int:
         return max(0, bisect.bisect_right(self._para_starts, char) - 1)
@@ -408,6 +410,19 @@ class _Article:
 def _according(tok: Token) -> bool:
     """``according`` followed by ``to``."""
     return tok.lower_ == "according" and tok.i + 1 < len(tok.doc) and tok.nbor(1).lower_ == "to"
+
+
+def _maybe_cues(doc: Doc) -> Iterable[Token]:
+    """The tokens :func:`_is_cue` can accept (verbs, auxiliaries, ``according``), in
+    order; read from the doc's arrays rather than by making a Token of every word."""
+    from spacy.attrs import LOWER, POS
+    from spacy.strings import get_string_id
+    from spacy.symbols import AUX, VERB
+
+    arr = doc.to_array([POS, LOWER])
+    pos, lower = arr[:, 0], arr[:, 1]
+    hits = (pos == VERB) | (pos == AUX) | (lower == get_string_id("according"))
+    return (doc[int(i)] for i in hits.nonzero()[0])
 
 
 def _is_cue(tok: Token, lexicon: frozenset[str] = SPEECH_VERBS) -> bool:
@@ -763,7 +778,7 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
     out: list[_Found] = []
     doc = art.doc
     dspans = [(f.start, f.end) for f in direct]
-    for tok in doc:
+    for tok in _maybe_cues(doc):
         if tok.i in taken_cues or _quote_at(art, tok):
             continue
         if _is_cue(tok):
