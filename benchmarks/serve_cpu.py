@@ -16,8 +16,8 @@ the join, and models the latency on two idle cores as
   ``curate serve`` and ``curate preannotate`` run).
 
 Both use the same worker. Target: the modelled p95 of ``curate`` <= 300 ms (the
-``/predict`` target of ``benchmarks/serve_latency.py``, which on an idle machine runs
-about 10% above this model: HTTP, scheduling).
+``/predict`` target of ``benchmarks/serve_latency.py``, which adds HTTP, JSON parsing
+and scheduling). Under load CPU times grow too: compare ``curate / stock``.
 """
 
 from __future__ import annotations
