@@ -256,7 +256,7 @@ def _plan(
     if not quotes and not ent_train:
         n_quotes = sum(len(d.quotes) for d in train_docs + dev_docs)
         in_train = " in its training articles" if n_quotes else ""
-        entities = " and no entities" if settings.entities else " (and --no-entities)"
+        entities = " and no entities" if settings.entities else ""
         raise TrainError(
             f"{where} has no quotes{in_train}{entities}; a model needs annotated quotes or "
             "entities: annotate some or use another gold"
