@@ -84,9 +84,9 @@ def test_preannotate_takes_entities_from_the_trained_component(teams: Path, tmp_
         result = CliRunner().invoke(app, ["preannotate", str(src), "-o", str(out), *extra])
         assert result.exit_code == 0, result.output
         found[how] = json.loads(out.read_text(encoding="utf-8"))
-    ents = {(e["text"], e["label"]) for e in found["trained"]["entities"]}
-    assert {("Falcons", "PRODUCT"), ("Rovers", "PRODUCT"), ("Leeds", "GPE")} <= ents
-    assert ("Falcons", "PRODUCT") not in {(e["text"], e["label"]) for e in found["base"]["entities"]}
+    ents = {how: {(e["text"], e["label"]) for e in doc["entities"]} for how, doc in found.items()}
+    assert {("Falcons", "PRODUCT"), ("Rovers", "PRODUCT"), ("Leeds", "GPE")} <= ents["trained"]
+    assert ("Falcons", "PRODUCT") not in ents["base"]
     # Named in the provenance; quotes stay with the rules (the model has no quote component).
     base_version = found["base"]["source"]["model_version"]
     assert found["trained"]["source"]["model_version"] == base_version.replace(
@@ -127,9 +127,7 @@ def test_the_seed_gold_trains_both_components(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("how", ["stripped", "--no-entities"])
-def test_a_gold_without_entities_trains_and_runs_quotes_as_before(
-    tmp_path: Path, how: str
-) -> None:
+def test_a_gold_without_entities_trains_and_runs_quotes_as_before(tmp_path: Path, how: str) -> None:
     from curate.train.models import read_model
 
     docs = load_documents(SEEDS)

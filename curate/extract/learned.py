@@ -126,9 +126,9 @@ class QuoteModel:
                 doc.set_ents(ents, default="outside")
 
 
-def load_trained(ref: str | Path | None = None, root: str | Path = MODELS_DIR) -> tuple[
-    TrainedModel, Language
-]:
+def load_trained(
+    ref: str | Path | None = None, root: str | Path = MODELS_DIR
+) -> tuple[TrainedModel, Language]:
     """The trained model ``ref`` names (see :func:`curate.train.models.find_model`) and its
     spaCy pipeline, loaded once per thread. None means :data:`DEFAULT_MODEL`."""
     import spacy

@@ -150,9 +150,7 @@ def train(
             bin_.to_disk(paths[key])
         runs = []
         if plan.quotes:
-            runs.append(
-                (COMPONENT, build_config(settings, str(paths["train"]), str(paths["dev"])))
-            )
+            runs.append((COMPONENT, build_config(settings, str(paths["train"]), str(paths["dev"]))))
         base_ner = _base_ner(nlp) if plan.entity_split else None
         if plan.entity_split:
             config = build_entity_config(
