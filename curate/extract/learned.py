@@ -187,6 +187,8 @@ class TrainedEntities:
     tasks: tuple[Task, ...] = ("entities",)
     # Its recognizer reads the words alone (the base model's, fine-tuned): no tagger, parser.
     required_pipes: tuple[str, ...] = ()
+    # It stands in for the spaCy model's recognizer, which is then left out of the pipeline.
+    replaces_pipes: tuple[str, ...] = ("ner",)
 
     def _loaded(self) -> tuple[TrainedModel, Any]:
         trained, nlp = load_trained(self.model, self.root)

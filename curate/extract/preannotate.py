@@ -127,7 +127,7 @@ def load_pipeline(
         return model, extract.model_version(model_version(model), extractors)
     name = str(model) if model else None
     required = {p for e in extractors for p in e.required_pipes}
-    exclude = pipes_to_exclude(name, required)
+    exclude = pipes_to_exclude(name, required) | _replaced(name, extractors)
     nlp, version = cached_model(name, tuple(sorted(exclude)))
     if ner_process:
         from curate.extract.ner_process import cached_ner_process
@@ -137,6 +137,16 @@ def load_pipeline(
             # Duck-typed: NerProcess offers what preannotate uses of a Language.
             return cast("Language", split), extract.model_version(version, extractors)
     return nlp, extract.model_version(version, extractors)
+
+
+def _replaced(name: str | None, extractors: Sequence[Extractor]) -> set[str]:
+    """Components of model ``name`` an extractor stands in for (``replaces_pipes``: a trained
+    entity component sets ``doc.ents`` before the extractors after it read them), so the
+    spaCy model's own are left out rather than run and overwritten."""
+    from curate.extract.nlp import components
+
+    replaced = {p for e in extractors for p in getattr(e, "replaces_pipes", ())}
+    return replaced & set(components(name)[0]) if replaced else set()
 
 
 def preannotate(
