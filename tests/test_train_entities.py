@@ -95,6 +95,13 @@ def test_preannotate_takes_entities_from_the_trained_component(teams: Path, tmp_
     assert found["trained"]["source"]["entity_precision"]["PRODUCT"] > 0.5
 
 
+def test_the_spacy_models_recognizer_is_left_out_when_a_trained_one_stands_in(teams: Path):
+    from curate.extract.preannotate import load_pipeline, pipeline
+
+    assert "ner" in load_pipeline(None, pipeline())[0].pipe_names
+    assert "ner" not in load_pipeline(None, pipeline(None, str(teams)))[0].pipe_names
+
+
 def test_the_seed_gold_trains_both_components(tmp_path: Path) -> None:
     """The seeds have quotes and entities: one pipeline holds both components."""
     import spacy
