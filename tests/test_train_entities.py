@@ -197,3 +197,40 @@ def test_entities_that_cannot_be_trained_as_they_are_are_left_unsupervised() -> 
     assert alignment.to_dict() == {"spans": 4, "misaligned": 1, "dropped": 2}
     # "Bob. Kay" is neither entity nor outside: the recognizer is not taught either way.
     assert [t.ent_iob_ for t in out[3:6]] == ["", "", ""] and out[2].ent_iob_ == "O"
+
+
+def test_entity_config_sources_the_base_recognizer_or_starts_fresh() -> None:
+    from curate.train.config import Settings, build_entity_config
+
+    settings = Settings(base_model="base_pkg")
+    own = {"factory": "ner", "model": {"tok2vec": {"@architectures": "spacy.Tok2Vec.v2"}}}
+    cfg = build_entity_config(settings, "t.spacy", "d.spacy", own)
+    assert cfg["nlp"]["pipeline"] == ["entities"] and "quotes" not in cfg["components"]
+    assert cfg["components"]["entities"] == {"source": "base_pkg", "component": "ner"}
+    listener = {
+        "factory": "ner",
+        "model": {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1"}},
+    }
+    cfg = build_entity_config(settings, "t.spacy", "d.spacy", listener)
+    assert cfg["components"]["entities"]["replace_listeners"] == ["model.tok2vec"]
+    cfg = build_entity_config(settings, "t.spacy", "d.spacy", None)
+    fresh = cfg["components"]["entities"]
+    assert fresh["factory"] == "ner"
+    assert fresh["model"]["tok2vec"]["embed"]["attrs"] == ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+
+
+def test_a_base_model_without_ner_gives_a_fresh_recognizer(tmp_path: Path) -> None:
+    import spacy
+
+    from curate.extract.nlp import default_model
+    from curate.train import Settings, train
+
+    base = tmp_path / "base"
+    spacy.load(default_model(), exclude=["ner"]).to_disk(base)
+    release(_team_gold(), root=tmp_path / "gold", name="teams", splits="test")
+    settings = Settings(base_model=str(base), max_steps=2, eval_frequency=1)
+    result = train("teams", name="fresh", gold_root=tmp_path / "gold", output=tmp_path / "m",
+                   settings=settings)  # fmt: skip
+    about = result.meta["components"]["entities"]
+    assert about["initialised_from"] == "nothing" and "ents_f" in about["dev_scores"]
+    assert spacy.load(result.path).pipe_names == ["entities"]

@@ -177,14 +177,16 @@ def train(
                 "training_config": _TRAINING_CFG[COMPONENT],
             }
         if plan.entity_split:
-            ent_scores = scores[ENTITY_COMPONENT]
+            ent_scores = dict(scores[ENTITY_COMPONENT])
+            gold_labels, base = ent_scores.pop("gold_labels", None), ent_scores.pop("base", None)
             components[ENTITY_COMPONENT] = {
                 "labels": plan.entity_labels,
                 **plan.entity_counts,
                 "initialised_from": f"{base_version} ner" if base_ner is not None else "nothing",
                 "dev_scores": ent_scores,
-                "dev_scores_gold_labels": ent_scores.pop("gold_labels", None),
-                "base_dev_scores": ent_scores.pop("base", None),
+                # Both on the gold's labels only: did fine-tuning help or make it forget?
+                "dev_scores_gold_labels": gold_labels,
+                "base_dev_scores": base,
                 "alignment": ent_alignment.to_dict(),
                 "training_config": _TRAINING_CFG[ENTITY_COMPONENT],
             }
