@@ -169,6 +169,11 @@ def test_an_interrupted_quote_is_one_quote_with_its_source_and_cue(parse) -> Non
     (q,) = model_quotes(doc, parts)
     assert (q.start, q.end) == (0, len(doc.text)) and q.kind == "direct"
     assert q.speaker.text == "Tapper" and q.cue.text == "said"
+    # two content fragments; the attribution between them is not content
+    assert [f.text for f in q.fragments] == [
+        "“It’s horrifying,”",
+        "“and I’m sure it will have an impact.”",
+    ]
 
 
 def test_reported_speech_links_the_cue_it_hangs_on_and_its_subject(parse) -> None:

@@ -362,7 +362,7 @@ def model_quotes(doc: Doc, parts: Sequence[Part]) -> list[Quote]:
             speaker_chars = _speaker_for(doc, art, cue_tok, sources, group)
         start, end = doc[first.start].idx, _end_char(doc[last.end - 1])
         kind = _kind(text[start:end])
-        f = rules._Found(start, end, kind)
+        f = rules._Found(start, end, kind, parts=_content_parts(text, doc, group))
         if cue is not None:
             f.cue = _chars(doc, cue)
         elif cue_tok is not None:
@@ -380,10 +380,9 @@ def model_quotes(doc: Doc, parts: Sequence[Part]) -> list[Quote]:
         if e - s < 2:
             continue
         out.append(
-            Quote(
-                s,
-                e,
-                text[s:e],
+            Quote.of_fragments(
+                text,
+                rules._fragments(text, f.parts, s, e),
                 f.kind,
                 speaker=rules._span(text, f.speaker),
                 cue=rules._span(text, f.cue),
@@ -391,6 +390,20 @@ def model_quotes(doc: Doc, parts: Sequence[Part]) -> list[Quote]:
             )
         )
     return out
+
+
+def _content_parts(text: str, doc: Doc, group: list[Part]) -> list[tuple[int, int]]:
+    """The content fragments of a group (character offsets): parts separated by nothing
+    but whitespace (one content over a paragraph break) are one fragment; a part after
+    an attribution that interrupts the quote is another. Empty for a one-fragment quote."""
+    out: list[tuple[int, int]] = []
+    for part in group:
+        s, e = _chars(doc, part)
+        if out and not text[out[-1][1] : s].strip():
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out if len(out) > 1 else []
 
 
 def _groups(doc: Doc, contents: list[Part], parts: Sequence[Part]) -> list[list[Part]]:
