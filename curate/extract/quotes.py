@@ -783,6 +783,8 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
                 continue  # the direct quote already covers it
             start, end = _cover_quotes(art, start, end)
             kind = "mixed" if any(start <= q.start < end for q in art.quoted) else "indirect"
+            if kind == "indirect" and rule != "according":
+                end = _before_aside_tail(doc, start, end)
             who = _speaker_token(tok, art)
             if who is not None and start <= who.idx < end and not aside:
                 start = _cue_span(tok)[1]  # "that many economists say is ...": after the cue
@@ -965,10 +967,53 @@ def _object_contents(tok: Token) -> Iterable[tuple[int, int, bool]]:
     lo = min(c.left_edge.i for c in right)
     # The verb's other complements after the object belong to what it reports
     # (``cited disparaging remarks ... as examples of ...``), as in PolNeAR.
-    args = [c for c in tok.rights if c.dep_ not in _NOT_ARGS and c.i >= right[0].i]
+    args = [
+        c
+        for c in tok.rights
+        if c.i >= right[0].i and (c.dep_ not in _NOT_ARGS or _reported_advcl(c))
+    ]
     hi = max(c.right_edge.i for c in right + args)
     if hi - lo >= 1:
         yield (*_tok_chars(doc[lo : hi + 1]), False)
+
+
+def _before_aside_tail(doc: Doc, start: int, end: int) -> int:
+    """Where reported content ``start:end`` ends when it closes with an aside of the
+    writer's after a comma: a non-restrictive relative clause (``..., which includes
+    building a border wall``) or a ``while`` clause. PolNeAR leaves these out more often
+    than not (train: 47 such contents match gold only when cut, 25 only when kept)."""
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is None:
+        return end
+    for k in range(2, len(span) - 1):
+        if span[k].text != ",":
+            continue
+        tail = span[k + 1 :]
+        roots = [t for t in tail if not (tail.start <= t.head.i < tail.end) or t.head is t]
+        if len(roots) != 1:
+            continue
+        root = roots[0]
+        if root.head.i >= span.end:
+            return end
+        relative = root.dep_ == "relcl" or tail[0].lower_ in ("which", "who", "whom", "whose")
+        marks = {c.lower_ for c in root.children if c.dep_ == "mark"}
+        if relative or (root.dep_ == "advcl" and "while" in marks):
+            return span[k].idx
+        return end
+    return end
+
+
+def _reported_advcl(clause: Token) -> bool:
+    """An adverbial clause that belongs to what an object cue reports: an infinitive
+    (``urged the party | to ax its superdelegates``) or a question (``asked the students
+    | if they were ...``), which the parser hangs on the verb rather than on its object.
+    (PolNeAR train: the content then runs on in about 4 of 5 cases.)"""
+    if clause.dep_ != "advcl":
+        return False
+    first = clause.left_edge
+    return (first.lower_ == "to" and first.dep_ == "aux") or any(
+        c.dep_ == "mark" and c.lower_ in ("if", "whether") for c in clause.children
+    )
 
 
 def _cover_quotes(art: _Article, start: int, end: int) -> tuple[int, int]:
