@@ -231,9 +231,9 @@ CERTAINTY: dict[str, float] = {
     "mixed+cue+speaker": 0.82,  # n=2114
     "mixed according": 0.79,  # n=47
     # indirect rows after the learned filter (v4; in-sample: the filter learned on train)
-    "indirect according": 0.83,  # n=333
-    "indirect+cue+speaker": 0.78,  # n=5656
-    "indirect+cue": 0.65,  # n=439
+    "indirect according": 0.83,  # n=332
+    "indirect+cue+speaker": 0.79,  # n=5618
+    "indirect+cue": 0.67,  # n=409
 }
 
 
