@@ -144,6 +144,9 @@ class _Found:
     parts: list[tuple[int, int]] = field(default_factory=list)
     #: the token heading the speaker (reported speech), a feature of the learned filter
     who: Token | None = None
+    #: where this content stands among several the same cue reports (``before`` the cue,
+    #: ``first`` or ``later`` after it), empty when it reports one: a filter feature
+    among: str = ""
 
 
 def extract_quotes(doc: Doc) -> list[Quote]:
@@ -344,7 +347,7 @@ def candidate_features(doc: Doc, f: _Found, start: int, end: int) -> list[str] |
     word)."""
     if f.kind != "indirect" or f.cue_tok is None or f.rule not in _FILTERED_RULES:
         return None
-    return _quote_filter.candidate_features(doc, f.cue_tok, f.rule, start, end, f.who)
+    return _quote_filter.candidate_features(doc, f.cue_tok, f.rule, start, end, f.who, f.among)
 
 
 _FILTERED_RULES = ("speech", "object", "clause", "according")
@@ -790,6 +793,11 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
             if who is not None and start <= who.idx < end and not aside:
                 start = _cue_span(tok)[1]  # "that many economists say is ...": after the cue
             f = _Found(start, end, kind, cue=_cue_span(tok), rule=rule, cue_tok=tok)
+            if len(contents) > 1:
+                after = [c for c in contents if c[0] >= tok.idx]
+                f.among = (
+                    "before" if start < tok.idx else "first" if after[0][0] == start else "later"
+                )
             if who is not None and (aside or not (start <= who.idx < end)):
                 f.speaker, f.who = _np(who), who
             if aside:
