@@ -555,3 +555,17 @@ def test_an_object_cues_question_clause_is_part_of_what_it_reports(nlp):
     text = "Reporters asked the students if they were always so serious."
     found = [q.text for q, _ in _extract(nlp(text), learned_filter=False)]
     assert "the students if they were always so serious" in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Graham endorsed Senator Ted Cruz last week.",
+        "The governor endorsed Senator Ted Cruz during a conference call with reporters.",
+        "The governor endorsed Senator Ted Cruz in a fundraising email.",
+        "The governor endorsed Senator Ted Cruz on Tuesday.",
+    ],
+)
+def test_when_and_where_it_was_said_is_not_what_an_object_cue_reports(nlp, text):
+    found = [q.text for q, _ in _extract(nlp(text), learned_filter=False)]
+    assert found == ["Senator Ted Cruz"]
