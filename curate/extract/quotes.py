@@ -236,8 +236,8 @@ CERTAINTY: dict[str, float] = {
     "mixed according": 0.79,  # n=47
     # indirect rows after the learned filter (v4; in-sample: the filter learned on train)
     "indirect according": 0.83,  # n=332
-    "indirect+cue+speaker": 0.79,  # n=5618
-    "indirect+cue": 0.67,  # n=409
+    "indirect+cue+speaker": 0.80,  # n=5577
+    "indirect+cue": 0.68,  # n=412
 }
 
 
