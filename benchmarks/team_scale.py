@@ -13,9 +13,11 @@ each in a forked child so its peak memory is its own:
 * ``export``: the gold written as a dataset version (Parquet, JSONL, DocBin, CoNLL);
 * ``evaluate``: the synthetic predictions scored against that gold (no bootstrap).
 
-Prints time and peak RSS of each stage at each size, and the ratio of each size's time to
-the size before (cost grows at most linearly when the ratio is at most the size ratio).
-The load step is Label Studio's own import and is printed for reference.
+Prints time, peak RSS and CPU seconds (curate's own process, Label Studio's process tree,
+PostgreSQL's) of each stage at each size, and the ratio of each size's time and of curate's
+CPU seconds to the size before (cost grows at most linearly when the ratio is at most the
+size ratio). CPU seconds hold when the machine is shared; wall time does not. The load
+step is Label Studio's own import and is printed for reference.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -100,8 +104,39 @@ def load(conn: Any, n: int) -> tuple[dict[str, Any], list[int]]:
     return project, users
 
 
-def measured(fn: Callable[[], Any]) -> tuple[float, float, Any]:
-    """Run ``fn`` in a forked child: (seconds, peak RSS in MB, its small result)."""
+class Servers:
+    """CPU seconds used so far by Label Studio's process tree and the PostgreSQL server's
+    (psutil; reaped children included), so each stage can say where the time went."""
+
+    def __init__(self, ls_pid: int, pg_port: int | None) -> None:
+        self.roots = {"LS": ls_pid}
+        if pg_port is not None:
+            for proc in psutil.process_iter(["cmdline"]):
+                cmd = proc.info["cmdline"] or []
+                if "-D" in cmd and "-p" in cmd and str(pg_port) in cmd:
+                    self.roots["db"] = proc.pid
+
+    def cpu(self) -> dict[str, float]:
+        out = {}
+        for name, pid in self.roots.items():
+            total = 0.0
+            try:
+                root = psutil.Process(pid)
+                t = root.cpu_times()
+                total = t.user + t.system + t.children_user + t.children_system
+                for child in root.children(recursive=True):
+                    with suppress(psutil.Error):
+                        c = child.cpu_times()
+                        total += c.user + c.system
+            except psutil.Error:
+                pass
+            out[name] = total
+        return out
+
+
+def measured(fn: Callable[[], Any], servers: Servers) -> tuple[float, float, Any, dict]:
+    """Run ``fn`` in a forked child: (seconds, peak RSS in MB, its small result, CPU
+    seconds of curate (the child), Label Studio and the database during the run)."""
     ctx = mp.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
 
@@ -109,17 +144,23 @@ def measured(fn: Callable[[], Any]) -> tuple[float, float, Any]:
         t0 = time.perf_counter()
         out = fn()
         secs = time.perf_counter() - t0
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        child.send((secs, peak, out))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        peak = usage.ru_maxrss / 1024
+        child.send((secs, peak, out, usage.ru_utime + usage.ru_stime))
 
+    before = servers.cpu()
     p = ctx.Process(target=run)
     p.start()
-    secs, peak, out = parent.recv()
+    secs, peak, out, own = parent.recv()
     p.join()
-    return secs, peak, out
+    after = servers.cpu()
+    cpu = {"curate": own, **{k: after[k] - before[k] for k in after}}
+    return secs, peak, out, cpu
 
 
-def stages(conn: Any, project: dict[str, Any], n: int, work: Path) -> dict[str, tuple]:
+def stages(
+    conn: Any, project: dict[str, Any], n: int, work: Path, servers: Servers
+) -> dict[str, tuple]:
     from curate.gold import write_version
     from curate.gold.load import iter_version
     from curate.score.evaluate import score
@@ -133,14 +174,14 @@ def stages(conn: Any, project: dict[str, Any], n: int, work: Path) -> dict[str, 
         r = pull(conn, project["id"], work / "pulls", merge_policy=MergePolicy("majority"))
         return {"path": str(r.path), "gold": r.gold_count, "conflicts": r.conflict_count}
 
-    out["pull"] = measured(do_pull)
+    out["pull"] = measured(do_pull, servers)
     state.update(out["pull"][2])
 
     def do_adjudicate() -> dict[str, Any]:
         r = adjudicate(conn, state["path"], schema=SCHEMA)
         return {"review_tasks": r.added}
 
-    out["adjudicate"] = measured(do_adjudicate)
+    out["adjudicate"] = measured(do_adjudicate, servers)
 
     def do_export() -> dict[str, Any]:
         from curate.io.jsonl import read_jsonl
@@ -149,7 +190,7 @@ def stages(conn: Any, project: dict[str, Any], n: int, work: Path) -> dict[str, 
         path = write_version(docs, name=f"team{n}", root=work / "gold", splits="test")
         return {"version": str(path)}
 
-    out["export"] = measured(do_export)
+    out["export"] = measured(do_export, servers)
     state.update(out["export"][2])
 
     def do_evaluate() -> dict[str, Any]:
@@ -160,7 +201,7 @@ def stages(conn: Any, project: dict[str, Any], n: int, work: Path) -> dict[str, 
         r = score(gold(), preds, tasks=("entities",), draws=0, keep_predictions=False)
         return {"articles": len(r.table.rows), "name": r.name}
 
-    out["evaluate"] = measured(do_evaluate)
+    out["evaluate"] = measured(do_evaluate, servers)
     return out
 
 
@@ -175,7 +216,7 @@ def main() -> None:
     from curate.studio.client import connect
     from curate.studio.postgres import private_postgres
 
-    rows: list[tuple[str, int, str, float, float, str]] = []
+    rows: list[tuple[str, int, str, float, float, dict, str]] = []
     for db in args.databases.split(","):
         tmp = Path(tempfile.mkdtemp(prefix=f"curate-team-{db}-"))
         try:
@@ -183,33 +224,50 @@ def main() -> None:
                 srv = server.start(tmp / "ls", port=server.find_free_port(), database=db, pg=pg)
                 try:
                     conn = connect(srv.url, srv.api_key)
+                    servers = Servers(srv.pid, pg.port if pg else None)
                     for n in sizes:
+                        before = servers.cpu()
                         t0 = time.perf_counter()
                         project, _ = load(conn, n)
                         secs = time.perf_counter() - t0
-                        rows.append((db, n, "load (LS import)", secs, 0.0, ""))
+                        after = servers.cpu()
+                        cpu = {k: after[k] - before[k] for k in after}
+                        rows.append((db, n, "load (LS import)", secs, 0.0, cpu, ""))
                         print(f"[{db}] {n}: loaded in {secs:.1f} s", flush=True)
-                        for stage, (secs, peak, info) in stages(conn, project, n, tmp).items():
+                        done = stages(conn, project, n, tmp, servers)
+                        for stage, (secs, peak, info, cpu) in done.items():
                             note = ", ".join(f"{k} {v}" for k, v in info.items() if k != "path")
-                            rows.append((db, n, stage, secs, peak, note))
+                            rows.append((db, n, stage, secs, peak, cpu, note))
                             print(f"[{db}] {n}: {stage} {secs:.1f} s, {peak:.0f} MB", flush=True)
                 finally:
                     server.stop_server(srv)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
+    print("CPU seconds: curate (the stage's own process), LS (Label Studio's), db (PostgreSQL's)")
     print(
-        f"{'database':9} {'tasks':>7} {'stage':17} {'seconds':>9} {'x prev':>7} "
-        f"{'peak MB':>8}  notes"
+        f"{'database':9} {'tasks':>7} {'stage':17} {'seconds':>8} {'x prev':>6} "
+        f"{'curate':>7} {'x prev':>6} {'LS':>7} {'db':>6} {'peak MB':>8}  notes"
     )
-    prev: dict[tuple[str, str], tuple[int, float]] = {}
-    for db, n, stage, secs, peak, note in rows:
+    prev: dict[tuple[str, str], tuple[int, float, float]] = {}
+    for db, n, stage, secs, peak, cpu, note in rows:
         before = prev.get((db, stage))
-        ratio = f"{secs / before[1]:.1f}" if before and before[1] > 0 else "-"
+        own = cpu.get("curate", 0.0)
+
+        def x(new: float, old: float | None) -> str:
+            return f"{new / old:.1f}" if old else "-"
+
+        ratio = x(secs, before[1] if before else None)
+        own_ratio = x(own, before[2] if before else None) if own else "-"
         size_ratio = f" (size x{n // before[0]})" if before else ""
-        prev[(db, stage)] = (n, secs)
+        prev[(db, stage)] = (n, secs, own)
         peak_s = f"{peak:.0f}" if peak else "-"
-        print(f"{db:9} {n:>7} {stage:17} {secs:9.1f} {ratio:>7} {peak_s:>8}  {note}{size_ratio}")
+        own_s = f"{own:.1f}" if own else "-"
+        db_s = f"{cpu['db']:.1f}" if "db" in cpu else "-"
+        print(
+            f"{db:9} {n:>7} {stage:17} {secs:8.1f} {ratio:>6} {own_s:>7} {own_ratio:>6} "
+            f"{cpu.get('LS', 0.0):7.1f} {db_s:>6} {peak_s:>8}  {note}{size_ratio}"
+        )
 
 
 if __name__ == "__main__":

@@ -213,3 +213,9 @@ def test_alpha_equals_the_krippendorff_package_with_missing_coders() -> None:
         for x in agreement([d for d in docs if d.provenance.annotator != "c"]).by_annotator
     }
     assert by["a"].alpha == pytest.approx(pair)
+
+
+def test_a_gold_version_is_refused_with_what_to_give_instead() -> None:
+    version = Path(__file__).resolve().parent.parent / "data" / "gold" / "seeds" / "2.0.0"
+    with pytest.raises(InputError, match="is a gold version.*pull folder.*--gold"):
+        load_annotations(version)

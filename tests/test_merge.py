@@ -201,7 +201,16 @@ def test_label_rules_are_recorded_and_read_back():
 
 
 @pytest.mark.parametrize(
-    "text", ["QUOTE", "=majority", "QUOTE=most", "QUOTE=0-of-n", "ORG=majority,max=3", "A=b,"]
+    "text",
+    [
+        "QUOTE",
+        "=majority",
+        "QUOTE=most",
+        "QUOTE=0-of-n",
+        "ORG=majority,max=3",
+        "A=b,",
+        "ORG=2-of-n,min=0",
+    ],
 )
 def test_bad_label_rules_say_how_to_write_them(text):
     with pytest.raises(CurateError, match="LABEL=RULE"):

@@ -10,7 +10,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from curate.extract import get  # noqa: E402
 from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
-from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
+from curate.extract.quotes import REQUIRED_PIPES, _extract, extract_quotes  # noqa: E402
 from curate.marks import find_quoted  # noqa: E402
 from curate.model import Document, Quote  # noqa: E402
 
@@ -526,3 +526,46 @@ def test_an_aside_inside_reported_speech_is_left_out_of_its_fragments(nlp):
         "local officials should be vigilant",
     ]
     assert (q.kind, q.speaker.text, q.cue.text) == ("indirect", "he", "said")
+
+
+@pytest.mark.parametrize(
+    "text, content",
+    [
+        # A non-restrictive relative clause or a `while` clause is the writer's aside.
+        (
+            "Trump defended his immigration plan, which includes building a border wall.",
+            "his immigration plan",
+        ),
+        (
+            "Kirby said the talks had stalled, which surprised many diplomats.",
+            "the talks had stalled",
+        ),
+        (
+            "She said the economy was growing, while critics pointed to rising prices.",
+            "the economy was growing",
+        ),
+    ],
+)
+def test_reported_content_stops_before_a_writers_aside(nlp, text, content):
+    # The rule itself, with the learned filter off (it may judge the short object).
+    assert content in [q.text for q, _ in _extract(nlp(text), learned_filter=False)]
+
+
+def test_an_object_cues_question_clause_is_part_of_what_it_reports(nlp):
+    text = "Reporters asked the students if they were always so serious."
+    found = [q.text for q, _ in _extract(nlp(text), learned_filter=False)]
+    assert "the students if they were always so serious" in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Graham endorsed Senator Ted Cruz last week.",
+        "The governor endorsed Senator Ted Cruz during a conference call with reporters.",
+        "The governor endorsed Senator Ted Cruz in a fundraising email.",
+        "The governor endorsed Senator Ted Cruz on Tuesday.",
+    ],
+)
+def test_when_and_where_it_was_said_is_not_what_an_object_cue_reports(nlp, text):
+    found = [q.text for q, _ in _extract(nlp(text), learned_filter=False)]
+    assert found == ["Senator Ted Cruz"]

@@ -62,3 +62,18 @@ def test_shipped_weights_say_where_they_come_from():
     assert "PolNeAR train" in data["trained_on"] and "scikit-learn" in data["model"]
     f = shipped_filter()
     assert 0.0 < f.threshold < 1.0 and "bias" in f.weights
+
+
+def test_a_content_among_several_of_its_cue_is_a_feature(nlp):
+    from curate.extract._quote_filter import candidate_features
+
+    doc = nlp("Kirby said the talks had stalled.")
+    cue = next(t for t in doc if t.lower_ == "said")
+    start = doc.text.index("the talks")
+    end = doc.text.index(".")
+    alone = candidate_features(doc, cue, "speech", start, end, cue.head)
+    later = candidate_features(doc, cue, "speech", start, end, cue.head, "later")
+    assert set(later) - set(alone) == {"among=later", "rule|among=speech|later"}
+    # The shipped weights know it (it lowers the probability of a later content).
+    weights = shipped_filter().weights
+    assert weights.get("among=later", 0.0) < 0

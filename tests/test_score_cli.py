@@ -148,7 +148,6 @@ def test_compare_without_change_says_so(files):
         (["nosuchmodule_xyz:fn"], "cannot import module 'nosuchmodule_xyz'"),
         (["GOOD", "-g", "missing.jsonl"], "missing.jsonl"),
         (["GOOD", "--compare", "GOLD"], "not a curate evaluation report"),
-        (["GOOD", "--only", "tables"], "unknown task 'tables'"),
     ],
 )
 def test_errors_are_one_clear_line(files, monkeypatch, args, message):
@@ -159,6 +158,22 @@ def test_errors_are_one_clear_line(files, monkeypatch, args, message):
     r = run(*args)
     assert r.exit_code == 1, r.output
     assert "error:" in r.output and message in r.output
+    assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--only", "tables"], "unknown task 'tables'"),
+        (["--confidence", "1.5"], "must be between 0 and 1"),
+        (["--min-overlap", "2"], "--min-overlap"),
+    ],
+)
+def test_bad_options_are_usage_errors(files, monkeypatch, args, message):
+    monkeypatch.chdir(files)
+    r = run("good.jsonl", "-g", "gold.jsonl", *args)
+    assert r.exit_code == 2, r.output
+    assert message in " ".join(r.output.replace("│", " ").split())
     assert "Traceback" not in r.output
 
 

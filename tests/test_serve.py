@@ -352,3 +352,21 @@ def test_order_names_are_checked(tmp_path: Path) -> None:
         list(scored([Document.from_article(Article("a", "x"))], "longest", tmp_path))
     # Nothing trained serves yet: the quote model shipped with curate orders the tasks.
     assert serving_model(tmp_path) == "polnear-quotes"
+
+
+def test_a_taken_port_is_one_line_before_the_model_loads() -> None:
+    import socket
+
+    from curate.serve.run import listen
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(CurateError, match=f"port {port} on 127.0.0.1 is already in use"):
+            listen("127.0.0.1", port)
+    free = listen("127.0.0.1", 0)
+    try:
+        assert free.getsockname()[1] > 0
+    finally:
+        free.close()

@@ -105,6 +105,14 @@ def test_agreement_html_marks_low_values_and_escapes_names():
                 "u_alpha": 0.61,
             },
         ],
+        "overall": {
+            "label": "all",
+            "spans": 9,
+            "f1_exact": 0.55,
+            "f1_overlap": 0.91,
+            "alpha": 0.93,
+            "u_alpha": 0.62,
+        },
         "by_annotator": [
             {
                 "annotator": "<b>x</b>",
@@ -141,6 +149,8 @@ def test_agreement_html_marks_low_values_and_escapes_names():
     assert '<td class="low">0.500</td>' in html  # F1 exact 0.5 < 0.67
     assert "<td>0.950</td>" in html
     assert '<td class="low">0.610</td>' in html and "unitizing alpha" in html
+    assert '<tr class="total"><td>all</td><td>9</td>' in html  # the labels' total row
+    assert '<td class="low">0.620</td>' in html
     assert "<td>-</td></tr>" in html  # a report from before u-alpha: no per-annotator figure
     assert 'class="bar low"' in html  # the annotator's overlap F1 bar (0.2)
     assert "Each annotator against the gold" in html

@@ -34,9 +34,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_model_folder_and_meta(trained: Path) -> None:
     folder = trained / "seedy" / "1.0.0"
-    assert {"config.cfg", "training.cfg", "curate-model.json", "quotes"} <= {
-        p.name for p in folder.iterdir()
-    }
+    assert {
+        "config.cfg",
+        "training.cfg",
+        "training-entities.cfg",
+        "curate-model.json",
+        "quotes",
+        "entities",
+    } <= {p.name for p in folder.iterdir()}
     meta = json.loads((folder / "curate-model.json").read_text(encoding="utf-8"))
     manifest = SEEDS / "2.0.0" / "manifest.json"
     assert meta["name"] == "seedy" and meta["version"] == "1.0.0"
@@ -47,6 +52,11 @@ def test_model_folder_and_meta(trained: Path) -> None:
     assert "ents_f" in meta["dev_scores"]
     assert meta["versions"]["spacy"].startswith("3.8")
     assert meta["alignment"]["spans"] > 0
+    # The seeds have entities too: an entity component, with its labels and dev scores.
+    assert list(meta["components"]) == ["quotes", "entities"]
+    ents = meta["components"]["entities"]
+    assert sum(ents["labels"].values()) == ents["train_entities"] > 0
+    assert "ents_f" in ents["dev_scores"] and meta["notes"] == []
     # The config that trained it, seed included: `spacy train training.cfg` redoes it.
     training = (folder / "training.cfg").read_text(encoding="utf-8")
     assert "seed = 7" in training and "max_steps = 4" in training
@@ -78,7 +88,10 @@ def test_preannotate_and_evaluate_load_the_model_by_name(
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == len(docs)
     assert all(
-        r["source"]["model_version"].endswith("+curate.quotes.hybrid.v1:seedy@1.0.0") for r in rows
+        r["source"]["model_version"].endswith(
+            "+curate.entities.learned.v1:seedy@1.0.0+curate.quotes.hybrid.v1:seedy@1.0.0"
+        )
+        for r in rows
     )
     report = tmp_path / "report.json"
     result = CliRunner().invoke(
@@ -98,7 +111,7 @@ def test_a_gold_that_cannot_train_is_refused(
     tmp_path: Path, name: str, keep: str, message: str
 ) -> None:
     docs = load_documents(SEEDS)
-    docs = [d.with_(quotes=()) for d in docs] if keep == "no quotes" else docs[:1]
+    docs = [d.with_(quotes=(), entities=()) for d in docs] if keep == "no quotes" else docs[:1]
     release(docs, root=tmp_path / "gold", name=name, splits="test")
     result = CliRunner().invoke(
         app,
@@ -156,6 +169,11 @@ def test_an_interrupted_quote_is_one_quote_with_its_source_and_cue(parse) -> Non
     (q,) = model_quotes(doc, parts)
     assert (q.start, q.end) == (0, len(doc.text)) and q.kind == "direct"
     assert q.speaker.text == "Tapper" and q.cue.text == "said"
+    # two content fragments; the attribution between them is not content
+    assert [f.text for f in q.fragments] == [
+        "“It’s horrifying,”",
+        "“and I’m sure it will have an impact.”",
+    ]
 
 
 def test_reported_speech_links_the_cue_it_hangs_on_and_its_subject(parse) -> None:

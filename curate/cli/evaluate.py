@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from curate.cli.app import command, console, err_console
-from curate.extract.resolve import CALLABLE_PROTOCOL
+from curate.extract.resolve import CALLABLE_PROTOCOL, TASKS
 
 EXIT_REGRESSION = 3
 
@@ -25,6 +25,21 @@ Exit codes: 0 scored, 1 error (bad gold, extractor or report; gold records left 
 
 {CALLABLE_PROTOCOL}
 """
+
+
+def _tasks(value: list[str] | None) -> list[str] | None:
+    """--only: entities and/or quotes (a usage error, exit 2, otherwise)."""
+    for task in value or ():
+        if task not in TASKS:
+            raise typer.BadParameter(f"unknown task {task!r}; use {' and/or '.join(TASKS)}")
+    return value
+
+
+def _open_unit(value: float) -> float:
+    """--confidence: strictly between 0 and 1 (a usage error, exit 2, otherwise)."""
+    if not 0 < value < 1:
+        raise typer.BadParameter(f"must be between 0 and 1 (e.g. 0.95), not {value}")
+    return value
 
 
 @command("evaluate", help=HELP)
@@ -46,7 +61,10 @@ def evaluate_cli(
     version: str | None = typer.Option(None, "--version", help="Gold version (default: latest)."),
     split: str | None = typer.Option(None, "--split", help="Gold split (default: all)."),
     only: list[str] = typer.Option(
-        None, "--only", help="Score only entities or only quotes (repeatable)."
+        None,
+        "--only",
+        callback=_tasks,
+        help="Score only entities or only quotes (repeatable).",
     ),
     json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
     html_path: Path | None = typer.Option(
@@ -64,10 +82,14 @@ def evaluate_cli(
         1000, "--bootstrap", min=0, help="Bootstrap resamples for the intervals (0: none)."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
-    confidence: float = typer.Option(0.95, "--confidence", help="Interval coverage."),
+    confidence: float = typer.Option(
+        0.95, "--confidence", callback=_open_unit, help="Interval coverage, between 0 and 1."
+    ),
     min_overlap: float = typer.Option(
         0.0,
         "--min-overlap",
+        min=0.0,
+        max=1.0,
         help="Entities: share of the gold span a prediction must cover to count as "
         "overlapping (0: any shared character).",
     ),

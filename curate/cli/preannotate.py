@@ -82,8 +82,9 @@ def preannotate_cli(
     quote_model: str = typer.Option(
         None,
         "--quote-model",
-        help="Trained quote model (`curate train`): NAME, NAME@VERSION under models/, or its "
-        "folder; runs the hybrid extractor over it unless --quotes says otherwise.",
+        help="Trained model (`curate train`): NAME, NAME@VERSION under models/, or its "
+        "folder; runs the hybrid extractor over it unless --quotes says otherwise, and its "
+        "entity component (when it has one) in place of the spaCy model's entities.",
     ),
 ) -> None:
     """Pre-annotate articles with spaCy entities and quotes (speaker, cue, kind).

@@ -147,7 +147,7 @@ def render(r: PullResult) -> None:
         how = ", ".join([r.merge_policy.name, *(x.to_text() for x in r.merge_policy.labels)])
         t.add_row(
             f"regions ({how})",
-            f"accepted {merged['regions_accepted']}, rejected {merged['regions_rejected']}, "
+            f"accepted {merged['regions_accepted']}, dropped {merged['regions_rejected']}, "
             f"to review {merged['regions_review']}",
         )
         t.add_row(
@@ -161,7 +161,7 @@ def render(r: PullResult) -> None:
                     f"{word} {merged[f'{rule.label} regions_{key}']}"
                     for word, key in (
                         ("accepted", "accepted"),
-                        ("rejected", "rejected"),
+                        ("dropped", "rejected"),
                         ("to review", "review"),
                     )
                 ),

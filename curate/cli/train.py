@@ -1,4 +1,5 @@
-"""``curate train``: a quote model from a gold version, written to a versioned model folder."""
+"""``curate train``: a quote model and an entity recognizer from a gold version, written to a
+versioned model folder."""
 
 from __future__ import annotations
 
@@ -40,17 +41,29 @@ def train_cli(
     eval_frequency: int = typer.Option(
         200, "--eval-frequency", min=1, help="Score on the dev articles every N steps."
     ),
+    entities: bool = typer.Option(
+        True,
+        "--entities/--no-entities",
+        help="Also train an entity recognizer (the base model's, fine-tuned) when the gold "
+        "has entities.",
+    ),
     output: Path = typer.Option(MODELS_DIR, "--output", "-o", help="Where models live."),
     root: Path = typer.Option(GOLD_ROOT, "--root", help="Where gold datasets live."),
 ) -> None:
-    """Train a quote model (content, speaker, cue) on a gold version with spaCy.
+    """Train a quote model (content, speaker, cue) and an entity recognizer on a gold
+    version with spaCy.
 
     Uses the gold's train/dev splits when it has both, else holds out a tenth of its
-    articles (chosen by --seed) to score on. Writes OUTPUT/NAME/VERSION/ with the spaCy
-    pipeline, training.cfg (the exact config of the run, seed included) and
-    curate-model.json (gold name, version and manifest hash, settings, dev scores,
-    library versions). Use it with `curate preannotate --quote-model NAME@VERSION` and
-    `curate evaluate NAME@VERSION`.
+    articles (chosen by --seed) to score on. The quote component learns from the gold's
+    quotes; the entity component (when the gold has entities) starts from the base model's
+    recognizer and is fine-tuned on the articles that have entities, each for at most
+    --max-steps updates. A gold with only one of the two trains that one and says so.
+    Writes OUTPUT/NAME/VERSION/ with the spaCy pipeline, training.cfg and
+    training-entities.cfg (the exact config of each run, seed included) and
+    curate-model.json (gold name, version and manifest hash, settings, per component its
+    labels, counts and dev scores, library versions). Use it with `curate preannotate
+    --quote-model NAME@VERSION` (its entities then come from the model too) and `curate
+    evaluate NAME@VERSION`.
     """
     from curate.extract.nlp import default_model
     from curate.train import Settings, train
@@ -62,6 +75,7 @@ def train_cli(
         max_steps=max_steps,
         epochs=epochs,
         eval_frequency=eval_frequency,
+        entities=entities,
     )
     started = time.perf_counter()
     last: dict[str, Any] = {}
@@ -73,7 +87,7 @@ def train_cli(
         TimeElapsedColumn(),
         console=err_console,
     ) as progress:
-        task = progress.add_task("training", total=max_steps or None, score="")
+        task = progress.add_task("training", total=None, score="")
 
         def on_progress(step: int, total: int | None, info: dict[str, Any] | None) -> None:
             fields: dict[str, Any] = {}
@@ -81,7 +95,9 @@ def train_cli(
                 last.update(info)
                 fields["score"] = f"dev F1 {float(info.get('score') or 0):.3f}"
             # spaCy's loop runs steps 0..max_steps: the last one is the bound itself.
-            progress.update(task, completed=min(step, total) if total else step, **fields)
+            progress.update(
+                task, total=total, completed=min(step, total) if total else step, **fields
+            )
 
         result = train(
             gold,
@@ -94,13 +110,14 @@ def train_cli(
             on_progress=on_progress,
         )
     render(result.meta, time.perf_counter() - started, peak_rss_mb())
+    for note in result.meta.get("notes") or ():
+        console.print(note, highlight=False, soft_wrap=True)
     console.print(f"wrote {result.path}", highlight=False, soft_wrap=True)
 
 
 def render(meta: dict[str, Any], seconds: float, peak_mb: float) -> None:
-    """The model's gold, settings and dev scores as one table."""
+    """The model's gold, settings and dev scores (per trained component) as one table."""
     gold = meta["gold"]
-    scores = meta.get("dev_scores") or {}
     table = Table(title=f"model {meta['name']}@{meta['version']}", show_header=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -111,17 +128,44 @@ def render(meta: dict[str, Any], seconds: float, peak_mb: float) -> None:
         "articles",
         f"{gold['train_articles']} train, {gold['dev_articles']} dev ({gold['dev_rule']})",
     )
-    table.add_row("quotes", f"{gold['train_quotes']} train, {gold['dev_quotes']} dev")
-    a = meta["alignment"]
-    table.add_row(
-        "spans", f"{a['spans']} ({a['misaligned']} off token boundaries, {a['dropped']} dropped)"
-    )
-    per = scores.get("ents_per_type") or {}
-    figures = ", ".join(f"{k} {v['f']:.3f}" for k, v in sorted(per.items()))
-    table.add_row(
-        "dev F1", f"{float(scores.get('ents_f') or 0):.3f}" + (f" ({figures})" if figures else "")
-    )
+    components = meta.get("components") or {meta["component"]: meta}
+    quotes = components.get("quotes")
+    if quotes is not None:
+        table.add_row("quotes", f"{gold['train_quotes']} train, {gold['dev_quotes']} dev")
+        _component_rows(table, "", quotes)
+    ents = components.get("entities")
+    if ents is not None:
+        labels = ", ".join(f"{k} {v}" for k, v in ents["labels"].items())
+        table.add_row(
+            "entities",
+            f"{ents['train_entities']} in {ents['train_articles']} train articles, "
+            f"{ents['dev_entities']} in {ents['dev_articles']} dev ({labels})",
+        )
+        _component_rows(table, "entity ", ents)
+        base = (ents.get("base_dev_scores") or {}).get("ents_f")
+        now = (ents.get("dev_scores_gold_labels") or {}).get("ents_f")
+        if base is not None and now is not None:
+            table.add_row(
+                "entity dev F1, gold labels",
+                f"{now:.3f} (the base recognizer before training: {base:.3f})",
+            )
     table.add_row("seed", str(meta["settings"]["seed"]))
     table.add_row("wall time", f"{seconds:.0f} s")
     table.add_row("peak memory", f"{peak_mb:.0f} MB")
     console.print(table)
+
+
+def _component_rows(table: Table, prefix: str, about: dict[str, Any]) -> None:
+    """Span alignment and dev F1 (per label) of one trained component."""
+    a = about["alignment"]
+    table.add_row(
+        f"{prefix}spans",
+        f"{a['spans']} ({a['misaligned']} off token boundaries, {a['dropped']} dropped)",
+    )
+    scores = about.get("dev_scores") or {}
+    per = scores.get("ents_per_type") or {}
+    figures = ", ".join(f"{k} {v['f']:.3f}" for k, v in sorted(per.items()))
+    table.add_row(
+        f"{prefix}dev F1",
+        f"{float(scores.get('ents_f') or 0):.3f}" + (f" ({figures})" if figures else ""),
+    )

@@ -56,7 +56,9 @@ class Extractor(Protocol):
     model for learned ones (``curate.quotes.hybrid.v1:NAME@VERSION``); ``required_pipes``
     the spaCy components the call reads. The call takes parsed articles and returns one
     :class:`Extraction` per doc, in order. An extractor with a model may also have a
-    ``prepare(docs)`` method that runs the model over a batch before the call.
+    ``prepare(docs)`` method that runs the model over a batch before the call, and a
+    ``replaces_pipes`` tuple naming spaCy components it stands in for (left out of the
+    pipeline: a trained entity component replaces the spaCy model's ``ner``).
     """
 
     @property

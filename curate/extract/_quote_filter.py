@@ -32,13 +32,22 @@ def _length(words: int) -> str:
 
 
 def candidate_features(
-    doc: Doc, cue: Token, rule: str, start: int, end: int, speaker: Token | None
+    doc: Doc,
+    cue: Token,
+    rule: str,
+    start: int,
+    end: int,
+    speaker: Token | None,
+    among: str = "",
 ) -> list[str]:
     """The features of one reported-quote candidate, as ``name=value`` strings.
 
     ``cue`` is the reporting word, ``rule`` the rule that found the content (``speech``,
     ``object``, ``clause``, ``according``), ``start``/``end`` the content's character
-    offsets (end exclusive) and ``speaker`` the token heading who said it, if found.
+    offsets (end exclusive), ``speaker`` the token heading who said it, if found, and
+    ``among`` where the content stands when the cue reports several (``before`` the cue,
+    ``first`` or ``later`` after it; on PolNeAR train most such contents before the cue and
+    after the first are parser slips, not attributions).
     """
     span = doc.char_span(start, end, alignment_mode="expand")
     toks = [t for t in span if not t.is_space] if span is not None else []
@@ -112,6 +121,9 @@ def candidate_features(
     if cue.dep_ != "ROOT":
         feats.append(f"cue_head={cue.head.pos_}")
         feats.append(f"dep|head={cue.dep_}|{lemma(cue.head).lower()}")
+    if among:
+        feats.append(f"among={among}")
+        feats.append(f"rule|among={rule}|{among}")
     return feats
 
 

@@ -8,6 +8,13 @@ quote marks, speakers), plus the model's quotes in sentences the rules found not
 dependency labels are the model's features.
 Without a model named, the one shipped with curate (:data:`DEFAULT_MODEL`) is used.
 
+``curate.entities.learned.v1``: the entities of a model's ``entities`` component (a
+model trained on a gold with entities, see :mod:`curate.train`), used in place of the
+base spaCy model's by the pipeline when a trained model with that component is named
+(:func:`curate.extract.preannotate.pipeline`). Its entities become the doc's
+``doc.ents``, so the quote rules resolve speakers to them. Not registered on its own: it
+exists only with the trained model it names (``curate.entities.learned.v1:NAME@VERSION``).
+
 Linking a model CONTENT to its cue and speaker:
 
 - contents separated only by a paragraph break are one quote; contents separated only by
@@ -45,6 +52,7 @@ if TYPE_CHECKING:
     from curate.schema import LabelSchema
     from curate.train.models import TrainedModel
 
+ENTITIES_NAME = "curate.entities.learned.v1"
 LEARNED_NAME = "curate.quotes.learned.v1"
 HYBRID_NAME = "curate.quotes.hybrid.v1"
 DEFAULT_MODEL = "polnear-quotes"
@@ -56,6 +64,7 @@ _DOUBLE = '"“”«»„'
 
 _local = threading.local()
 _PARTS_KEY = "curate.quote_parts"
+_ENTS_KEY = "curate.learned_ents"
 
 
 @dataclass(frozen=True)
@@ -118,9 +127,11 @@ class QuoteModel:
                 doc.set_ents(ents, default="outside")
 
 
-def load_quote_model(ref: str | Path | None = None, root: str | Path = MODELS_DIR) -> QuoteModel:
-    """The trained model ``ref`` names (see :func:`curate.train.models.find_model`), loaded
-    once per thread. None means :data:`DEFAULT_MODEL`."""
+def load_trained(
+    ref: str | Path | None = None, root: str | Path = MODELS_DIR
+) -> tuple[TrainedModel, Language]:
+    """The trained model ``ref`` names (see :func:`curate.train.models.find_model`) and its
+    spaCy pipeline, loaded once per thread. None means :data:`DEFAULT_MODEL`."""
     import spacy
 
     from curate.extract.nlp import ModelError
@@ -134,8 +145,91 @@ def load_quote_model(ref: str | Path | None = None, root: str | Path = MODELS_DI
             nlp = spacy.load(trained.path)
         except (OSError, ValueError, KeyError) as e:
             raise ModelError(f"trained model {trained.path} cannot be loaded: {e}") from e
-        cache[key] = QuoteModel(trained, nlp)
+        cache[key] = (trained, nlp)
     return cache[key]
+
+
+def _component(trained: TrainedModel, nlp: Language, name: str, what: str) -> Any:
+    if name not in nlp.pipe_names:
+        raise CurateError(
+            f"trained model {trained.ref} has no {name} component (its gold had no {what}); "
+            f"name a model trained on {what}"
+        )
+    return nlp.get_pipe(name)
+
+
+def load_quote_model(ref: str | Path | None = None, root: str | Path = MODELS_DIR) -> QuoteModel:
+    """The quote component of the trained model ``ref`` names (see :func:`load_trained`).
+    Raises CurateError when the model has none."""
+    trained, nlp = load_trained(ref, root)
+    _component(trained, nlp, "quotes", "quotes")
+    return QuoteModel(trained, nlp)
+
+
+def model_components(ref: str | Path, root: str | Path = MODELS_DIR) -> tuple[str, ...]:
+    """The components model ``ref`` was trained with (``quotes``, ``entities``), from its
+    meta (nothing loaded). Raises :class:`curate.train.models.ModelNotFound`."""
+    from curate.train.models import find_model
+
+    return find_model(ref, root).components
+
+
+@dataclass(frozen=True)
+class TrainedEntities:
+    """The entities of a trained model's ``entities`` component, as an
+    :class:`~curate.extract.Extractor` (see the module doc). ``model`` is ``NAME@VERSION``
+    or a folder; the model loads on first use (once per thread). Entities are mapped onto
+    the label config as the base model's are (:func:`curate.extract.entities.extract_entities`).
+    """
+
+    model: str | Path
+    root: str | Path = MODELS_DIR
+    name: str = ENTITIES_NAME
+    tasks: tuple[Task, ...] = ("entities",)
+    # Its recognizer reads the words alone (the base model's, fine-tuned): no tagger, parser.
+    required_pipes: tuple[str, ...] = ()
+    # It stands in for the spaCy model's recognizer, which is then left out of the pipeline.
+    replaces_pipes: tuple[str, ...] = ("ner",)
+
+    def _loaded(self) -> tuple[TrainedModel, Any]:
+        trained, nlp = load_trained(self.model, self.root)
+        return trained, _component(trained, nlp, "entities", "entities")
+
+    @property
+    def version(self) -> str:
+        """``curate.entities.learned.v1:NAME@VERSION``: the extractor and its trained model."""
+        return f"{self.name}:{self._loaded()[0].ref}"
+
+    def prepare(self, docs: Sequence[Doc]) -> None:
+        """Run the component over a batch: its entities replace each doc's ``doc.ents``."""
+        _, pipe = self._loaded()
+        for doc in docs:
+            # "missing", not "outside": the recognizer never starts a span on a token preset O.
+            doc.set_ents([], default="missing")
+        for doc in pipe.pipe(docs, batch_size=max(1, len(docs))):
+            doc.user_data[_ENTS_KEY] = True
+
+    def __call__(self, docs: Sequence[Doc], schema: LabelSchema) -> list[Extraction]:
+        from curate.extract.entities import extract_entities
+
+        out = []
+        for doc in docs:
+            if not doc.user_data.pop(_ENTS_KEY, False):
+                self.prepare([doc])
+                doc.user_data.pop(_ENTS_KEY, None)
+            entities, dropped = extract_entities(doc, schema)
+            out.append(Extraction(entities=tuple(entities), dropped=dict(sorted(dropped.items()))))
+        return out
+
+    def entity_precision(self, schema: LabelSchema) -> dict[str, float]:
+        """``config label -> precision`` of the component on its training run's dev
+        articles (``curate-model.json``); what Label Studio shows as a region's score."""
+        from curate.extract.preannotate import label_precision
+
+        trained, _ = self._loaded()
+        about = (trained.meta.get("components") or {}).get("entities") or {}
+        per_type = (about.get("dev_scores") or {}).get("ents_per_type") or {}
+        return label_precision(per_type, schema)
 
 
 class QuoteExtractor:
@@ -269,7 +363,7 @@ def model_quotes(doc: Doc, parts: Sequence[Part]) -> list[Quote]:
             speaker_chars = _speaker_for(doc, art, cue_tok, sources, group)
         start, end = doc[first.start].idx, _end_char(doc[last.end - 1])
         kind = _kind(text[start:end])
-        f = rules._Found(start, end, kind)
+        f = rules._Found(start, end, kind, parts=_content_parts(text, doc, group))
         if cue is not None:
             f.cue = _chars(doc, cue)
         elif cue_tok is not None:
@@ -287,10 +381,9 @@ def model_quotes(doc: Doc, parts: Sequence[Part]) -> list[Quote]:
         if e - s < 2:
             continue
         out.append(
-            Quote(
-                s,
-                e,
-                text[s:e],
+            Quote.of_fragments(
+                text,
+                rules._fragments(text, f.parts, s, e),
                 f.kind,
                 speaker=rules._span(text, f.speaker),
                 cue=rules._span(text, f.cue),
@@ -298,6 +391,20 @@ def model_quotes(doc: Doc, parts: Sequence[Part]) -> list[Quote]:
             )
         )
     return out
+
+
+def _content_parts(text: str, doc: Doc, group: list[Part]) -> list[tuple[int, int]]:
+    """The content fragments of a group (character offsets): parts separated by nothing
+    but whitespace (one content over a paragraph break) are one fragment; a part after
+    an attribution that interrupts the quote is another. Empty for a one-fragment quote."""
+    out: list[tuple[int, int]] = []
+    for part in group:
+        s, e = _chars(doc, part)
+        if out and not text[out[-1][1] : s].strip():
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out if len(out) > 1 else []
 
 
 def _groups(doc: Doc, contents: list[Part], parts: Sequence[Part]) -> list[list[Part]]:

@@ -79,15 +79,30 @@ def pipeline(quotes: str | None = None, quote_model: str | None = None) -> tuple
     """The extractors of a run: the built-in ones (:func:`curate.extract.builtin`), their
     quote extractor replaced by a trained one when ``quotes`` names one or a
     ``quote_model`` (``NAME@VERSION`` or a folder, see ``curate train``) is given: the
-    hybrid extractor, or the learned one when ``quotes`` says so."""
+    hybrid extractor, or the learned one when ``quotes`` says so. A ``quote_model`` with an
+    entity component also replaces the entity extractor
+    (:class:`curate.extract.learned.TrainedEntities`); one without a quote component keeps
+    the quote rules unless ``quotes`` names a trained extractor."""
     base = extract.builtin()
     rules = [e for e in base if "quotes" in e.tasks]
     if not rules or (quote_model is None and quotes in (None, *(e.name for e in rules))):
         return base
-    from curate.extract.learned import HYBRID_NAME, trained_quotes
+    from curate.extract.learned import (
+        HYBRID_NAME,
+        TrainedEntities,
+        model_components,
+        trained_quotes,
+    )
 
-    trained = trained_quotes(quotes or HYBRID_NAME, quote_model)
-    return tuple(e for e in base if "quotes" not in e.tasks) + (trained,)
+    components = model_components(quote_model) if quote_model is not None else ("quotes",)
+    out: list[Extractor] = list(base)
+    if "entities" in components:
+        assert quote_model is not None
+        out = [TrainedEntities(quote_model) if "entities" in e.tasks else e for e in out]
+    if "quotes" in components or quotes not in (None, *(e.name for e in rules)):
+        trained = trained_quotes(quotes or HYBRID_NAME, quote_model)
+        out = [e for e in out if "quotes" not in e.tasks] + [trained]
+    return tuple(out)
 
 
 def load_pipeline(
@@ -112,7 +127,7 @@ def load_pipeline(
         return model, extract.model_version(model_version(model), extractors)
     name = str(model) if model else None
     required = {p for e in extractors for p in e.required_pipes}
-    exclude = pipes_to_exclude(name, required)
+    exclude = pipes_to_exclude(name, required) | _replaced(name, extractors)
     # curate's own extractors read lemmas through curate.extract.nlp.lemma, which makes
     # them on demand: the pipeline's lemmatizer need not run over every token.
     lazy = all(_module(e).startswith("curate.") for e in extractors)
@@ -130,6 +145,16 @@ def load_pipeline(
 def _module(extractor: Extractor) -> str:
     """The module of a rule extractor's function, or of the extractor's class."""
     return str(getattr(getattr(extractor, "fn", extractor), "__module__", ""))
+
+
+def _replaced(name: str | None, extractors: Sequence[Extractor]) -> set[str]:
+    """Components of model ``name`` an extractor stands in for (``replaces_pipes``: a trained
+    entity component sets ``doc.ents`` before the extractors after it read them), so the
+    spaCy model's own are left out rather than run and overwritten."""
+    from curate.extract.nlp import components
+
+    replaced = {p for e in extractors for p in getattr(e, "replaces_pipes", ())}
+    return replaced & set(components(name)[0]) if replaced else set()
 
 
 def preannotate(
@@ -164,11 +189,17 @@ def preannotate(
     extractors = pipeline(quotes, quote_model)
     nlp, version = load_pipeline(model, extractors, ner_process=ner_process)
     report.model_version = version
+    trained = [e for e in extractors if hasattr(e, "entity_precision")]
     made_by = Prediction(
         version,
         tuple(e.version for e in extractors),
         model_version(nlp),
-        entity_precision=entity_precision(nlp, schema),
+        # A trained entity component's own dev precision, else the spaCy package's.
+        entity_precision=(
+            cast(Any, trained[0]).entity_precision(schema)
+            if trained
+            else entity_precision(nlp, schema)
+        ),
     )
 
     def fits(stream: Iterable[Article]) -> Iterator[tuple[str, Article]]:
@@ -213,6 +244,12 @@ def entity_precision(nlp: Language, schema: LabelSchema) -> dict[str, float]:
     """``config label -> precision`` of the model's NER as its package measured it
     (``meta["performance"]["ents_per_type"][label]["p"]``); empty when it has no figures."""
     per_type = (nlp.meta.get("performance") or {}).get("ents_per_type") or {}
+    return label_precision(per_type, schema)
+
+
+def label_precision(per_type: Mapping[str, Any], schema: LabelSchema) -> dict[str, float]:
+    """``config label -> precision`` from spaCy's ``ents_per_type`` scores (``{label: {"p":
+    ...}}``), labels mapped onto ``schema``; the first label mapped to a config label wins."""
     out: dict[str, float] = {}
     for label, scores in sorted(per_type.items()):
         mapped = schema.map_entity(label)

@@ -88,6 +88,10 @@ def parse_label_rule(text: str) -> LabelRule:
         if key.strip() != "min" or not value.strip().isdigit():
             raise CurateError(f"bad option {option!r} in label policy {text!r}; {form}")
         minimum = int(value)
+        if minimum < 1:
+            raise CurateError(f"min must be at least 1 in label policy {text!r}; {form}")
+    if k is not None and k < 1:
+        raise CurateError(f"K must be at least 1 in label policy {text!r}; {form}")
     return LabelRule(label.strip(), rule, k, minimum)
 
 

@@ -60,6 +60,7 @@ def render_agreement_html(report: Mapping[str, Any], title: str, *, threshold: f
         title=title,
         report=report,
         labels=report.get("labels") or [],
+        overall=report.get("overall"),
         annotators=report.get("by_annotator") or [],
         articles=(report.get("by_article") or [])[:25],
         gamma=report.get("gamma") or {},

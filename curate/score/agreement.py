@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import InputError
+from curate.gold.version import MANIFEST
 from curate.io.brat import read_brat
 from curate.io.records import iter_documents
 from curate.model import Annotation, Document, Span
@@ -378,6 +379,13 @@ def load_annotations(
         path = path / ANNOTATIONS
     elif path.is_dir() and path.with_name(f"{path.name}.{ANNOTATIONS}").is_file():
         path = path.with_name(f"{path.name}.{ANNOTATIONS}")  # an imported gold version
+    if path.is_dir() and (path / MANIFEST).is_file():
+        raise InputError(
+            "is a gold version: one settled annotation per article, nothing to compare; "
+            "give the pull folder it came from (its annotations.jsonl keeps each "
+            "annotator's), or compare the annotators with it: --gold",
+            path=str(path),
+        )
     if path.is_dir():
         corpus = read_brat(path, schema)
         return corpus.annotations, corpus.problems

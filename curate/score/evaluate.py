@@ -201,7 +201,7 @@ def score(
     article's id or text differs.
     """
     tasks = tuple(t for t in TASKS if t in set(tasks))
-    counts: list[dict[str, int]] = []
+    counts = metrics.CountRows()
     ids: list[str] = []
     kept: list[Document] = []
     confusion: Counter[tuple[str, str]] = Counter()
@@ -235,10 +235,10 @@ def score(
             qc, pairs = quotes.article_counts(g.quotes, p.quotes)
             c.update(qc)
             errs += quotes.errors(g.quotes, p.quotes, pairs)
-        counts.append(c)
+        counts.add(c)
         if errs:
             errors[g.id] = sorted(errs, key=lambda e: (e["start"], e["end"]))
-    table = metrics.CountTable.build(ids, counts)
+    table = counts.table(ids)
     totals = table.totals()
     point = metrics.compute(totals, table.columns, tasks)
 

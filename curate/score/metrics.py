@@ -12,6 +12,7 @@ turns summed columns (one row, or one row per bootstrap resample) into named met
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,14 +37,12 @@ class CountTable:
         return {k: i for i, k in enumerate(self.columns)}
 
     @classmethod
-    def build(cls, ids: Sequence[str], counts: Sequence[Mapping[str, int]]) -> CountTable:
-        columns = sorted({k for c in counts for k in c})
-        col = {k: i for i, k in enumerate(columns)}
-        rows = np.zeros((len(counts), len(columns)), dtype=np.int64)
-        for i, c in enumerate(counts):
-            for k, v in c.items():
-                rows[i, col[k]] = v
-        return cls(list(ids), columns, rows)
+    def build(cls, ids: Sequence[str], counts: Iterable[Mapping[str, int]]) -> CountTable:
+        """The table of ``counts`` (one mapping per article, in the order of ``ids``)."""
+        gathered = CountRows()
+        for c in counts:
+            gathered.add(c)
+        return gathered.table(ids)
 
     def totals(self) -> np.ndarray:
         return self.rows.sum(axis=0)
@@ -51,6 +50,39 @@ class CountTable:
     def labels(self) -> list[str]:
         """Entity labels with any count (gold or predicted)."""
         return sorted({k.split("/")[2] for k in self.columns if k.startswith("ent/")} - {"*"})
+
+
+class CountRows:
+    """Per-article counts gathered one article at a time for a :class:`CountTable`, kept
+    compact while a stream is scored: the nonzero cells as three int arrays (row, column,
+    value), about 24 bytes a count instead of a dict per article."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, int] = {}
+        self.n = 0
+        self._cells = (array("q"), array("q"), array("q"))
+
+    def add(self, counts: Mapping[str, int]) -> None:
+        """Append one article's counts (a key with 0 still makes its column)."""
+        rows, cols, values = self._cells
+        for k, v in counts.items():
+            c = self.keys.setdefault(k, len(self.keys))
+            if v:
+                rows.append(self.n)
+                cols.append(c)
+                values.append(v)
+        self.n += 1
+
+    def table(self, ids: Sequence[str]) -> CountTable:
+        """The gathered counts as a table, columns sorted by key."""
+        columns = sorted(self.keys)
+        where = {k: i for i, k in enumerate(columns)}
+        remap = np.array([where[k] for k in self.keys], dtype=np.int64)
+        matrix = np.zeros((self.n, len(columns)), dtype=np.int64)
+        rows, cols, values = (np.frombuffer(a, dtype=np.int64) for a in self._cells)
+        if len(values):
+            matrix[rows, remap[cols]] = values
+        return CountTable(list(ids), columns, matrix)
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:

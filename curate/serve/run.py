@@ -8,7 +8,9 @@ untouched either way).
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from curate import settings
+from curate.errors import CurateError
 from curate.model import Document
 from curate.serve import wire
 from curate.serve.backend import DEFAULT_EXTRACTOR, Backend
@@ -106,6 +109,7 @@ def serve(
     from curate.serve.app import create_app
 
     configure_logging(log_level)
+    sock = listen(host, port)  # before the model loads: a taken port is said at once
     backend, link = build_backend(state_dir, extractor, base_gold, train_steps, seed)
     backend.warm_up()
     app = create_app(backend, on_setup=link.on_setup)
@@ -117,7 +121,31 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=30,
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` for uvicorn to serve on.
+
+    Raises CurateError with one line (what listens there and what to do) when the port is
+    taken or the address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise CurateError(
+                f"port {port} on {host} is already in use; pass another --port, or stop what "
+                "listens there"
+            ) from None
+        raise CurateError(f"cannot listen on {host}:{port} ({e.strerror}); check --host") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def read_status(state_dir: str | Path = DEFAULT_STATE_DIR) -> dict[str, Any]:

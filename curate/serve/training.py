@@ -64,12 +64,16 @@ class CurateTrainer:
     ``max_steps`` updates on ``base_model`` (None: the default spaCy model), and moves the
     model folder to ``out_dir`` in one rename. ``load`` gives :class:`TrainedPipeline`.
     Raises :class:`curate.train.run.TrainError` for fewer than two articles or no quotes.
+    ``entities`` also trains the entity component on the documents' entities; off by
+    default because the gate scores quotes only, so a worse entity recognizer would
+    still be promoted.
     """
 
     max_steps: int = 600
     seed: int = 0
     eval_frequency: int = 200
     base_model: str | None = None
+    entities: bool = False
 
     def __call__(self, train_docs: Sequence[Document], out_dir: Path) -> None:
         from curate.extract.nlp import default_model
@@ -84,6 +88,7 @@ class CurateTrainer:
             seed=self.seed,
             max_steps=self.max_steps,
             eval_frequency=max(1, min(self.eval_frequency, self.max_steps)),
+            entities=self.entities,
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))

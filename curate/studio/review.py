@@ -20,8 +20,9 @@ provenance: who adjudicated, from which annotations).
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,11 +79,9 @@ class Adjudication:
     updated_at: str | None = None
 
 
-def read_pull(pull_dir: str | Path) -> tuple[dict[str, Any], list[dict], dict[int, Document]]:
-    """The report, conflicts and annotations (by annotation id) of a pull folder.
-
-    ``pull_dir`` is a pull folder or its parent (then ``latest`` names the folder).
-    Raises InputError when the folder is not a complete pull.
+def pull_folder(pull_dir: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The pull folder and its report; ``pull_dir`` is a pull folder or its parent (then
+    ``latest`` names the folder). Raises InputError when the folder is not a complete pull.
     """
     path = Path(pull_dir)
     if (path / "latest").is_file() and not (path / "report.json").exists():
@@ -93,14 +92,57 @@ def read_pull(pull_dir: str | Path) -> tuple[dict[str, Any], list[dict], dict[in
             "not a pull folder (no report.json); give data/pulls/<project>/<snapshot>",
             path=str(path),
         )
-    report = json.loads(report_path.read_text(encoding="utf-8"))
+    return path, json.loads(report_path.read_text(encoding="utf-8"))
+
+
+def read_pull(pull_dir: str | Path) -> tuple[dict[str, Any], list[dict], dict[int, Document]]:
+    """The report, conflicts and annotations (by annotation id) of a pull folder, all in
+    memory (small pulls and tests; :func:`iter_conflicts` streams). Raises as
+    :func:`pull_folder` does."""
+    path, report = pull_folder(pull_dir)
     conflicts = [c for _, c in read_jsonl(path / "conflicts.jsonl")]
-    by_id: dict[int, Document] = {}
-    for _, d in read_jsonl(path / "annotations.jsonl"):
-        doc = Document.from_dict(d)
-        if isinstance(doc.provenance, Annotation) and doc.provenance.annotation_ids:
-            by_id[doc.provenance.annotation_ids[0]] = doc
+    by_id = {i: doc for doc in _annotation_docs(path) for i in _ids(doc)[1][:1]}
     return report, conflicts, by_id
+
+
+def iter_conflicts(folder: Path) -> Iterator[tuple[dict[str, Any], dict[int, Document]]]:
+    """Each conflict of a pull folder with its annotations (annotation id -> Document).
+
+    ``curate pull`` writes a task's annotations before its conflict and both files in task
+    order, so one pass over each file pairs them (memory holds one task); a conflict whose
+    annotations are not where that order puts them is looked up by a scan of the whole
+    file. An annotation found nowhere is simply absent from the mapping.
+    """
+    rows = _annotation_docs(folder)
+    ahead: Document | None = next(rows, None)
+    for _, conflict in read_jsonl(folder / "conflicts.jsonl"):
+        tid = int(conflict["task_id"])
+        wanted = {int(a["id"]) for a in conflict.get("annotations") or ()}
+        found: dict[int, Document] = {}
+        while ahead is not None and _ids(ahead)[0] != tid:
+            ahead = next(rows, None)
+        while ahead is not None and _ids(ahead)[0] == tid:
+            found.update((i, ahead) for i in _ids(ahead)[1] if i in wanted)
+            ahead = next(rows, None)
+        if wanted - found.keys():  # out of order: a scan finds them (or says they are gone)
+            for doc in _annotation_docs(folder):
+                found.update((i, doc) for i in _ids(doc)[1] if i in wanted)
+            if ahead is None:  # the pass is spent: go on from the start for the next one
+                rows = _annotation_docs(folder)
+                ahead = next(rows, None)
+        yield conflict, found
+
+
+def _annotation_docs(folder: Path) -> Iterator[Document]:
+    for _, d in read_jsonl(folder / "annotations.jsonl"):
+        yield Document.from_dict(d)
+
+
+def _ids(doc: Document) -> tuple[int | None, tuple[int, ...]]:
+    """(source task id, annotation ids) of an annotation Document."""
+    if isinstance(doc.provenance, Annotation):
+        return doc.provenance.task_id, doc.provenance.annotation_ids
+    return None, ()
 
 
 def find_review_project(conn: Any, source_project_id: int) -> dict[str, Any] | None:
@@ -149,9 +191,10 @@ def adjudicate(
     """
     schema = schema or load_schema()
     names = pseudonyms or load_pseudonyms(settings.GOLD_ROOT)
-    report, conflicts, annotations = read_pull(pull_dir)
+    folder, report = pull_folder(pull_dir)
     source_id = int(report["project"]["id"])
-    if not conflicts:  # nothing to review: no project is made for it
+    n_conflicts = sum(1 for _ in read_jsonl(folder / "conflicts.jsonl"))
+    if not n_conflicts:  # nothing to review: no project is made for it
         found = find_review_project(conn, source_id)
         rid = int(found["id"]) if found else None
         url = f"{conn.url}/projects/{rid}/data" if rid else None
@@ -160,59 +203,50 @@ def adjudicate(
     project, created = ensure_review_project(conn, source)
     rid = int(project["id"])
     result = AdjudicateResult(
-        source_id, rid, f"{conn.url}/projects/{rid}/data", created, conflicts=len(conflicts)
+        source_id, rid, f"{conn.url}/projects/{rid}/data", created, conflicts=n_conflicts
     )
+    # Streamed a batch at a time: memory holds the batch and one small entry per task.
     existing = _review_tasks(conn, rid)
-    todo: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
-    wanted: dict[int, list[dict[str, Any]]] = {}
-    for c in conflicts:
-        tid = int(c["task_id"])
-        ids = [int(a["id"]) for a in c.get("annotations") or ()]
-        versions = {}
-        for a in c.get("annotations") or ():
-            doc = annotations.get(int(a["id"]))
-            if doc is None:
-                result.problems.append(
-                    f"task {tid}: annotation {a['id']} is not in annotations.jsonl; left out"
-                )
+    expected: dict[int, set[str]] = {}
+    stream = iter_conflicts(folder)
+    while batch := list(itertools.islice(stream, BATCH)):
+        todo: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        wanted: dict[int, list[dict[str, Any]]] = {}
+        for c, by_id in batch:
+            tid = int(c["task_id"])
+            ids = [int(a["id"]) for a in c.get("annotations") or ()]
+            versions = {}
+            for a in c.get("annotations") or ():
+                doc = by_id.get(int(a["id"]))
+                if doc is None:
+                    result.problems.append(
+                        f"task {tid}: annotation {a['id']} is not in annotations.jsonl; left out"
+                    )
+                    continue
+                who = doc.provenance.annotator if isinstance(doc.provenance, Annotation) else None
+                versions[names.of(a.get("annotator") or who)] = doc
+            if not versions:
                 continue
-            who = doc.provenance.annotator if isinstance(doc.provenance, Annotation) else None
-            versions[names.of(a.get("annotator") or who)] = doc
-        if not versions:
-            continue
-        first = next(iter(versions.values()))
-        agreed = _agreed(c, first, versions, policy)
-        preds = [_prediction(agreed, AGREED, schema, 1.0)]
-        preds += [_prediction(d, who, schema, None) for who, d in sorted(versions.items())]
-        if tid in existing:
-            result.already_there += 1
-            wanted[existing[tid]] = preds
-            continue
-        task = document_to_task(first.with_(entities=(), quotes=()), schema)
-        task["data"]["curate_review"] = {
-            "project_id": source_id,
-            "task_id": tid,
-            "annotation_ids": ids,
-        }
-        todo.append((task, preds))
-    for start in range(0, len(todo), BATCH):
-        chunk = todo[start : start + BATCH]
-        r = conn.request(
-            "POST",
-            f"/api/projects/{rid}/import?return_task_ids=true",
-            json=[t for t, _ in chunk],
-        ).json()
-        made: list[int | None] = list(r.get("task_ids") or [])
-        if len(made) != len(chunk):
-            # Label Studio did not say which tasks it made: read them back.
-            existing = _review_tasks(conn, rid)
-            made = [existing.get(t["data"]["curate_review"]["task_id"]) for t, _ in chunk]
-        for (_, preds), task_id in zip(chunk, made, strict=True):
-            if task_id is None:
-                raise StudioError(f"review project {rid}: an imported task is missing; run again")
-            wanted[int(task_id)] = preds
+            first = next(iter(versions.values()))
+            agreed = _agreed(c, first, versions, policy)
+            preds = [_prediction(agreed, AGREED, schema, 1.0)]
+            preds += [_prediction(d, who, schema, None) for who, d in sorted(versions.items())]
+            if tid in existing:
+                result.already_there += 1
+                wanted[existing[tid].id] = preds
+                continue
+            task = document_to_task(first.with_(entities=(), quotes=()), schema)
+            task["data"]["curate_review"] = {
+                "project_id": source_id,
+                "task_id": tid,
+                "annotation_ids": ids,
+            }
+            todo.append((task, preds))
+        for task_id, preds in _import_tasks(conn, rid, todo, existing):
+            wanted[task_id] = preds
             result.added += 1
-    result.predictions_added = _ensure_predictions(conn, rid, wanted)
+        result.predictions_added += _add_predictions(conn, rid, wanted, existing, expected)
+    _check_predictions(conn, rid, expected)
     if pseudonyms is None:
         names.path.parent.mkdir(parents=True, exist_ok=True)
         names.save()
@@ -247,45 +281,100 @@ def _prediction(
     return out
 
 
-def _review_tasks(conn: Any, review_project_id: int) -> dict[int, int]:
-    """Source task id -> review task id, for the tasks already in the review project."""
-    out: dict[int, int] = {}
+@dataclass(frozen=True)
+class _ReviewTask:
+    """A task already in the review project: its id and its predictions' model versions."""
+
+    id: int
+    model_versions: frozenset[str]
+
+
+def _review_tasks(conn: Any, review_project_id: int) -> dict[int, _ReviewTask]:
+    """Source task id -> the review task made for it, for the tasks already in the review
+    project (paged: Label Studio's task list, predictions included)."""
+    out: dict[int, _ReviewTask] = {}
     for t in conn.paged(
         "/api/tasks", {"project": review_project_id, "fields": "all"}, "tasks", page_size=1000
     ):
         ref = (t.get("data") or {}).get("curate_review") or {}
         if "task_id" in ref:
-            out[int(ref["task_id"])] = int(t["id"])
+            versions = frozenset(
+                str(p.get("model_version") or "") for p in t.get("predictions") or ()
+            )
+            out[int(ref["task_id"])] = _ReviewTask(int(t["id"]), versions)
     return out
 
 
-def _ensure_predictions(conn: Any, rid: int, wanted: Mapping[int, list[dict[str, Any]]]) -> int:
-    """Add the predictions each review task lacks (by model version); returns how many."""
-    have: dict[int, set[str]] = {}
-    for p in conn.get_json("/api/predictions", params={"project": rid}):
-        have.setdefault(int(p["task"]), set()).add(str(p.get("model_version") or ""))
+def _import_tasks(
+    conn: Any,
+    rid: int,
+    todo: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+    existing: dict[int, _ReviewTask],
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """Import review tasks (one call per batch); yields (review task id, its predictions)."""
+    for start in range(0, len(todo), BATCH):
+        chunk = todo[start : start + BATCH]
+        r = conn.request(
+            "POST",
+            f"/api/projects/{rid}/import?return_task_ids=true",
+            json=[t for t, _ in chunk],
+        ).json()
+        made: list[int | None] = list(r.get("task_ids") or [])
+        if len(made) != len(chunk):
+            # Label Studio did not say which tasks it made: read them back.
+            existing.update(_review_tasks(conn, rid))
+            made = [
+                found.id if (found := existing.get(t["data"]["curate_review"]["task_id"])) else None
+                for t, _ in chunk
+            ]
+        for (_, preds), task_id in zip(chunk, made, strict=True):
+            if task_id is None:
+                raise StudioError(f"review project {rid}: an imported task is missing; run again")
+            yield int(task_id), preds
+
+
+def _add_predictions(
+    conn: Any,
+    rid: int,
+    wanted: Mapping[int, list[dict[str, Any]]],
+    existing: Mapping[int, _ReviewTask],
+    expected: dict[int, set[str]],
+) -> int:
+    """Add the predictions each review task lacks (by model version); returns how many.
+    What was added is noted in ``expected`` for :func:`_check_predictions`."""
+    have = {t.id: t.model_versions for t in existing.values()} if existing else {}
     missing = [
         {"task": task_id, **p}
         for task_id, preds in wanted.items()
         for p in preds
-        if p["model_version"] not in have.get(task_id, set())
+        if p["model_version"] not in have.get(task_id, ())
     ]
     for start in range(0, len(missing), BATCH):
         conn.request(
             "POST", f"/api/projects/{rid}/import/predictions", json=missing[start : start + BATCH]
         )
-    if missing:  # Label Studio may skip predictions under load: check what it stored
-        stored = {
-            (int(p["task"]), str(p.get("model_version") or ""))
-            for p in conn.get_json("/api/predictions", params={"project": rid})
-        }
-        lost = [m for m in missing if (m["task"], m["model_version"]) not in stored]
-        if lost:
-            raise StudioError(
-                f"review project {rid}: Label Studio did not store {len(lost)} predictions "
-                f"(first on task {lost[0]['task']}); run `curate adjudicate` again"
-            )
+    for m in missing:
+        expected.setdefault(m["task"], set()).add(m["model_version"])
     return len(missing)
+
+
+def _check_predictions(conn: Any, rid: int, expected: Mapping[int, set[str]]) -> None:
+    """Label Studio may skip predictions under load: check what it stored (paged).
+    Raises StudioError naming how many are missing and what to run."""
+    if not expected:
+        return
+    stored = {t.id: t.model_versions for t in _review_tasks(conn, rid).values()}
+    lost = [
+        (task, version)
+        for task, versions in expected.items()
+        for version in versions
+        if version not in stored.get(task, ())
+    ]
+    if lost:
+        raise StudioError(
+            f"review project {rid}: Label Studio did not store {len(lost)} predictions "
+            f"(first on task {lost[0][0]}); run `curate adjudicate` again"
+        )
 
 
 def adjudications(

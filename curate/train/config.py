@@ -1,4 +1,4 @@
-"""The spaCy training config of a curate quote model (what ``spacy init config`` would write).
+"""The spaCy training configs of a curate model (what ``spacy init config`` would write).
 
 One component, ``quotes``: spaCy's transition-based ``ner`` with a CNN ``tok2vec`` of its
 own, reading the base model's tags and dependency labels as features (clause boundaries
@@ -8,6 +8,17 @@ over docs the base model parsed (see :mod:`curate.extract.learned`). The tokeniz
 vocabulary are copied from the base model. Redo a run with
 ``python -m spacy train training.cfg --code curate/train/corpus.py --code
 curate/train/progress.py --paths.train TRAIN.spacy --paths.dev DEV.spacy``.
+
+A second component, ``entities`` (the gold's named entities), has a config of its own
+(:func:`build_entity_config`, ``training-entities.cfg``): both components are spaCy
+``ner`` and write ``doc.ents``, so one training run cannot supervise both on the same
+docs. It starts from the base model's own ``ner`` (weights and labels, ``source``):
+a few gold articles then fine-tune a recognizer that already knows English names
+instead of teaching one from nothing, which two or ten articles cannot. Fine-tuning on a
+tiny gold forgets what the gold does not show, so the run keeps the checkpoint that
+scores best on the held-out articles and records the base recognizer's score on them
+beside it (see :mod:`curate.train.run`). A base model without ``ner`` gives a fresh
+recognizer (the quote component's architecture on the word features alone).
 """
 
 from __future__ import annotations
@@ -16,6 +27,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 COMPONENT = "quotes"
+ENTITY_COMPONENT = "entities"
+_LISTENERS = ("spacy.Tok2VecListener.v1", "spacy-transformers.TransformerListener.v1")
 LOGGER = "curate.TrainProgress.v1"
 
 _TEMPLATE = """
@@ -151,8 +164,9 @@ vocab = "BASE"
 class Settings:
     """Training settings that go into the config and the model's meta.
 
-    ``max_steps`` and ``epochs`` bound the run (0: no bound from that one; at least one
-    must be set). ``eval_frequency`` is in steps.
+    ``max_steps`` and ``epochs`` bound the run of each component (0: no bound from that
+    one; at least one must be set). ``eval_frequency`` is in steps. ``entities``: also
+    train the entity component when the gold has entities.
     """
 
     base_model: str
@@ -162,6 +176,7 @@ class Settings:
     eval_frequency: int = 200
     dropout: float = 0.1
     learn_rate: float = 0.001
+    entities: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,6 +197,32 @@ def build_config(settings: Settings, train_path: str, dev_path: str) -> Any:
     t["eval_frequency"] = settings.eval_frequency
     t["dropout"] = settings.dropout
     t["optimizer"]["learn_rate"] = settings.learn_rate
+    return cfg
+
+
+def build_entity_config(
+    settings: Settings, train_path: str, dev_path: str, base_ner: dict[str, Any] | None
+) -> Any:
+    """The config of the ``entities`` component (see the module doc).
+
+    ``base_ner`` is the ``[components.ner]`` section of the base model's config (None when
+    it has no ``ner``): the component is sourced from it, its shared ``tok2vec`` (a
+    listener) copied in so the component stands alone.
+    """
+    cfg = build_config(settings, train_path, dev_path)
+    fresh = cfg["components"].pop(COMPONENT)
+    cfg["nlp"]["pipeline"] = [ENTITY_COMPONENT]
+    if base_ner is None:
+        embed = fresh["model"]["tok2vec"]["embed"]
+        embed["attrs"] = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+        embed["rows"] = [5000, 1000, 2500, 2500]
+        cfg["components"][ENTITY_COMPONENT] = fresh
+        return cfg
+    section: dict[str, Any] = {"source": settings.base_model, "component": "ner"}
+    tok2vec = (base_ner.get("model") or {}).get("tok2vec") or {}
+    if tok2vec.get("@architectures") in _LISTENERS:
+        section["replace_listeners"] = ["model.tok2vec"]
+    cfg["components"][ENTITY_COMPONENT] = section
     return cfg
 
 

@@ -42,6 +42,15 @@ class TrainedModel:
         return str(self.meta["version"])
 
     @property
+    def components(self) -> tuple[str, ...]:
+        """The trained components in the folder's pipeline: ``quotes`` and/or ``entities``
+        (a ``curate-model/1`` meta names its one component)."""
+        listed = self.meta.get("components")
+        if isinstance(listed, dict) and listed:
+            return tuple(listed)
+        return (str(self.meta.get("component") or "quotes"),)
+
+    @property
     def ref(self) -> str:
         """``name@version``: how reports and predictions name the model."""
         return f"{self.name}@{self.version}"
