@@ -256,7 +256,7 @@ class _Deferred:
         lemmatizer = self.ref()
         if lemmatizer is None or lemmatizer.vocab is not tok.doc.vocab:
             return None
-        key = (tok.orth, tok.pos, tok.morph.key)
+        key = (tok.orth, tok.pos, tok.morph.key)  # type: ignore[attr-defined]
         found = self.memo.get(key)
         if found is None:
             if len(self.memo) > 200_000:

@@ -50,7 +50,7 @@ import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from spacy.attrs import IDX
 from spacy.tokens import Doc, Token
@@ -390,7 +390,9 @@ class _Article:
         self.quoted = find_quoted(self.text)
         self._quote_starts = [q.start for q in self.quoted]
         # Every token's character offset, read as one array (no Token object per word).
-        self._tok_starts: list[int] = doc.to_array([IDX]).tolist() if len(doc) else []
+        self._tok_starts: list[int] = (
+            cast("list[int]", doc.to_array([IDX]).tolist()) if len(doc) else []
+        )
 
     def para_of(self, char: int) -> int:
         return max(0, bisect.bisect_right(self._para_starts, char) - 1)
@@ -421,7 +423,7 @@ def _maybe_cues(doc: Doc) -> Iterable[Token]:
     order; read from the doc's arrays rather than by making a Token of every word."""
     from spacy.attrs import LOWER, POS
     from spacy.strings import get_string_id
-    from spacy.symbols import AUX, VERB
+    from spacy.symbols import AUX, VERB  # type: ignore[import-not-found]
 
     arr = doc.to_array([POS, LOWER])
     pos, lower = arr[:, 0], arr[:, 1]
