@@ -219,3 +219,21 @@ def test_a_gold_version_is_refused_with_what_to_give_instead() -> None:
     version = Path(__file__).resolve().parent.parent / "data" / "gold" / "seeds" / "2.0.0"
     with pytest.raises(InputError, match="is a gold version.*pull folder.*--gold"):
         load_annotations(version)
+
+
+def test_cli_agreement_names_e_mail_annotators_by_pseudonym(tmp_path: Path, monkeypatch) -> None:
+    from curate import settings
+
+    monkeypatch.setattr(settings, "GOLD_ROOT", tmp_path / "gold")
+    a = doc("ana@example.org", [(0, 4, "PERSON")])
+    b = doc("bo@example.org", [(0, 4, "PERSON"), (16, 20, "ORG")])
+    path = tmp_path / "annotations.jsonl"
+    path.write_text("\n".join(json.dumps(d.to_dict()) for d in (a, b)) + "\n", encoding="utf-8")
+    out, html = tmp_path / "agreement.json", tmp_path / "agreement.html"
+    res = CliRunner().invoke(app, ["agreement", str(path), "--json", str(out), "--html", str(html)])
+    assert res.exit_code == 0, res.output
+    for text in (res.output, out.read_text(encoding="utf-8"), html.read_text(encoding="utf-8")):
+        assert "@" not in text and "annotator-" in text
+    mapping = (tmp_path / "gold" / ".annotators.json").read_text(encoding="utf-8")
+    assert "ana@example.org" in mapping  # the way back stays in the private mapping
+    assert (tmp_path / "gold" / ".annotators.json").stat().st_mode & 0o077 == 0

@@ -237,11 +237,11 @@ def test_pull_cli_checks_label_policies_before_connecting(monkeypatch):
     monkeypatch.setattr("curate.studio.client.connect", no_server)
     run = CliRunner().invoke
     r = run(app, ["pull", "--label-policy", "QUOTE=unanimous"])
-    assert r.exit_code == 1 and "--label-policy needs --merge" in r.output
+    assert r.exit_code == 2 and "--label-policy needs --merge" in r.output
     r = run(app, ["pull", "--merge", "majority", "--label-policy", "PERSN=unanimous"])
-    assert r.exit_code == 1 and "unknown label(s) PERSN" in r.output
+    assert r.exit_code == 2 and "unknown label(s) PERSN" in r.output
     r = run(app, ["pull", "--merge", "majority", "--label-policy", "QUOTE=most"])
-    assert r.exit_code == 1 and "LABEL=RULE" in r.output
+    assert r.exit_code == 2 and "LABEL=RULE" in r.output
 
 
 def test_counts_per_label_rule():

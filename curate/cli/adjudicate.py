@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from curate import settings
@@ -51,7 +52,7 @@ def adjudicate_cli(
     t.add_row("predictions added", str(r.predictions_added))
     console.print(t)
     for p in r.problems[:20]:
-        err_console.print(f"[yellow]problem[/] {p}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]problem[/] {escape(str(p))}", highlight=False, soft_wrap=True)
     console.print(f"review the tasks at {r.review_url}", highlight=False, soft_wrap=True)
     console.print(
         f"then: curate pull --project {r.source_project_id} --out {settings.PULLS_DIR}",

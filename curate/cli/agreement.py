@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
+from curate import settings
 from curate.cli.app import command, console, err_console, print_skipped
 from curate.errors import InputError
+from curate.gold.identities import has_email, load_pseudonyms
 from curate.io.jsonl import atomic_writer
-from curate.model import Document
+from curate.model import Annotation, Document
 from curate.report.agreement import LOW
 from curate.schema import LabelSchema, load_schema
 from curate.score.agreement import AgreementReport, agreement, load_annotations
@@ -68,6 +71,7 @@ def agreement_cli(
     schema = load_schema(config)
     docs, problems = load_annotations(source, schema)
     print_skipped(problems)
+    docs = pseudonymous(docs)
     report = agreement(docs, schema)
     if report.articles == 0:
         raise InputError(
@@ -109,6 +113,30 @@ def agreement_cli(
 
         write_agreement_html(out, html, str(source))
         console.print(f"wrote {html}")
+
+
+def pseudonymous(docs: list[Document]) -> list[Document]:
+    """The annotations with every annotator named by an e-mail address under the gold
+    root's pseudonym (``annotator-<hash>``, as releases name them; the mapping back stays in
+    the root's private ``.annotators.json``), so no e-mail reaches the terminal, the JSON
+    or the HTML report. Names that are no e-mail (brat annotators, account names) stay."""
+    if not any(has_email(list(_annotators(d))) for d in docs):
+        return docs
+    names = load_pseudonyms(settings.GOLD_ROOT)
+    out = []
+    for d in docs:
+        prov = d.provenance
+        if isinstance(prov, Annotation) and has_email(list(prov.annotators)):
+            who = tuple(names.of(a) if has_email(a) else a for a in prov.annotators)
+            d = d.with_(provenance=replace(prov, annotators=who))
+        out.append(d)
+    names.path.parent.mkdir(parents=True, exist_ok=True)
+    names.save()
+    return out
+
+
+def _annotators(doc: Document) -> tuple[str, ...]:
+    return doc.provenance.annotators if isinstance(doc.provenance, Annotation) else ()
 
 
 def _reference(path: Path, schema: LabelSchema) -> dict[str, Document]:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
 from curate.errors import CurateError
@@ -55,7 +56,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(
+        f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+    )
     return typer.Exit(code)
 
 
@@ -63,7 +66,7 @@ def print_skipped(problems: Any) -> None:
     """One ``skipped <where>: <what>`` line on stderr per problem (said once, not twice)."""
     for p in problems:
         text = str(p).removesuffix("; skipped")
-        err_console.print(f"[yellow]skipped[/] {text}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]skipped[/] {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def plural(n: int, word: str) -> str:
@@ -85,8 +88,20 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except CurateError as e:
             raise fail(str(e)) from None
+        except OSError as e:  # a path the system refused (a folder given for a file, ...)
+            raise fail(os_message(e)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def os_message(e: OSError) -> str:
+    """One line for an OSError: the path it names (the final one of a rename), why, and
+    what to do."""
+    path = e.filename2 if e.filename2 is not None else e.filename
+    why = (e.strerror or str(e)).lower()
+    if path is None:
+        return f"{why}; check the paths and permissions given"
+    return f"{path}: {why}; give another path or fix its permissions"
 
 
 # A line that starts a list item or a table row keeps its line break in help text.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from curate.cli.app import command, console, err_console
 from curate.extract.resolve import CALLABLE_PROTOCOL, TASKS
@@ -116,7 +117,7 @@ def evaluate_cli(
         min_overlap=min_overlap,
     )
     for w in ev.warnings:
-        err_console.print(f"[yellow]warning[/] {w}", highlight=False, soft_wrap=True)
+        err_console.print(f"[yellow]warning[/] {escape(str(w))}", highlight=False, soft_wrap=True)
     for part in render(ev):
         console.print(part)
     comparison = None

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from curate import settings
@@ -87,7 +88,9 @@ def export_cli(
     schema = load_schema(label_config)
     read = read_gold(gold, schema)
     for problem in read.problems:
-        err_console.print(f"[yellow]left out[/] {problem}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[yellow]left out[/] {escape(str(problem))}", highlight=False, soft_wrap=True
+        )
     if read.problems and strict:
         raise fail(f"{len(read.problems)} bad gold record(s) and --strict; nothing written")
     figures = read.agreement

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -179,7 +180,9 @@ def _distributed(
         soft_wrap=True,
     )
     for index, message in result.failed:
-        err_console.print(f"[red]failed[/] partition {index}: {message}", highlight=False)
+        err_console.print(
+            f"[red]failed[/] partition {index}: {escape(str(message))}", highlight=False
+        )
     if result.failed:
         raise fail(
             f"{len(result.failed)} partition(s) failed; rerun the same command to retry them"

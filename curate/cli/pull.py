@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from curate import settings
 from curate.cli.app import command, console, err_console, fail
+from curate.errors import CurateError
 from curate.studio.pull import PullResult
 
 
@@ -91,12 +93,15 @@ def pull_cli(
 
     schema = load_schema(config)
     if label_policy and not merge:
-        raise fail("--label-policy needs --merge (the policy for every other label)")
+        raise fail("--label-policy needs --merge (the policy for every other label)", code=2)
     policy = None
     if merge:
-        rules = tuple(parse_label_rule(text) for text in label_policy)
-        policy = MergePolicy(merge, min_annotators, k, quote_overlap, rules)
-        policy.check_labels(schema.entity_labels)
+        try:
+            rules = tuple(parse_label_rule(text) for text in label_policy)
+            policy = MergePolicy(merge, min_annotators, k, quote_overlap, rules)
+            policy.check_labels(schema.entity_labels)
+        except CurateError as e:  # a bad option value: a usage error
+            raise fail(str(e), code=2) from None
     with err_console.status("exporting a snapshot from Label Studio..."):
         result = pull(
             connect(),
@@ -180,7 +185,9 @@ def render(r: PullResult) -> None:
         console.print(f"... {r.conflict_count - 50} more in conflicts.jsonl")
     if r.problems.counts:
         shown = ", ".join(f"{k} {v}" for k, v in sorted(r.problems.counts.items()))
-        err_console.print(f"[yellow]problems[/] {shown}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[yellow]problems[/] {escape(str(shown))}", highlight=False, soft_wrap=True
+        )
         for msg in r.problems.messages[:10]:
             err_console.print(f"  {msg}", highlight=False, soft_wrap=True)
         if len(r.problems.messages) > 10:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from curate.cli.app import command, console, err_console, fail, print_skipped
@@ -112,7 +113,9 @@ def push_cli(
     render(result)
     undone = left_undone(result)
     for message in undone[:-1]:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+        )
     if undone:
         raise fail(undone[-1])
 

@@ -14,7 +14,7 @@ from curate.serve.run import DEFAULT_PORT, DEFAULT_STATE_DIR
 @command("serve")
 def serve_cli(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(DEFAULT_PORT, "--port", help="Port to listen on."),
+    port: int = typer.Option(DEFAULT_PORT, "--port", min=1, max=65535, help="Port to listen on."),
     extractor: str = typer.Option(
         "curate", "--extractor", help="Extractor spec, as for `curate evaluate` (default: curate)."
     ),

@@ -24,7 +24,11 @@ DATA_DIR_HELP = (
 @handle_errors
 def up_cli(
     port: int | None = typer.Option(
-        None, "--port", help="Port to listen on (default: 8080, or a free port if taken)."
+        None,
+        "--port",
+        min=1,
+        max=65535,
+        help="Port to listen on (default: 8080, or a free port if taken).",
     ),
     database: str = typer.Option(
         "sqlite",

@@ -301,6 +301,9 @@ def trained_quotes(
     """The quote extractor ``name`` over trained model ``model`` (None: the shipped one).
     Raises CurateError for a name that uses no trained model."""
     if name not in (LEARNED_NAME, HYBRID_NAME):
+        from curate import extract
+
+        extract.get(name)  # a retired or unknown name says so (and what to use)
         raise CurateError(
             f"quote extractor {name!r} does not use a trained model; use {HYBRID_NAME} or "
             f"{LEARNED_NAME} with a quote model"
