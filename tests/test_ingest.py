@@ -405,3 +405,21 @@ def test_private_writers_make_0600_files_whatever_the_umask(tmp_path):
         "raw.json": 0o600,
         "public.json": 0o644,
     }
+
+
+def test_messages_with_brackets_are_text_not_markup(tmp_path: Path) -> None:
+    src = tmp_path / "br.jsonl"
+    rows = [{"id": "[/AP] 1", "text": "a b c"}, {"id": "[/AP] 1", "text": "a b d"}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = CliRunner().invoke(app, ["ingest", str(src), "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 1 and "duplicate id '[/AP] 1'" in result.output
+    assert "MarkupError" not in result.output
+
+
+def test_a_folder_given_for_the_output_file_is_one_line(tmp_path: Path) -> None:
+    src = tmp_path / "a.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "a b c"}) + "\n", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    result = CliRunner().invoke(app, ["ingest", str(src), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "is a directory" in result.output
+    assert "Traceback" not in result.output and not list((tmp_path / "out").iterdir())
