@@ -238,6 +238,10 @@ def test_pull_cli_checks_label_policies_before_connecting(monkeypatch):
     run = CliRunner().invoke
     r = run(app, ["pull", "--label-policy", "QUOTE=unanimous"])
     assert r.exit_code == 2 and "--label-policy needs --merge" in r.output
+    r = run(app, ["pull", "--quote-overlap", "0.8", "--min-annotators", "3"])
+    assert r.exit_code == 2 and "--min-annotators, --quote-overlap: used only with --merge" in (
+        " ".join(r.output.split())
+    )
     r = run(app, ["pull", "--merge", "majority", "--label-policy", "PERSN=unanimous"])
     assert r.exit_code == 2 and "unknown label(s) PERSN" in r.output
     r = run(app, ["pull", "--merge", "majority", "--label-policy", "QUOTE=most"])

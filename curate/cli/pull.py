@@ -94,6 +94,17 @@ def pull_cli(
     schema = load_schema(config)
     if label_policy and not merge:
         raise fail("--label-policy needs --merge (the policy for every other label)", code=2)
+    given = [
+        name
+        for name, used in (
+            ("--min-annotators", min_annotators != 2),
+            ("--k", k is not None),
+            ("--quote-overlap", quote_overlap is not None),
+        )
+        if used
+    ]
+    if given and not merge:
+        raise fail(f"{', '.join(given)}: used only with --merge; add --merge RULE", code=2)
     policy = None
     if merge:
         try:

@@ -132,7 +132,8 @@ def pick_project(
     if len(found) == 1:
         return found[0]
     if not found:
-        raise StudioError(f"no project titled {project!r} at {conn.url}; projects: {titles}")
+        what = "with id or title" if str(project).isdigit() else "titled"
+        raise StudioError(f"no project {what} {project!r} at {conn.url}; projects: {titles}")
     raise DuplicateProjectsError(project, [int(p["id"]) for p in found])
 
 
