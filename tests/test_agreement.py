@@ -219,6 +219,10 @@ def test_a_gold_version_is_refused_with_what_to_give_instead() -> None:
     version = Path(__file__).resolve().parent.parent / "data" / "gold" / "seeds" / "2.0.0"
     with pytest.raises(InputError, match="is a gold version.*pull folder.*--gold"):
         load_annotations(version)
+    from curate.gold.version import MANIFEST
+    from curate.score.agreement import VERSION_MANIFEST
+
+    assert VERSION_MANIFEST == MANIFEST  # score names the file gold writes
 
 
 def test_cli_agreement_names_e_mail_annotators_by_pseudonym(tmp_path: Path, monkeypatch) -> None:

@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import InputError
-from curate.gold.version import MANIFEST
 from curate.io.brat import read_brat
 from curate.io.records import iter_documents
 from curate.model import Annotation, Document, Span
@@ -50,6 +49,7 @@ from curate.score.match import Spans as MatchSpans
 from curate.score.match import match_spans, pieces
 
 Spans = dict[str, list[MatchSpans]]
+VERSION_MANIFEST = "manifest.json"
 ANNOTATIONS = "annotations.jsonl"
 
 
@@ -379,7 +379,9 @@ def load_annotations(
         path = path / ANNOTATIONS
     elif path.is_dir() and path.with_name(f"{path.name}.{ANNOTATIONS}").is_file():
         path = path.with_name(f"{path.name}.{ANNOTATIONS}")  # an imported gold version
-    if path.is_dir() and (path / MANIFEST).is_file():
+    # A gold version's manifest (curate.gold.version.MANIFEST: not imported, gold imports
+    # score, so score reads the name).
+    if path.is_dir() and (path / VERSION_MANIFEST).is_file():
         raise InputError(
             "is a gold version: one settled annotation per article, nothing to compare; "
             "give the pull folder it came from (its annotations.jsonl keeps each "
