@@ -229,3 +229,38 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--write-expected"]:
         out = {"libraries": library_versions(), **build(Path(tmp))}
     EXPECTED.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {EXPECTED} with {gold_write.__file__}")
+
+
+def test_memory_zones_change_no_export_byte(tmp_path, monkeypatch):
+    """Docs made in spaCy memory zones that end every few documents give the same files."""
+    import hashlib
+
+    import curate.gold.exports as exports
+    from curate.gold import write_version
+    from curate.model import Document, Entity
+
+    def docs():
+        for i in range(30):
+            text = f"Ana Lopez met {i} people in Brussels, item {i}."
+            yield Document(
+                f"z{i:03d}",
+                text,
+                entities=(
+                    Entity.of(text, 0, 9, "PERSON"),
+                    Entity.of(text, text.index("Bru"), text.index("Bru") + 8, "GPE"),
+                ),
+            )
+
+    got = []
+    for zone in (10**9, 4):
+        monkeypatch.setattr(exports, "ZONE_DOCS", zone)
+        root = tmp_path / f"zone{zone}"
+        write_version(docs(), name="z", root=root, splits="train=0.8,dev=0.1,test=0.1")
+        files = sorted(p for p in root.rglob("*") if p.is_file() and "exports" in p.parts)
+        got.append(
+            {
+                p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in files
+            }
+        )
+    assert got[0] == got[1] and any(k.endswith(".spacy") for k in got[0])

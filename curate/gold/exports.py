@@ -20,7 +20,7 @@ from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -231,6 +231,10 @@ def conll_lines(sdoc: Doc) -> Iterable[str]:
             yield ""
 
 
+#: Documents made in one spaCy memory zone by :class:`ExportWriter`.
+ZONE_DOCS = 256
+
+
 class DocBinWriter:
     """A spaCy ``DocBin`` written as documents come, in bounded memory.
 
@@ -260,6 +264,10 @@ class DocBinWriter:
         self._pending.append(sdoc)
         if len(self._pending) >= self.batch:
             self._drain()
+
+    def flush(self) -> None:
+        """Take the parts of the documents added so far (the Docs may then be freed)."""
+        self._drain()
 
     def _drain(self) -> None:
         if not self._pending:
@@ -380,6 +388,12 @@ class ExportWriter:
         self._jsonl: dict[str, IO[str]] = {}
         self._conll: dict[str, IO[str]] = {}
         self._docbins: dict[str, DocBinWriter] = {}
+        # spaCy's vocabulary keeps a lexeme and a string for every new word it meets;
+        # Docs are made inside a memory zone that ends every ZONE_DOCS documents (after
+        # the DocBins took what they keep), so the vocabulary does not grow with the
+        # dataset. Within a zone a Doc and its strings are valid.
+        self._zone: ExitStack | None = None
+        self._in_zone = 0
 
     def _open(self, files: dict[str, Any], split: str, path: Path) -> IO[str]:
         if split not in files:
@@ -395,7 +409,11 @@ class ExportWriter:
         if self.tokenizer is None or not self.formats & {"spacy", "conll"}:
             return
         report = self._reports.setdefault(split, Alignment())
-        sdoc = to_spacy_doc(doc, self.tokenizer.nlp, split, report)
+        nlp = self.tokenizer.nlp
+        if self._zone is None and hasattr(nlp, "memory_zone"):
+            self._zone = ExitStack()
+            self._zone.enter_context(nlp.memory_zone())
+        sdoc = to_spacy_doc(doc, nlp, split, report)
         if "spacy" in self.formats:
             if split not in self._docbins:
                 self._docbins[split] = DocBinWriter(exports / "spacy" / f"{split}.spacy")
@@ -403,9 +421,21 @@ class ExportWriter:
         if "conll" in self.formats:
             fh = self._open(self._conll, split, exports / "conll" / f"{split}.conll")
             fh.writelines(line + "\n" for line in conll_lines(sdoc))
+        self._in_zone += 1
+        if self._in_zone >= ZONE_DOCS:
+            self._end_zone()
+
+    def _end_zone(self) -> None:
+        """Let the DocBins take their documents' parts, then end the memory zone."""
+        for writer in self._docbins.values():
+            writer.flush()
+        if self._zone is not None:
+            self._zone.close()
+        self._zone, self._in_zone = None, 0
 
     def close(self) -> dict[str, Any]:
         """Finish every file; what was written, as the manifest's ``exports``."""
+        self._end_zone()
         for fh in (*self._jsonl.values(), *self._conll.values()):
             fh.close()
         for writer in self._docbins.values():
@@ -435,6 +465,9 @@ class ExportWriter:
 
     def discard(self) -> None:
         """Close every file after a failure (the caller removes the folder)."""
+        if self._zone is not None:
+            self._zone.close()
+            self._zone = None
         for fh in (*self._jsonl.values(), *self._conll.values()):
             fh.close()
         for writer in self._docbins.values():
