@@ -95,16 +95,6 @@ def pull_folder(pull_dir: str | Path) -> tuple[Path, dict[str, Any]]:
     return path, json.loads(report_path.read_text(encoding="utf-8"))
 
 
-def read_pull(pull_dir: str | Path) -> tuple[dict[str, Any], list[dict], dict[int, Document]]:
-    """The report, conflicts and annotations (by annotation id) of a pull folder, all in
-    memory (small pulls and tests; :func:`iter_conflicts` streams). Raises as
-    :func:`pull_folder` does."""
-    path, report = pull_folder(pull_dir)
-    conflicts = [c for _, c in read_jsonl(path / "conflicts.jsonl")]
-    by_id = {i: doc for doc in _annotation_docs(path) for i in _ids(doc)[1][:1]}
-    return report, conflicts, by_id
-
-
 def iter_conflicts(folder: Path) -> Iterator[tuple[dict[str, Any], dict[int, Document]]]:
     """Each conflict of a pull folder with its annotations (annotation id -> Document).
 
@@ -207,6 +197,7 @@ def adjudicate(
     )
     # Streamed a batch at a time: memory holds the batch and one small entry per task.
     existing = _review_tasks(conn, rid)
+    have = {t.id: t.model_versions for t in existing.values()}  # review task -> versions
     expected: dict[int, set[str]] = {}
     stream = iter_conflicts(folder)
     while batch := list(itertools.islice(stream, BATCH)):
@@ -251,7 +242,7 @@ def adjudicate(
             result.predictions_added += len(preds)
             for p in preds:
                 expected.setdefault(task_id, set()).add(p["model_version"])
-        result.predictions_added += _add_predictions(conn, rid, wanted, existing, expected)
+        result.predictions_added += _add_predictions(conn, rid, wanted, have, expected)
     _check_predictions(conn, rid, expected)
     if pseudonyms is None:
         names.path.parent.mkdir(parents=True, exist_ok=True)
@@ -343,12 +334,11 @@ def _add_predictions(
     conn: Any,
     rid: int,
     wanted: Mapping[int, list[dict[str, Any]]],
-    existing: Mapping[int, _ReviewTask],
+    have: Mapping[int, frozenset[str]],
     expected: dict[int, set[str]],
 ) -> int:
     """Add the predictions each review task lacks (by model version); returns how many.
     What was added is noted in ``expected`` for :func:`_check_predictions`."""
-    have = {t.id: t.model_versions for t in existing.values()} if existing else {}
     missing = [
         {"task": task_id, **p}
         for task_id, preds in wanted.items()
