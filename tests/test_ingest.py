@@ -89,6 +89,11 @@ def test_ingest_cli_missing_source_is_one_clear_line(tmp_path):
     assert "does not exist" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+    # Nor the folders the output would have gone into (./data for the default output).
+    nested = tmp_path / "data" / "new" / "articles.jsonl"
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "nope"), "-o", str(nested)])
+    assert result.exit_code == 1
+    assert not (tmp_path / "data").exists()
 
 
 # --- one check of records at the boundary (issue 11, items 5-7) ----------------------
