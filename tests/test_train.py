@@ -60,6 +60,9 @@ def test_model_folder_and_meta(trained: Path) -> None:
     # The config that trained it, seed included: `spacy train training.cfg` redoes it.
     training = (folder / "training.cfg").read_text(encoding="utf-8")
     assert "seed = 7" in training and "max_steps = 4" in training
+    # No path of the temporary training folder is left in the model's own config.
+    config = (folder / "config.cfg").read_text(encoding="utf-8")
+    assert "train = null" in config and ".tmp" not in config
 
 
 def test_refuses_to_overwrite_a_version(trained: Path) -> None:

@@ -161,6 +161,7 @@ def train(
         out = work / "model"
         best.meta.update({"name": name.replace("-", "_"), "version": version})
         best.to_disk(out)
+        _forget_work_paths(out / "config.cfg")
         for component, config in runs:
             training_cfg = config.copy()
             training_cfg["paths"]["train"] = None
@@ -323,6 +324,17 @@ def _default_base() -> str:
     from curate.extract.nlp import default_model
 
     return default_model()
+
+
+def _forget_work_paths(path: Path) -> None:
+    """Set ``[paths] train/dev`` of a saved pipeline's config to null: they named the
+    temporary training folder, which is gone once the model is written."""
+    from thinc.api import Config
+
+    config = Config().from_disk(path, interpolate=False)
+    config["paths"]["train"] = None
+    config["paths"]["dev"] = None
+    config.to_disk(path)
 
 
 def _splits(
