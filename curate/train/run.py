@@ -54,7 +54,7 @@ DEV_SPLITS = ("dev", "validation")
 _BINS = ("train", "dev", "entities-train", "entities-dev")
 _TRAINING_CFG = {COMPONENT: "training.cfg", ENTITY_COMPONENT: "training-entities.cfg"}
 
-# (step, total steps or None, scores at an evaluation step or None)
+# (step, total steps or None, scores at an evaluation step, with "component", or None)
 ProgressFn = Callable[[int, int | None, dict[str, Any] | None], None]
 
 
@@ -368,9 +368,11 @@ def _run_all(
     best: Any = None
     for component, config in runs:
 
-        def report(step: int, info: dict[str, Any] | None, offset: int = done) -> None:
+        def report(
+            step: int, info: dict[str, Any] | None, offset: int = done, name: str = component
+        ) -> None:
             if on_progress is not None:
-                on_progress(offset + step, total, info)
+                on_progress(offset + step, total, info and {**info, "component": name})
 
         output = work / f"output-{component}"
         labels = entity_labels if component == ENTITY_COMPONENT else None
