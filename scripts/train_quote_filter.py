@@ -2,7 +2,7 @@
 train, and write its weights to ``curate/extract/quote_filter.json``.
 
     python scripts/train_quote_filter.py /work/shared/corpora/polnear/train \\
-        [--cache DIR] [--budget 0.008] [--C 0.1] [--min-count 5] [--out FILE]
+        [--cache DIR] [--budget 0.022] [--C 0.1] [--min-count 5] [--out FILE]
 
 Each indirect quote the rules suggest (with the filter off) is one example: its features
 (``curate.extract._quote_filter.candidate_features``, those seen on at least
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("path", type=Path, help="PolNeAR train folder (text/, attributions/)")
     ap.add_argument("--cache", type=Path, default=None, help="folder to cache parsed docs")
-    ap.add_argument("--budget", type=float, default=0.008, help="recall the filter may cost")
+    ap.add_argument("--budget", type=float, default=0.022, help="recall the filter may cost")
     ap.add_argument("--C", type=float, default=0.1, help="inverse L2 strength")
     ap.add_argument("--min-count", type=int, default=5, help="fewest candidates per feature")
     ap.add_argument("--out", type=Path, default=ROOT / "curate/extract/quote_filter.json")
