@@ -240,20 +240,21 @@ def _fragments(
 
 #: How often a suggested quote of each shape (:func:`quote_shape`) is an attribution in
 #: PolNeAR train: the share of such predictions that ``benchmarks/quotes_polnear.py``
-#: matches to a gold attribution (840 articles; n = predictions of that shape). Label
-#: Studio shows it as the score of the quote's regions; a shape not listed has no score.
+#: matches to a gold attribution (840 articles; n = predictions of that shape), as
+#: ``scripts/measure_certainty.py`` prints it. Label Studio shows it as the score of the
+#: quote's regions; a shape not listed has no score.
 CERTAINTY: dict[str, float] = {
-    "direct+cue+speaker": 0.93,  # n=3756
+    "direct+cue+speaker": 0.94,  # n=3756
     "direct+cue": 0.86,  # n=36
     "direct according": 0.86,  # n=7
-    "direct+speaker": 0.68,  # n=82, a continuation or a signed quote
-    "direct": 0.63,  # n=139, a long quote with nobody found
-    "mixed+cue+speaker": 0.82,  # n=2114
-    "mixed according": 0.79,  # n=47
+    "direct+speaker": 0.74,  # n=82, a continuation or a signed quote
+    "direct": 0.72,  # n=139, a long quote with nobody found
+    "mixed+cue+speaker": 0.82,  # n=2135
+    "mixed according": 0.77,  # n=47
     # indirect rows after the learned filter (v4; in-sample: the filter learned on train)
-    "indirect according": 0.83,  # n=332
-    "indirect+cue+speaker": 0.80,  # n=5577
-    "indirect+cue": 0.68,  # n=412
+    "indirect according": 0.84,  # n=326
+    "indirect+cue+speaker": 0.83,  # n=5518
+    "indirect+cue": 0.76,  # n=348
 }
 
 
