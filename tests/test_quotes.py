@@ -636,3 +636,36 @@ def test_hoping_hoped_and_hopes_reach_the_hope_cue(nlp, text, content):
     # spaCy's lemmatizer makes `hop` of these forms; the cue is `hope` all the same.
     q = one(quotes(nlp, text), content)
     assert q.kind == "indirect" and q.cue is not None and q.cue.text.startswith("hop")
+
+
+@pytest.mark.parametrize(
+    "text, content, cue, speaker",
+    [
+        (
+            "Trump's claim that the election was rigged drew sharp criticism from both parties.",
+            "that the election was rigged",
+            "claim",
+            "Trump's",
+        ),
+        (
+            "Sanders repeated his promise that he would break up the big banks.",
+            "that he would break up the big banks",
+            "promise",
+            "his",
+        ),
+    ],
+)
+def test_the_that_clause_of_a_noun_of_saying_is_an_indirect_quote(nlp, text, content, cue, speaker):
+    # The possessor says it; the verb around the noun (`repeated`) is not the cue.
+    q = one(quotes(nlp, text), content)
+    assert (q.text, q.kind, text_of(q.cue), text_of(q.speaker)) == (
+        content,
+        "indirect",
+        cue,
+        speaker,
+    )
+
+
+def test_a_relative_clause_on_a_noun_of_saying_is_no_quote(nlp):
+    # `that` is the object of `made` here, not the mark of a reported clause.
+    assert quotes(nlp, "The claim that he made on Tuesday was false.") == []
