@@ -262,12 +262,12 @@ CERTAINTY: dict[str, float] = {
     "direct according": 0.86,  # n=7
     "direct+speaker": 0.74,  # n=82, a continuation or a signed quote
     "direct": 0.72,  # n=139, a long quote with nobody found
-    "mixed+cue+speaker": 0.82,  # n=2135
+    "mixed+cue+speaker": 0.82,  # n=2141
     "mixed according": 0.77,  # n=47
     # indirect rows after the learned filter (v4; in-sample: the filter learned on train)
-    "indirect according": 0.84,  # n=326
-    "indirect+cue+speaker": 0.83,  # n=5518
-    "indirect+cue": 0.76,  # n=348
+    "indirect according": 0.85,  # n=324
+    "indirect+cue+speaker": 0.84,  # n=5388
+    "indirect+cue": 0.79,  # n=396
 }
 
 
