@@ -28,7 +28,8 @@ Three passes over one parsed article:
 3. reported speech: a speech verb's clausal complement (``said (that) ...``,
    ``..., saying ...``, post-posed ``..., said Kirby``), the object of a verb like
    ``urge``/``call for``, the clause a belief verb reports (``believes (that) ...``,
-   ``BELIEF_VERBS``), the sentence around ``according to X`` or an aside
+   ``BELIEF_VERBS``), the ``that`` clause of a noun of saying (``Trump's claim that
+   ...``, ``NOUN_CUES``), the sentence around ``according to X`` or an aside
    (``The problem, she said, is ...``); quoted words no such content covers give a
    ``mixed`` quote from the verb they hang on. Cues that report no speech give none:
    negated ones, a non-speech verb inside another report, ``seek``/``find``..., a
