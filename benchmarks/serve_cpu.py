@@ -39,13 +39,6 @@ from curate.model import Article  # noqa: E402
 POLNEAR_DEV = Path("/work/shared/corpora/polnear/dev")
 
 
-def timed_entities(texts: list[str]) -> tuple[list, float]:
-    """The worker's entities for ``texts`` and the CPU seconds its process spent on them."""
-    t = time.process_time()
-    out = ner_process._entities(texts)
-    return out, time.process_time() - t
-
-
 def articles(corpus: Path, n: int) -> list[Article]:
     if (corpus / "text").is_dir():
         from curate.io.brat import read_brat
@@ -84,15 +77,15 @@ def main() -> int:
         "curate": load_pipeline(None, extractors)[0],
     }
     made_by = Prediction("benchmark")
-    worker = split._worker()
 
     def one(nlp, article: Article) -> tuple[float, float, float]:
-        pending = worker.submit(timed_entities, [article.text])
+        split.submit([article.text])
         with nlp.memory_zone():
             t = time.thread_time()
             (doc,) = nlp.pipe([article.text], disable=[ner_process.NER])
             main = time.thread_time() - t
-            (ents,), worker_cpu = pending.result()
+            (ents,) = split.result()
+            worker_cpu = split.worker_cpu
             t = time.thread_time()
             if ner_process.crosses_sentence(doc, ents):
                 nlp.get_pipe(ner_process.NER)(doc)
