@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +288,37 @@ def test_a_retraining_run_trains_with_curate_train_and_serves_its_model(
     assert backend.model_version == expected
     (pred,) = backend.predict([_task(1, TEXT)])
     assert pred["model_version"] == expected and pred["result"]
+
+
+def test_a_served_model_runs_the_pipeline_once_and_answers_the_regions_as_before(
+    retrained: tuple[Backend, training.Version], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import curate.extract.preannotate as pre
+    from curate.extract.resolve import resolve
+    from curate.studio.convert import document_to_results
+
+    backend, version = retrained
+    article = backend.article(_task(1, TEXT))
+    # Before: the rules' pipeline for the entities, then the trained pipeline for the quotes.
+    base = next(resolve("curate").run([article]))
+    learned = next(training.TrainedPipeline(version.path or "").predict([article]))
+    before = base.with_(
+        quotes=learned.quotes,
+        provenance=replace(base.provenance, model_version=backend.model_version),
+    )
+    assert before.entities and before.quotes
+    runs: list[int] = []
+    real = pre.load_pipeline  # once for each run of the spaCy pipeline
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        runs.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pre, "load_pipeline", counted)
+    (pred,) = backend.predict([_task(1, TEXT)])
+    assert len(runs) == 1
+    assert pred["result"] == document_to_results(before, load_schema())
+    assert pred["model_version"] == backend.model_version
 
 
 def test_a_restarted_backend_serves_the_promoted_model_and_survives_a_failed_run(
