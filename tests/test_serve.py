@@ -402,3 +402,31 @@ def test_a_taken_port_is_one_line_before_the_model_loads() -> None:
         assert free.getsockname()[1] > 0
     finally:
         free.close()
+
+
+def test_connections_to_the_served_socket_send_without_delay() -> None:
+    """Each response goes out at once (TCP_NODELAY), not held by Nagle's algorithm until
+    the client's delayed ACK: asyncio sets it only on a socket that says it is TCP."""
+    import asyncio
+    import socket
+
+    from curate.serve.run import listen
+
+    async def accepted_nodelay() -> int:
+        found: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                conn = transport.get_extra_info("socket")
+                found.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        sock = listen("127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(Probe, sock=sock)
+        async with server:
+            _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+            value = await asyncio.wait_for(found, 10)
+            writer.close()
+        return value
+
+    assert asyncio.run(accepted_nodelay()) != 0
