@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import spacy
 
 from curate.extract.ner_process import NerProcess, crosses_sentence
@@ -115,8 +116,6 @@ def test_a_killed_worker_is_one_clear_error_and_the_next_call_starts_another() -
     import os
     import signal
 
-    import pytest
-
     from curate.errors import CurateError
     from curate.extract.ner_process import cached_ner_process, close_cached
     from curate.extract.nlp import pipes_to_exclude
@@ -136,3 +135,25 @@ def test_a_killed_worker_is_one_clear_error_and_the_next_call_starts_another() -
         assert split.pid not in (None, first)
     finally:
         close_cached()
+
+
+def test_memory_zones_are_held_over_calls_until_zone_texts_went_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from curate.extract import ner_process
+    from curate.extract.nlp import pipes_to_exclude
+
+    monkeypatch.setattr(ner_process, "ZONE_TEXTS", 2)
+    split = ner_process.cached_ner_process(None, pipes_to_exclude(None, {"parser", "ner"}))
+    assert split is not None
+    strings = split.nlp.vocab.strings
+    try:
+        with split.memory_zone():
+            (doc,) = split.pipe(["Zyxwvut Qaborn spoke in Paris."])
+            assert [e.text for e in doc.ents] == ["Zyxwvut Qaborn", "Paris"]
+        assert "Zyxwvut" in strings  # the zone outlived the call: the word is still known
+        with split.memory_zone():
+            list(split.pipe(["Anne Hidalgo spoke."]))
+        assert "Zyxwvut" not in strings  # two texts went through: the zone closed
+    finally:
+        ner_process.close_cached()
