@@ -13,8 +13,9 @@ process CPU) and what follows the join, and models the latency on two idle cores
 ``max(main, worker) + after``. Two configurations, article by article in turn:
 
 - ``stock``: the model as ``spacy.load`` gives it, every component over every token;
-- ``curate``: the pipeline :func:`curate.extract.ner_process.cached_ner_process` gives
-  (what ``curate serve`` runs; ``curate preannotate`` runs the same components).
+- ``curate``: the pipeline :func:`curate.extract.preannotate.load_pipeline` gives with
+  ``ner_process`` (what ``curate serve`` runs; ``curate preannotate`` runs the same
+  components in one process).
 
 Both use the same kind of worker. Target: the modelled p95 of ``curate`` <= 300 ms (the
 ``/predict`` target of ``benchmarks/serve_latency.py``, which adds HTTP, JSON parsing
@@ -61,7 +62,7 @@ def main() -> int:
     import spacy
 
     from curate.extract.nlp import default_model, pipes_to_exclude
-    from curate.extract.preannotate import PreannotateReport, _document, pipeline
+    from curate.extract.preannotate import PreannotateReport, _document, load_pipeline, pipeline
     from curate.model import Prediction
     from curate.schema import load_schema
     from curate.studio.convert import document_to_results
@@ -71,8 +72,8 @@ def main() -> int:
     extractors = pipeline()
     required = {p for e in extractors for p in e.required_pipes}
     exclude = pipes_to_exclude(None, required)
-    split = ner_process.cached_ner_process(None, exclude)
-    assert split is not None
+    split = load_pipeline(None, extractors, ner_process=True)[0]
+    assert isinstance(split, ner_process.NerProcess)
     # Both behind the same kind of worker, in zones held over articles as the server's.
     configs = {
         "stock": ner_process.NerProcess(
