@@ -275,6 +275,7 @@ def _serve(conn: Connection, model: str, exclude: Sequence[str]) -> None:
         except (EOFError, OSError):
             return
         cpu = time.process_time()
+        value: list[EntityOffsets] | str
         try:
             status, value = "ok", _entities(texts)
         except Exception as e:  # one bad batch must not end the worker; the parent raises

@@ -137,13 +137,15 @@ class TrainedPipeline:
         self.path = Path(path)
         self.trained = read_model(self.path)
         self.version = load_pipeline(None, pipeline(None, str(self.path)))[1]
-        self._pipelines = {split: resolve(str(self.path), ner_process=split) for split in (0, 1)}
+        self._pipelines = {
+            split: resolve(str(self.path), ner_process=split) for split in (False, True)
+        }
 
     def predict(self, articles: Sequence[Any], *, ner_process: bool = False) -> Iterator[Document]:
         """One predicted Document per article, in order (empty for one that failed):
         entities and quotes, from one run of the pipeline. ``ner_process`` runs the
         entity recognizer in a worker process (see :mod:`curate.extract.ner_process`)."""
-        return self._pipelines[int(ner_process)].run(list(articles))
+        return self._pipelines[ner_process].run(list(articles))
 
 
 @dataclass(frozen=True)
