@@ -9,7 +9,8 @@ port. After warm-up it receives ``--requests`` ``/predict`` calls of one article
 (articles in turn, as Label Studio sends an imported task): p50/p95/max latency measured
 by the client over HTTP, JSON included, and the CPU time the server's processes spent
 on each call (psutil: the main process, the worker), beside the same articles
-pre-annotated one by one in this process (the floor the model sets). Then one
+pre-annotated one by one in this process (the floor the model sets), and the p50 of a
+one-sentence ``/predict`` (what a request costs beside the model). Then one
 ``/predict`` call with ``--batch`` articles, timed against
 :func:`curate.extract.preannotate.preannotate` on the same articles (what ``curate
 preannotate`` runs, same spaCy model): the throughput ratio is printed. Targets:
@@ -46,6 +47,8 @@ from curate.schema import load_schema  # noqa: E402
 from curate.studio.convert import document_to_task  # noqa: E402
 
 POLNEAR = Path("/work/shared/corpora/polnear")
+SENTENCE = "“The bridge will open in May,” said Anne Hidalgo in Paris."
+SHORT_REQUESTS = 40
 
 
 def articles(n: int, corpus: Path) -> list[Article]:
@@ -167,6 +170,14 @@ def main() -> int:
         for i in range(args.requests):
             for s in servers if i % 2 == 0 else reversed(servers):
                 s.timed(tasks[i])
+        # What a request costs beside the model: one sentence, where the pipeline is cheap.
+        short = {"id": -1, **document_to_task_of(Article("short", SENTENCE), schema)}
+        fixed: dict[str, list[float]] = {s.name: [] for s in servers}
+        for i in range(SHORT_REQUESTS):
+            for s in servers if i % 2 == 0 else reversed(servers):
+                t0 = time.perf_counter()
+                s.predict([short])
+                fixed[s.name].append((time.perf_counter() - t0) * 1000)
         from curate.extract.preannotate import preannotate
 
         # Baseline: the same articles one by one through the library, no HTTP.
@@ -194,6 +205,11 @@ def main() -> int:
             print(
                 f"  server CPU {s.name}: main process p95 {_p95(s.main_cpu):4.0f} ms, worker p95 "
                 f"{_p95(s.worker_cpu):4.0f} ms, total {sum(s.main_cpu) + sum(s.worker_cpu):6.0f} ms"
+            )
+        for name, ts in fixed.items():
+            print(
+                f"  one sentence, /predict {name}: p50 {statistics.median(ts):5.1f} ms "
+                f"(the cost beside the model; {len(ts)} requests)"
             )
         this = servers[0]
         p95 = _p95(this.wall)
