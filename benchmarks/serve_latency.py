@@ -79,6 +79,7 @@ class Server:
     wall: list[float] = field(default_factory=list)
     main_cpu: list[float] = field(default_factory=list)
     worker_cpu: list[float] = field(default_factory=list)
+    batch_cpu: list[float] = field(default_factory=lambda: [0.0, 0.0])
 
     def cpu(self) -> tuple[float, float]:
         """CPU seconds so far of the server process and of its children (the worker)."""
@@ -246,11 +247,28 @@ def main() -> int:
                 f"  {name:<{width}} {len(batch) / t:6.1f} articles/s  ({t:.1f} s)  ratio "
                 f"{ratio:.2f}x{verdict}"
             )
+        for s in servers:
+            main_cpu, worker_cpu = (t / 2 for t in s.batch_cpu)
+            print(
+                f"  server CPU a batch, {s.name}: main process {main_cpu:.1f} s, "
+                f"worker {worker_cpu:.1f} s"
+            )
     return 0
 
 
 def _batch_call(server: Server, batch: list[dict]) -> Callable[[], int]:
-    return lambda: len(server.predict(batch, timeout=600))
+    """One ``/predict`` of ``batch``; the server's CPU seconds (main process, worker) are
+    added to ``server.batch_cpu``."""
+
+    def call() -> int:
+        main0, kids0 = server.cpu()
+        n = len(server.predict(batch, timeout=600))
+        main1, kids1 = server.cpu()
+        server.batch_cpu[0] += main1 - main0
+        server.batch_cpu[1] += kids1 - kids0
+        return n
+
+    return call
 
 
 def _p95(times: list[float]) -> float:
