@@ -89,6 +89,11 @@ def test_ingest_cli_missing_source_is_one_clear_line(tmp_path):
     assert "does not exist" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+    # Nor the folders the output would have gone into (./data for the default output).
+    nested = tmp_path / "data" / "new" / "articles.jsonl"
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "nope"), "-o", str(nested)])
+    assert result.exit_code == 1
+    assert not (tmp_path / "data").exists()
 
 
 # --- one check of records at the boundary (issue 11, items 5-7) ----------------------
@@ -423,3 +428,33 @@ def test_a_folder_given_for_the_output_file_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ingest", str(src), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1 and "is a directory" in result.output
     assert "Traceback" not in result.output and not list((tmp_path / "out").iterdir())
+
+
+def test_ctrl_c_in_preannotate_says_what_was_kept_and_leaves_nothing_half_written(tmp_path):
+    """Ctrl-C (SIGINT) mid-run: exit 130, one line saying OUT was not written and how
+    --resume keeps finished articles; no temp file stays behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("spacy")
+    src = tmp_path / "in.jsonl"
+    text = "Anna Smith said the council would meet in Paris on Monday. " * 40
+    _jsonl(src, *({"id": f"a{i}", "text": text} for i in range(2000)))
+    out = tmp_path / "pre.jsonl"
+    curate = Path(sys.executable).with_name("curate")
+    cmd = [str(curate), "preannotate", str(src), "-o", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(1200):  # the temp file appears once the model is loaded
+            if list(tmp_path.glob(".pre.jsonl.*.tmp")) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted:" in err and "--resume" in err and "Traceback" not in err
+    assert not out.exists() and list(tmp_path.glob(".pre.jsonl.*.tmp")) == []

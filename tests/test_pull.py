@@ -384,6 +384,31 @@ def test_pull_deletes_its_snapshot_on_the_server_unless_kept(
     studio_conn.request("DELETE", f"/api/projects/{project['id']}/exports/{new}", ok=(200, 204))
 
 
+def test_pull_removes_the_export_files_label_studio_leaves_behind(annotated, studio, tmp_path):
+    """Label Studio keeps a deleted snapshot's file (the whole project with annotator
+    e-mails) under media/export; on curate's own server the pull removes it, and leaves the
+    file of a snapshot that is kept."""
+    from curate.studio.client import connect
+
+    project, _, _ = annotated
+    pid = project["id"]
+    folder = Path(studio.data_dir) / "media" / "export" / str(pid)
+    # A server curate did not start itself (no data folder known) is left alone.
+    elsewhere = connect(studio.url, studio.api_key, data_dir=tmp_path / "none")
+    assert elsewhere.data_dir is None
+    pull(elsewhere, pid, tmp_path / "a")
+    assert list(folder.glob("*.json")), "Label Studio wrote no export file to tidy"
+    conn = connect(studio.url, studio.api_key, data_dir=studio.data_dir)
+    assert conn.data_dir == Path(studio.data_dir).absolute()
+    pull(conn, pid, tmp_path / "b")
+    assert not list(folder.glob("*.json"))
+    kept = pull(conn, pid, tmp_path / "c", keep_snapshot=True)
+    (left,) = folder.glob("*.json")
+    conn.request("DELETE", f"/api/projects/{pid}/exports/{kept.snapshot_id}", ok=(200, 204))
+    pull(conn, pid, tmp_path / "d")
+    assert not left.exists() and not list(folder.glob("*.json"))
+
+
 def test_export_is_read_task_by_task_and_bad_exports_are_one_line(tmp_path):
     """The export is parsed incrementally (ijson); what is not a list of task objects
     is one clear error naming the snapshot."""

@@ -569,3 +569,90 @@ def test_an_object_cues_question_clause_is_part_of_what_it_reports(nlp):
 def test_when_and_where_it_was_said_is_not_what_an_object_cue_reports(nlp, text):
     found = [q.text for q, _ in _extract(nlp(text), learned_filter=False)]
     assert found == ["Senator Ted Cruz"]
+
+
+@pytest.mark.parametrize(
+    "text, content, cue, speaker",
+    [
+        (
+            "Trump believes that the deal is a disaster for American workers.",
+            "that the deal is a disaster for American workers",
+            "believes",
+            "Trump",
+        ),
+        (
+            "Many Republicans fear the party will lose the Senate in November.",
+            "the party will lose the Senate in November",
+            "fear",
+            "Many Republicans",
+        ),
+        (
+            "Clinton thinks the economy needs more investment in infrastructure.",
+            "the economy needs more investment in infrastructure",
+            "thinks",
+            "Clinton",
+        ),
+        (
+            "Voters doubt that either candidate can fix Washington.",
+            "that either candidate can fix Washington",
+            "doubt",
+            "Voters",
+        ),
+        # A noun of saying: its possessor says it; the verb around it is not the cue.
+        (
+            "Trump's claim that the election was rigged drew sharp criticism from both parties.",
+            "that the election was rigged",
+            "claim",
+            "Trump's",
+        ),
+        (
+            "Sanders repeated his promise that he would break up the big banks.",
+            "that he would break up the big banks",
+            "promise",
+            "his",
+        ),
+    ],
+)
+def test_what_a_belief_verb_or_a_noun_of_saying_reports_is_an_indirect_quote(
+    nlp, text, content, cue, speaker
+):
+    # PolNeAR annotates beliefs and `X's claim that ...` as attributions.
+    q = one(quotes(nlp, text), content)
+    assert (q.text, q.kind, text_of(q.cue), text_of(q.speaker)) == (
+        content,
+        "indirect",
+        cue,
+        speaker,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The speaker's own belief inside quote marks is part of the direct quote.
+        '"I think the deal is a disaster," Trump said.',
+        # A negated belief reports nothing, as a negated speech verb.
+        "Trump does not believe the deal is fair to American workers.",
+    ],
+)
+def test_belief_verbs_inside_quotes_or_negated_give_no_quote_of_their_own(nlp, text):
+    assert [q.kind for q in quotes(nlp, text)] in ([], ["direct"])
+
+
+@pytest.mark.parametrize(
+    "text, content",
+    [
+        ("Sanders is hoping to win the nomination at the convention.", "to win the nomination"),
+        ("The campaign hopes to raise $50 million before the primary.", "to raise $50 million"),
+        ("Party leaders hoped to avoid a contested convention.", "to avoid a contested"),
+    ],
+)
+def test_hoping_hoped_and_hopes_reach_the_hope_cue(nlp, text, content):
+    # spaCy's lemmatizer makes `hop` of these forms; the cue is `hope` all the same.
+    q = one(quotes(nlp, text), content)
+    assert q.kind == "indirect" and q.cue is not None and q.cue.text.startswith("hop")
+
+
+def test_a_relative_clause_on_a_noun_of_saying_is_no_quote(nlp):
+    # `that` is the object of `made` here, not the mark of a reported clause.
+    assert quotes(nlp, "The claim that he made on Tuesday was false.") == []

@@ -60,6 +60,9 @@ def test_model_folder_and_meta(trained: Path) -> None:
     # The config that trained it, seed included: `spacy train training.cfg` redoes it.
     training = (folder / "training.cfg").read_text(encoding="utf-8")
     assert "seed = 7" in training and "max_steps = 4" in training
+    # No path of the temporary training folder is left in the model's own config.
+    config = (folder / "config.cfg").read_text(encoding="utf-8")
+    assert "train = null" in config and ".tmp" not in config
 
 
 def test_refuses_to_overwrite_a_version(trained: Path) -> None:
@@ -101,6 +104,8 @@ def test_preannotate_and_evaluate_load_the_model_by_name(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "seedy@1.0.0" in report.read_text(encoding="utf-8")
+    # The seed gold is what seedy was trained on: the scores are flagged as optimistic.
+    assert "model seedy@1.0.0 was trained on gold seeds" in " ".join(result.output.split())
 
 
 @pytest.mark.parametrize(
@@ -228,3 +233,21 @@ def test_the_shipped_model_runs_under_its_registered_name(tmp_path: Path) -> Non
     (ex,) = json.loads(report.read_text(encoding="utf-8"))["extractors"]
     assert ex["version"].startswith("curate.quotes.hybrid.v1:polnear-quotes@1.0.0@")
     assert ex["metrics"]["quotes/overlap/all/r"]["value"] > 0.5
+
+
+def test_scores_on_the_training_gold_are_flagged_only_there(
+    trained: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curate.score.evaluate import scored_on_training
+    from curate.train.models import find_model
+
+    monkeypatch.chdir(trained.parent)
+    if not Path("models").exists():
+        Path("models").symlink_to(trained, target_is_directory=True)
+    gold = find_model("seedy").meta["gold"]
+    same = {"name": gold["name"], "version": gold["version"], "split": None}
+    assert scored_on_training("curate@seedy", same)
+    assert scored_on_training("seedy@1.0.0", {**same, "split": "dev"})  # a tenth by hash
+    assert scored_on_training("seedy", {**same, "name": "news"}) is None
+    assert scored_on_training("seedy", {**same, "version": "9.9.9"}) is None
+    assert scored_on_training("curate.quotes.v4", same) is None

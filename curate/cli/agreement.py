@@ -216,8 +216,9 @@ def render(report: AgreementReport, top: int, extra: dict | None = None) -> None
             )
         console.print(t)
     t = Table(title="Articles with most disagreement", title_justify="left")
-    for col in ("article", "annotators", "spans", "F1 exact", "F1 overlap"):
-        t.add_column(col, justify="left" if col == "article" else "right")
+    t.add_column("article", overflow="fold")  # ids that share a prefix stay apart
+    for col in ("annotators", "spans", "F1 exact", "F1 overlap"):
+        t.add_column(col, justify="right")
     for art in report.by_article[:top]:
         t.add_row(art.id, str(art.annotators), str(art.spans), _n(art.f1_exact), _n(art.f1_overlap))
     console.print(t)

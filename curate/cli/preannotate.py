@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -115,7 +117,7 @@ def preannotate_cli(
     from curate.extract.preannotate import count_articles, preannotate_file
 
     total = count_articles(source)
-    with _progress() as progress:
+    with _progress() as progress, _interrupted(output, resume):
         task = progress.add_task("pre-annotating", total=total)
         report = preannotate_file(
             source,
@@ -141,6 +143,23 @@ def preannotate_cli(
     )
     if report.problems:
         raise skipped(len(report.problems))
+
+
+@contextmanager
+def _interrupted(output: Path, resume: bool) -> Iterator[None]:
+    """Ctrl-C: one line saying what is in OUT and how to go on (exit 130, as a shell does)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if resume:
+            why = f"the articles finished so far are in {output}; run again with --resume to finish"
+        else:
+            why = (
+                f"{output} was not written (it is written whole or not at all); "
+                "use --resume to keep finished articles across interruptions"
+            )
+        err_console.print(f"interrupted: {why}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
 
 
 def _distributed(

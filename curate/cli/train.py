@@ -93,7 +93,9 @@ def train_cli(
             fields: dict[str, Any] = {}
             if info is not None:
                 last.update(info)
-                fields["score"] = f"dev F1 {float(info.get('score') or 0):.3f}"
+                # Each component reports its own dev F1 while it trains.
+                what = str(info.get("component") or "")
+                fields["score"] = f"{what} dev F1 {float(info.get('score') or 0):.3f}".strip()
             # spaCy's loop runs steps 0..max_steps: the last one is the bound itself.
             progress.update(
                 task, total=total, completed=min(step, total) if total else step, **fields

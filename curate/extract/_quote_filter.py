@@ -43,7 +43,7 @@ def candidate_features(
     """The features of one reported-quote candidate, as ``name=value`` strings.
 
     ``cue`` is the reporting word, ``rule`` the rule that found the content (``speech``,
-    ``object``, ``clause``, ``according``), ``start``/``end`` the content's character
+    ``object``, ``clause``, ``according``, ``belief``), ``start``/``end`` the content's character
     offsets (end exclusive), ``speaker`` the token heading who said it, if found, and
     ``among`` where the content stands when the cue reports several (``before`` the cue,
     ``first`` or ``later`` after it; on PolNeAR train most such contents before the cue and

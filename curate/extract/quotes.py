@@ -27,7 +27,9 @@ Three passes over one parsed article:
    speaker; a cue-less quote right after continues the previous one;
 3. reported speech: a speech verb's clausal complement (``said (that) ...``,
    ``..., saying ...``, post-posed ``..., said Kirby``), the object of a verb like
-   ``urge``/``call for``, the sentence around ``according to X`` or an aside
+   ``urge``/``call for``, the clause a belief verb reports (``believes (that) ...``,
+   ``BELIEF_VERBS``), the ``that`` clause of a noun of saying (``Trump's claim that
+   ...``, ``NOUN_CUES``), the sentence around ``according to X`` or an aside
    (``The problem, she said, is ...``); quoted words no such content covers give a
    ``mixed`` quote from the verb they hang on. Cues that report no speech give none:
    negated ones, a non-speech verb inside another report, ``seek``/``find``..., a
@@ -88,8 +90,9 @@ REQUIRED_PIPES: tuple[str, ...] = (
     "ner",
 )
 
-# Verbs that report speech or writing (lemmas). Belief verbs are left out on purpose:
-# they mostly occur inside quotes ("I think ...") and are not what people correct here.
+# Verbs that report speech or writing (lemmas). Belief verbs are kept apart
+# (``BELIEF_VERBS``): inside quotes they are the speaker's own words (``"I think ..."``),
+# and they never attribute a quote.
 SPEECH_VERBS = _words(
     """
     say tell add note warn claim argue explain insist state declare announce report write
@@ -119,6 +122,31 @@ OBJECT_CUES = _words(
     exhort encourage admire applaud commend reference
     """
 )
+# Verbs of belief and cognition whose clausal complement PolNeAR annotates as an
+# attribution (``Trump believes that ...``, ``voters fear (that) ...``): only their
+# ``ccomp`` outside quote marks is a candidate, judged by the learned filter. On PolNeAR
+# train they add 0.013 of all-attribution recall before the filter (candidates 0.65
+# precise for think/believe, 0.51 for know), which lets the filter cut the least likely
+# reported quotes harder at the same recall (``scripts/train_quote_filter.py``).
+# (Those in the lexicons above, e.g. ``hope``, ``worry``, keep their rule.)
+BELIEF_VERBS = _words(
+    """
+    think believe know fear feel recognize consider doubt understand realize assume guess
+    suspect figure wonder learn hear
+    """
+)
+# Nouns of saying and believing whose ``that`` clause PolNeAR annotates as an attribution
+# (``Trump's claim that ...``, ``the belief that ...``); the noun is the cue, its
+# possessor (if any) the speaker. PolNeAR train: 0.71 of such candidates are gold.
+NOUN_CUES = _words(
+    """
+    claim argument assertion belief view suggestion statement warning promise accusation
+    allegation charge insistence contention fear hope concern notion report announcement
+    admission complaint criticism prediction assumption expectation speculation rumor
+    """
+)
+# Their singular and plural forms (``claims that``), matched before any lemma is made.
+_NOUN_CUE_FORMS = NOUN_CUES | frozenset(n + "s" for n in NOUN_CUES)
 # Cues that can stand as an aside inside the sentence they report.
 PARENTHETICAL = _words("say tell add note write argue explain claim insist report")
 PRONOUNS = _words("he she they we i it you him her them us")
@@ -226,20 +254,21 @@ def _fragments(
 
 #: How often a suggested quote of each shape (:func:`quote_shape`) is an attribution in
 #: PolNeAR train: the share of such predictions that ``benchmarks/quotes_polnear.py``
-#: matches to a gold attribution (840 articles; n = predictions of that shape). Label
-#: Studio shows it as the score of the quote's regions; a shape not listed has no score.
+#: matches to a gold attribution (840 articles; n = predictions of that shape), as
+#: ``scripts/measure_certainty.py`` prints it. Label Studio shows it as the score of the
+#: quote's regions; a shape not listed has no score.
 CERTAINTY: dict[str, float] = {
-    "direct+cue+speaker": 0.93,  # n=3756
+    "direct+cue+speaker": 0.94,  # n=3756
     "direct+cue": 0.86,  # n=36
     "direct according": 0.86,  # n=7
-    "direct+speaker": 0.68,  # n=82, a continuation or a signed quote
-    "direct": 0.63,  # n=139, a long quote with nobody found
-    "mixed+cue+speaker": 0.82,  # n=2114
-    "mixed according": 0.79,  # n=47
+    "direct+speaker": 0.74,  # n=82, a continuation or a signed quote
+    "direct": 0.72,  # n=139, a long quote with nobody found
+    "mixed+cue+speaker": 0.82,  # n=2141
+    "mixed according": 0.77,  # n=47
     # indirect rows after the learned filter (v4; in-sample: the filter learned on train)
-    "indirect according": 0.83,  # n=332
-    "indirect+cue+speaker": 0.80,  # n=5577
-    "indirect+cue": 0.68,  # n=412
+    "indirect according": 0.85,  # n=324
+    "indirect+cue+speaker": 0.84,  # n=5388
+    "indirect+cue": 0.79,  # n=396
 }
 
 
@@ -352,7 +381,7 @@ def candidate_features(doc: Doc, f: _Found, start: int, end: int) -> list[str] |
     return _quote_filter.candidate_features(doc, f.cue_tok, f.rule, start, end, f.who, f.among)
 
 
-_FILTERED_RULES = ("speech", "object", "clause", "according")
+_FILTERED_RULES = ("speech", "object", "clause", "according", "belief", "noun")
 
 
 def _likely_attribution(doc: Doc, f: _Found, start: int, end: int) -> bool:
@@ -419,16 +448,46 @@ def _according(tok: Token) -> bool:
 
 
 def _maybe_cues(doc: Doc) -> Iterable[Token]:
-    """The tokens :func:`_is_cue` can accept (verbs, auxiliaries, ``according``), in
-    order; read from the doc's arrays rather than by making a Token of every word."""
+    """The tokens :func:`_is_cue` can accept (verbs, auxiliaries, ``according``) and the
+    nouns of ``NOUN_CUES``, in order; read from the doc's arrays rather than by making a
+    Token of every word."""
+    import numpy as np
     from spacy.attrs import LOWER, POS
     from spacy.strings import get_string_id
-    from spacy.symbols import AUX, VERB  # type: ignore[import-not-found]
+    from spacy.symbols import AUX, NOUN, VERB  # type: ignore[import-not-found]
 
     arr = doc.to_array([POS, LOWER])
     pos, lower = arr[:, 0], arr[:, 1]
-    hits = (pos == VERB) | (pos == AUX) | (lower == get_string_id("according"))
+    nouns = (pos == NOUN) & np.isin(lower, _NOUN_CUE_IDS)
+    hits = (pos == VERB) | (pos == AUX) | (lower == get_string_id("according")) | nouns
     return (doc[int(i)] for i in hits.nonzero()[0])
+
+
+def _noun_cue_ids() -> list[int]:
+    from spacy.strings import get_string_id
+
+    return sorted(get_string_id(w) for w in _NOUN_CUE_FORMS)
+
+
+_NOUN_CUE_IDS = _noun_cue_ids()
+
+
+def _noun_contents(tok: Token) -> Iterable[tuple[int, int, bool]]:
+    """The ``that`` clause a noun of ``NOUN_CUES`` reports (``the claim that X``), not a
+    relative clause (``the claim that he made``: there ``that`` is no ``mark``)."""
+    if tok.pos_ != "NOUN" or lemma(tok).lower() not in NOUN_CUES:
+        return
+    for c in tok.children:
+        if c.dep_ in ("acl", "ccomp") and any(
+            m.dep_ == "mark" and m.lower_ == "that" for m in c.children
+        ):
+            yield (*_tok_chars(tok.doc[c.left_edge.i : c.right_edge.i + 1]), False)
+
+
+# spaCy's rule lemmatizer makes ``hop`` of ``hopes``/``hoped``/``hoping`` (only ``hope``
+# stays), so ``hoping to ...`` never reached the ``hope`` cue (PolNeAR train: 34 such
+# attributions, none found).
+_LEMMA_SLIPS = {"hop": "hope"}
 
 
 def _is_cue(tok: Token, lexicon: frozenset[str] = SPEECH_VERBS) -> bool:
@@ -437,6 +496,7 @@ def _is_cue(tok: Token, lexicon: frozenset[str] = SPEECH_VERBS) -> bool:
     if tok.pos_ not in ("VERB", "AUX"):
         return False
     word = lemma(tok).lower()
+    word = _LEMMA_SLIPS.get(word, word)
     if word == "point" and lexicon is SPEECH_VERBS:
         return any(c.dep_ == "prt" and c.lower_ == "out" for c in tok.children)
     return word in lexicon
@@ -506,6 +566,13 @@ def _speaker_token(tok: Token, art: _Article) -> Token | None:
                 c = c.head
             return c
     return None
+
+
+def _noun_speaker(tok: Token) -> Token | None:
+    """Whose claim a noun cue reports: its possessor (``Trump's claim``, ``his view``);
+    none otherwise (in ``He rejected the claim that ...`` the claim is not his)."""
+    owners = [c for c in tok.children if c.dep_ == "poss"]
+    return owners[0] if owners else None
 
 
 def _np(tok: Token) -> tuple[int, int]:
@@ -787,12 +854,18 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
     for tok in _maybe_cues(doc):
         if tok.i in taken_cues or _quote_at(art, tok):
             continue
-        if _is_cue(tok):
+        if tok.pos_ == "NOUN":
+            contents = list(_noun_contents(tok))
+            rule = "noun"
+        elif _is_cue(tok):
             contents = list(_contents(tok))
             rule = "according" if _according(tok) else "speech"
         elif _is_cue(tok, OBJECT_CUES):
             contents = list(_clause_contents(tok))
             rule = "clause"
+        elif _is_cue(tok, BELIEF_VERBS):
+            contents = list(_clause_contents(tok))
+            rule = "belief"
         else:
             continue
         if not contents and _is_cue(tok, OBJECT_CUES):
@@ -807,7 +880,7 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
             kind = "mixed" if any(start <= q.start < end for q in art.quoted) else "indirect"
             if kind == "indirect" and rule != "according":
                 end = _before_aside_tail(doc, start, end)
-            who = _speaker_token(tok, art)
+            who = _noun_speaker(tok) if rule == "noun" else _speaker_token(tok, art)
             if who is not None and start <= who.idx < end and not aside:
                 start = _cue_span(tok)[1]  # "that many economists say is ...": after the cue
             f = _Found(start, end, kind, cue=_cue_span(tok), rule=rule, cue_tok=tok)

@@ -75,6 +75,7 @@ def atomic_path(path: str | Path, *, private: bool = False) -> Iterator[Path]:
     runs (a killed ``curate preannotate`` leaves nothing behind after the next run).
     """
     path = Path(path)
+    made = _missing_parents(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(path)
     fd, tmp = tempfile.mkstemp(
@@ -93,6 +94,22 @@ def atomic_path(path: str | Path, *, private: bool = False) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+            # A failed write leaves no folder it made either (e.g. ./data for a bad input).
+            for folder in made:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+
+
+def _missing_parents(path: Path) -> list[Path]:
+    """The folders above ``path`` that do not exist yet, deepest first."""
+    missing = []
+    for folder in path.absolute().parents:
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
 
 
 def remove_stale_temp_files(path: str | Path) -> list[Path]:

@@ -115,6 +115,9 @@ class Connection:
     backoff: float = 0.5
     timeout: float = 300.0
     session: requests.Session | None = field(default=None, repr=False)
+    #: The data folder of the server when it is curate's embedded Label Studio on this
+    #: machine (its files can be tidied: :func:`curate.studio.pull.remove_export_files`).
+    data_dir: Path | None = None
     _sdk: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -289,8 +292,8 @@ def connect(
         origin = "environment"
     if not api_key:
         api_key = settings.env(ENV_API_KEY)
+    state = embedded.read_state(data_dir)
     if not url or not api_key:
-        state = embedded.read_state(data_dir)
         creds = embedded.read_credentials(data_dir)
         if state and creds and (not url or url.rstrip("/") == str(state.get("url")).rstrip("/")):
             url = url or str(state["url"])
@@ -304,6 +307,8 @@ def connect(
     if not api_key:
         raise StudioError(f"no API key for Label Studio at {url}: set {ENV_API_KEY}")
     conn = Connection(url=url, api_key=api_key, origin=origin)
+    if state and str(state.get("url", "")).rstrip("/") == conn.url:
+        conn.data_dir = Path(data_dir or embedded.default_data_dir()).absolute()
     if check:
         conn.whoami()
     return conn

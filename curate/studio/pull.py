@@ -278,6 +278,7 @@ def pull(
             shutil.rmtree(tmp, ignore_errors=True)
         if not keep_snapshot:
             result.snapshot_deleted = delete_snapshot(conn, pid, sid)
+        remove_export_files(conn, pid)
     with atomic_writer(parent / "latest") as fh:
         fh.write(final.name + "\n")
     return result
@@ -618,6 +619,38 @@ def delete_snapshot(conn: Any, project_id: int, snapshot_id: int) -> bool:
     except CurateError:
         return False
     return True
+
+
+def remove_export_files(conn: Any, project_id: int) -> list[Path]:
+    """Delete the export files of ``project_id``'s deleted snapshots on curate's embedded
+    Label Studio; return the paths removed.
+
+    Label Studio 1.23 keeps a snapshot's file (a full copy of the project, annotator
+    e-mails included) under ``<data dir>/media/export/<project id>/`` when the snapshot is
+    deleted: the flag that would delete it, ``ff_back_dev_4664_remove_storage_file_on_
+    export_delete_29032023_short``, is a stale flag fixed to off. A file is named
+    ``project-<id>-at-<date>-<md5[:8]>[_<suffix>].json``; one whose md5 prefix is no live
+    snapshot's is removed. Nothing happens for a server elsewhere (``conn.data_dir`` is
+    None). Never raises: the pull is done either way.
+    """
+    if conn.data_dir is None:
+        return []
+    folder = Path(conn.data_dir) / "media" / "export" / str(project_id)
+    try:
+        live = {
+            str(s.get("md5") or "")[:8]
+            for s in conn.get_json(f"/api/projects/{project_id}/exports/")
+            if isinstance(s, dict)
+        }
+        removed = []
+        for path in folder.glob(f"project-{project_id}-at-*.json"):
+            m = re.fullmatch(rf"project-{project_id}-at-[\d-]+-([0-9a-f]{{8}})(?:_\w+)?", path.stem)
+            if m and m.group(1) not in live:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
+    except (CurateError, OSError):
+        return []
 
 
 def slugify(title: str, project_id: int) -> str:

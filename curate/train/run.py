@@ -54,7 +54,7 @@ DEV_SPLITS = ("dev", "validation")
 _BINS = ("train", "dev", "entities-train", "entities-dev")
 _TRAINING_CFG = {COMPONENT: "training.cfg", ENTITY_COMPONENT: "training-entities.cfg"}
 
-# (step, total steps or None, scores at an evaluation step or None)
+# (step, total steps or None, scores at an evaluation step, with "component", or None)
 ProgressFn = Callable[[int, int | None, dict[str, Any] | None], None]
 
 
@@ -161,6 +161,7 @@ def train(
         out = work / "model"
         best.meta.update({"name": name.replace("-", "_"), "version": version})
         best.to_disk(out)
+        _forget_work_paths(out / "config.cfg")
         for component, config in runs:
             training_cfg = config.copy()
             training_cfg["paths"]["train"] = None
@@ -325,6 +326,17 @@ def _default_base() -> str:
     return default_model()
 
 
+def _forget_work_paths(path: Path) -> None:
+    """Set ``[paths] train/dev`` of a saved pipeline's config to null: they named the
+    temporary training folder, which is gone once the model is written."""
+    from thinc.api import Config
+
+    config = Config().from_disk(path, interpolate=False)
+    config["paths"]["train"] = None
+    config["paths"]["dev"] = None
+    config.to_disk(path)
+
+
 def _splits(
     by_split: dict[str, list[Document]], seed: int
 ) -> tuple[list[Document], list[Document], str]:
@@ -356,9 +368,11 @@ def _run_all(
     best: Any = None
     for component, config in runs:
 
-        def report(step: int, info: dict[str, Any] | None, offset: int = done) -> None:
+        def report(
+            step: int, info: dict[str, Any] | None, offset: int = done, name: str = component
+        ) -> None:
             if on_progress is not None:
-                on_progress(offset + step, total, info)
+                on_progress(offset + step, total, info and {**info, "component": name})
 
         output = work / f"output-{component}"
         labels = entity_labels if component == ENTITY_COMPONENT else None
