@@ -122,7 +122,8 @@ class NerProcess:
         that way, 5.4 ms with a zone over earlier articles). As with spaCy's zones, a doc
         is not to be used after its block; the vocabulary stays bounded. This pipeline is
         used by nobody else (:func:`cached_ner_process` loads its own), so no other doc
-        lives in the zone. The worker holds its zones the same way.
+        lives in the zone (a doc :meth:`pipe` makes outside a block while the zone is held
+        belongs to it too). The worker holds its zones the same way.
         """
         if self._zone is None:
             zone = contextlib.ExitStack()
