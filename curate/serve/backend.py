@@ -4,8 +4,9 @@
 the CLI uses (:func:`curate.extract.resolve.resolve`, ``curate`` by default: spaCy
 entities and curate's quotes) or, once a trained version serves, that version's pipeline
 instead (its entities and quotes, in one run);
-:func:`curate.studio.convert.document_to_results` makes the Label Studio regions. Interactive suggestions (:meth:`Backend.suggest`) answer a labeler's CUE or
-SPEAKER region with the quote content and speaker that go with it.
+:func:`curate.studio.convert.document_to_results` makes the Label Studio regions.
+Interactive suggestions (:meth:`Backend.suggest`) answer a labeler's CUE or SPEAKER
+region with the quote content and speaker that go with it.
 
 Nothing here knows HTTP: :mod:`curate.serve.app` holds the routes.
 """
