@@ -5,17 +5,19 @@ Usage: python benchmarks/serve_cpu.py [POLNEAR_DEV] [--articles N]
 On a shared machine wall-clock latency measures the neighbours; CPU time per process
 does not. ``curate serve`` runs the entity recognizer in a worker process while the main
 process runs the other components (``curate.extract.ner_process``), then the extractors,
-the Label Studio regions and the JSON. For each article (one at a time, each in its own
-spaCy memory zone, as the server does) this measures the main process's components
-(thread CPU), the worker's tokenizer and recognizer (its process CPU) and what follows
-the join, and models the latency on two idle cores as
+the Label Studio regions and the JSON. For each article (one at a time, through
+:class:`~curate.extract.ner_process.NerProcess` in memory zones held over articles, as
+the server does) this measures the main process's part (thread CPU: its components,
+sending the text, setting the entities), the worker's tokenizer and recognizer (its
+process CPU) and what follows the join, and models the latency on two idle cores as
 ``max(main, worker) + after``. Two configurations, article by article in turn:
 
 - ``stock``: the model as ``spacy.load`` gives it, every component over every token;
-- ``curate``: the pipeline :func:`curate.extract.preannotate.load_pipeline` gives (what
-  ``curate serve`` and ``curate preannotate`` run).
+- ``curate``: the pipeline :func:`curate.extract.preannotate.load_pipeline` gives with
+  ``ner_process`` (what ``curate serve`` runs; ``curate preannotate`` runs the same
+  components in one process).
 
-Both use the same worker. Target: the modelled p95 of ``curate`` <= 300 ms (the
+Both use the same kind of worker. Target: the modelled p95 of ``curate`` <= 300 ms (the
 ``/predict`` target of ``benchmarks/serve_latency.py``, which adds HTTP, JSON parsing
 and scheduling). Under load CPU times grow too: compare ``curate / stock``.
 """
@@ -37,13 +39,6 @@ from curate.extract import ner_process  # noqa: E402
 from curate.model import Article  # noqa: E402
 
 POLNEAR_DEV = Path("/work/shared/corpora/polnear/dev")
-
-
-def timed_entities(texts: list[str]) -> tuple[list, float]:
-    """The worker's entities for ``texts`` and the CPU seconds its process spent on them."""
-    t = time.process_time()
-    out = ner_process._entities(texts)
-    return out, time.process_time() - t
 
 
 def articles(corpus: Path, n: int) -> list[Article]:
@@ -77,32 +72,28 @@ def main() -> int:
     extractors = pipeline()
     required = {p for e in extractors for p in e.required_pipes}
     exclude = pipes_to_exclude(None, required)
-    split = ner_process.cached_ner_process(None, exclude)
-    assert split is not None
+    split = load_pipeline(None, extractors, ner_process=True)[0]
+    assert isinstance(split, ner_process.NerProcess)
+    # Both behind the same kind of worker, in zones held over articles as the server's.
     configs = {
-        "stock": spacy.load(default_model(), exclude=sorted(exclude)),
-        "curate": load_pipeline(None, extractors)[0],
+        "stock": ner_process.NerProcess(
+            spacy.load(default_model(), exclude=sorted(exclude)), split.model, split.worker_exclude
+        ),
+        "curate": split,
     }
     made_by = Prediction("benchmark")
-    worker = split._worker()
 
-    def one(nlp, article: Article) -> tuple[float, float, float]:
-        pending = worker.submit(timed_entities, [article.text])
+    def one(nlp: ner_process.NerProcess, article: Article) -> tuple[float, float, float]:
         with nlp.memory_zone():
-            t = time.thread_time()
-            (doc,) = nlp.pipe([article.text], disable=[ner_process.NER])
+            t = time.thread_time()  # blocked reading the worker's answer costs no CPU
+            (doc,) = nlp.pipe([article.text])
             main = time.thread_time() - t
-            (ents,), worker_cpu = pending.result()
             t = time.thread_time()
-            if ner_process.crosses_sentence(doc, ents):
-                nlp.get_pipe(ner_process.NER)(doc)
-            else:
-                ner_process.set_entities(doc, ents)
             found = _document(doc, article, schema, extractors, made_by, PreannotateReport())
             assert found is not None
             json.dumps({"results": [{"result": document_to_results(found[0], schema)}]})
             after = time.thread_time() - t
-        return main, worker_cpu, after
+        return main, nlp.worker_cpu, after
 
     for nlp in configs.values():  # warm-up, as the server's
         for a in arts[:3]:
@@ -113,7 +104,8 @@ def main() -> int:
         order = list(configs) if i % 2 == 0 else list(reversed(configs))
         for name in order:
             rows[name].append(one(configs[name], a))
-    split.close()
+    for nlp in configs.values():
+        nlp.close()
 
     chars = statistics.mean(len(a.text) for a in arts)
     print(f"{len(arts)} articles one at a time (mean {chars:.0f} characters), CPU ms:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import spacy
 
 from curate.extract.ner_process import NerProcess, crosses_sentence
@@ -77,8 +78,8 @@ def test_close_stops_the_worker_process() -> None:
     split = cached_ner_process(None, pipes_to_exclude(None, {"parser", "ner"}))
     assert split is not None
     split.warm_up()
-    assert split._pool is not None
-    (pid,) = list(split._pool._processes)
+    pid = split.pid
+    assert pid is not None
     close_cached()
     assert _gone(pid)
 
@@ -95,7 +96,7 @@ def test_worker_leaves_when_its_parent_is_killed(tmp_path: Path) -> None:
         "if __name__ == '__main__':\n"
         "    split = cached_ner_process(None, ())\n"
         "    split.warm_up()\n"
-        "    print(list(split._pool._processes)[0], flush=True)\n"
+        "    print(split.pid, flush=True)\n"
         "    import time; time.sleep(600)\n",
         encoding="utf-8",
     )
@@ -109,3 +110,50 @@ def test_worker_leaves_when_its_parent_is_killed(tmp_path: Path) -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_a_killed_worker_is_one_clear_error_and_the_next_call_starts_another() -> None:
+    import os
+    import signal
+
+    from curate.errors import CurateError
+    from curate.extract.ner_process import cached_ner_process, close_cached
+    from curate.extract.nlp import pipes_to_exclude
+
+    split = cached_ner_process(None, pipes_to_exclude(None, {"parser", "ner"}))
+    assert split is not None
+    try:
+        split.warm_up()
+        first = split.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        assert _gone(first)
+        with pytest.raises(CurateError, match="entity recognizer's worker process"):
+            list(split.pipe(["Anne Hidalgo spoke in Paris."]))
+        (doc,) = split.pipe(["Anne Hidalgo spoke in Paris."])
+        assert [e.text for e in doc.ents] == ["Anne Hidalgo", "Paris"]
+        assert split.pid not in (None, first)
+    finally:
+        close_cached()
+
+
+def test_memory_zones_are_held_over_calls_until_zone_texts_went_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from curate.extract import ner_process
+    from curate.extract.nlp import pipes_to_exclude
+
+    monkeypatch.setattr(ner_process, "ZONE_TEXTS", 2)
+    split = ner_process.cached_ner_process(None, pipes_to_exclude(None, {"parser", "ner"}))
+    assert split is not None
+    strings = split.nlp.vocab.strings
+    try:
+        with split.memory_zone():
+            (doc,) = split.pipe(["Zyxwvut Qaborn spoke in Paris."])
+            assert [e.text for e in doc.ents] == ["Zyxwvut Qaborn", "Paris"]
+        assert "Zyxwvut" in strings  # the zone outlived the call: the word is still known
+        with split.memory_zone():
+            list(split.pipe(["Anne Hidalgo spoke."]))
+        assert "Zyxwvut" not in strings  # two texts went through: the zone closed
+    finally:
+        ner_process.close_cached()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -289,6 +290,37 @@ def test_a_retraining_run_trains_with_curate_train_and_serves_its_model(
     assert pred["model_version"] == expected and pred["result"]
 
 
+def test_a_served_model_runs_the_pipeline_once_and_answers_the_regions_as_before(
+    retrained: tuple[Backend, training.Version], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import curate.extract.preannotate as pre
+    from curate.extract.resolve import resolve
+    from curate.studio.convert import document_to_results
+
+    backend, version = retrained
+    article = backend.article(_task(1, TEXT))
+    # Before: the rules' pipeline for the entities, then the trained pipeline for the quotes.
+    base = next(resolve("curate").run([article]))
+    learned = next(training.TrainedPipeline(version.path or "").predict([article]))
+    before = base.with_(
+        quotes=learned.quotes,
+        provenance=replace(base.provenance, model_version=backend.model_version),
+    )
+    assert before.entities and before.quotes
+    runs: list[int] = []
+    real = pre.load_pipeline  # once for each run of the spaCy pipeline
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        runs.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pre, "load_pipeline", counted)
+    (pred,) = backend.predict([_task(1, TEXT)])
+    assert len(runs) == 1
+    assert pred["result"] == document_to_results(before, load_schema())
+    assert pred["model_version"] == backend.model_version
+
+
 def test_a_restarted_backend_serves_the_promoted_model_and_survives_a_failed_run(
     retrained: tuple[Backend, training.Version],
 ) -> None:
@@ -370,3 +402,31 @@ def test_a_taken_port_is_one_line_before_the_model_loads() -> None:
         assert free.getsockname()[1] > 0
     finally:
         free.close()
+
+
+def test_connections_to_the_served_socket_send_without_delay() -> None:
+    """Each response goes out at once (TCP_NODELAY), not held by Nagle's algorithm until
+    the client's delayed ACK: asyncio sets it only on a socket that says it is TCP."""
+    import asyncio
+    import socket
+
+    from curate.serve.run import listen
+
+    async def accepted_nodelay() -> int:
+        found: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                conn = transport.get_extra_info("socket")
+                found.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        sock = listen("127.0.0.1", 0)
+        server = await asyncio.get_running_loop().create_server(Probe, sock=sock)
+        async with server:
+            _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+            value = await asyncio.wait_for(found, 10)
+            writer.close()
+        return value
+
+    assert asyncio.run(accepted_nodelay()) != 0

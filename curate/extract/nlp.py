@@ -7,6 +7,7 @@ model folder works too.
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections.abc import Iterable
@@ -143,9 +144,23 @@ def components(name: str | Path | None) -> tuple[list[str], dict[str, list[str]]
     name = str(name) if name else default_model()
     try:
         path = spacy.util.get_package_path(name) if spacy.util.is_package(name) else Path(name)
-        config = spacy.util.load_config(_config_file(path))
+        file = _config_file(path)
+        stat = file.stat()
+        pipes, listeners = _read_components(str(file), stat.st_mtime_ns, stat.st_size)
     except (OSError, ValueError) as e:
         raise _not_loadable(name, e) from e
+    return list(pipes), {k: list(v) for k, v in listeners.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _read_components(
+    file: str, mtime_ns: int, size: int
+) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """:func:`components` of one config file version (parsing it costs ~10 ms, and
+    ``curate serve`` asks for each request; a rewritten file has another mtime or size)."""
+    import spacy.util
+
+    config = spacy.util.load_config(file)
     pipes = list(config["nlp"]["pipeline"])
     listeners: dict[str, list[str]] = {}
     for comp, cfg in config["components"].items():
@@ -153,7 +168,7 @@ def components(name: str | Path | None) -> tuple[list[str], dict[str, list[str]]
             # "*" listens to whichever embedding component comes first.
             for up in pipes if upstream == "*" else [upstream]:
                 listeners.setdefault(up, []).append(comp)
-    return pipes, listeners
+    return tuple(pipes), {k: tuple(v) for k, v in listeners.items()}
 
 
 _local = threading.local()

@@ -15,6 +15,7 @@ bodies, tokens and texts never are.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -72,7 +73,7 @@ def create_app(
                 "regions": len(result["result"]),
             }
             return JSONResponse({"results": [result], "model_version": backend.model_version})
-        results = await run_in_threadpool(backend.predict, body.tasks)
+        results = await asyncio.wrap_future(backend.submit_predict(body.tasks))
         request.state.fields = {"tasks": len(body.tasks)}
         return JSONResponse({"results": results, "model_version": backend.model_version})
 

@@ -2,10 +2,11 @@
 
 :class:`Backend` turns tasks into :class:`~curate.model.Article` s, runs the extractor
 the CLI uses (:func:`curate.extract.resolve.resolve`, ``curate`` by default: spaCy
-entities and curate's quotes) and, once a trained version serves, replaces the quotes by
-that model's; :func:`curate.studio.convert.document_to_results` makes the Label Studio
-regions. Interactive suggestions (:meth:`Backend.suggest`) answer a labeler's CUE or
-SPEAKER region with the quote content and speaker that go with it.
+entities and curate's quotes) or, once a trained version serves, that version's pipeline
+instead (its entities and quotes, in one run);
+:func:`curate.studio.convert.document_to_results` makes the Label Studio regions.
+Interactive suggestions (:meth:`Backend.suggest`) answer a labeler's CUE or SPEAKER
+region with the quote content and speaker that go with it.
 
 Nothing here knows HTTP: :mod:`curate.serve.app` holds the routes.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -111,13 +112,19 @@ class Backend:
         return self._worker.submit(self._predict, list(articles)).result()
 
     def _predict(self, articles: list[Article]) -> list[Document]:
-        docs = list(self._base.run(articles))
-        self._ran = True
-        version = self._base.version or self.extractor
         quotes = self._quotes
-        if quotes is not None:
-            learned = list(quotes.predict(articles))
-            docs = [d.with_(quotes=q.quotes) for d, q in zip(docs, learned, strict=True)]
+        if quotes is None:
+            docs = list(self._base.run(articles))
+            self._ran = True
+            version = self._base.version or self.extractor
+        else:
+            # The trained version's pipeline alone: its documents carry the same entities
+            # as the rules' pipeline (the same spaCy recognizer, unless the model has its
+            # own entity component, which its version then names) and its quotes.
+            if isinstance(quotes, training.TrainedPipeline):
+                docs = list(quotes.predict(articles, ner_process=self.ner_process))
+            else:
+                docs = list(quotes.predict(articles))
             version = str(quotes.version)
         return [d.with_(provenance=_made_by(d, model_version=version)) for d in docs]
 
@@ -126,8 +133,16 @@ class Backend:
 
         A task without text gets an empty prediction, so the answer keeps the tasks' order.
         """
-        articles = [self.article(t) for t in tasks]
-        docs = self.predict_documents(articles)
+        return self.submit_predict(tasks).result()
+
+    def submit_predict(self, tasks: Sequence[Mapping[str, Any]]) -> Future[list[dict[str, Any]]]:
+        """:meth:`predict` as a future: the tasks are read, predicted and made into regions
+        in the prediction thread, so an event loop awaits it without a thread of its own
+        in between (each hand-over between threads waits for the GIL)."""
+        return self._worker.submit(self._predict_tasks, list(tasks))
+
+    def _predict_tasks(self, tasks: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        docs = self._predict([self.article(t) for t in tasks])
         return [self._prediction(d) for d in docs]
 
     def article(self, task: Mapping[str, Any]) -> Article:
@@ -139,10 +154,14 @@ class Backend:
         return Article(art_id, text)
 
     def _prediction(self, doc: Document) -> dict[str, Any]:
+        made_by = doc.provenance
         return {
             "result": document_to_results(doc, self.schema) if doc.text else [],
             "score": 1.0,
-            "model_version": self.model_version,
+            # The version that made this document (a promotion may land in between).
+            "model_version": made_by.model_version
+            if isinstance(made_by, Prediction)
+            else self.model_version,
         }
 
     # --- interactive suggestions -----------------------------------------------------

@@ -44,7 +44,8 @@ class Trainer(Protocol):
     ``__call__(train_docs, out_dir)`` trains on the documents' quotes, writes the model to
     ``out_dir`` (which does not exist yet) and returns nothing; raising CurateError (or
     anything) marks the run failed. ``load(out_dir)`` gives an object with
-    ``predict(articles) -> Iterator[Document]`` and a ``version`` string.
+    ``predict(articles) -> Iterator[Document]`` (what ``curate serve`` answers once the
+    version serves: its entities and its quotes) and a ``version`` string.
     :class:`CurateTrainer` is the one ``curate serve`` uses.
     """
 
@@ -136,11 +137,15 @@ class TrainedPipeline:
         self.path = Path(path)
         self.trained = read_model(self.path)
         self.version = load_pipeline(None, pipeline(None, str(self.path)))[1]
-        self._pipeline = resolve(str(self.path))
+        self._pipelines = {
+            split: resolve(str(self.path), ner_process=split) for split in (False, True)
+        }
 
-    def predict(self, articles: Sequence[Any]) -> Iterator[Document]:
-        """One predicted Document per article, in order (empty for one that failed)."""
-        return self._pipeline.run(list(articles))
+    def predict(self, articles: Sequence[Any], *, ner_process: bool = False) -> Iterator[Document]:
+        """One predicted Document per article, in order (empty for one that failed):
+        entities and quotes, from one run of the pipeline. ``ner_process`` runs the
+        entity recognizer in a worker process (see :mod:`curate.extract.ner_process`)."""
+        return self._pipelines[ner_process].run(list(articles))
 
 
 @dataclass(frozen=True)
