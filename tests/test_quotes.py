@@ -1,4 +1,4 @@
-"""The quote forms curate.quotes.v4 must handle, one small case each, on a real spaCy parse."""
+"""The quote forms curate.quotes.v5 must handle, one small case each, on a real spaCy parse."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def text_of(part) -> str | None:
 
 
 def test_registered_and_pipes():
-    ex = get("curate.quotes.v4")
+    ex = get("curate.quotes.v5")
     assert ex.tasks == ("quotes",) and ex.required_pipes == REQUIRED_PIPES
     assert set(REQUIRED_PIPES) <= {
         "tok2vec",
@@ -432,7 +432,7 @@ def test_retired_rules_name_points_to_the_current_one():
 
     for old in ("curate.quotes.v1", "curate.quotes.v2", "curate.quotes.v3"):
         for call in (lambda: get(old), lambda: resolve(old)):  # noqa: B023 - called at once
-            with pytest.raises(CurateError, match="retired.*curate.quotes.v4"):
+            with pytest.raises(CurateError, match="retired.*curate.quotes.v5"):
                 call()
 
 

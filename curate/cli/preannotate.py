@@ -79,8 +79,8 @@ def preannotate_cli(
     quotes: str = typer.Option(
         None,
         "--quotes",
-        help="Quote extractor: curate.quotes.v4, curate.quotes.hybrid.v1 or "
-        "curate.quotes.learned.v1 (default: curate.quotes.v4, the rules).",
+        help="Quote extractor: curate.quotes.v5, curate.quotes.hybrid.v2 or "
+        "curate.quotes.learned.v1 (default: curate.quotes.v5, the rules).",
     ),
     quote_model: str = typer.Option(
         None,
