@@ -57,7 +57,7 @@ class CountTable:
         at = slice(self.indptr[row], self.indptr[row + 1])
         return {
             self.columns[c]: int(v)
-            for c, v in sorted(zip(self.indices[at].tolist(), self.data[at].tolist()))
+            for c, v in sorted(zip(self.indices[at].tolist(), self.data[at].tolist(), strict=True))
         }
 
     def dense(self, start: int = 0, stop: int | None = None) -> np.ndarray:

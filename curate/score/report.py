@@ -210,7 +210,9 @@ def compare(
             continue
         if common and draws > 0:
             new_rows = [res.table.counts(r) for r, i in enumerate(res.table.ids) if i in old_rows]
-            columns = sorted({k for i, r in zip(common, new_rows) for k in (*r, *old_rows[i])})
+            columns = sorted(
+                {k for i, r in zip(common, new_rows, strict=True) for k in (*r, *old_rows[i])}
+            )
             a = _matrix(columns, new_rows)
             b = _matrix(columns, [old_rows[i] for i in common])
             tasks = res.tasks
