@@ -265,9 +265,9 @@ def release(
                 raise DatasetError(f"extra file {rel!r} would overwrite a version file")
             path.parent.mkdir(parents=True, exist_ok=True)
             writer(path)
-        changelog = f"# {name} {v}\n\n" + (f"{note}\n\n" if note else "")
-        changelog += changes.to_markdown()
-        (tmp / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
+        with (tmp / "CHANGELOG.md").open("w", encoding="utf-8") as fh:
+            fh.write(f"# {name} {v}\n\n" + (f"{note}\n\n" if note else ""))
+            fh.writelines(line + "\n" for line in changes.markdown_lines())
         card = render_card(
             manifest,
             labels.table(counts),
@@ -276,10 +276,10 @@ def release(
         )
         (tmp / "README.md").write_text(card, encoding="utf-8")
         manifest["files"] = hash_files(tmp)
-        (tmp / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
-            encoding="utf-8",
-        )
+        with (tmp / MANIFEST).open("w", encoding="utf-8") as fh:
+            # json.dump writes piece by piece (dumps would join them all in memory first).
+            json.dump(manifest, fh, ensure_ascii=False, indent=2, sort_keys=False)
+            fh.write("\n")
         _make_read_only(tmp)
         try:
             tmp.rename(target)  # atomic; fails if another writer got there first
