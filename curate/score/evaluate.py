@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curate.compact import StringList
 from curate.errors import CurateError, DatasetError, InputError
 from curate.extract.resolve import TASKS, Resolved
 from curate.model import Document
@@ -220,7 +221,7 @@ def score(
     """
     tasks = tuple(t for t in TASKS if t in set(tasks))
     counts = metrics.CountRows()
-    ids: list[str] = []
+    ids = StringList()
     kept: list[Document] = []
     confusion: Counter[tuple[str, str]] = Counter()
     worst = _Worst(max_error_articles)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from curate.compact import StringList
 from curate.score.entities import SCHEMES
 from curate.score.quotes import KINDS, RULES
 
@@ -29,9 +30,10 @@ class CountTable:
     """Per-article counts, kept sparse: the nonzero cells of an article x column matrix in
     compressed-row form (article ``i``'s cells are ``indices[indptr[i]:indptr[i + 1]]``,
     column numbers into ``columns``, and the same slice of ``data``). About 8 bytes an
-    article and 8 a nonzero count; :meth:`dense` gives rows as a matrix a block at a time."""
+    article and 8 a nonzero count, the ids in a :class:`~curate.compact.StringList`;
+    :meth:`dense` gives rows as a matrix a block at a time."""
 
-    ids: list[str]
+    ids: Sequence[str]
     columns: list[str]
     indptr: np.ndarray
     indices: np.ndarray
@@ -124,7 +126,7 @@ class CountRows:
         for at in range(0, len(indices), 1 << 16):  # in place: to sorted column numbers
             indices[at : at + (1 << 16)] = remap[indices[at : at + (1 << 16)]]
         return CountTable(
-            list(ids),
+            ids if isinstance(ids, StringList) else StringList(ids),
             columns,
             np.frombuffer(indptr, dtype=np.int64),
             indices,
