@@ -8,7 +8,7 @@ their content offsets (same offsets, other kind/speaker/cue = changed).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ from curate.model import Document
 class Changes:
     """The difference between an older and a newer set of gold documents."""
 
-    added: tuple[str, ...] = ()
+    added: Sequence[str] = ()
+    """Ids of the new articles, sorted (a tuple, or a release's compact list)."""
     removed: tuple[str, ...] = ()
     changed: tuple[ArticleChange, ...] = ()
     unchanged: int = 0

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 import curate
 from curate import settings
+from curate.compact import StringList
 from curate.errors import DatasetError
 from curate.gold.card import LabelCounts, render_card
 from curate.gold.diff import Changes, diff_pairs
@@ -345,7 +346,8 @@ def _changes(
 ) -> Changes:
     """What changed since the ``previous`` version, reading it a batch at a time."""
     if previous is None:
-        return diff_pairs((), added=spill.ids(), new_label=name)
+        # Every article is new: the spill's compact sorted ids, not a tuple of strings.
+        return replace(diff_pairs((), new_label=name), added=spill.ids())
     prev_dir = dataset_dir / previous
     schema_diff = schema_changes(read_manifest(prev_dir)["label_schema"], summary)
     old_ids: set[str] = set()
@@ -370,16 +372,16 @@ def _changes(
 class _Spill:
     """The documents of a release on disk while it is written: one pickle each, by id.
 
-    Memory keeps the ids and 16 bytes of file offsets an article: parallel arrays, sorted
-    by id when the first document is looked up (:meth:`get`, by binary search), after
-    every document was added. The file sits in the version's temp folder and is removed
-    before the files are hashed.
+    Memory keeps the ids (a :class:`~curate.compact.StringList`) and 16 bytes of file
+    offsets an article: parallel arrays, sorted by id when the first document is looked
+    up (:meth:`get`, by binary search), after every document was added. The file sits in
+    the version's temp folder and is removed before the files are hashed.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh = path.open("w+b")
-        self._ids: list[str] = []
+        self._ids = StringList()
         self._starts = array("q")
         self._sizes = array("q")
         self._sorted = False
@@ -398,14 +400,17 @@ class _Spill:
         """Order the ids (and their offsets) for lookups; a duplicate id raises."""
         if self._sorted:
             return
-        order = sorted(range(len(self._ids)), key=self._ids.__getitem__)
-        self._ids = [self._ids[i] for i in order]
+        ids = list(self._ids)  # for a moment, to sort
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        self._ids = StringList(ids[i] for i in order)
         self._starts = array("q", (self._starts[i] for i in order))
         self._sizes = array("q", (self._sizes[i] for i in order))
         self._sorted = True
-        for a, b in zip(self._ids, self._ids[1:], strict=False):
-            if a == b:
-                raise DatasetError(f"article {a!r} appears twice; ids must be unique in a version")
+        for i, j in zip(order, order[1:], strict=False):
+            if ids[i] == ids[j]:
+                raise DatasetError(
+                    f"article {ids[i]!r} appears twice; ids must be unique in a version"
+                )
 
     def _at(self, doc_id: str) -> int | None:
         self._sort()
@@ -420,7 +425,7 @@ class _Spill:
         doc: Document = pickle.loads(self._fh.read(self._sizes[i]))  # our own file, written above
         return doc
 
-    def ids(self) -> list[str]:
+    def ids(self) -> StringList:
         """Every id, sorted: the order of the rows in each split (the spill's own list,
         not to be changed). Raises DatasetError when an id appears twice."""
         self._sort()
