@@ -1,6 +1,7 @@
 """Benchmark: a labeling team's full loop at 1,000, 10,000 and 100,000 tasks.
 
     python benchmarks/team_scale.py [--sizes 1000,10000,100000] [--databases sqlite,postgres]
+    python benchmarks/team_scale.py --no-studio [--sizes ...] [--draws 1000]
 
 For each database (the embedded Label Studio on SQLite, and on a private PostgreSQL) and
 each size: 3 annotators with overlap 2 (every task annotated by two of the three, round
@@ -11,7 +12,13 @@ each in a forked child so its peak memory is its own:
 * ``pull`` (``--merge majority``): snapshot export, conversion, region merge, report;
 * ``adjudicate``: the review project for the conflicts;
 * ``export``: the gold written as a dataset version (Parquet, JSONL, DocBin, CoNLL);
-* ``evaluate``: the synthetic predictions scored against that gold (no bootstrap).
+* ``evaluate``: the synthetic predictions scored against that gold, streamed, with
+  ``--draws`` bootstrap resamples (default 1000, as ``curate evaluate``).
+
+``--no-studio`` runs only export and evaluate, without Label Studio: the pull's
+``gold.jsonl`` is written by this script with the same generator (the articles whose two
+annotators agree, with the provenance a pull gives them), so the memory of the two
+stages can be watched alone.
 
 Prints time, peak RSS and CPU seconds (curate's own process, Label Studio's process tree,
 PostgreSQL's) of each stage at each size, and the ratio of each size's time and of curate's
@@ -108,8 +115,8 @@ class Servers:
     """CPU seconds used so far by Label Studio's process tree and the PostgreSQL server's
     (psutil; reaped children included), so each stage can say where the time went."""
 
-    def __init__(self, ls_pid: int, pg_port: int | None) -> None:
-        self.roots = {"LS": ls_pid}
+    def __init__(self, ls_pid: int | None, pg_port: int | None) -> None:
+        self.roots = {"LS": ls_pid} if ls_pid is not None else {}
         if pg_port is not None:
             for proc in psutil.process_iter(["cmdline"]):
                 cmd = proc.info["cmdline"] or []
@@ -158,9 +165,46 @@ def measured(fn: Callable[[], Any], servers: Servers) -> tuple[float, float, Any
     return secs, peak, out, cpu
 
 
+def synthetic_pull(n: int, folder: Path) -> dict[str, Any]:
+    """A pull folder whose ``gold.jsonl`` holds what ``pull --merge majority`` settles of
+    :func:`task`'s annotations: the articles both annotators agree on (every 10th is a
+    conflict), with the provenance a pull gives merged gold."""
+    from curate.io.jsonl import dumps
+    from curate.model import Annotation
+
+    folder.mkdir(parents=True, exist_ok=True)
+    gold = 0
+    with (folder / "gold.jsonl").open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            if i % 10 == 0:
+                continue
+            stamp = f"2026-01-{1 + i % 28:02d}T10:{i % 60:02d}:00Z"
+            prov = Annotation(
+                annotators=(f"{i % 3 + 1}", f"{(i + 1) % 3 + 1}"),
+                annotation_ids=(2 * i + 1, 2 * i + 2),
+                task_id=i + 1,
+                project_id=1,
+                project_title=f"team {n}",
+                snapshot="1",
+                created_at=stamp,
+                updated_at=stamp,
+                selection="policy_merged",
+            )
+            fh.write(dumps(article(i).with_(provenance=prov).to_dict()) + "\n")
+            gold += 1
+    return {"path": str(folder), "gold": gold, "conflicts": n - gold}
+
+
 def stages(
-    conn: Any, project: dict[str, Any], n: int, work: Path, servers: Servers
+    conn: Any,
+    project: dict[str, Any] | None,
+    n: int,
+    work: Path,
+    servers: Servers,
+    draws: int = 1000,
 ) -> dict[str, tuple]:
+    """Measure each stage at size ``n``; without ``conn`` (no Label Studio) only export
+    and evaluate, from a :func:`synthetic_pull`."""
     from curate.gold import write_version
     from curate.gold.load import iter_version
     from curate.score.evaluate import score
@@ -170,18 +214,23 @@ def stages(
     out: dict[str, tuple] = {}
     state: dict[str, Any] = {}
 
-    def do_pull() -> dict[str, Any]:
-        r = pull(conn, project["id"], work / "pulls", merge_policy=MergePolicy("majority"))
-        return {"path": str(r.path), "gold": r.gold_count, "conflicts": r.conflict_count}
+    if conn is None:
+        state.update(synthetic_pull(n, work / "pulls" / f"synthetic-{n}"))
+    else:
+        assert project is not None
 
-    out["pull"] = measured(do_pull, servers)
-    state.update(out["pull"][2])
+        def do_pull() -> dict[str, Any]:
+            r = pull(conn, project["id"], work / "pulls", merge_policy=MergePolicy("majority"))
+            return {"path": str(r.path), "gold": r.gold_count, "conflicts": r.conflict_count}
 
-    def do_adjudicate() -> dict[str, Any]:
-        r = adjudicate(conn, state["path"], schema=SCHEMA)
-        return {"review_tasks": r.added}
+        out["pull"] = measured(do_pull, servers)
+        state.update(out["pull"][2])
 
-    out["adjudicate"] = measured(do_adjudicate, servers)
+        def do_adjudicate() -> dict[str, Any]:
+            r = adjudicate(conn, state["path"], schema=SCHEMA)
+            return {"review_tasks": r.added}
+
+        out["adjudicate"] = measured(do_adjudicate, servers)
 
     def do_export() -> dict[str, Any]:
         from curate.io.jsonl import read_jsonl
@@ -198,8 +247,8 @@ def stages(
             return (doc for _, doc in iter_version(state["version"]))
 
         preds = (article(int(d.id.split("-")[1])) for d in gold())
-        r = score(gold(), preds, tasks=("entities",), draws=0, keep_predictions=False)
-        return {"articles": len(r.table.rows), "name": r.name}
+        r = score(gold(), preds, tasks=("entities",), draws=draws, keep_predictions=False)
+        return {"articles": len(r.table.ids), "draws": draws}
 
     out["evaluate"] = measured(do_evaluate, servers)
     return out
@@ -209,14 +258,30 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--databases", default="sqlite,postgres")
+    ap.add_argument("--draws", type=int, default=1000, help="bootstrap resamples of evaluate")
+    ap.add_argument(
+        "--no-studio",
+        action="store_true",
+        help="only export and evaluate, from a synthetic pull (no Label Studio)",
+    )
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    rows: list[tuple[str, int, str, float, float, dict, str]] = []
+    if args.no_studio:
+        tmp = Path(tempfile.mkdtemp(prefix="curate-team-nostudio-"))
+        try:
+            for n in sizes:
+                done = stages(None, None, n, tmp, Servers(None, None), draws=args.draws)
+                rows += record("none", n, done)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        table(rows)
+        return
 
     from curate.studio import server
     from curate.studio.client import connect
     from curate.studio.postgres import private_postgres
 
-    rows: list[tuple[str, int, str, float, float, dict, str]] = []
     for db in args.databases.split(","):
         tmp = Path(tempfile.mkdtemp(prefix=f"curate-team-{db}-"))
         try:
@@ -234,22 +299,34 @@ def main() -> None:
                         cpu = {k: after[k] - before[k] for k in after}
                         rows.append((db, n, "load (LS import)", secs, 0.0, cpu, ""))
                         print(f"[{db}] {n}: loaded in {secs:.1f} s", flush=True)
-                        done = stages(conn, project, n, tmp, servers)
-                        for stage, (secs, peak, info, cpu) in done.items():
-                            note = ", ".join(f"{k} {v}" for k, v in info.items() if k != "path")
-                            rows.append((db, n, stage, secs, peak, cpu, note))
-                            print(f"[{db}] {n}: {stage} {secs:.1f} s, {peak:.0f} MB", flush=True)
+                        done = stages(conn, project, n, tmp, servers, draws=args.draws)
+                        rows += record(db, n, done)
                 finally:
                     server.stop_server(srv)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    table(rows)
+
+
+def record(db: str, n: int, done: dict[str, tuple]) -> list[tuple]:
+    """Table rows of one size's stages, each printed as it is recorded."""
+    rows = []
+    for stage, (secs, peak, info, cpu) in done.items():
+        note = ", ".join(f"{k} {v}" for k, v in info.items() if k not in ("path", "version"))
+        rows.append((db, n, stage, secs, peak, cpu, note))
+        print(f"[{db}] {n}: {stage} {secs:.1f} s, {peak:.0f} MB", flush=True)
+    return rows
+
+
+def table(rows: list[tuple]) -> None:
+    """The results, each stage against the same stage at the size before."""
     print()
     print("CPU seconds: curate (the stage's own process), LS (Label Studio's), db (PostgreSQL's)")
     print(
         f"{'database':9} {'tasks':>7} {'stage':17} {'seconds':>8} {'x prev':>6} "
-        f"{'curate':>7} {'x prev':>6} {'LS':>7} {'db':>6} {'peak MB':>8}  notes"
+        f"{'curate':>7} {'x prev':>6} {'LS':>7} {'db':>6} {'peak MB':>8} {'x prev':>6}  notes"
     )
-    prev: dict[tuple[str, str], tuple[int, float, float]] = {}
+    prev: dict[tuple[str, str], tuple[int, float, float, float]] = {}
     for db, n, stage, secs, peak, cpu, note in rows:
         before = prev.get((db, stage))
         own = cpu.get("curate", 0.0)
@@ -260,13 +337,14 @@ def main() -> None:
         ratio = x(secs, before[1] if before else None)
         own_ratio = x(own, before[2] if before else None) if own else "-"
         size_ratio = f" (size x{n // before[0]})" if before else ""
-        prev[(db, stage)] = (n, secs, own)
+        peak_ratio = f"{peak / before[3]:.2f}" if peak and before and before[3] else "-"
+        prev[(db, stage)] = (n, secs, own, peak)
         peak_s = f"{peak:.0f}" if peak else "-"
         own_s = f"{own:.1f}" if own else "-"
         db_s = f"{cpu['db']:.1f}" if "db" in cpu else "-"
         print(
             f"{db:9} {n:>7} {stage:17} {secs:8.1f} {ratio:>6} {own_s:>7} {own_ratio:>6} "
-            f"{cpu.get('LS', 0.0):7.1f} {db_s:>6} {peak_s:>8}  {note}{size_ratio}"
+            f"{cpu.get('LS', 0.0):7.1f} {db_s:>6} {peak_s:>8} {peak_ratio:>6}  {note}{size_ratio}"
         )
 
 

@@ -264,3 +264,23 @@ def test_memory_zones_change_no_export_byte(tmp_path, monkeypatch):
             }
         )
     assert got[0] == got[1] and any(k.endswith(".spacy") for k in got[0])
+
+
+def test_a_duplicate_id_is_refused_before_anything_is_written(tmp_path):
+    docs = [article(3), article(1), article(2), article(1)]
+    with pytest.raises(DatasetError, match="'art-001' appears twice"):
+        release(iter(docs), root=tmp_path, name="dup")
+    assert not (tmp_path / "dup").exists()
+    assert not any(tmp_path.iterdir())  # no pseudonym mapping either
+
+
+def test_docbin_strings_on_disk_come_back_in_python_sort_order(tmp_path):
+    from curate.gold.exports import StringSet
+
+    words = ["b", "B", "", "é", "e\u0301", "日本", "😀", "\U0001f600x", "\ud800", "\uffff", "z"]
+    strings = StringSet(tmp_path / "s.sqlite")
+    strings.update(words[:6])
+    strings.update(words[3:] + ["b"])  # duplicates count once
+    assert list(strings) == sorted(set(words)) and len(strings) == len(set(words))
+    strings.close()
+    assert not any(tmp_path.iterdir())

@@ -12,6 +12,7 @@ from curate.errors import CurateError
 from curate.model import Document, Entity, Quote
 from curate.score import bootstrap
 from curate.score.evaluate import Evaluation, score
+from curate.score.metrics import CountTable
 from curate.score.report import compare, load_report, write_json
 
 LABELS = ("PERSON", "ORG", "GPE")
@@ -70,11 +71,106 @@ def test_no_resampling_gives_no_intervals():
     assert m.value == 1.0 and m.lo is None and m.hi is None
 
 
-def test_resample_weights_sum_to_the_number_of_articles():
-    chunks = list(bootstrap.resamples(17, 600, seed=3))
-    w = np.concatenate(chunks)
-    assert w.shape == (600, 17)
-    assert (w.sum(axis=1) == 17).all()
+def test_weights_are_poisson_and_a_function_of_seed_and_block():
+    w = bootstrap.block_weights(0, 400, seed=3)
+    assert w.shape == (400, bootstrap.BLOCK)
+    assert abs(w.mean() - 1) < 0.01 and abs(w.var() - 1) < 0.02  # Poisson(1)
+    assert (bootstrap.block_weights(0, 400, seed=3) == w).all()
+    assert (bootstrap.block_weights(0, 100, seed=3) == w[:100]).all()  # more draws extend
+    assert not (bootstrap.block_weights(1, 400, seed=3) == w).all()
+    assert not (bootstrap.block_weights(0, 400, seed=4) == w).all()
+
+
+def _ratio(sums: np.ndarray) -> dict[str, np.ndarray]:
+    """A metric of summed counts: column 0 over column 1 (a precision, say)."""
+    return {"p": sums[..., 0] / sums[..., 1]}
+
+
+def _counts(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    pred = rng.integers(1, 20, size=n)
+    return np.stack([rng.binomial(pred, 0.7), pred], axis=1)
+
+
+def test_bootstrap_is_reproducible_with_a_seed():
+    counts = _counts(300)
+    a = bootstrap.intervals(counts, _ratio, draws=500, seed=1)
+    assert a == bootstrap.intervals(counts, _ratio, draws=500, seed=1)
+    assert a != bootstrap.intervals(counts, _ratio, draws=500, seed=2)
+
+
+def test_interval_covers_the_point_estimate_and_shrinks_with_more_articles():
+    small, large = _counts(50), _counts(5000)
+    widths = []
+    for counts in (small, large):
+        lo, hi = bootstrap.intervals(counts, _ratio, draws=1000)["p"]
+        point = _ratio(counts.sum(axis=0))["p"]
+        assert lo < point < hi
+        assert lo > 0.6 and hi < 0.8  # the true rate is 0.7
+        widths.append(hi - lo)
+    assert widths[1] < widths[0] / 5  # about sqrt(100) narrower
+
+
+def test_chunking_the_articles_does_not_change_the_intervals():
+    counts = _counts(3000)
+    whole = bootstrap.intervals(counts, _ratio, draws=300, seed=5)
+    cuts = [0, 7, 300, 301, 2500, 3000]  # across the weight blocks' edges
+    chunks = (counts[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True))
+    assert bootstrap.intervals(chunks, _ratio, draws=300, seed=5) == whole
+    r = bootstrap.Resampler(300, seed=5)
+    for row in counts:
+        r.add(row[None, :])
+    assert {k: bootstrap._bounds(v, 0.95) for k, v in _ratio(r.sums).items()} == whole
+
+
+def test_paired_difference_of_identical_reports_is_zero_and_of_different_ones_is_not():
+    counts = _counts(400)
+    assert bootstrap.paired_differences(counts, counts, _ratio, draws=300) == {"p": (0.0, 0.0)}
+    worse = counts.copy()
+    worse[:, 0] = np.maximum(worse[:, 0] - 2, 0)
+    lo, hi = bootstrap.paired_differences(worse, counts, _ratio, draws=300)["p"]
+    assert lo < hi < 0
+    # Pairing: the same weights for both, so the interval is narrower than the unpaired one.
+    a = bootstrap.intervals(worse, _ratio, draws=300)["p"]
+    b = bootstrap.intervals(counts, _ratio, draws=300)["p"]
+    assert hi - lo < (a[1] - a[0]) + (b[1] - b[0])
+
+
+def test_resamples_that_draw_no_article_are_left_out():
+    r = bootstrap.Resampler(2000, seed=0)
+    r.add(np.array([[3, 4]]))
+    kept = r.sums
+    assert 0 < len(kept) < 2000  # about e**-1 of the resamples draw the one article 0 times
+    assert (kept[:, 1] > 0).all() and (kept[:, 0] * 4 == kept[:, 1] * 3).all()
+    assert bootstrap.intervals(np.zeros((0, 2)), _ratio, draws=100) == {}
+
+
+def test_count_table_is_sparse_and_gives_the_dense_rows():
+    rows = [{"b": 2, "a": 0}, {}, {"c": 5, "a": 1}, {"b": 1}]
+    table = CountTable.build(["w", "x", "y", "z"], rows)
+    assert table.columns == ["a", "b", "c"] and len(table) == 4
+    dense = np.array([[0, 2, 0], [0, 0, 0], [1, 0, 5], [0, 1, 0]])
+    assert (table.dense() == dense).all()
+    assert (table.dense(1, 3) == dense[1:3]).all()
+    assert (np.concatenate(list(table.blocks(3))) == dense).all()
+    assert table.counts(2) == {"a": 1, "c": 5} and table.counts(1) == {}
+    assert table.totals().tolist() == [1, 3, 5]
+    assert len(table.data) == 4  # only the nonzero cells
+
+
+def test_only_the_articles_with_most_errors_keep_their_errors():
+    gold = make_gold(40)
+    preds = degrade(gold, 0.5)
+    everything = score(gold, preds, draws=0, max_error_articles=100)
+    few = score(gold, preds, draws=0, max_error_articles=3)
+    assert len(few.errors) == 3
+    ranked = sorted(everything.errors.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    assert set(few.errors) == {k for k, _ in ranked[:3]}
+    assert few.errors == {k: everything.errors[k] for k in few.errors}
+    assert few.error_articles == everything.error_articles == len(everything.errors)
+    assert few.error_kinds == everything.error_kinds
+    assert sum(few.error_kinds.values()) == sum(len(v) for v in everything.errors.values())
+    assert few.metrics == everything.metrics
 
 
 def test_compare_flags_a_real_regression_and_not_noise(tmp_path):
@@ -153,7 +249,7 @@ def test_score_streams_generators_and_reports_a_length_mismatch():
     streamed = score((d for d in gold), (p for p in preds), draws=0, keep_predictions=False)
     assert streamed.metrics == listed.metrics
     assert streamed.predictions == [] and len(listed.predictions) == 12
-    assert len(streamed.table.rows) == 12
+    assert len(streamed.table) == 12
     with pytest.raises(CurateError, match="11 predictions for 12 articles"):
         score(iter(gold), iter(preds[:11]), draws=0)
     with pytest.raises(CurateError, match="12 predictions for 11 articles"):

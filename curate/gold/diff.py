@@ -8,7 +8,7 @@ their content offsets (same offsets, other kind/speaker/cue = changed).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,8 @@ from curate.model import Document
 class Changes:
     """The difference between an older and a newer set of gold documents."""
 
-    added: tuple[str, ...] = ()
+    added: Sequence[str] = ()
+    """Ids of the new articles, sorted (a tuple, or a release's compact list)."""
     removed: tuple[str, ...] = ()
     changed: tuple[ArticleChange, ...] = ()
     unchanged: int = 0
@@ -63,17 +64,24 @@ class Changes:
         }
 
     def to_markdown(self, *, details: bool = True) -> str:
-        lines = [f"Changes from {self.old_label or 'nothing'} to {self.new_label}:", ""]
+        return "".join(line + "\n" for line in self.markdown_lines(details=details))
+
+    def markdown_lines(self, *, details: bool = True) -> Iterator[str]:
+        """The lines of :meth:`to_markdown` one at a time (each without its newline), so a
+        changelog listing every article of a large version is written without being held."""
+        head = f"Changes from {self.old_label or 'nothing'} to {self.new_label}:"
         if self.empty:
-            return lines[0] + " none.\n"
+            yield head + " none."
+            return
+        yield from (head, "")
         if self.schema:
-            lines.append("- label schema changed: " + "; ".join(self.schema))
+            yield "- label schema changed: " + "; ".join(self.schema)
         c = self.counts
-        lines.append(
+        yield (
             f"- articles: {len(self.added)} added, {len(self.removed)} removed, "
             f"{len(self.changed)} changed, {self.unchanged} unchanged"
         )
-        lines.append(
+        yield (
             f"- spans: {c.get('entities_added', 0)} entities added, "
             f"{c.get('entities_removed', 0)} removed, "
             f"{c.get('entities_relabelled', 0)} relabelled; "
@@ -81,16 +89,17 @@ class Changes:
             f"{c.get('quotes_changed', 0)} changed"
         )
         if self.added:
-            lines += ["", "### Added", "", *[f"- `{i}`" for i in self.added]]
+            yield from ("", "### Added", "")
+            yield from (f"- `{i}`" for i in self.added)
         if self.removed:
-            lines += ["", "### Removed", "", *[f"- `{i}`" for i in self.removed]]
+            yield from ("", "### Removed", "")
+            yield from (f"- `{i}`" for i in self.removed)
         if self.changed:
-            lines += ["", "### Changed", ""]
+            yield from ("", "### Changed", "")
             for ch in self.changed:
-                lines.append(f"- `{ch.id}`: {ch.summary()}")
+                yield f"- `{ch.id}`: {ch.summary()}"
                 if details:
-                    lines += [f"    - `{d}`" for d in ch.details()]
-        return "\n".join(lines) + "\n"
+                    yield from (f"    - `{d}`" for d in ch.details())
 
 
 def diff_documents(

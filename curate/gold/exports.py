@@ -15,6 +15,7 @@ break is counted in the manifest (``alignment.sentence_breaks_removed``).
 
 from __future__ import annotations
 
+import sqlite3
 import zlib
 from array import array
 from bisect import bisect_right
@@ -235,16 +236,58 @@ def conll_lines(sdoc: Doc) -> Iterable[str]:
 ZONE_DOCS = 256
 
 
+class StringSet:
+    """A set of strings kept on disk (an SQLite table beside the export), read back in
+    Python's sort order: a DocBin's string table, which grows with the vocabulary of the
+    whole dataset, in bounded memory.
+
+    Strings are stored as UTF-8 (lone surrogates kept, ``surrogatepass``) and SQLite
+    compares blobs byte by byte, which for UTF-8 is the order of the code points, the
+    order of ``sorted()``. Call :meth:`close` when done (the file is removed).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.unlink(missing_ok=True)
+        self._db = sqlite3.connect(path)
+        # A scratch file: no journal, no fsync; SQLite's page cache stays at its default.
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE s (x BLOB PRIMARY KEY) WITHOUT ROWID")
+
+    def update(self, strings: Iterable[str]) -> None:
+        """Add ``strings`` (one transaction)."""
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO s VALUES (?)",
+                ((x.encode("utf-8", "surrogatepass"),) for x in strings),
+            )
+
+    def __len__(self) -> int:
+        (n,) = self._db.execute("SELECT count(*) FROM s").fetchone()
+        return int(n)
+
+    def __iter__(self) -> Iterator[str]:
+        """The strings, sorted as ``sorted()`` sorts them."""
+        for (x,) in self._db.execute("SELECT x FROM s ORDER BY x"):
+            yield x.decode("utf-8", "surrogatepass")
+
+    def close(self) -> None:
+        self._db.close()
+        self.path.unlink(missing_ok=True)
+
+
 class DocBinWriter:
     """A spaCy ``DocBin`` written as documents come, in bounded memory.
 
     Gives the bytes ``DocBin(docs=..., store_user_data=True).to_disk(path)`` gives: each
     batch of documents goes through a real :class:`DocBin` (spaCy decides what is kept of
-    a Doc), then its per-document parts are appended to spill files beside ``path``; only
-    the set of strings stays in memory. :meth:`close` writes the msgpack map of
-    ``DocBin.to_bytes`` (same keys, same order) through one zlib stream and removes the
-    spill files. A spaCy release that changes the DocBin layout fails
-    ``tests/test_gold_stream.py``, which compares the bytes with ``DocBin.to_bytes``.
+    a Doc), then its per-document parts are appended to spill files beside ``path`` and
+    its strings to a :class:`StringSet` there; memory keeps 4 bytes a document (its
+    length). :meth:`close` writes the msgpack map of ``DocBin.to_bytes`` (same keys, same
+    order) through one zlib stream and removes the spill files. A spaCy release that
+    changes the DocBin layout fails ``tests/test_gold_stream.py``, which compares the
+    bytes with ``DocBin.to_bytes``.
     """
 
     _PARTS = ("tokens", "spaces", "cats", "flags", "span_groups", "user_data")
@@ -253,11 +296,11 @@ class DocBinWriter:
         self.path = path
         self.batch = batch
         self._pending: list[Doc] = []
-        self._lengths: list[int] = []
-        self._strings: set[str] = set()
+        self._lengths = array("i")
         path.parent.mkdir(parents=True, exist_ok=True)
         self._spill = {k: path.with_name(f".{path.name}.{k}") for k in self._PARTS}
         self._files = {k: p.open("wb") for k, p in self._spill.items()}
+        self._strings = StringSet(path.with_name(f".{path.name}.strings"))
         self._packer = srsly_msgpack.Packer(use_bin_type=True)  # as srsly.msgpack_dumps
 
     def add(self, sdoc: Doc) -> None:
@@ -274,7 +317,7 @@ class DocBinWriter:
             return
         bin_ = DocBin(docs=self._pending, store_user_data=True)
         self._pending = []
-        self._strings |= bin_.strings
+        self._strings.update(bin_.strings)
         files, pack = self._files, self._packer.pack
         for tokens, spaces in zip(bin_.tokens, bin_.spaces, strict=True):
             self._lengths.append(len(tokens))
@@ -315,8 +358,11 @@ class DocBinWriter:
             for key in ("tokens", "spaces"):
                 put(pack(key) + _bin_header(self._spill[key].stat().st_size))
                 put_file(key)
-            put(pack("lengths") + pack(array("i", self._lengths).tobytes()))
-            put(pack("strings") + pack(sorted(self._strings)))
+            put(pack("lengths") + pack(self._lengths.tobytes()))
+            # The sorted list, packed an item at a time: the bytes of pack(list).
+            put(pack("strings") + self._packer.pack_array_header(len(self._strings)))
+            for string in self._strings:
+                put(pack(string))
             for key in ("cats", "flags", "span_groups", "user_data"):
                 put(pack(key) + self._packer.pack_array_header(n))
                 put_file(key)
@@ -328,6 +374,7 @@ class DocBinWriter:
             fh.close()
         for p in self._spill.values():
             p.unlink(missing_ok=True)
+        self._strings.close()
 
 
 _DOCBIN = DocBin()  # its version and attributes, as every batch's DocBin has them
@@ -367,8 +414,8 @@ class ExportWriter:
 
     ``add(split, doc)`` in the order of the split files (each split's articles by id);
     :meth:`close` finishes every file and returns what was written (for the manifest).
-    Memory holds one batch of spaCy Docs per split, the DocBin strings and the list of
-    spans that did not align, never the documents.
+    Memory holds one batch of spaCy Docs per split and the list of spans that did not
+    align, never the documents (the DocBin strings are on disk, :class:`StringSet`).
     """
 
     def __init__(

@@ -68,10 +68,11 @@ def iter_version(
     at a time (memory does not grow with the version). Raises DatasetError as
     :func:`read_tables` does, before the first document."""
     folder = Path(folder)
-    manifest = read_manifest(folder)
+    # Only the split names are kept: the manifest lists every article id of the version.
+    splits = list(read_manifest(folder)["splits"]["counts"])
     if check:
         _check(folder)
-    files = {split: split_files(folder, split) for split in manifest["splits"]["counts"]}
+    files = {split: split_files(folder, split) for split in splits}
     for split, paths in files.items():
         if not paths:
             raise DatasetError(
@@ -81,7 +82,9 @@ def iter_version(
         for path in paths:
             parquet = pq.ParquetFile(path)
             features = datasets.Features.from_arrow_schema(parquet.schema_arrow)
-            for batch in parquet.iter_batches(batch_size=batch_size):
+            # One thread: a batch is small, and reader threads each keep an allocator
+            # arena that grows over the file (memory would not stay flat).
+            for batch in parquet.iter_batches(batch_size=batch_size, use_threads=False):
                 for row in batch.to_pylist():
                     yield split, row_to_document(row, features)
 

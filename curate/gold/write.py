@@ -13,6 +13,8 @@ import pickle
 import re
 import shutil
 import uuid
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -25,6 +27,7 @@ import pyarrow.parquet as pq
 
 import curate
 from curate import settings
+from curate.compact import StringList
 from curate.errors import DatasetError
 from curate.gold.card import LabelCounts, render_card
 from curate.gold.diff import Changes, diff_pairs
@@ -181,11 +184,11 @@ def release(
         if not len(spill):
             why = f": {empty_reason}" if empty_reason else ""
             raise DatasetError(f"no gold documents to release{why}")
+        ids = spill.ids()  # sorted; raises for an id that appears twice
         names: Pseudonyms | None = None
         visible: Callable[[Document], Document] = _as_is
         if not real_identities:
             visible, meta, agreement, names = _pseudonymizer(known, meta, agreement, root)
-        ids = spill.ids()
         split_counts = Counter(split_of(i, ratios) for i in ids)
         empty = [s for s in ratios if not split_counts[s]]
         counts = {s: split_counts[s] for s in ratios if split_counts[s]}
@@ -263,9 +266,9 @@ def release(
                 raise DatasetError(f"extra file {rel!r} would overwrite a version file")
             path.parent.mkdir(parents=True, exist_ok=True)
             writer(path)
-        changelog = f"# {name} {v}\n\n" + (f"{note}\n\n" if note else "")
-        changelog += changes.to_markdown()
-        (tmp / "CHANGELOG.md").write_text(changelog, encoding="utf-8")
+        with (tmp / "CHANGELOG.md").open("w", encoding="utf-8") as fh:
+            fh.write(f"# {name} {v}\n\n" + (f"{note}\n\n" if note else ""))
+            fh.writelines(line + "\n" for line in changes.markdown_lines())
         card = render_card(
             manifest,
             labels.table(counts),
@@ -274,10 +277,10 @@ def release(
         )
         (tmp / "README.md").write_text(card, encoding="utf-8")
         manifest["files"] = hash_files(tmp)
-        (tmp / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False) + "\n",
-            encoding="utf-8",
-        )
+        with (tmp / MANIFEST).open("w", encoding="utf-8") as fh:
+            # json.dump writes piece by piece (dumps would join them all in memory first).
+            json.dump(manifest, fh, ensure_ascii=False, indent=2, sort_keys=False)
+            fh.write("\n")
         _make_read_only(tmp)
         try:
             tmp.rename(target)  # atomic; fails if another writer got there first
@@ -343,7 +346,8 @@ def _changes(
 ) -> Changes:
     """What changed since the ``previous`` version, reading it a batch at a time."""
     if previous is None:
-        return diff_pairs((), added=spill.ids(), new_label=name)
+        # Every article is new: the spill's compact sorted ids, not a tuple of strings.
+        return replace(diff_pairs((), new_label=name), added=spill.ids())
     prev_dir = dataset_dir / previous
     schema_diff = schema_changes(read_manifest(prev_dir)["label_schema"], summary)
     old_ids: set[str] = set()
@@ -358,47 +362,80 @@ def _changes(
     changes = diff_pairs(
         pairs(), schema=tuple(schema_diff), old_label=f"{name} {previous}", new_label=name
     )
-    new_ids = set(spill.ids())
     return replace(
-        changes, added=tuple(sorted(new_ids - old_ids)), removed=tuple(sorted(old_ids - new_ids))
+        changes,
+        added=tuple(i for i in spill.ids() if i not in old_ids),
+        removed=tuple(sorted(i for i in old_ids if i not in spill)),
     )
 
 
 class _Spill:
     """The documents of a release on disk while it is written: one pickle each, by id.
 
-    Only the ids and file offsets stay in memory (about 100 bytes an article). The file
-    sits in the version's temp folder and is removed before the files are hashed.
+    Memory keeps the ids (a :class:`~curate.compact.StringList`) and 16 bytes of file
+    offsets an article: parallel arrays, sorted by id when the first document is looked
+    up (:meth:`get`, by binary search), after every document was added. The file sits in
+    the version's temp folder and is removed before the files are hashed.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh = path.open("w+b")
-        self._at: dict[str, tuple[int, int]] = {}
+        self._ids = StringList()
+        self._starts = array("q")
+        self._sizes = array("q")
+        self._sorted = False
 
     def add(self, doc: Document) -> None:
-        if doc.id in self._at:
-            raise DatasetError(f"article {doc.id!r} appears twice; ids must be unique in a version")
+        if self._sorted:
+            raise RuntimeError("documents are added before any is looked up")
         data = pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL)
         self._fh.seek(0, os.SEEK_END)
-        self._at[doc.id] = (self._fh.tell(), len(data))
+        self._ids.append(doc.id)
+        self._starts.append(self._fh.tell())
+        self._sizes.append(len(data))
         self._fh.write(data)
 
+    def _sort(self) -> None:
+        """Order the ids (and their offsets) for lookups; a duplicate id raises."""
+        if self._sorted:
+            return
+        ids = list(self._ids)  # for a moment, to sort
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        self._ids = StringList(ids[i] for i in order)
+        self._starts = array("q", (self._starts[i] for i in order))
+        self._sizes = array("q", (self._sizes[i] for i in order))
+        self._sorted = True
+        for i, j in zip(order, order[1:], strict=False):
+            if ids[i] == ids[j]:
+                raise DatasetError(
+                    f"article {ids[i]!r} appears twice; ids must be unique in a version"
+                )
+
+    def _at(self, doc_id: str) -> int | None:
+        self._sort()
+        i = bisect_left(self._ids, doc_id)
+        return i if i < len(self._ids) and self._ids[i] == doc_id else None
+
     def get(self, doc_id: str) -> Document:
-        offset, size = self._at[doc_id]
-        self._fh.seek(offset)
-        doc: Document = pickle.loads(self._fh.read(size))  # our own file, written above
+        i = self._at(doc_id)
+        if i is None:
+            raise KeyError(doc_id)
+        self._fh.seek(self._starts[i])
+        doc: Document = pickle.loads(self._fh.read(self._sizes[i]))  # our own file, written above
         return doc
 
-    def ids(self) -> list[str]:
-        """Every id, sorted: the order of the rows in each split."""
-        return sorted(self._at)
+    def ids(self) -> StringList:
+        """Every id, sorted: the order of the rows in each split (the spill's own list,
+        not to be changed). Raises DatasetError when an id appears twice."""
+        self._sort()
+        return self._ids
 
     def __contains__(self, doc_id: object) -> bool:
-        return doc_id in self._at
+        return isinstance(doc_id, str) and self._at(doc_id) is not None
 
     def __len__(self) -> int:
-        return len(self._at)
+        return len(self._ids)
 
     def close(self) -> None:
         self._fh.close()

@@ -355,8 +355,8 @@ def _errors(ev: Evaluation, max_articles: int) -> list[dict[str, Any]]:
         out.append(
             {
                 "name": r.name,
-                "total": sum(len(v) for v in r.errors.values()),
-                "articles": len(ranked),
+                "total": sum(r.error_kinds.values()),
+                "articles": r.error_articles,
                 "gold_articles": len(ev.gold_docs),
                 "shown": shown,
             }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from curate.compact import StringList
 from curate.errors import CurateError, DatasetError, InputError
 from curate.extract.resolve import TASKS, Resolved
 from curate.model import Document
@@ -23,6 +24,8 @@ from curate.score import bootstrap, entities, metrics, quotes
 
 DEFAULT_GOLD = "seeds"
 FORMAT = "curate.evaluation.v1"
+ERROR_ARTICLES = 1000
+"""Articles whose errors a result keeps by default: those with the most errors."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,12 @@ class Metric:
 
 @dataclass
 class ExtractorResult:
-    """One extractor's scores: metrics, per-article counts, confusion and errors."""
+    """One extractor's scores: metrics, per-article counts, confusion and errors.
+
+    ``errors`` lists the errors of at most ``max_error_articles`` articles of
+    :func:`score`, those with the most errors (ties by id); ``error_kinds`` counts the
+    errors of every article by kind and ``error_articles`` the articles with any.
+    """
 
     name: str
     kind: str
@@ -51,6 +59,8 @@ class ExtractorResult:
     confusion: Counter[tuple[str, str]]
     errors: dict[str, list[dict]]
     predictions: list[Document] = field(default_factory=list, repr=False)
+    error_kinds: Counter[str] = field(default_factory=Counter)
+    error_articles: int = 0
 
     @property
     def labels(self) -> list[str]:
@@ -71,10 +81,16 @@ class ExtractorResult:
             "support": self.support,
             "confusion": [[g, p, n] for (g, p), n in sorted(self.confusion.items())],
             "articles": [
-                {"id": i, "hash": hashes.get(i), "counts": _nonzero(self.table, r)}
+                {"id": i, "hash": hashes.get(i), "counts": self.table.counts(r)}
                 for r, i in enumerate(self.table.ids)
             ],
             "errors": self.errors,
+            "error_summary": {
+                "articles": self.error_articles,
+                "total": sum(self.error_kinds.values()),
+                "kinds": dict(sorted(self.error_kinds.items())),
+                "listed_articles": len(self.errors),
+            },
         }
 
 
@@ -191,21 +207,24 @@ def score(
     confidence: float = 0.95,
     min_overlap: float = 0.0,
     keep_predictions: bool = True,
+    max_error_articles: int = ERROR_ARTICLES,
 ) -> ExtractorResult:
     """Score predictions (same articles, same order as ``gold``) on ``tasks``.
 
     ``gold`` and ``predictions`` are iterables read once, side by side, so a caller can
-    stream them (e.g. :func:`curate.gold.load.iter_version`); per article only its counts
-    and errors are kept, and the predictions themselves only with ``keep_predictions``
-    (the HTML report shows them). Raises CurateError when the two differ in length or an
-    article's id or text differs.
+    stream them (e.g. :func:`curate.gold.load.iter_version`); per article only its id
+    and nonzero counts are kept (a few dozen bytes), the errors of the
+    ``max_error_articles`` articles with the most errors, and the predictions themselves
+    only with ``keep_predictions`` (the HTML report shows them). Intervals come from a
+    streamed Poisson bootstrap (:mod:`curate.score.bootstrap`) of ``draws`` resamples.
+    Raises CurateError when the two differ in length or an article's id or text differs.
     """
     tasks = tuple(t for t in TASKS if t in set(tasks))
     counts = metrics.CountRows()
-    ids: list[str] = []
+    ids = StringList()
     kept: list[Document] = []
     confusion: Counter[tuple[str, str]] = Counter()
-    errors: dict[str, list[dict]] = {}
+    worst = _Worst(max_error_articles)
     gold_it, pred_it = iter(gold), iter(predictions)
     while True:
         g, p = next(gold_it, None), next(pred_it, None)
@@ -236,16 +255,18 @@ def score(
             c.update(qc)
             errs += quotes.errors(g.quotes, p.quotes, pairs)
         counts.add(c)
-        if errs:
-            errors[g.id] = sorted(errs, key=lambda e: (e["start"], e["end"]))
+        worst.add(g.id, errs)
     table = counts.table(ids)
+    del counts
     totals = table.totals()
     point = metrics.compute(totals, table.columns, tasks)
 
     def fn(sums: Any) -> dict[str, Any]:
         return metrics.compute(sums, table.columns, tasks)
 
-    cis = bootstrap.intervals(table.rows, fn, draws=draws, seed=seed, confidence=confidence)
+    cis = bootstrap.intervals(
+        table.blocks(bootstrap.BLOCK), fn, draws=draws, seed=seed, confidence=confidence
+    )
     found = {k: Metric(float(v), *cis.get(k, (None, None))) for k, v in point.items()}
     return ExtractorResult(
         name=name,
@@ -256,9 +277,44 @@ def score(
         metrics=found,
         support=metrics.support(totals, table.columns),
         confusion=confusion,
-        errors=errors,
+        errors=worst.errors(),
         predictions=kept,
+        error_kinds=worst.kinds,
+        error_articles=worst.articles,
     )
+
+
+class _Worst:
+    """The errors of the ``keep`` articles with the most errors (ties: smaller id first),
+    in bounded memory, and counts over every article."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = max(keep, 0)
+        self.kinds: Counter[str] = Counter()
+        self.articles = 0
+        self._kept: dict[str, list[dict]] = {}
+
+    def add(self, doc_id: str, errs: list[dict]) -> None:
+        if not errs:
+            return
+        self.articles += 1
+        self.kinds.update(e["kind"] for e in errs)
+        if not self.keep:
+            return
+        self._kept[doc_id] = sorted(errs, key=lambda e: (e["start"], e["end"]))
+        if len(self._kept) >= 2 * self.keep:
+            self._prune()
+
+    def _prune(self) -> None:
+        # An article outside the top of a part of the stream is outside the top of all.
+        ranked = sorted(self._kept.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        top = {doc_id for doc_id, _ in ranked[: self.keep]}
+        self._kept = {k: v for k, v in self._kept.items() if k in top}
+
+    def errors(self) -> dict[str, list[dict]]:
+        """Article id -> its errors sorted by offsets, in scoring order of the articles."""
+        self._prune()
+        return self._kept
 
 
 def evaluate(
@@ -334,11 +390,6 @@ def evaluate(
 def _version_of(preds: Sequence[Document]) -> str | None:
     versions = sorted({v for d in preds if d.provenance and (v := d.provenance.model_version)})
     return ", ".join(versions) or None
-
-
-def _nonzero(table: metrics.CountTable, row: int) -> dict[str, int]:
-    r = table.rows[row]
-    return {k: int(r[i]) for i, k in enumerate(table.columns) if r[i]}
 
 
 def _num(x: float | None) -> float | None:

@@ -1,7 +1,7 @@
 """Metrics as functions of summed counts, written once for point estimates and resamples.
 
 Counts live in flat dicts per article (``ent/strict/PERSON/cor`` -> 3, ``q/overlap/tpg/*``
--> 5). :class:`CountTable` stacks them into an article x column matrix; :func:`compute`
+-> 5). :class:`CountTable` keeps them as a sparse article x column matrix; :func:`compute`
 turns summed columns (one row, or one row per bootstrap resample) into named metrics:
 
 - ``entities/<scheme>/micro/{p,r,f1}``, ``entities/<scheme>/macro/{p,r,f1}`` (mean over
@@ -13,11 +13,12 @@ turns summed columns (one row, or one row per bootstrap resample) into named met
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from curate.compact import StringList
 from curate.score.entities import SCHEMES
 from curate.score.quotes import KINDS, RULES
 
@@ -26,15 +27,24 @@ ALL = "all"
 
 @dataclass
 class CountTable:
-    """Per-article counts as a matrix: ``rows[i, col[key]]``."""
+    """Per-article counts, kept sparse: the nonzero cells of an article x column matrix in
+    compressed-row form (article ``i``'s cells are ``indices[indptr[i]:indptr[i + 1]]``,
+    column numbers into ``columns``, and the same slice of ``data``). About 8 bytes an
+    article and 8 a nonzero count, the ids in a :class:`~curate.compact.StringList`;
+    :meth:`dense` gives rows as a matrix a block at a time."""
 
-    ids: list[str]
+    ids: Sequence[str]
     columns: list[str]
-    rows: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
 
     @property
     def col(self) -> dict[str, int]:
         return {k: i for i, k in enumerate(self.columns)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
     @classmethod
     def build(cls, ids: Sequence[str], counts: Iterable[Mapping[str, int]]) -> CountTable:
@@ -44,8 +54,33 @@ class CountTable:
             gathered.add(c)
         return gathered.table(ids)
 
+    def counts(self, row: int) -> dict[str, int]:
+        """The nonzero counts of article number ``row``, by column name."""
+        at = slice(self.indptr[row], self.indptr[row + 1])
+        return {
+            self.columns[c]: int(v)
+            for c, v in sorted(zip(self.indices[at].tolist(), self.data[at].tolist(), strict=True))
+        }
+
+    def dense(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows ``start:stop`` as an int64 matrix of shape (articles, columns)."""
+        stop = max(start, len(self.ids) if stop is None else min(stop, len(self.ids)))
+        out = np.zeros((stop - start, len(self.columns)), dtype=np.int64)
+        lo, hi = self.indptr[start], self.indptr[stop]
+        rows = np.repeat(np.arange(stop - start), np.diff(self.indptr[start : stop + 1]))
+        out[rows, self.indices[lo:hi]] = self.data[lo:hi]
+        return out
+
+    def blocks(self, size: int = 256) -> Iterator[np.ndarray]:
+        """:meth:`dense` rows ``size`` articles at a time, in order."""
+        for start in range(0, len(self.ids), size):
+            yield self.dense(start, start + size)
+
     def totals(self) -> np.ndarray:
-        return self.rows.sum(axis=0)
+        """Each column summed over the articles (int64, shape (columns,))."""
+        out = np.zeros(len(self.columns), dtype=np.int64)
+        np.add.at(out, self.indices, self.data)
+        return out
 
     def labels(self) -> list[str]:
         """Entity labels with any count (gold or predicted)."""
@@ -54,35 +89,49 @@ class CountTable:
 
 class CountRows:
     """Per-article counts gathered one article at a time for a :class:`CountTable`, kept
-    compact while a stream is scored: the nonzero cells as three int arrays (row, column,
-    value), about 24 bytes a count instead of a dict per article."""
+    compact while a stream is scored: the nonzero cells as a column number and a value
+    (4 bytes each), plus an 8-byte offset per article, instead of a dict per article."""
 
     def __init__(self) -> None:
         self.keys: dict[str, int] = {}
-        self.n = 0
-        self._cells = (array("q"), array("q"), array("q"))
+        self._indptr = array("q", [0])
+        self._cols = array("i")
+        self._values = array("i")
+
+    @property
+    def n(self) -> int:
+        return len(self._indptr) - 1
 
     def add(self, counts: Mapping[str, int]) -> None:
         """Append one article's counts (a key with 0 still makes its column)."""
-        rows, cols, values = self._cells
+        cols, values = self._cols, self._values
         for k, v in counts.items():
             c = self.keys.setdefault(k, len(self.keys))
             if v:
-                rows.append(self.n)
                 cols.append(c)
                 values.append(v)
-        self.n += 1
+        self._indptr.append(len(values))
 
     def table(self, ids: Sequence[str]) -> CountTable:
-        """The gathered counts as a table, columns sorted by key."""
+        """The gathered counts as a table, columns sorted by key. The table takes the
+        counts over without a copy (a stream's worth of them would double the memory
+        for a moment); the gatherer starts empty again."""
         columns = sorted(self.keys)
         where = {k: i for i, k in enumerate(columns)}
-        remap = np.array([where[k] for k in self.keys], dtype=np.int64)
-        matrix = np.zeros((self.n, len(columns)), dtype=np.int64)
-        rows, cols, values = (np.frombuffer(a, dtype=np.int64) for a in self._cells)
-        if len(values):
-            matrix[rows, remap[cols]] = values
-        return CountTable(list(ids), columns, matrix)
+        remap = np.array([where[k] for k in self.keys], dtype=np.int32)
+        indptr, cols, values = self._indptr, self._cols, self._values
+        self.keys = {}
+        self._indptr, self._cols, self._values = array("q", [0]), array("i"), array("i")
+        indices = np.frombuffer(cols, dtype=np.int32) if cols else np.zeros(0, np.int32)
+        for at in range(0, len(indices), 1 << 16):  # in place: to sorted column numbers
+            indices[at : at + (1 << 16)] = remap[indices[at : at + (1 << 16)]]
+        return CountTable(
+            ids if isinstance(ids, StringList) else StringList(ids),
+            columns,
+            np.frombuffer(indptr, dtype=np.int64),
+            indices,
+            np.frombuffer(values, dtype=np.int32) if values else np.zeros(0, np.int32),
+        )
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -209,9 +209,11 @@ def compare(
             ]
             continue
         if common and draws > 0:
-            new_rows = {i: _counts(res.table, r) for r, i in enumerate(res.table.ids)}
-            columns = sorted({k for i in common for k in (*new_rows[i], *old_rows[i])})
-            a = _matrix(columns, [new_rows[i] for i in common])
+            new_rows = [res.table.counts(r) for r, i in enumerate(res.table.ids) if i in old_rows]
+            columns = sorted(
+                {k for i, r in zip(common, new_rows, strict=True) for k in (*r, *old_rows[i])}
+            )
+            a = _matrix(columns, new_rows)
             b = _matrix(columns, [old_rows[i] for i in common])
             tasks = res.tasks
 
@@ -243,11 +245,6 @@ def _unpaired(nlo: Any, nhi: Any, olo: Any, ohi: Any) -> str:
     if nlo > ohi:
         return "improvement"
     return "same"
-
-
-def _counts(table: metrics.CountTable, row: int) -> dict[str, int]:
-    r = table.rows[row]
-    return {k: int(r[i]) for i, k in enumerate(table.columns) if r[i]}
 
 
 def _matrix(columns: Sequence[str], rows: Sequence[Mapping[str, int]]) -> np.ndarray:

@@ -1,0 +1,65 @@
+"""Compact containers for what a stream keeps of every article (its id), so memory stays
+flat when a stage goes through 100,000 articles.
+
+A Python ``str`` costs about 50 bytes more than its characters, and a hundred thousand
+small objects kept among the short-lived ones of a stream are scattered over the heap's
+pages, which then cannot be returned to the system when the stream's other objects are
+freed. :class:`StringList` keeps its strings in one buffer instead.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import overload
+
+
+class StringList(Sequence[str]):
+    """A list of strings kept as one UTF-8 buffer (lone surrogates kept) plus an 8-byte
+    end offset each: :meth:`append` and read access (index, slice, iteration, ``in``,
+    ``len``); a string is decoded each time it is read."""
+
+    def __init__(self, items: Iterable[str] = ()) -> None:
+        self._buf = bytearray()
+        self._ends = array("q")
+        for s in items:
+            self.append(s)
+
+    def append(self, s: str) -> None:
+        self._buf += s.encode("utf-8", "surrogatepass")
+        self._ends.append(len(self._buf))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("StringList index out of range")
+        start = self._ends[i - 1] if i else 0
+        return self._buf[start : self._ends[i]].decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        view, start = memoryview(self._buf), 0
+        for end in self._ends:
+            yield str(view[start:end], "utf-8", "surrogatepass")
+            start = end
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StringList):
+            return self._ends == other._ends and self._buf == other._buf
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a list
+
+    def __repr__(self) -> str:
+        return f"StringList({list(self)!r})"
