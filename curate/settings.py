@@ -38,13 +38,27 @@ def env(name: str) -> str | None:
 
 
 def studio_dir() -> Path:
-    """The embedded server's data folder: ``$CURATE_STUDIO_DIR`` or :data:`STUDIO_DIR`."""
-    return Path(env(ENV_STUDIO_DIR) or STUDIO_DIR)
+    """The embedded server's data folder: ``$CURATE_STUDIO_DIR``, else :data:`STUDIO_DIR`
+    of the project (:func:`project_path`)."""
+    return Path(env(ENV_STUDIO_DIR) or project_path(STUDIO_DIR))
 
 
 def ledger_dir() -> Path:
-    """The push ledger folder: ``$CURATE_LEDGER_DIR`` or :data:`LEDGER_DIR`."""
-    return Path(env(ENV_LEDGER_DIR) or LEDGER_DIR)
+    """The push ledger folder: ``$CURATE_LEDGER_DIR``, else :data:`LEDGER_DIR` of the
+    project (:func:`project_path`)."""
+    return Path(env(ENV_LEDGER_DIR) or project_path(LEDGER_DIR))
+
+
+def project_path(rel: Path) -> Path:
+    """``rel`` under the nearest folder, from the working directory up, whose
+    ``.curate/studio/`` holds an embedded server's login (as git finds ``.git``), so a
+    command run in a subfolder finds the project's server; ``rel`` itself (under the
+    working directory) when there is none."""
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / STUDIO_DIR / "credentials.json").is_file():
+            return rel if folder == here else folder / rel
+    return rel
 
 
 def secret_values(min_length: int = 8) -> list[str]:

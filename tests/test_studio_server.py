@@ -149,6 +149,12 @@ def test_studio_cli_up_status_down(seed_studio_dir, tmp_path, monkeypatch):
         assert st.exit_code == 0 and "healthy" in st.output and creds.password not in st.output
         login = runner.invoke(app, ["studio", "status", "--show-login"])
         assert login.exit_code == 0
+        # Not a terminal (a log, a pipe): the password stays in its 0600 file.
+        assert creds.username in login.output and creds.password not in login.output
+        assert "credentials.json (mode 0600)" in " ".join(login.output.split())
+        monkeypatch.setattr("curate.cli.studio._terminal", lambda: True)
+        login = runner.invoke(app, ["studio", "status", "--show-login"])
+        assert login.exit_code == 0
         assert creds.username in login.output and creds.password in login.output
         assert creds.api_key not in login.output
 

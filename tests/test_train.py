@@ -251,3 +251,22 @@ def test_scores_on_the_training_gold_are_flagged_only_there(
     assert scored_on_training("seedy", {**same, "name": "news"}) is None
     assert scored_on_training("seedy", {**same, "version": "9.9.9"}) is None
     assert scored_on_training("curate.quotes.v5", same) is None
+
+
+def test_ctrl_c_while_training_is_one_line_and_leaves_no_model_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted mid-run (here: as spaCy's loop starts), nothing is left under the model
+    root and the command says so in one line, exit 130."""
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("curate.train.run._run_all", interrupted)
+    models = tmp_path / "models"
+    result = CliRunner().invoke(
+        app, ["train", str(SEEDS), "--name", "cut", "--max-steps", "2", "-o", str(models)]
+    )
+    assert result.exit_code == 130, result.output
+    assert "interrupted:" in result.output and "Traceback" not in result.output
+    assert not models.exists()

@@ -62,11 +62,24 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+#: At most this many ``skipped`` lines are printed; the rest are counted in one line.
+MAX_PROBLEM_LINES = 50
+
+
 def print_skipped(problems: Any) -> None:
-    """One ``skipped <where>: <what>`` line on stderr per problem (said once, not twice)."""
-    for p in problems:
+    """One ``skipped <where>: <what>`` line on stderr per problem (said once, not twice),
+    the first :data:`MAX_PROBLEM_LINES`, then how many more there are (a file that is not
+    JSONL at all is a screenful, not one line per line)."""
+    problems = list(problems)
+    for p in problems[:MAX_PROBLEM_LINES]:
         text = str(p).removesuffix("; skipped")
         err_console.print(f"[yellow]skipped[/] {escape(text)}", highlight=False, soft_wrap=True)
+    if len(problems) > MAX_PROBLEM_LINES:
+        more = len(problems) - MAX_PROBLEM_LINES
+        err_console.print(
+            f"[yellow]skipped[/] {more} more like these (the first {MAX_PROBLEM_LINES} are above)",
+            highlight=False,
+        )
 
 
 def plural(n: int, word: str) -> str:
@@ -80,7 +93,8 @@ def skipped(n: int) -> typer.Exit:
 
 
 def handle_errors(fn: F) -> F:
-    """Turn a CurateError raised by the library into one clear line and exit code 1."""
+    """Turn a CurateError raised by the library into one clear line and exit code 1;
+    Ctrl-C into one line and exit code 130 (as a shell reports SIGINT)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -90,6 +104,14 @@ def handle_errors(fn: F) -> F:
             raise fail(str(e)) from None
         except OSError as e:  # a path the system refused (a folder given for a file, ...)
             raise fail(os_message(e)) from None
+        except KeyboardInterrupt:
+            # Outputs are written whole or not at all (atomic writes, temporary folders).
+            err_console.print(
+                "interrupted: nothing half-written is left; run the command again to redo it",
+                highlight=False,
+                markup=False,
+            )
+            raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -8,9 +8,19 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from curate.cli.app import command, console, err_console, fail, print_skipped
+from curate.cli.app import command, console, err_console, fail, plural, print_skipped
 from curate.studio.client import connect
+from curate.studio.documents import UNKNOWN_MODEL
 from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, push_file
+
+
+def _known_order(value: str | None) -> str | None:
+    """--order: uncertainty or disagreement (a usage error, exit 2, otherwise)."""
+    from curate.serve.order import ORDERS
+
+    if value is not None and value not in ORDERS:
+        raise typer.BadParameter(f"unknown order {value!r}; use one of {', '.join(ORDERS)}")
+    return value
 
 
 @command("push")
@@ -50,6 +60,7 @@ def push_cli(
     order: str | None = typer.Option(
         None,
         "--order",
+        callback=_known_order,
         help="uncertainty or disagreement: set each prediction's score so that sorting the "
         "Data Manager by prediction score (ascending) brings the most useful tasks first.",
     ),
@@ -160,9 +171,19 @@ def render(r: PushResult) -> None:
     )
     models = ", ".join(f"{m} ({n})" for m, n in r.model_versions.most_common())
     console.print(
-        f"{r.created} tasks created, {r.unchanged} already there, {len(r.updated)} updated, "
+        f"{plural(r.created, 'task')} created, {r.unchanged} already there, "
+        f"{len(r.updated)} updated, "
         f"{r.predictions_added} predictions added; model versions: {models or '-'}"
     )
+    bare = r.model_versions.get(UNKNOWN_MODEL, 0)
+    if bare:
+        err_console.print(
+            f"[yellow]warning[/] {plural(bare, 'article')} had no model's predictions (not "
+            "pre-annotated: no `source`), so labelers start from an empty task; run `curate "
+            "preannotate` on them and push its output with --add-predictions",
+            highlight=False,
+            soft_wrap=True,
+        )
     if r.predictions_checked:
         repaired = (
             f", {r.predictions_repaired} found missing and added again"

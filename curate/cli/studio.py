@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -85,7 +86,9 @@ def down_cli(
 @handle_errors
 def status_cli(
     show_login: bool = typer.Option(
-        False, "--show-login", help="Also print the admin e-mail and password."
+        False,
+        "--show-login",
+        help="Also print the admin e-mail and password (the password only to a terminal).",
     ),
     data_dir: Path | None = typer.Option(None, "--data-dir", help=DATA_DIR_HELP),
 ) -> None:
@@ -104,7 +107,19 @@ def status_cli(
         creds = server.read_credentials(st.data_dir or server.default_data_dir())
         if creds is None:
             raise fail(f"no stored login in {st.data_dir}")
-        console.print(f"login: {creds.username}\npassword: {creds.password}", highlight=False)
+        if _terminal():
+            password = creds.password
+        else:  # a CI log or a `| tee` file would keep the password
+            where = Path(st.data_dir or server.default_data_dir()) / server.CREDENTIALS_FILE
+            password = f"not printed (the output is not a terminal); it is in {where} (mode 0600)"
+        console.print(
+            f"login: {creds.username}\npassword: {password}", highlight=False, soft_wrap=True
+        )
+
+
+def _terminal() -> bool:
+    """Whether standard output is a terminal a person reads (not a pipe, file or log)."""
+    return sys.stdout.isatty()
 
 
 @studio_app.command("connect")

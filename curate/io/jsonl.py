@@ -81,14 +81,14 @@ def atomic_path(path: str | Path, *, private: bool = False) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(
         prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
     )
-    os.close(fd)
     tmp_path = Path(tmp)
-    if not private:
-        # mkstemp creates 0600 files; outputs are ordinary files, so honour the umask instead.
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp_path.chmod(0o666 & ~umask)
     try:
+        os.close(fd)
+        if not private:
+            # mkstemp makes 0600 files; outputs are ordinary files, so honour the umask.
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp_path.chmod(0o666 & ~umask)
         yield tmp_path
         os.replace(tmp_path, path)
     finally:

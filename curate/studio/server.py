@@ -145,7 +145,8 @@ class Server:
 
 
 def default_data_dir() -> Path:
-    """``$CURATE_STUDIO_DIR`` or ``.curate/studio`` (relative to the working directory)."""
+    """``$CURATE_STUDIO_DIR``, else the project's ``.curate/studio``
+    (:func:`curate.settings.project_path`)."""
     return settings.studio_dir()
 
 

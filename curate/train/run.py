@@ -15,6 +15,7 @@ appears only when training finished; an existing version is never overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -132,6 +133,7 @@ def train(
     nlp, base_version = load_model(settings.base_model, _UNUSED_PIPES, fast=False)
     alignment, ent_alignment = Alignment(), Alignment()
     started = time.perf_counter()
+    made = [p for p in (target.parent.parent, target.parent) if not p.exists()]
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=target.parent))
     try:
@@ -220,6 +222,10 @@ def train(
         out.rename(target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if not target.exists():  # a failed or interrupted run leaves no empty model folder
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
     return TrainResult(target, meta)
 
 
