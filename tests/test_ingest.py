@@ -4,6 +4,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -356,30 +357,35 @@ def test_a_killed_writer_leaves_no_temp_file_after_the_next_write(tmp_path):
     assert [r for _, r in read_jsonl(out)] == [{"id": "2"}]
 
 
-def test_a_killed_preannotate_leaves_no_temp_file_after_the_next_run(tmp_path):
-    """`curate preannotate` without --resume writes through a temp file; killed, it leaves
-    one, and the next run writing the same output removes it."""
-    import signal
+def _preannotate_running(src: Path, out: Path) -> Any:
+    """`curate preannotate` of 2,000 articles in a child process, returned once its
+    temporary output file exists (the model is loaded and articles are being written)."""
     import subprocess
     import sys
     import time
 
     pytest.importorskip("spacy")
-    src = tmp_path / "in.jsonl"
     text = "Anna Smith said the council would meet in Paris on Monday. " * 40
     _jsonl(src, *({"id": f"a{i}", "text": text} for i in range(2000)))
-    out = tmp_path / "pre.jsonl"
     curate = Path(sys.executable).with_name("curate")
     cmd = [str(curate), "preannotate", str(src), "-o", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(1200):  # the temp file appears once the model is loaded
-            if list(tmp_path.glob(".pre.jsonl.*.tmp")) or proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(1200):
+        if list(out.parent.glob(f".{out.name}.*.tmp")) or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    return proc
+
+
+def test_a_killed_preannotate_leaves_no_temp_file_after_the_next_run(tmp_path):
+    """`curate preannotate` without --resume writes through a temp file; killed, it leaves
+    one, and the next run writing the same output removes it."""
+    import signal
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "pre.jsonl"
+    proc = _preannotate_running(src, out)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
     (left,) = tmp_path.glob(".pre.jsonl.*.tmp")  # what the kill left behind
     assert left.name.startswith(f".pre.jsonl.{proc.pid}.") and not out.exists()
     _jsonl(src, {"id": "b", "text": "Anna Smith said it."})
@@ -434,23 +440,11 @@ def test_ctrl_c_in_preannotate_says_what_was_kept_and_leaves_nothing_half_writte
     """Ctrl-C (SIGINT) mid-run: exit 130, one line saying OUT was not written and how
     --resume keeps finished articles; no temp file stays behind."""
     import signal
-    import subprocess
-    import sys
     import time
 
-    pytest.importorskip("spacy")
-    src = tmp_path / "in.jsonl"
-    text = "Anna Smith said the council would meet in Paris on Monday. " * 40
-    _jsonl(src, *({"id": f"a{i}", "text": text} for i in range(2000)))
     out = tmp_path / "pre.jsonl"
-    curate = Path(sys.executable).with_name("curate")
-    cmd = [str(curate), "preannotate", str(src), "-o", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = _preannotate_running(tmp_path / "in.jsonl", out)
     try:
-        for _ in range(1200):  # the temp file appears once the model is loaded
-            if list(tmp_path.glob(".pre.jsonl.*.tmp")) or proc.poll() is not None:
-                break
-            time.sleep(0.1)
         time.sleep(1)  # mid-run: articles are being written
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
