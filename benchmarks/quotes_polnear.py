@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 
         hybrid = quote_extractor(args.model, hybrid=True)
         learned = quote_extractor(args.model, hybrid=False)
-        extractors["hybrid.v1"] = hybrid
+        extractors["hybrid.v2"] = hybrid
         extractors["learned.v1"] = learned
         print(f"trained model {hybrid.model.trained.ref} ({hybrid.model.trained.path})")
     except CurateError as e:
