@@ -50,4 +50,8 @@ def serve_cli(
     if status:
         console.print_json(json.dumps(run.read_status(state_dir)))
         return
-    run.serve(host, port, state_dir, extractor, base_gold, train_steps, seed)
+    try:
+        run.serve(host, port, state_dir, extractor, base_gold, train_steps, seed)
+    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: said as such
+        console.print("curate serve stopped", highlight=False)
+        raise typer.Exit(130) from None
