@@ -236,7 +236,8 @@ def render_comparison(c: Comparison) -> RenderableType:
         return Group(*parts)
     t = Table(title="Significant changes against the old report", title_justify="left")
     for col in ("status", "extractor", "metric"):
-        t.add_column(col)
+        # Wrapped, never cut: quotes/overlap/direct/f1 and .../all/f1 must stay apart.
+        t.add_column(col, overflow="fold")
     for col in ("old", "new", "Δ", "Δ 95% CI"):
         t.add_column(col, justify="right")
     for x in flagged:
