@@ -471,3 +471,23 @@ def test_a_file_that_is_not_jsonl_is_a_screenful_not_a_line_per_line(tmp_path):
     listed = [x for x in result.output.splitlines() if x.startswith(f"skipped {src}:")]
     assert len(listed) == MAX_PROBLEM_LINES
     assert "skipped 30 more like these" in result.output
+
+
+def test_made_folders_removes_only_the_empty_folders_it_made(tmp_path):
+    """A failed block removes the folders ``made_folders`` created (deepest first), keeps a
+    folder that existed before and one something else wrote into; success keeps them all."""
+    from curate.io.jsonl import made_folders
+
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(KeyboardInterrupt), made_folders(tmp_path / "kept" / "a" / "b"):
+        raise KeyboardInterrupt
+    assert (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "a").exists()
+
+    with pytest.raises(ValueError), made_folders(tmp_path / "x" / "y") as folder:
+        (folder.parent / "other.txt").write_text("written by someone else")
+        raise ValueError
+    assert not (tmp_path / "x" / "y").exists() and (tmp_path / "x" / "other.txt").exists()
+
+    with made_folders(tmp_path / "ok" / "deep") as folder:
+        pass
+    assert folder.is_dir()

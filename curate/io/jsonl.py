@@ -75,41 +75,52 @@ def atomic_path(path: str | Path, *, private: bool = False) -> Iterator[Path]:
     runs (a killed ``curate preannotate`` leaves nothing behind after the next run).
     """
     path = Path(path)
-    made = _missing_parents(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
-    )
-    tmp_path = Path(tmp)
-    try:
-        os.close(fd)
-        if not private:
-            # mkstemp makes 0600 files; outputs are ordinary files, so honour the umask.
-            umask = os.umask(0)
-            os.umask(umask)
-            tmp_path.chmod(0o666 & ~umask)
-        yield tmp_path
-        os.replace(tmp_path, path)
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-            # A failed write leaves no folder it made either (e.g. ./data for a bad input).
-            for folder in made:
-                try:
-                    folder.rmdir()
-                except OSError:
-                    break
+    # A failed write leaves no folder it made either (e.g. ./data for a bad input).
+    with made_folders(path.parent):
+        remove_stale_temp_files(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+        )
+        tmp_path = Path(tmp)
+        try:
+            os.close(fd)
+            if not private:
+                # mkstemp makes 0600 files; outputs are ordinary files, so honour the umask.
+                umask = os.umask(0)
+                os.umask(umask)
+                tmp_path.chmod(0o666 & ~umask)
+            yield tmp_path
+            os.replace(tmp_path, path)
+        finally:
+            if tmp_path.exists():
+                tmp_path.unlink()
 
 
-def _missing_parents(path: Path) -> list[Path]:
-    """The folders above ``path`` that do not exist yet, deepest first."""
-    missing = []
-    for folder in path.absolute().parents:
-        if folder.exists():
+@contextmanager
+def made_folders(folder: str | Path) -> Iterator[Path]:
+    """Make ``folder`` and its missing parents; if the block fails, remove the ones made here.
+
+    Yields ``folder``. On any exception (Ctrl-C included) the folders this call created are
+    removed deepest first, as long as they are empty (a folder something else wrote into
+    stays), and the exception propagates. Used by every write that must leave nothing
+    behind when it fails: :func:`atomic_path`, ``curate train``'s model folder.
+    """
+    folder = Path(folder)
+    made = []
+    for parent in (folder, *folder.absolute().parents):
+        if parent.exists():
             break
-        missing.append(folder)
-    return missing
+        made.append(parent)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield folder
+    except BaseException:
+        for made_folder in made:
+            try:
+                made_folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def remove_stale_temp_files(path: str | Path) -> list[Path]:

@@ -15,7 +15,6 @@ appears only when training finished; an existing version is never overwritten.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.errors import CurateError
+from curate.io.jsonl import made_folders
 from curate.model import Document
 from curate.settings import GOLD_ROOT, MODELS_DIR
 from curate.train.config import (
@@ -133,99 +133,102 @@ def train(
     nlp, base_version = load_model(settings.base_model, _UNUSED_PIPES, fast=False)
     alignment, ent_alignment = Alignment(), Alignment()
     started = time.perf_counter()
-    made = [p for p in (target.parent.parent, target.parent) if not p.exists()]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=target.parent))
-    try:
-        bins = {key: DocBin() for key in _BINS}
-        split_of = {d.id: "train" for d in train_docs} | {d.id: "dev" for d in dev_docs}
-        parsed = nlp.pipe((d.text for d in every), batch_size=16)
-        for p, d in zip(parsed, every, strict=True):
-            if d.id in plan.entity_split:
-                bins[f"entities-{plan.entity_split[d.id]}"].add(
-                    to_entity_doc(p.copy(), d, ent_alignment)
-                )
+    # A failed or interrupted run leaves no empty model folder.
+    with made_folders(target.parent):
+        work = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".tmp", dir=target.parent))
+        try:
+            bins = {key: DocBin() for key in _BINS}
+            split_of = {d.id: "train" for d in train_docs} | {d.id: "dev" for d in dev_docs}
+            parsed = nlp.pipe((d.text for d in every), batch_size=16)
+            for p, d in zip(parsed, every, strict=True):
+                if d.id in plan.entity_split:
+                    bins[f"entities-{plan.entity_split[d.id]}"].add(
+                        to_entity_doc(p.copy(), d, ent_alignment)
+                    )
+                if plan.quotes:
+                    bins[split_of[d.id]].add(to_training_doc(p, d, alignment))
+            paths = {key: work / f"{key}.spacy" for key in _BINS}
+            for key, bin_ in bins.items():
+                bin_.to_disk(paths[key])
+            runs = []
             if plan.quotes:
-                bins[split_of[d.id]].add(to_training_doc(p, d, alignment))
-        paths = {key: work / f"{key}.spacy" for key in _BINS}
-        for key, bin_ in bins.items():
-            bin_.to_disk(paths[key])
-        runs = []
-        if plan.quotes:
-            runs.append((COMPONENT, build_config(settings, str(paths["train"]), str(paths["dev"]))))
-        base_ner = _base_ner(nlp) if plan.entity_split else None
-        if plan.entity_split:
-            config = build_entity_config(
-                settings, str(paths["entities-train"]), str(paths["entities-dev"]), base_ner
+                runs.append(
+                    (COMPONENT, build_config(settings, str(paths["train"]), str(paths["dev"])))
+                )
+            base_ner = _base_ner(nlp) if plan.entity_split else None
+            if plan.entity_split:
+                config = build_entity_config(
+                    settings, str(paths["entities-train"]), str(paths["entities-dev"]), base_ner
+                )
+                runs.append((ENTITY_COMPONENT, config))
+            scores, best = _run_all(runs, work, on_progress, settings, plan.entity_labels)
+            out = work / "model"
+            best.meta.update({"name": name.replace("-", "_"), "version": version})
+            best.to_disk(out)
+            _forget_work_paths(out / "config.cfg")
+            for component, config in runs:
+                training_cfg = config.copy()
+                training_cfg["paths"]["train"] = None
+                training_cfg["paths"]["dev"] = None
+                training_cfg.to_disk(out / _TRAINING_CFG[component])
+            components: dict[str, dict[str, Any]] = {}
+            if plan.quotes:
+                components[COMPONENT] = {
+                    "labels": list(LABELS),
+                    "train_quotes": sum(len(d.quotes) for d in train_docs),
+                    "dev_quotes": sum(len(d.quotes) for d in dev_docs),
+                    "dev_scores": scores[COMPONENT],
+                    "alignment": alignment.to_dict(),
+                    "training_config": _TRAINING_CFG[COMPONENT],
+                }
+            if plan.entity_split:
+                ent_scores = dict(scores[ENTITY_COMPONENT])
+                gold_labels, base = (
+                    ent_scores.pop("gold_labels", None),
+                    ent_scores.pop("base", None),
+                )
+                components[ENTITY_COMPONENT] = {
+                    "labels": plan.entity_labels,
+                    **plan.entity_counts,
+                    "initialised_from": f"{base_version} ner"
+                    if base_ner is not None
+                    else "nothing",
+                    "dev_scores": ent_scores,
+                    # Both on the gold's labels only: did fine-tuning help or make it forget?
+                    "dev_scores_gold_labels": gold_labels,
+                    "base_dev_scores": base,
+                    "alignment": ent_alignment.to_dict(),
+                    "training_config": _TRAINING_CFG[ENTITY_COMPONENT],
+                }
+                plan.notes.extend(_forgetting(components[ENTITY_COMPONENT], base_version))
+            meta = _meta(
+                name=name,
+                version=version,
+                gold_name=gold_name,
+                manifest=manifest,
+                manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
+                folder=folder,
+                counts={
+                    "train_articles": len(train_docs),
+                    "dev_articles": len(dev_docs),
+                    "train_quotes": sum(len(d.quotes) for d in train_docs),
+                    "dev_quotes": sum(len(d.quotes) for d in dev_docs),
+                    "train_entities": sum(len(d.entities) for d in train_docs),
+                    "dev_entities": sum(len(d.entities) for d in dev_docs),
+                    "dev_rule": split_rule,
+                },
+                settings=settings,
+                base_version=base_version,
+                components=components,
+                notes=plan.notes,
+                seconds=time.perf_counter() - started,
             )
-            runs.append((ENTITY_COMPONENT, config))
-        scores, best = _run_all(runs, work, on_progress, settings, plan.entity_labels)
-        out = work / "model"
-        best.meta.update({"name": name.replace("-", "_"), "version": version})
-        best.to_disk(out)
-        _forget_work_paths(out / "config.cfg")
-        for component, config in runs:
-            training_cfg = config.copy()
-            training_cfg["paths"]["train"] = None
-            training_cfg["paths"]["dev"] = None
-            training_cfg.to_disk(out / _TRAINING_CFG[component])
-        components: dict[str, dict[str, Any]] = {}
-        if plan.quotes:
-            components[COMPONENT] = {
-                "labels": list(LABELS),
-                "train_quotes": sum(len(d.quotes) for d in train_docs),
-                "dev_quotes": sum(len(d.quotes) for d in dev_docs),
-                "dev_scores": scores[COMPONENT],
-                "alignment": alignment.to_dict(),
-                "training_config": _TRAINING_CFG[COMPONENT],
-            }
-        if plan.entity_split:
-            ent_scores = dict(scores[ENTITY_COMPONENT])
-            gold_labels, base = ent_scores.pop("gold_labels", None), ent_scores.pop("base", None)
-            components[ENTITY_COMPONENT] = {
-                "labels": plan.entity_labels,
-                **plan.entity_counts,
-                "initialised_from": f"{base_version} ner" if base_ner is not None else "nothing",
-                "dev_scores": ent_scores,
-                # Both on the gold's labels only: did fine-tuning help or make it forget?
-                "dev_scores_gold_labels": gold_labels,
-                "base_dev_scores": base,
-                "alignment": ent_alignment.to_dict(),
-                "training_config": _TRAINING_CFG[ENTITY_COMPONENT],
-            }
-            plan.notes.extend(_forgetting(components[ENTITY_COMPONENT], base_version))
-        meta = _meta(
-            name=name,
-            version=version,
-            gold_name=gold_name,
-            manifest=manifest,
-            manifest_sha256=hashlib.sha256(manifest_bytes).hexdigest(),
-            folder=folder,
-            counts={
-                "train_articles": len(train_docs),
-                "dev_articles": len(dev_docs),
-                "train_quotes": sum(len(d.quotes) for d in train_docs),
-                "dev_quotes": sum(len(d.quotes) for d in dev_docs),
-                "train_entities": sum(len(d.entities) for d in train_docs),
-                "dev_entities": sum(len(d.entities) for d in dev_docs),
-                "dev_rule": split_rule,
-            },
-            settings=settings,
-            base_version=base_version,
-            components=components,
-            notes=plan.notes,
-            seconds=time.perf_counter() - started,
-        )
-        (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        if target.exists():
-            raise TrainError(f"model {name} {version} appeared in {target} while training")
-        out.rename(target)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        if not target.exists():  # a failed or interrupted run leaves no empty model folder
-            for folder in reversed(made):
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+            (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            if target.exists():
+                raise TrainError(f"model {name} {version} appeared in {target} while training")
+            out.rename(target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     return TrainResult(target, meta)
 
 
