@@ -238,7 +238,7 @@ def test_the_shipped_model_runs_under_its_registered_name(tmp_path: Path) -> Non
 def test_scores_on_the_training_gold_are_flagged_only_there(
     trained: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from curate.score.evaluate import scored_on_training
+    from curate.extract.resolve import scored_on_training
     from curate.train.models import find_model
 
     monkeypatch.chdir(trained.parent)

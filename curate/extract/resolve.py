@@ -87,6 +87,40 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
     return _spacy(spec, schema)
 
 
+def scored_on_training(spec: str, gold_info: dict[str, Any]) -> str | None:
+    """A warning when ``spec`` names a trained model (``NAME``, ``NAME@VERSION``,
+    ``curate@NAME``, ``curate.quotes.hybrid.v2@NAME``) whose training articles are among
+    the gold articles scored, else None.
+
+    The model's meta names the gold it was trained on (name and version); only a gold
+    with its own train/dev splits keeps the model's training articles out of the splits
+    other than ``train``. Scores on training articles are optimistic, so they are flagged,
+    never refused.
+    """
+    from curate.train.models import find_model
+
+    base, _, model = spec.partition("@")
+    named = base in PIPELINE_NAMES or base in extract.names() or base in extract.retired()
+    try:
+        trained = find_model(model if named else spec)
+    except (CurateError, ValueError):
+        return None
+    src = trained.meta.get("gold") or {}
+    name, version, split = gold_info.get("name"), gold_info.get("version"), gold_info.get("split")
+    if not name or src.get("name") != name or str(src.get("version")) != str(version):
+        return None
+    rule = str(src.get("dev_rule") or "")
+    if rule.startswith("gold splits train/") and split not in (None, "train"):
+        return None
+    dev = rule.removeprefix("gold splits train/") if rule.startswith("gold splits") else None
+    where = f"gold {name} {version}" + (f" split {split}" if split else "")
+    fix = f"score --split {dev} or another gold" if dev else "score another gold"
+    return (
+        f"{spec}: model {trained.ref} was trained on {where}; its training articles are "
+        f"among those scored, so these scores are optimistic: {fix}"
+    )
+
+
 def _predictions(path: Path) -> Resolved:
     if not path.is_file():
         raise InputError("predictions file not found; check the path", path=str(path))
