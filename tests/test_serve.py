@@ -430,3 +430,19 @@ def test_connections_to_the_served_socket_send_without_delay() -> None:
         return value
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+def test_ctrl_c_stops_serve_with_its_own_line(monkeypatch) -> None:
+    """Ctrl-C is how a server is stopped: `curate serve` says so (not the batch commands'
+    'nothing half-written' line) and exits 130 as a shell reports SIGINT."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("curate.serve.run.serve", interrupted)
+    result = CliRunner().invoke(app, ["serve", "--port", "9"])
+    assert result.exit_code == 130, result.output
+    assert "curate serve stopped" in result.output and "half-written" not in result.output

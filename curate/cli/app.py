@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import typer
@@ -104,16 +105,36 @@ def handle_errors(fn: F) -> F:
             raise fail(str(e)) from None
         except OSError as e:  # a path the system refused (a folder given for a file, ...)
             raise fail(os_message(e)) from None
-        except KeyboardInterrupt:
-            # Outputs are written whole or not at all (atomic writes, temporary folders).
+        except KeyboardInterrupt as e:
             err_console.print(
-                "interrupted: nothing half-written is left; run the command again to redo it",
+                e.args[0] if isinstance(e, Interrupted) else INTERRUPTED,
                 highlight=False,
                 markup=False,
+                soft_wrap=True,
             )
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+# Outputs are written whole or not at all (atomic writes, temporary folders).
+INTERRUPTED = "interrupted: nothing half-written is left; run the command again to redo it"
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C carrying the line its command wants said (raised by :func:`on_interrupt`)."""
+
+
+@contextmanager
+def on_interrupt(line: str) -> Iterator[None]:
+    """Within the block, Ctrl-C makes :func:`handle_errors` print ``line`` (not the
+    generic one) before exit code 130: a command says what its outputs hold."""
+    try:
+        yield
+    except Interrupted:
+        raise
+    except KeyboardInterrupt:
+        raise Interrupted(line) from None
 
 
 def os_message(e: OSError) -> str:

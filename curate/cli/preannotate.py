@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import typer
@@ -21,7 +20,16 @@ from rich.table import Table
 from rich.text import Text
 
 from curate import settings
-from curate.cli.app import command, console, err_console, fail, plural, print_skipped, skipped
+from curate.cli.app import (
+    command,
+    console,
+    err_console,
+    fail,
+    on_interrupt,
+    plural,
+    print_skipped,
+    skipped,
+)
 from curate.extract.preannotate import DEFAULT_BATCH_SIZE, PreannotateReport
 
 
@@ -145,21 +153,16 @@ def preannotate_cli(
         raise skipped(len(report.problems))
 
 
-@contextmanager
-def _interrupted(output: Path, resume: bool) -> Iterator[None]:
+def _interrupted(output: Path, resume: bool) -> AbstractContextManager[None]:
     """Ctrl-C: one line saying what is in OUT and how to go on (exit 130, as a shell does)."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        if resume:
-            why = f"the articles finished so far are in {output}; run again with --resume to finish"
-        else:
-            why = (
-                f"{output} was not written (it is written whole or not at all); "
-                "use --resume to keep finished articles across interruptions"
-            )
-        err_console.print(f"interrupted: {why}", highlight=False, markup=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+    if resume:
+        why = f"the articles finished so far are in {output}; run again with --resume to finish"
+    else:
+        why = (
+            f"{output} was not written (it is written whole or not at all); "
+            "use --resume to keep finished articles across interruptions"
+        )
+    return on_interrupt(f"interrupted: {why}")
 
 
 def _distributed(

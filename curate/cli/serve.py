@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli.app import command, console
+from curate.cli.app import command, console, on_interrupt
 from curate.serve.run import DEFAULT_PORT, DEFAULT_STATE_DIR
 
 
@@ -50,8 +50,5 @@ def serve_cli(
     if status:
         console.print_json(json.dumps(run.read_status(state_dir)))
         return
-    try:
+    with on_interrupt("curate serve stopped"):  # Ctrl-C is how a server is stopped
         run.serve(host, port, state_dir, extractor, base_gold, train_steps, seed)
-    except KeyboardInterrupt:  # Ctrl-C is how a server is stopped: said as such
-        console.print("curate serve stopped", highlight=False)
-        raise typer.Exit(130) from None
