@@ -491,3 +491,16 @@ def test_made_folders_removes_only_the_empty_folders_it_made(tmp_path):
     with made_folders(tmp_path / "ok" / "deep") as folder:
         pass
     assert folder.is_dir()
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_preannotate_refuses_to_write_over_its_own_input(tmp_path, resume):
+    """`preannotate X -o X` would replace the articles (or, with --resume, find every id
+    done and write nothing): one line, exit 1, the input untouched."""
+    src = _jsonl(tmp_path / "in.jsonl", {"id": "a0", "text": "Anna said it."})
+    before = src.read_bytes()
+    args = ["preannotate", str(src), "-o", str(src)] + (["--resume"] if resume else [])
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "both the input and the output" in " ".join(result.output.split())
+    assert src.read_bytes() == before

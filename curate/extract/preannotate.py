@@ -319,8 +319,14 @@ def preannotate_file(
     file appears only when the run finishes (nothing half-written on failure). With
     ``resume`` lines are appended to ``output``, ids already there are skipped, and a
     truncated last line left by a killed run is dropped and its article redone.
+
+    Raises CurateError when ``output`` is ``source`` itself.
     """
     output = Path(output)
+    if output.exists() and Path(source).exists() and output.samefile(source):
+        # Without --resume it would be replaced by its own pre-annotation; with it, every
+        # id is "done" already and nothing is written: neither is what anyone wants.
+        raise CurateError(f"{output} is both the input and the output; write to another file (-o)")
     report = PreannotateReport(output=output)
     ingest = IngestReport(problems=report.problems)
     articles = _peek(iter_articles(source, ingest))  # a bad source fails before the model loads
