@@ -47,6 +47,7 @@ from curate.gold.load import iter_version
 from curate.gold.manifest import hash_files, read_manifest
 from curate.gold.rows import document_to_row, provenance, scrub, scrub_provenance
 from curate.gold.version import MANIFEST, check_name, list_versions, next_version
+from curate.io.jsonl import make_folders, remove_made_folders
 from curate.model import Document, Provenance
 from curate.schema import LabelSchema, load_schema
 
@@ -164,8 +165,7 @@ def release(
     agreement = dict(scrub(dict(agreement))) if agreement else None
 
     dataset_dir = Path(root) / name
-    created = [p for p in (dataset_dir, *dataset_dir.parents) if not p.exists()]
-    dataset_dir.mkdir(parents=True, exist_ok=True)
+    created = make_folders(dataset_dir)
     _remove_stale_temps(dataset_dir)
     tmp = dataset_dir / f".tmp-new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
@@ -293,7 +293,7 @@ def release(
         if exports is not None:
             exports.discard()
         shutil.rmtree(tmp, ignore_errors=True)
-        _remove_if_empty(created)
+        remove_made_folders(created)
         raise
     identities = REAL if real_identities else PSEUDONYMOUS
     return Release(target, name, str(v), previous, level, counts, changes, written, identities)
@@ -494,16 +494,6 @@ def _make_read_only(folder: Path) -> None:
     for p in folder.rglob("*"):
         if p.is_file():
             p.chmod(0o444)
-
-
-def _remove_if_empty(folders: Iterable[Path]) -> None:
-    """Remove the folders a failed release created (innermost first) while they are empty;
-    one another writer has put something in stays."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
 
 
 def _remove_stale_temps(dataset_dir: Path) -> None:

@@ -101,10 +101,20 @@ def made_folders(folder: str | Path) -> Iterator[Path]:
     """Make ``folder`` and its missing parents; if the block fails, remove the ones made here.
 
     Yields ``folder``. On any exception (Ctrl-C included) the folders this call created are
-    removed deepest first, as long as they are empty (a folder something else wrote into
-    stays), and the exception propagates. Used by every write that must leave nothing
-    behind when it fails: :func:`atomic_path`, ``curate train``'s model folder.
+    removed deepest first (:func:`remove_made_folders`) and the exception propagates. Used
+    by every write that must leave nothing behind when it fails: :func:`atomic_path`,
+    ``curate train``'s model folder, a gold release.
     """
+    made = make_folders(folder)
+    try:
+        yield Path(folder)
+    except BaseException:
+        remove_made_folders(made)
+        raise
+
+
+def make_folders(folder: str | Path) -> list[Path]:
+    """``mkdir -p folder``; returns the folders it created, deepest first."""
     folder = Path(folder)
     made = []
     for parent in (folder, *folder.absolute().parents):
@@ -112,15 +122,17 @@ def made_folders(folder: str | Path) -> Iterator[Path]:
             break
         made.append(parent)
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        yield folder
-    except BaseException:
-        for made_folder in made:
-            try:
-                made_folder.rmdir()
-            except OSError:
-                break
-        raise
+    return made
+
+
+def remove_made_folders(made: Iterable[Path]) -> None:
+    """Remove folders :func:`make_folders` created, deepest first, while they are empty: a
+    folder something else wrote into stays, and so do those above it."""
+    for folder in made:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def remove_stale_temp_files(path: str | Path) -> list[Path]:
