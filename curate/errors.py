@@ -33,3 +33,14 @@ class StudioError(CurateError):
 
 class DatasetError(CurateError):
     """A gold dataset version that is missing, corrupt, or would be overwritten."""
+
+
+class NothingChanged(DatasetError):
+    """A release found the gold identical to the latest version: nothing to write.
+
+    Not a failure for a scheduled pull (the CLI says so and exits 0); ``latest`` is that
+    version (str)."""
+
+    def __init__(self, message: str, latest: str) -> None:
+        super().__init__(message)
+        self.latest = latest

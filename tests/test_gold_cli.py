@@ -66,6 +66,11 @@ def test_export_diff_verify_round_trip_and_refusals(tmp_path):
     assert run("export", g1, "--name", "n", "--root", root, "--formats", "hf,jsonl").exit_code == 0
     again = run("export", g1, "--name", "n", "--root", root, "--version", "1.0.0")
     assert again.exit_code == 1 and "already exists and versions never change" in again.output
+    # The same gold again (a scheduled pull, say): said, exit 0, no version written.
+    same = run("export", g1, "--name", "n", "--root", root)
+    assert same.exit_code == 0, same.output
+    assert "nothing changed since version 1.0.0; no new version written" in same.output
+    assert sorted(p.name for p in (root / "n").iterdir()) == ["1.0.0"]
     g2 = write_gold(tmp_path / "p2", [gold_line(1, "ORG")] + [gold_line(i) for i in range(2, 6)])
     res = run("export", g2, "--name", "n", "--root", root, "--formats", "hf")
     assert res.exit_code == 0 and "wrote n 1.1.0 (minor bump from 1.0.0)" in res.output

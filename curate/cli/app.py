@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
-from curate.errors import CurateError
+from curate.errors import CurateError, NothingChanged
 
 
 class _FlagsReadAsFlags:
@@ -95,12 +95,16 @@ def skipped(n: int) -> typer.Exit:
 
 def handle_errors(fn: F) -> F:
     """Turn a CurateError raised by the library into one clear line and exit code 1;
-    Ctrl-C into one line and exit code 130 (as a shell reports SIGINT)."""
+    Ctrl-C into one line and exit code 130 (as a shell reports SIGINT); a release that
+    found nothing changed (:class:`~curate.errors.NothingChanged`) into its line and 0."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except NothingChanged as e:  # a release with nothing new: said, not a failure
+            console.print(str(e), highlight=False, markup=False, soft_wrap=True)
+            return None
         except CurateError as e:
             raise fail(str(e)) from None
         except OSError as e:  # a path the system refused (a folder given for a file, ...)

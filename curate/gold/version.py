@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from curate import settings
-from curate.errors import DatasetError
+from curate.errors import DatasetError, NothingChanged
 
 Bump = Literal["major", "minor", "patch"]
 BUMPS: tuple[str, ...] = ("patch", "minor", "major")
@@ -119,9 +119,10 @@ def next_version(
         return Version.parse(FIRST_VERSION), None
     if bump is None:
         if required is None:
-            raise DatasetError(
-                f"nothing changed since version {latest}; nothing to release "
-                "(choose a bump or a version to release anyway)"
+            raise NothingChanged(
+                f"nothing changed since version {latest}; no new version written "
+                "(give a bump or a version to release anyway)",
+                str(latest),
             )
         bump = required
     if bump not in BUMPS:
