@@ -154,7 +154,8 @@ def test_cli_import_then_agreement(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p: p / "missing", "is not a folder"),
+        (lambda p: p / "missing", "not found; give a brat folder"),
+        (lambda p: (p / "a.ann").write_text("") or p / "a.ann", "is a file, not a folder"),
         (lambda p: p, "holds no .txt files"),
     ],
 )

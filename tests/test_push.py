@@ -696,3 +696,17 @@ def test_an_unknown_order_is_a_usage_error(tmp_path):
 
     result = CliRunner().invoke(app, ["push", str(tmp_path / "x.jsonl"), "--order", "random"])
     assert result.exit_code == 2 and "unknown order 'random'" in result.output
+
+
+def test_push_of_a_folder_names_it_before_looking_for_label_studio(tmp_path, monkeypatch):
+    """`curate push seeds` (the articles, not their pre-annotation): one line saying the
+    path is a folder and what to pass, even with no Label Studio to talk to."""
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    result = CliRunner().invoke(app, ["push", "seeds"])
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert "seeds: is a folder; pass the JSONL file written by `curate preannotate`" in said
+    result = CliRunner().invoke(app, ["push", "nope.jsonl"])
+    assert result.exit_code == 1 and "nope.jsonl: not found" in result.output

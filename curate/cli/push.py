@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from curate.cli.app import command, console, err_console, fail, plural, print_skipped
 from curate.studio.client import connect
 from curate.studio.documents import UNKNOWN_MODEL
-from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, push_file
+from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, check_source, push_file
 
 
 def _known_order(value: str | None) -> str | None:
@@ -82,6 +82,7 @@ def push_cli(
     Finds Label Studio through LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY,
     else the server started by `curate studio up`.
     """
+    check_source(source)  # before Label Studio is looked for: the first mistake first
     send = push_file
     if order is not None:
         from functools import partial

@@ -304,9 +304,8 @@ def read_brat(path: str | Path, schema: LabelSchema | None = None) -> BratCorpus
     schema = schema or load_schema()
     folder = Path(path)
     if not folder.is_dir():
-        raise InputError(
-            "is not a folder; give a brat folder (NAME.txt + NAME.ann)", path=str(path)
-        )
+        why = "is a file, not a folder" if folder.exists() else "not found"
+        raise InputError(f"{why}; give a brat folder (NAME.txt + NAME.ann)", path=str(path))
     corpus = BratCorpus(folder)
     texts, anns = _layout(folder)
     if not texts:

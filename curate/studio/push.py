@@ -119,16 +119,26 @@ class PushResult:
         )
 
 
+def check_source(path: str | Path) -> Path:
+    """``path`` as a Path when it is a file; raises InputError naming it otherwise (a
+    folder of articles given where the pre-annotated JSONL belongs, or a wrong name)."""
+    path = Path(path)
+    if not path.is_file():
+        why = "is a folder" if path.is_dir() else "not found"
+        raise InputError(
+            f"{why}; pass the JSONL file written by `curate preannotate` "
+            "(e.g. curate preannotate seeds -o pre.jsonl, then push pre.jsonl)",
+            path=str(path),
+        )
+    return path
+
+
 def push_file(conn: Connection, path: str | Path, **kwargs: Any) -> PushResult:
     """:func:`push` the documents of a pre-annotated JSONL file (bad lines are reported).
 
     The file is read while Label Studio answers the lookup of existing tasks.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(
-            "not found; pass the JSONL written by `curate preannotate`", path=str(path)
-        )
+    path = check_source(path)
     problems: list[str] = []
     result = push(conn, iter_documents(path, problems), **kwargs)
     result.problems[:0] = problems
