@@ -65,7 +65,16 @@ def test_predict_answers_one_prediction_per_task_in_order(
     quotes = [r for r in results[0]["result"] if r.get("value", {}).get("labels") == ["QUOTE"]]
     assert [q["value"]["text"] for q in quotes] == ["“The bridge will open in May,”"]
     assert results[1]["result"] == []  # a task without text keeps its place
+    assert [r["score"] for r in results] == [1.0, 0.0, 1.0]  # and sorts last, not first
     assert all(r["model_version"] == pipeline_version for r in results)
+
+
+def test_predict_with_no_text_in_any_task_is_one_clear_400(client: TestClient) -> None:
+    """A request whose tasks carry no article text (data under another field) is a
+    mistake to fix, not an empty prediction to store."""
+    r = client.post("/predict", json={"tasks": [{"id": 7, "data": {"body": "Anna said."}}]})
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("task 7: no text in data.text")
 
 
 def test_a_bad_body_is_one_clear_400(client: TestClient) -> None:

@@ -33,6 +33,7 @@ from starlette.routing import Route
 from curate.errors import CurateError
 from curate.serve import wire
 from curate.serve.backend import Backend
+from curate.studio.convert import text_field
 
 logger = logging.getLogger("curate.serve")
 TRAINING_ACTIONS = frozenset(
@@ -73,8 +74,17 @@ def create_app(
                 "regions": len(result["result"]),
             }
             return JSONResponse({"results": [result], "model_version": backend.model_version})
+        missing = backend.without_text(body.tasks)
+        if missing and len(missing) == len(body.tasks):
+            raise _Problem(
+                400,
+                f"task {missing[0]}: no text in data.{text_field(backend.schema)} (the label "
+                "config's text field); import tasks with their article text in that field",
+            )
         results = await asyncio.wrap_future(backend.submit_predict(body.tasks))
         request.state.fields = {"tasks": len(body.tasks)}
+        if missing:  # named in the request's log line; their predictions are empty
+            request.state.fields["tasks_without_text"] = missing[:20]
         return JSONResponse({"results": results, "model_version": backend.model_version})
 
     async def webhook(request: Request) -> JSONResponse:

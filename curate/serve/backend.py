@@ -131,7 +131,8 @@ class Backend:
     def predict(self, tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Label Studio predictions (``{"result", "score", "model_version"}``), one per task.
 
-        A task without text gets an empty prediction, so the answer keeps the tasks' order.
+        A task without text gets an empty prediction scored 0, so the answer keeps the
+        tasks' order (the server refuses a request in which no task has text).
         """
         return self.submit_predict(tasks).result()
 
@@ -145,6 +146,12 @@ class Backend:
         docs = self._predict([self.article(t) for t in tasks])
         return [self._prediction(d) for d in docs]
 
+    def without_text(self, tasks: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """The ids of the tasks whose ``data`` has no text under the label config's text
+        field (they get an empty prediction scored 0)."""
+        field = text_field(self.schema)
+        return [t.get("id") for t in tasks if not isinstance((t.get("data") or {}).get(field), str)]
+
     def article(self, task: Mapping[str, Any]) -> Article:
         data = task.get("data") or {}
         text = data.get(text_field(self.schema))
@@ -157,7 +164,8 @@ class Backend:
         made_by = doc.provenance
         return {
             "result": document_to_results(doc, self.schema) if doc.text else [],
-            "score": 1.0,
+            # Nothing to predict from: sorted last by prediction score, not first.
+            "score": 1.0 if doc.text else 0.0,
             # The version that made this document (a promotion may land in between).
             "model_version": made_by.model_version
             if isinstance(made_by, Prediction)
