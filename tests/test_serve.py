@@ -455,3 +455,22 @@ def test_ctrl_c_stops_serve_with_its_own_line(monkeypatch) -> None:
     result = CliRunner().invoke(app, ["serve", "--port", "9"])
     assert result.exit_code == 130, result.output
     assert "curate serve stopped" in result.output and "half-written" not in result.output
+
+
+def test_serve_status_is_a_table_and_json_on_request(tmp_path) -> None:
+    """`curate serve --status` lists versions for a person; `--json` for a script."""
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    state = tmp_path / "state"
+    training.VersionStore.open(state).put(
+        training.Version("v1", "rejected", "2026-11-30T00:00:00Z", score=0.5, baseline=0.6)
+    )
+    shown = CliRunner().invoke(app, ["serve", "--status", "--state-dir", str(state)])
+    assert shown.exit_code == 0, shown.output
+    said = " ".join(shown.output.split())
+    assert "serving: rules" in said and "rejected" in said
+    assert "0.500" in said and "0.600" in said
+    listed = CliRunner().invoke(app, ["serve", "--status", "--json", "--state-dir", str(state)])
+    assert [v["status"] for v in json.loads(listed.output)["versions"]] == ["serving", "rejected"]

@@ -156,7 +156,7 @@ def test_submitted_annotation_starts_a_training_run(backend, studio_conn, studio
     assert health["model_version"].endswith(trained) == (version["status"] == "serving")
     # Versions are listed by the CLI too, from the state folder.
     out = subprocess.run(
-        [CURATE, "serve", "--status", "--state-dir", str(backend["state"])],
+        [CURATE, "serve", "--status", "--json", "--state-dir", str(backend["state"])],
         capture_output=True,
         text=True,
         check=True,

@@ -37,6 +37,7 @@ def serve_cli(
     status: bool = typer.Option(
         False, "--status", help="List the model versions and their scores, then exit."
     ),
+    as_json: bool = typer.Option(False, "--json", help="With --status: print JSON."),
 ) -> None:
     """Serve curate's extractors to Label Studio (health, setup, predict, webhook, train).
 
@@ -48,7 +49,44 @@ def serve_cli(
     from curate.serve import run
 
     if status:
-        console.print_json(json.dumps(run.read_status(state_dir)))
+        found = run.read_status(state_dir)
+        if as_json:
+            console.print_json(json.dumps(found))
+        else:
+            _print_status(found, state_dir)
         return
     with on_interrupt("curate serve stopped"):  # Ctrl-C is how a server is stopped
         run.serve(host, port, state_dir, extractor, base_gold, train_steps, seed)
+
+
+def _print_status(found: dict, state_dir: Path) -> None:
+    """The versions as a table: which serves, their held-out quote F1 against the version
+    serving when they were trained, and why a version did not serve."""
+    from rich.table import Table
+
+    table = Table(title=f"model versions in {state_dir} (serving: {found['serving']})")
+    for column in (
+        "version",
+        "status",
+        "F1",
+        "baseline",
+        "articles",
+        "trigger",
+        "created",
+        "detail",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("F1", "baseline", "articles") else "left"
+        )
+    for v in found["versions"]:
+        table.add_row(
+            v["name"],
+            v["status"],
+            "" if v["score"] is None else f"{v['score']:.3f}",
+            "" if v["baseline"] is None else f"{v['baseline']:.3f}",
+            str(v["train_articles"] or ""),
+            v["trigger"],
+            v["created_at"][:16].replace("T", " "),
+            v["detail"],
+        )
+    console.print(table)
