@@ -65,19 +65,10 @@ def _print_status(found: dict, state_dir: Path) -> None:
     from rich.table import Table
 
     table = Table(title=f"model versions in {state_dir} (serving: {found['serving']})")
-    for column in (
-        "version",
-        "status",
-        "F1",
-        "baseline",
-        "articles",
-        "trigger",
-        "created",
-        "detail",
-    ):
-        table.add_column(
-            column, justify="right" if column in ("F1", "baseline", "articles") else "left"
-        )
+    for column in ("version", "status", "F1", "baseline", "articles"):
+        table.add_column(column, no_wrap=True, justify="right" if column[0] in "Fba" else "left")
+    table.add_column("created", min_width=10)
+    table.add_column("trigger, detail", min_width=12)
     for v in found["versions"]:
         table.add_row(
             v["name"],
@@ -85,8 +76,7 @@ def _print_status(found: dict, state_dir: Path) -> None:
             "" if v["score"] is None else f"{v['score']:.3f}",
             "" if v["baseline"] is None else f"{v['baseline']:.3f}",
             str(v["train_articles"] or ""),
-            v["trigger"],
             v["created_at"][:16].replace("T", " "),
-            v["detail"],
+            ": ".join(x for x in (v["trigger"], v["detail"]) if x),
         )
     console.print(table)
