@@ -234,3 +234,26 @@ def test_a_base_model_without_ner_gives_a_fresh_recognizer(tmp_path: Path) -> No
     about = result.meta["components"]["entities"]
     assert about["initialised_from"] == "nothing" and "ents_f" in about["dev_scores"]
     assert spacy.load(result.path).pipe_names == ["entities"]
+
+
+def test_progress_is_per_component_and_names_it(tmp_path: Path) -> None:
+    """Components train in turn, each for --max-steps: progress counts each one's steps
+    against its own bound and says which of the two it is (it once showed 4/4 for
+    --max-steps 2, counting both)."""
+    from curate.extract.nlp import default_model
+    from curate.train.config import Settings
+    from curate.train.run import train
+
+    calls: list[tuple[int, int | None, str, str]] = []
+    train(
+        SEEDS,
+        name="progress",
+        output=tmp_path,
+        settings=Settings(base_model=default_model(), max_steps=2, eval_frequency=1),
+        on_progress=lambda step, total, info: calls.append(
+            (step, total, info["component"], info["part"])
+        ),
+    )
+    assert {(c, p) for _, _, c, p in calls} == {("quotes", "1/2"), ("entities", "2/2")}
+    assert {total for _, total, _, _ in calls} == {2}
+    assert max(step for step, *_ in calls) == 2

@@ -78,7 +78,6 @@ def train_cli(
         entities=entities,
     )
     started = time.perf_counter()
-    last: dict[str, Any] = {}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -88,18 +87,19 @@ def train_cli(
         console=err_console,
     ) as progress:
         task = progress.add_task("training", total=None, score="")
+        shown: dict[str, str] = {}
 
-        def on_progress(step: int, total: int | None, info: dict[str, Any] | None) -> None:
-            fields: dict[str, Any] = {}
-            if info is not None:
-                last.update(info)
-                # Each component reports its own dev F1 while it trains.
-                what = str(info.get("component") or "")
-                fields["score"] = f"{what} dev F1 {float(info.get('score') or 0):.3f}".strip()
-            # spaCy's loop runs steps 0..max_steps: the last one is the bound itself.
-            progress.update(
-                task, total=total, completed=min(step, total) if total else step, **fields
-            )
+        def on_progress(step: int, total: int | None, info: dict[str, Any]) -> None:
+            # Components train in turn, each its own --max-steps: the bar is the current
+            # one's, named with its place ("training quotes (1/2)").
+            what = f"training {info['component']} ({info['part']})"
+            fields: dict[str, Any] = {"description": what}
+            if info.get("score") is not None:
+                fields["score"] = f"dev F1 {float(info['score']):.3f}"
+            elif shown.get("what") != what:
+                fields["score"] = ""  # the last component's F1 is not this one's
+            shown["what"] = what
+            progress.update(task, total=total, completed=step, **fields)
 
         result = train(
             gold,

@@ -55,8 +55,10 @@ DEV_SPLITS = ("dev", "validation")
 _BINS = ("train", "dev", "entities-train", "entities-dev")
 _TRAINING_CFG = {COMPONENT: "training.cfg", ENTITY_COMPONENT: "training-entities.cfg"}
 
-# (step, total steps or None, scores at an evaluation step, with "component", or None)
-ProgressFn = Callable[[int, int | None, dict[str, Any] | None], None]
+# (step of the component in training, its total steps or None, info): info always names
+# the "component" and its "part" ("1/2": first of two trained in turn), and holds the dev
+# scores ("score", ...) at an evaluation step.
+ProgressFn = Callable[[int, int | None, dict[str, Any]], None]
 
 
 class TrainError(CurateError):
@@ -371,23 +373,21 @@ def _run_all(
     """
     import spacy
 
-    total = settings.max_steps * len(runs) or None
-    done = 0
     scores: dict[str, dict[str, Any]] = {}
     best: Any = None
-    for component, config in runs:
+    for k, (component, config) in enumerate(runs, 1):
+        part = {"component": component, "part": f"{k}/{len(runs)}"}
 
-        def report(
-            step: int, info: dict[str, Any] | None, offset: int = done, name: str = component
-        ) -> None:
+        def report(step: int, info: dict[str, Any] | None, part: dict[str, str] = part) -> None:
             if on_progress is not None:
-                on_progress(offset + step, total, info and {**info, "component": name})
+                total = settings.max_steps or None
+                # spaCy's loop counts one step past its bound before it stops.
+                done = min(step, total) if total else step
+                on_progress(done, total, {**(info or {}), **part})
 
         output = work / f"output-{component}"
         labels = entity_labels if component == ENTITY_COMPONENT else None
-        scores[component], steps = _run_spacy(config, output, report, labels)
-        # spaCy's loop runs steps 0..max_steps: the last one is the bound itself.
-        done += settings.max_steps or steps
+        scores[component], _ = _run_spacy(config, output, report, labels)
         trained = spacy.load(output / "model-best")
         if labels is not None:
             scores[component]["gold_labels"] = _label_scores(trained, config, labels)
