@@ -257,7 +257,11 @@ def test_changelog_and_diff_say_what_changed_and_how(tmp_path):
         "~ PERSON -> ORG 0:14 'Vladimir Putin'" in text and f"+ ORG {NSC}:{NSC + 3} 'NSC'" in text
     )
     assert "kind direct -> mixed" in text
+    assert "- spans in the changed articles: 1 entities added, 1 removed, 1 relabelled" in text
     assert diff("news@1.0.0", "news", root=tmp_path).to_dict() == ch.to_dict()
+    # A first version adds articles and changes none: no line of zero span changes.
+    first = (old / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "- articles: 4 added" in first and "spans" not in first
 
 
 def test_verify_catches_a_changed_missing_or_added_file(tmp_path):

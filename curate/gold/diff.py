@@ -81,13 +81,14 @@ class Changes:
             f"- articles: {len(self.added)} added, {len(self.removed)} removed, "
             f"{len(self.changed)} changed, {self.unchanged} unchanged"
         )
-        yield (
-            f"- spans: {c.get('entities_added', 0)} entities added, "
-            f"{c.get('entities_removed', 0)} removed, "
-            f"{c.get('entities_relabelled', 0)} relabelled; "
-            f"{c.get('quotes_added', 0)} quotes added, {c.get('quotes_removed', 0)} removed, "
-            f"{c.get('quotes_changed', 0)} changed"
-        )
+        if self.changed:  # the spans of added and removed articles are not counted here
+            yield (
+                f"- spans in the changed articles: {c.get('entities_added', 0)} entities "
+                f"added, {c.get('entities_removed', 0)} removed, "
+                f"{c.get('entities_relabelled', 0)} relabelled; "
+                f"{c.get('quotes_added', 0)} quotes added, {c.get('quotes_removed', 0)} "
+                f"removed, {c.get('quotes_changed', 0)} changed"
+            )
         if self.added:
             yield from ("", "### Added", "")
             yield from (f"- `{i}`" for i in self.added)
