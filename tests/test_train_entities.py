@@ -118,6 +118,9 @@ def test_the_seed_gold_trains_both_components(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "entity dev F1" in result.output
+    # Per label, only the gold's: the base recognizer's other labels are not listed.
+    (row,) = [line for line in result.output.splitlines() if "entity dev F1" in line][:1]
+    assert "DATE" not in row and "CARDINAL" not in row and "GPE" in row
     folder = tmp_path / "both" / "1.0.0"
     model = read_model(folder)
     assert model.components == ("quotes", "entities")

@@ -166,7 +166,10 @@ def _component_rows(table: Table, prefix: str, about: dict[str, Any]) -> None:
     )
     scores = about.get("dev_scores") or {}
     per = scores.get("ents_per_type") or {}
-    figures = ", ".join(f"{k} {v['f']:.3f}" for k, v in sorted(per.items()))
+    # Only the gold's labels: a sourced recognizer also scores the base model's other
+    # labels (always 0 here: the gold has none), which pre-annotation drops anyway.
+    gold_labels = set(about.get("labels") or per)
+    figures = ", ".join(f"{k} {v['f']:.3f}" for k, v in sorted(per.items()) if k in gold_labels)
     table.add_row(
         f"{prefix}dev F1",
         f"{float(scores.get('ents_f') or 0):.3f}" + (f" ({figures})" if figures else ""),
