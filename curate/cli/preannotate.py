@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import typer
@@ -213,8 +214,11 @@ def _distributed(
         raise skipped(len(result.report.problems))
 
 
-def _progress() -> Progress:
-    return Progress(
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    """The articles bar; it stays after a finished run and is cleared when the run fails,
+    so an error's line is not preceded by a stale '0/2' bar."""
+    progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -222,6 +226,12 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err_console,
     )
+    with progress:
+        try:
+            yield progress
+        except BaseException:
+            progress.live.transient = True
+            raise
 
 
 def render_summary(report: PreannotateReport) -> None:
