@@ -18,7 +18,8 @@ from curate.errors import CurateError, NothingChanged
 
 
 class _FlagsReadAsFlags:
-    """Help that shows a boolean flag as ``--resume``, not ``--resume <bool>``.
+    """Help that shows a boolean flag as ``--resume``, not ``--resume <bool>``, and an
+    argument as ``SOURCE`` in the usage line.
 
     Typer's rich help prints every option's type, a flag's too, as if it took a value.
     """
@@ -28,6 +29,9 @@ class _FlagsReadAsFlags:
         for param in params:
             if getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
+            elif param.param_type_name == "argument" and param.metavar is None:
+                # Usage reads `curate ingest [OPTIONS] {SOURCE}`, an argument as a name to fill in.
+                param.metavar = param.name.upper()
         return params
 
 

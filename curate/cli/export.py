@@ -55,7 +55,10 @@ def export_cli(
         None, "--tokenizer", help="spaCy model whose tokenizer the exports use, or blank:en."
     ),
     label_config: Path | None = typer.Option(
-        None, "--label-config", help="mapping.toml or config .xml (default: the shipped config)."
+        None,
+        "--config",
+        "--label-config",
+        help="Label mapping (mapping.toml) or config .xml (default: the shipped config).",
     ),
     strict: bool = typer.Option(
         False, "--strict", help="Refuse to release when any gold record is bad."

@@ -28,10 +28,13 @@ def pull_cli(
         None,
         "--release",
         metavar="NAME",
-        help="Also write the gold as a new version of dataset NAME under --gold-root.",
+        help="Also write the gold as a new version of dataset NAME under --root.",
     ),
     gold_root: Path = typer.Option(
-        settings.GOLD_ROOT, "--gold-root", help="Root of the gold datasets (for --release)."
+        settings.GOLD_ROOT,
+        "--root",
+        "--gold-root",
+        help="Folder holding the gold datasets (for --release).",
     ),
     config: Path | None = typer.Option(
         None,
