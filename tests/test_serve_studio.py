@@ -22,7 +22,7 @@ import requests
 from curate.model import Document
 from curate.schema import load_schema
 from curate.score.evaluate import load_gold
-from curate.serve.connect import connect_backend
+from curate.serve.connect import connect_backend, disconnect_backend
 from curate.studio.convert import document_to_results, document_to_task, results_to_document
 from curate.studio.server import find_free_port
 
@@ -119,6 +119,13 @@ def test_label_studio_gets_predictions_from_curate_serve(backend, studio_conn, s
     # A second connect updates the same backend instead of adding one.
     again = connect_backend(studio_conn, project["id"], backend["url"])
     assert not again.created and again.backend_id == done.backend_id
+    # Disconnect removes the backend and its webhook, as Label Studio stores them.
+    gone = disconnect_backend(studio_conn, project["id"], backend["url"] + "/")
+    assert gone.backends == (done.backend_id,) and len(gone.webhooks) == 1
+    assert not studio_conn.get_json("/api/ml", params={"project": project["id"]})
+    hooks = studio_conn.get_json("/api/webhooks", params={"project": project["id"]})
+    assert not [h for h in hooks if h["url"].startswith(backend["url"])]
+    assert disconnect_backend(studio_conn, project["id"], backend["url"]).backends == ()
 
 
 def test_submitted_annotation_starts_a_training_run(backend, studio_conn, studio_project):

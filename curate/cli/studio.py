@@ -147,6 +147,54 @@ def connect_cli(
     verb = "connected" if done.created else "updated"
     console.print(
         f"{verb} ML backend {done.backend_id} ({done.url}) for project {done.project_id}; "
-        f"webhook {'on' if done.webhook else '[yellow]missing[/]'}",
+        f"webhook {'on' if done.webhook else '[yellow]missing[/]'}; interactive suggestions "
+        + (
+            "on (in a task, switch on Auto-Annotation and mark a CUE or SPEAKER: the backend "
+            "proposes its quote and speaker)"
+            if done.interactive
+            else "off"
+        ),
         highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        "tasks imported from now on get predictions; for tasks already there, select them "
+        "in the Data Manager and run Actions > Retrieve Predictions. When the backend stops "
+        f"for good: curate studio disconnect {done.url} --project {done.project_id}",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
+
+
+@studio_app.command("disconnect")
+@handle_errors
+def disconnect_cli(
+    url: str = typer.Argument(..., help="The backend's URL, as given to `curate studio connect`."),
+    project: str | None = typer.Option(
+        None, "--project", help="Project title or id (default: the only project)."
+    ),
+) -> None:
+    """Remove a `curate serve` ML backend (and its webhook) from a Label Studio project.
+
+    Label Studio keeps a backend registered after it stops, and keeps asking its address
+    for predictions; disconnect it when it is gone for good.
+    """
+    from curate.serve.connect import disconnect_backend
+    from curate.studio.client import connect
+
+    done = disconnect_backend(connect(), project, url)
+    if not done.backends and not done.webhooks:
+        console.print(
+            f"project {done.project_id} has no ML backend at {url.rstrip('/')}; nothing removed",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
+    console.print(
+        f"disconnected ML backend {', '.join(map(str, done.backends)) or '(none)'} "
+        f"({url.rstrip('/')}) from project {done.project_id}; "
+        f"{len(done.webhooks)} webhook(s) removed",
+        highlight=False,
+        soft_wrap=True,
     )

@@ -97,6 +97,45 @@ def connect_backend(
     return Connected(pid, int(backend["id"]), url, state, not existing, webhook, interactive)
 
 
+@dataclass(frozen=True)
+class Disconnected:
+    """What :func:`disconnect_backend` removed: ML backend ids and webhook ids."""
+
+    project_id: int
+    backends: tuple[int, ...]
+    webhooks: tuple[int, ...]
+
+
+def disconnect_backend(conn: Any, project: int | str | None, url: str) -> Disconnected:
+    """Remove the ML backend at ``url`` from ``project`` (id or title), and the webhook to
+    ``<url>/webhook`` that carried its annotation events; a project without them is left
+    as it is (nothing removed is not an error).
+
+    Label Studio keeps a backend registered after the server behind it stops: its tasks
+    then ask a dead address for predictions. Raises StudioError when Label Studio cannot
+    be reached or refuses.
+    """
+    from curate.studio.pull import find_project
+
+    pid = int(find_project(conn, project)["id"])
+    url = url.rstrip("/")
+    backends = tuple(
+        int(b["id"])
+        for b in conn.get_json("/api/ml", params={"project": pid})
+        if str(b.get("url", "")).rstrip("/") == url
+    )
+    for backend_id in backends:
+        conn.request("DELETE", f"/api/ml/{backend_id}")
+    webhooks = tuple(
+        int(h["id"])
+        for h in conn.get_json("/api/webhooks", params={"project": pid})
+        if str(h.get("url", "")).rstrip("/") == f"{url}/webhook"
+    )
+    for hook_id in webhooks:
+        conn.request("DELETE", f"/api/webhooks/{hook_id}")
+    return Disconnected(pid, backends, webhooks)
+
+
 def project_gold(
     conn: Any, project: int, out_dir: str | Path, schema: Any = None
 ) -> Sequence[Document]:
