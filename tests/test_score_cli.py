@@ -328,3 +328,39 @@ def test_articles_over_the_model_limit_are_scored_empty_and_named():
         ("c", "OK"),
     ]
     assert "'b' is longer than the model's max_length (10 characters)" in ex.notes[0]
+
+
+def test_a_task_the_gold_lacks_is_not_scored_and_a_gold_of_nothing_is_one_line(tmp_path):
+    """A gold without quotes scores entities only (quotes would be all spurious); a gold
+    with neither is one line and exit 1, not a table of zeros."""
+    gold = make_gold(4)
+    no_quotes = [d.with_(quotes=()) for d in gold]
+    write_jsonl(tmp_path / "gold.jsonl", (d.to_dict() for d in no_quotes))
+    write_jsonl(tmp_path / "pred.jsonl", (d.to_dict() for d in degrade(gold, 0.9)))
+    r = run(str(tmp_path / "pred.jsonl"), "-g", str(tmp_path / "gold.jsonl"))
+    assert r.exit_code == 0, r.output
+    assert "the gold set has no quotes; quotes not scored" in r.output
+    assert "Entities: micro and macro" in r.output and "Quotes" not in r.output
+    empty = [d.with_(quotes=(), entities=()) for d in gold]
+    write_jsonl(tmp_path / "gold.jsonl", (d.to_dict() for d in empty))
+    r = run(str(tmp_path / "pred.jsonl"), "-g", str(tmp_path / "gold.jsonl"))
+    assert r.exit_code == 1
+    assert "none of its 4 article(s) has an entity or a quote: nothing to score" in r.output
+
+
+def test_evaluate_reports_progress_per_extractor(files):
+    """`on_article` sees each extractor's articles come in, so the CLI can draw a bar."""
+    from curate.extract.resolve import resolve
+    from curate.score.evaluate import evaluate, load_gold
+
+    gold, _, _ = load_gold(files / "gold.jsonl")
+    seen: list[tuple[str, int, int]] = []
+    evaluate(
+        gold,
+        [resolve(str(files / "good.jsonl")), resolve(str(files / "bad.jsonl"))],
+        draws=0,
+        on_article=lambda name, done, total: seen.append((name, done, total)),
+    )
+    names = [name for name, _, _ in seen]
+    assert names == sorted(names, key=lambda n: "bad" in n) and len(seen) == 2 * len(gold)
+    assert seen[-1][1:] == (len(gold), len(gold))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from curate.cli.app import command, console, err_console
 from curate.extract.resolve import CALLABLE_PROTOCOL, TASKS
@@ -104,18 +106,34 @@ def evaluate_cli(
     from curate.score.report import load_report, write_json
 
     old = load_report(compare) if compare else None
-    ev = evaluate_specs(
-        extractors or [],
-        gold=gold,
-        version=version,
-        split=split,
-        schema_path=config,
-        only=only or None,
-        draws=draws,
-        seed=seed,
-        confidence=confidence,
-        min_overlap=min_overlap,
-    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,  # the scores follow; the bar is only for the wait
+    ) as progress:
+        bars: dict[str, Any] = {}
+
+        def on_article(name: str, done: int, total: int) -> None:
+            if name not in bars:
+                bars[name] = progress.add_task(f"running {name}", total=total)
+            progress.update(bars[name], completed=done)
+
+        ev = evaluate_specs(
+            extractors or [],
+            gold=gold,
+            version=version,
+            split=split,
+            schema_path=config,
+            only=only or None,
+            draws=draws,
+            seed=seed,
+            confidence=confidence,
+            min_overlap=min_overlap,
+            on_article=on_article,
+        )
     for w in ev.warnings:
         err_console.print(f"[yellow]warning[/] {escape(str(w))}", highlight=False, soft_wrap=True)
     for part in render(ev):

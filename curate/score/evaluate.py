@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -328,8 +328,15 @@ def evaluate(
     min_overlap: float = 0.0,
     gold_info: dict[str, Any] | None = None,
     warnings: Sequence[str] = (),
+    on_article: Callable[[str, int, int], None] | None = None,
 ) -> Evaluation:
-    """Run each extractor over the gold articles and score it, side by side."""
+    """Run each extractor over the gold articles and score it, side by side.
+
+    A task the gold has no span of (no entities, or no quotes, in any article) is not
+    scored and a warning says so: every prediction would count as spurious. Raises
+    InputError when that leaves nothing to score. ``on_article(extractor name, articles
+    done, articles)`` is called as each extractor's predictions come in (progress).
+    """
     if not extractors:
         raise CurateError("no extractor to evaluate; name at least one")
     if not 0 < confidence < 1:
@@ -342,9 +349,16 @@ def evaluate(
         raise CurateError(f"unknown task {sorted(unknown)[0]!r}; use entities and/or quotes")
     notes = list(warnings)
     has = {"entities": any(d.entities for d in gold), "quotes": any(d.quotes for d in gold)}
-    for task, present in has.items():
-        if task in wanted and not present:
-            notes.append(f"the gold set has no {task}; {task} scores would be meaningless")
+    lacking = sorted(t for t, present in has.items() if t in wanted and not present)
+    for task in lacking:
+        notes.append(f"the gold set has no {task}; {task} not scored (nothing to compare with)")
+    wanted -= set(lacking)
+    if not wanted:
+        where = (gold_info or {}).get("name") or "the gold"
+        raise InputError(
+            f"{where}: none of its {len(gold)} article(s) has an entity or a quote: nothing "
+            "to score; pull or import annotated articles"
+        )
     articles = [d.article for d in gold]
     results = []
     for ex in extractors:
@@ -352,7 +366,11 @@ def evaluate(
         if not tasks:
             notes.append(f"{ex.name}: predicts none of {', '.join(sorted(wanted))}; skipped")
             continue
-        preds = list(ex.run(articles))
+        preds = []
+        for doc in ex.run(articles):
+            preds.append(doc)
+            if on_article is not None:
+                on_article(ex.name, len(preds), len(articles))
         notes += ex.notes
         version = ex.version or _version_of(preds)
         results.append(
