@@ -656,3 +656,17 @@ def test_hoping_hoped_and_hopes_reach_the_hope_cue(nlp, text, content):
 def test_a_relative_clause_on_a_noun_of_saying_is_no_quote(nlp):
     # `that` is the object of `made` here, not the mark of a reported clause.
     assert quotes(nlp, "The claim that he made on Tuesday was false.") == []
+
+
+def test_a_quote_right_after_a_reported_ones_attribution_continues_it(nlp):
+    # PolNeAR: one attribution, content = the reported words and the quote after the cue.
+    text = (
+        'Obama "felt a moral obligation to do something about" climate change, Axelrod '
+        'said. "This is not just a cosmetic item on his list. This is core stuff for him."'
+    )
+    q = one(quotes(nlp, text), "core stuff")
+    assert [f.text for f in q.fragments] == [
+        'Obama "felt a moral obligation to do something about" climate change',
+        '"This is not just a cosmetic item on his list. This is core stuff for him."',
+    ]
+    assert text_of(q.speaker) == "Axelrod" and text_of(q.cue) == "said"

@@ -202,6 +202,7 @@ def _extract(doc: Doc, learned_filter: bool = True) -> list[tuple[Quote, _Found]
     found.extend(direct)
     found.extend(_reported(art, direct, taken_cues))
     found.extend(_partial(art, found, taken_cues))
+    found = _join_after_report(art, found)
     found = _drop_reported_inside([f for f in _drop_nested(art, found) if _reports_speech(f)])
     _resolve_speakers(art, found)
     out = []
@@ -842,6 +843,56 @@ def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
         out.append(f)
         prev, prev_para = f, art.para_of(q.end - 1)
     return out
+
+
+def _join_after_report(art: _Article, found: list[_Found]) -> list[_Found]:
+    """Join a quote with no attribution of its own to the reported quote whose post-posed
+    attribution stands right before it: in ``Obama “felt ...” climate change, Axelrod
+    said. “This is core stuff.”`` PolNeAR annotates one attribution whose content has two
+    fragments (the reported words and the quote), source and cue between them, as it
+    does for ``“A,” he said. “B.”`` (:func:`_splits`). Without the join the quote stood
+    alone with no cue, or took the speaker of an older quote.
+    """
+    joined: set[int] = set()
+    reports = sorted(
+        (g for g in found if g.kind != "direct" and g.cue is not None and not g.parts),
+        key=lambda g: g.end,
+    )
+    for f in found:
+        if f.kind != "direct" or f.rule not in ("direct", "direct-continued") or f.cue:
+            continue
+        before = [g for g in reports if g.end <= f.start and id(g) not in joined]
+        if not before or not _continues_report(art, before[-1], f):
+            continue
+        g = before[-1]
+        g.parts = [(g.start, g.end), *f.parts]
+        g.end, g.kind = f.end, "mixed"
+        joined.add(id(g))
+        f.parts = []  # taken: marks f for removal
+    return [f for f in found if f.kind != "direct" or f.parts]
+
+
+def _continues_report(art: _Article, g: _Found, f: _Found) -> bool:
+    """Whether quote ``f`` continues reported quote ``g``: ``g``'s cue (and speaker) stand
+    between them and nothing else does: no other sentence, no colon lead-in, no quote,
+    and ``f`` follows in the same paragraph or opens the next one."""
+    assert g.cue is not None
+    if not (g.end <= g.cue[0] and g.cue[1] <= f.start):
+        return False
+    if g.speaker is not None and not (g.end <= g.speaker[0] and g.speaker[1] <= f.start):
+        return False
+    para = art.para_of(f.start)
+    if para - art.para_of(g.end - 1) > 1:
+        return False
+    if para != art.para_of(g.end - 1) and art.text[art.paras[para][0] : f.start].strip():
+        return False
+    between = art.text[g.end : f.start]
+    if between.rstrip().endswith(":") or len(between) > 200:
+        return False
+    if any(g.end <= q.start < f.start for q in art.quoted):
+        return False
+    inner = [t for t in art.tokens(g.end, f.start) if not t.is_punct]
+    return not any(t.is_sent_start for t in inner[1:])
 
 
 # -------------------------------------------------------------------- reported speech
