@@ -670,3 +670,14 @@ def test_a_quote_right_after_a_reported_ones_attribution_continues_it(nlp):
         '"This is not just a cosmetic item on his list. This is core stuff for him."',
     ]
     assert text_of(q.speaker) == "Axelrod" and text_of(q.cue) == "said"
+
+
+def test_according_to_after_the_cue_makes_the_outer_report(nlp):
+    # PolNeAR: the transcript is the source, the quote and `Hewitt said` its content.
+    text = (
+        "“He’s trying to kill them,” Hewitt said, according to a transcript of the show. "
+        "“I don’t care,” Trump answered."
+    )
+    q = one(quotes(nlp, text), "kill them")
+    assert q.text == "“He’s trying to kill them,” Hewitt said"
+    assert text_of(q.speaker) == "a transcript" and text_of(q.cue) == "according to"
