@@ -681,3 +681,30 @@ def test_according_to_after_the_cue_makes_the_outer_report(nlp):
     q = one(quotes(nlp, text), "kill them")
     assert q.text == "“He’s trying to kill them,” Hewitt said"
     assert text_of(q.speaker) == "a transcript" and text_of(q.cue) == "according to"
+
+
+def test_a_quote_right_after_reported_speech_continues_it(nlp):
+    text = (
+        "Carter said that for decades some critics had predicted a U.S. withdrawal.\n\n"
+        "“That’s because this region remains the most consequential for America.”"
+    )
+    q = one(quotes(nlp, text), "most consequential")
+    assert [f.text for f in q.fragments] == [
+        "that for decades some critics had predicted a U.S. withdrawal",
+        "“That’s because this region remains the most consequential for America.”",
+    ]
+    assert text_of(q.speaker) == "Carter" and text_of(q.cue) == "said"
+
+
+@pytest.mark.parametrize(
+    "text, speaker, cue",
+    [
+        ("“Would it be negotiable about the 11 million?” Hannity pressed.", "Hannity", "pressed"),
+        ("“Our nation was attacked last night,” the statement read.", "the statement", "read"),
+        ("“You know, it happens, right?” Trump went on.", "Trump", "went on"),
+        ("“They must have been crushed by that,” Sanders shot back.", "Sanders", "shot back"),
+    ],
+)
+def test_verbs_that_attribute_only_a_quote_next_to_them(nlp, text, speaker, cue):
+    q = one(quotes(nlp, text), "”")
+    assert text_of(q.speaker) == speaker and text_of(q.cue) == cue
