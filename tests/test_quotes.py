@@ -708,3 +708,18 @@ def test_a_quote_right_after_reported_speech_continues_it(nlp):
 def test_verbs_that_attribute_only_a_quote_next_to_them(nlp, text, speaker, cue):
     q = one(quotes(nlp, text), "”")
     assert text_of(q.speaker) == speaker and text_of(q.cue) == cue
+
+
+def test_a_transcript_turn_is_what_the_named_speaker_said(nlp):
+    text = (
+        "Gov. Mary Fallin spoke to Jake Tapper on Sunday.\n"
+        "TAPPER: Do you think Donald Trump has campaigned as a racial healer?\n"
+        "FALLIN: I think he is trying to campaign as a racial healer.\n"
+        "UPDATE: The website removed the listing on Monday."
+    )
+    found = quotes(nlp, text)
+    q = one(found, "trying to campaign")
+    assert q.text == "I think he is trying to campaign as a racial healer"
+    assert text_of(q.speaker) == "FALLIN" and text_of(q.cue) == ":"
+    assert text_of(one(found, "racial healer?").speaker) == "TAPPER"
+    assert not [q for q in found if "website" in q.text]

@@ -201,6 +201,7 @@ def _extract(doc: Doc, learned_filter: bool = True) -> list[tuple[Quote, _Found]
     direct = _direct_quotes(art, taken_cues)
     found.extend(direct)
     found.extend(_reported(art, direct, taken_cues))
+    found.extend(_transcript_turns(art, found))
     found.extend(_partial(art, found, taken_cues))
     found = _join_after_report(art, found)
     found = _drop_reported_inside([f for f in _drop_nested(art, found) if _reports_speech(f)])
@@ -1020,6 +1021,45 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
                 if start < a0 and a1 < end:
                     f.parts = [(start, a0), (a1, end)]
             out.append(f)
+    return out
+
+
+# `PENCE: I think ...` / `JAKE TAPPER: Do you think ...`: a speaker's name in capitals
+# opening a paragraph, then a colon and what they said (a transcript's turn).
+_TURN = re.compile(r"[ \t]*([A-Z][A-Z.'’\- ]{0,40}[A-Z])[ \t]*:[ \t]+(?=\S)")
+
+
+def _transcript_turns(art: _Article, found: list[_Found]) -> list[_Found]:
+    """Transcript turns: a paragraph opening with a name in capitals and a colon
+    (``PENCE: ...``) is what that person said; the name is the speaker, the colon the
+    cue, the rest of the paragraph the content (PolNeAR annotates them so). The name must
+    be one the article names in ordinary case (an entity), which leaves out labels such
+    as ``UPDATE:`` or ``BYLINE:``, and ``Q:``/``A:``, which PolNeAR annotates in fewer
+    than a third of the interviews in train. A turn opening with a quote mark is a
+    direct quote signed with a colon (:func:`_colon_cue`)."""
+    # Words of the names the article writes in ordinary case (not the labels themselves).
+    names = {
+        w.lower()
+        for e in art.doc.ents
+        if e.label_ in _NAMED and not e.text.isupper()
+        for w in e.text.split()
+    }
+    taken = [(f.start, f.end) for f in found if f.kind == "direct"]
+    out = []
+    for p0, p1 in art.paras:
+        m = _TURN.match(art.text, p0, p1)
+        if m is None or art.text[m.end()] in "\"“‘'":
+            continue
+        if m.group(1).split()[-1].lower() not in names:
+            continue
+        start, end = m.end(), p1
+        if any(_overlap((start, end), d) for d in taken):
+            continue
+        kind = "mixed" if any(start <= q.start < end for q in art.quoted) else "indirect"
+        colon = art.text.index(":", m.end(1))
+        f = _Found(start, end, kind, cue=(colon, colon + 1), rule="transcript")
+        f.speaker = (m.start(1), m.end(1))
+        out.append(f)
     return out
 
 
