@@ -723,3 +723,18 @@ def test_a_transcript_turn_is_what_the_named_speaker_said(nlp):
     assert text_of(q.speaker) == "FALLIN" and text_of(q.cue) == ":"
     assert text_of(one(found, "racial healer?").speaker) == "TAPPER"
     assert not [q for q in found if "website" in q.text]
+
+
+def test_a_mixed_quote_stops_before_a_writers_aside_too(nlp):
+    text = 'Ryan said Trump has a "lot of work" to do, which angered the campaign.'
+    assert one(quotes(nlp, text), "lot of work").text == 'Trump has a "lot of work" to do'
+
+
+def test_a_participle_of_saying_after_a_comma_reports_apart(nlp):
+    text = "Cruz said that the bill was waylaid by mistrust, arguing that the border comes first."
+    found = quotes(nlp, text)
+    first = one(found, "waylaid")
+    assert first.text == "that the bill was waylaid by mistrust"
+    assert text_of(first.cue) == "said"
+    second = one(found, "border")
+    assert second.text == "that the border comes first" and text_of(second.cue) == "arguing"

@@ -1000,9 +1000,12 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
             if any(_overlap((start, end), d) * 2 > min(end - start, d[1] - d[0]) for d in dspans):
                 continue  # the direct quote already covers it
             start, end = _cover_quotes(art, start, end)
+            if rule != "according":
+                cut = _before_aside_tail(doc, start, end)
+                # A comma inside quote marks: the cut goes after the closing mark.
+                inside = art.in_quote(cut)
+                end = min(end, inside.end) if inside is not None else cut
             kind = "mixed" if any(start <= q.start < end for q in art.quoted) else "indirect"
-            if kind == "indirect" and rule != "according":
-                end = _before_aside_tail(doc, start, end)
             who = _noun_speaker(tok) if rule == "noun" else _speaker_token(tok, art)
             if who is not None and start <= who.idx < end and not aside:
                 start = _cue_span(tok)[1]  # "that many economists say is ...": after the cue
@@ -1166,7 +1169,13 @@ def _before_cue_conj(clause: Token) -> int:
     doc = clause.doc
     hi = clause.right_edge.i
     conj = [c for c in clause.rights if c.dep_ == "conj" and c.pos_ == "VERB"]
-    cues = [c for c in conj if _is_cue(c) or _is_cue(c, OBJECT_CUES)]
+    # `... , suggesting that ...`: a participle of saying after a comma reports apart.
+    conj += [
+        c
+        for c in clause.rights
+        if c.dep_ == "advcl" and c.tag_ == "VBG" and doc[c.left_edge.i - 1].text in ",—–-"
+    ]
+    cues = sorted((c for c in conj if _is_cue(c) or _is_cue(c, OBJECT_CUES)), key=lambda c: c.i)
     if cues:
         hi = cues[0].left_edge.i - 1
         while hi > clause.i and (doc[hi].dep_ == "cc" or doc[hi].is_punct or doc[hi].is_space):
