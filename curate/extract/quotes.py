@@ -1,4 +1,4 @@
-"""The quote and speaker extractor ``curate.quotes.v5``: rules over a spaCy parse, and a
+"""The quote and speaker extractor ``curate.quotes.v6``: rules over a spaCy parse, and a
 learned filter over the reported quotes they suggest.
 
 Span convention (PolNeAR's, the gold we benchmark on):
@@ -820,30 +820,6 @@ def _lead_in(art: _Article, cue: Token, q: Quoted, inside: list[Token]) -> int |
     return first.idx if first is not None else None
 
 
-def _according_after(art: _Article, cue: Token, q: Quoted) -> Token | None:
-    """``according`` (``to``) closing the sentence of a cue that follows quote ``q``:
-    ``“...,” Hewitt said, according to a transcript of the show.`` PolNeAR annotates the
-    outer report (source: the transcript; cue: ``according to``) with the quote and its
-    attribution as content (PolNeAR train: 15 such quotes, none annotated with the
-    inner cue)."""
-    if cue.idx < q.end or _according(cue):
-        return None
-    for t in art.doc[cue.i + 1 : min(cue.i + 15, cue.sent.end)]:
-        if _quote_at(art, t) or t.text in ".!?:;":
-            return None
-        if _according(t):
-            return t
-    return None
-
-
-def _last_word_before(art: _Article, tok: Token) -> int:
-    """Where the last word before ``tok`` ends (punctuation and spaces left out)."""
-    i = tok.i - 1
-    while i > 0 and (art.doc[i].is_punct or art.doc[i].is_space) and not art.doc[i].is_quote:
-        i -= 1
-    return art.doc[i].idx + len(art.doc[i])
-
-
 def _quote_at(art: _Article, tok: Token) -> bool:
     return art.in_quote(tok.idx) is not None
 
@@ -883,17 +859,7 @@ def _direct_quotes(art: _Article, taken_cues: set[int]) -> list[_Found]:
             continue
         f = _Found(q.start, q.end, "direct", first_end=q.end, parts=[(q.start, q.end)])
         colon = _colon_cue(art, q) if cue is None else None
-        according = _according_after(art, cue, q) if cue is not None else None
-        if cue is not None and according is not None:
-            # `“A,” Hewitt said, according to a transcript.`: the report is the
-            # transcript's; what Hewitt said (and that he said it) is its content.
-            taken_cues.update((cue.i, according.i))
-            f.cue, f.cue_tok, f.rule = _cue_span(according), according, "direct-according"
-            who = _speaker_token(according, art)
-            f.speaker = _np(who) if who is not None else None
-            f.end = f.first_end = _last_word_before(art, according)
-            f.parts = [(q.start, f.end)]
-        elif cue is not None:
+        if cue is not None:
             taken_cues.add(cue.i)
             f.cue, f.cue_tok = _cue_span(cue), cue
             who = _speaker_token(cue, art)
@@ -1001,10 +967,10 @@ def _reported(art: _Article, direct: list[_Found], taken_cues: set[int]) -> list
                 continue  # the direct quote already covers it
             start, end = _cover_quotes(art, start, end)
             if rule != "according":
+                # (An aside holding quoted words is the speaker's, not the writer's.)
                 cut = _before_aside_tail(doc, start, end)
-                # A comma inside quote marks: the cut goes after the closing mark.
-                inside = art.in_quote(cut)
-                end = min(end, inside.end) if inside is not None else cut
+                if art.in_quote(cut) is None and not any(cut <= q.start < end for q in art.quoted):
+                    end = cut
             kind = "mixed" if any(start <= q.start < end for q in art.quoted) else "indirect"
             who = _noun_speaker(tok) if rule == "noun" else _speaker_token(tok, art)
             if who is not None and start <= who.idx < end and not aside:
@@ -1486,13 +1452,18 @@ def _extraction(doc: Doc, schema: LabelSchema) -> Extraction:
 # quotes least likely to be attributions. v5 replaces v4: reported content stops before the
 # writer's aside and at when/where phrases, belief verbs (think, believe, fear ...) and
 # nouns of saying (claim, warning ... that) report content, hoping/hoped reach `hope`, and
-# the filter is retrained to cut harder for the same recall.
+# the filter is retrained to cut harder for the same recall. v6 replaces v5: a quote
+# right after reported speech or its post-posed attribution continues it (one quote, two
+# fragments); `read`, `pressed`, `went on`, `shot back` ... attribute a quote next to
+# them; a transcript turn (`PENCE: ...`) is what the named speaker said; mixed quotes too
+# stop before the writer's aside, and a participle of saying after a comma (`, arguing
+# that ...`) reports apart.
 EXTRACTOR = register(
     RuleExtractor(
-        "curate.quotes.v5",
+        "curate.quotes.v6",
         ("quotes",),
         REQUIRED_PIPES,
         _extraction,
-        replaces=("curate.quotes.v1", "curate.quotes.v2", "curate.quotes.v3", "curate.quotes.v4"),
+        replaces=tuple(f"curate.quotes.v{n}" for n in range(1, 6)),
     )
 )

@@ -420,7 +420,7 @@ def evaluate_specs(
 
 def scored_on_training(spec: str, gold_info: dict[str, Any]) -> str | None:
     """A warning when ``spec`` names a trained model (``NAME``, ``NAME@VERSION``,
-    ``curate@NAME``, ``curate.quotes.hybrid.v2@NAME``) whose training articles are among
+    ``curate@NAME``, ``curate.quotes.hybrid.v3@NAME``) whose training articles are among
     the gold articles scored, else None.
 
     The model's meta names the gold it was trained on (name and version); only a gold
