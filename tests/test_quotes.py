@@ -726,3 +726,24 @@ def test_a_participle_of_saying_after_a_comma_reports_apart(nlp):
     assert first.text == "the law was working" and text_of(first.cue) == "said"
     second = one(found, "premiums")
     assert second.text == "that premiums would fall" and text_of(second.cue) == "insisting"
+
+
+@pytest.mark.parametrize(
+    "text, speaker",
+    [
+        # Never the object of a preposition after the cue; the name before it instead.
+        ("“I’m impressed by his ability,” screenwriter Cole Haddon wrote on Twitter.", "Haddon"),
+        ("“Feels great to support him,” the singer said at a rally in Iowa.", "singer"),
+    ],
+)
+def test_the_speaker_is_never_a_noun_after_a_preposition_of_the_cue(nlp, text, speaker):
+    q = one(quotes(nlp, text), "”")
+    assert q.speaker is not None and speaker in q.speaker.text
+
+
+def test_a_speaker_span_never_runs_back_into_the_quote(nlp):
+    text = (
+        "“Just saw the tweet. I am impressed by his ability to insult every kind of human "
+        "being,” screenwriter Cole Haddon wrote on Twitter."
+    )
+    assert text_of(one(quotes(nlp, text), "impressed").speaker) == "screenwriter Cole Haddon"

@@ -594,14 +594,34 @@ def _speaker_token(tok: Token, art: _Article) -> Token | None:
         break
     # Inverted order ("..., said Kirby"): a noun right after the verb.
     for c in tok.doc[tok.i + 1 : tok.i + 5]:
-        if c.is_punct or _quote_at(art, c):
+        if c.is_punct or _quote_at(art, c) or c.pos_ == "ADP":
             break
         if c.pos_ in ("PROPN", "NOUN", "PRON") and c.ent_type_ not in _NOT_SPEAKER:
             # The phrase's head: climb compounds ("said Robin Maynard" -> Maynard).
             while c.dep_ in ("compound", "amod", "det") and c.head.i > c.i:
                 c = c.head
             return c
-    return None
+    return _noun_before(tok, art)
+
+
+def _noun_before(tok: Token, art: _Article) -> Token | None:
+    """The noun right before a cue that has no subject in the parse: in ``“...,”
+    screenwriter Cole Haddon wrote`` the parser may hang the name on something else, but
+    a name between a closing quote mark and its cue is who spoke."""
+    doc = tok.doc
+    i = tok.i - 1
+    while i >= 0 and doc[i].pos_ in ("ADV", "AUX", "PART") and tok.i - i < 4:
+        i -= 1
+    if i < 0 or _quote_at(art, doc[i]) or doc[i].pos_ not in ("PROPN", "NOUN"):
+        return None
+    if doc[i].ent_type_ in _NOT_SPEAKER:
+        return None
+    first = i  # the words before it, back to the quote mark or comma (a role, a title)
+    while first > 0 and not doc[first - 1].is_punct and i - first < 6:
+        first -= 1
+    if first == 0 or not (doc[first - 1].is_quote or doc[first - 1].text == ","):
+        return None  # only right after the quote (or a comma): `“...,” NAME said`
+    return doc[i]
 
 
 def _noun_speaker(tok: Token) -> Token | None:
@@ -625,8 +645,10 @@ def _np(tok: Token) -> tuple[int, int]:
                 stack.append(c)
     lo = min(t.i for t in keep)
     hi = max(t.i for t in keep)
-    # Never run over the head into a following clause.
+    # Never run over the head into a following clause, nor back over a quote mark into
+    # the quote (a misparse may hang the quote on the speaker's name).
     doc = tok.doc
+    lo = max([lo] + [k + 1 for k in range(lo, tok.i) if doc[k].is_quote])
     while lo < tok.i and doc[lo].is_punct:
         lo += 1
     while hi > tok.i and doc[hi].is_punct:
