@@ -260,17 +260,18 @@ def _fragments(
 #: ``scripts/measure_certainty.py`` prints it. Label Studio shows it as the score of the
 #: quote's regions; a shape not listed has no score.
 CERTAINTY: dict[str, float] = {
-    "direct+cue+speaker": 0.94,  # n=3756
+    "direct+cue+speaker": 0.94,  # n=3788
     "direct+cue": 0.86,  # n=36
-    "direct according": 0.86,  # n=7
-    "direct+speaker": 0.74,  # n=82, a continuation or a signed quote
-    "direct": 0.72,  # n=139, a long quote with nobody found
-    "mixed+cue+speaker": 0.82,  # n=2141
-    "mixed according": 0.77,  # n=47
-    # indirect rows after the learned filter (v4; in-sample: the filter learned on train)
-    "indirect according": 0.85,  # n=324
-    "indirect+cue+speaker": 0.84,  # n=5388
-    "indirect+cue": 0.79,  # n=396
+    "direct according": 1.00,  # n=6
+    "direct+speaker": 0.71,  # n=70, a continuation or a signed quote
+    "direct": 0.72,  # n=74, a long quote with nobody found
+    "mixed+cue+speaker": 0.83,  # n=2157
+    "mixed according": 0.79,  # n=47
+    # indirect rows after the learned filter (v6; in-sample: the filter learned on train)
+    "indirect according": 0.85,  # n=323
+    "indirect+cue+speaker": 0.84,  # n=5424
+    "indirect+cue": 0.77,  # n=406
+    "indirect+speaker": 1.00,  # n=4, transcript turns (``NAME: ...``; the colon is no word)
 }
 
 
