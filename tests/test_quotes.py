@@ -658,31 +658,36 @@ def test_a_relative_clause_on_a_noun_of_saying_is_no_quote(nlp):
     assert quotes(nlp, "The claim that he made on Tuesday was false.") == []
 
 
-def test_a_quote_right_after_a_reported_ones_attribution_continues_it(nlp):
-    # PolNeAR: one attribution, content = the reported words and the quote after the cue.
-    text = (
-        'Obama "felt a moral obligation to do something about" climate change, Axelrod '
-        'said. "This is not just a cosmetic item on his list. This is core stuff for him."'
-    )
-    q = one(quotes(nlp, text), "core stuff")
-    assert [f.text for f in q.fragments] == [
-        'Obama "felt a moral obligation to do something about" climate change',
-        '"This is not just a cosmetic item on his list. This is core stuff for him."',
-    ]
-    assert text_of(q.speaker) == "Axelrod" and text_of(q.cue) == "said"
-
-
-def test_a_quote_right_after_reported_speech_continues_it(nlp):
-    text = (
-        "Carter said that for decades some critics had predicted a U.S. withdrawal.\n\n"
-        "“That’s because this region remains the most consequential for America.”"
-    )
-    q = one(quotes(nlp, text), "most consequential")
-    assert [f.text for f in q.fragments] == [
-        "that for decades some critics had predicted a U.S. withdrawal",
-        "“That’s because this region remains the most consequential for America.”",
-    ]
-    assert text_of(q.speaker) == "Carter" and text_of(q.cue) == "said"
+@pytest.mark.parametrize(
+    "text, fragments, speaker",
+    [
+        # After the reported words' post-posed attribution.
+        (
+            'Obama "felt a moral obligation to do something about" climate change, Axelrod '
+            'said. "This is not just a cosmetic item on his list. This is core stuff for him."',
+            [
+                'Obama "felt a moral obligation to do something about" climate change',
+                '"This is not just a cosmetic item on his list. This is core stuff for him."',
+            ],
+            "Axelrod",
+        ),
+        # Right after reported speech, in the next paragraph.
+        (
+            "Carter said that for decades some critics had predicted a U.S. withdrawal.\n\n"
+            "“That’s because this region remains the most consequential for America.”",
+            [
+                "that for decades some critics had predicted a U.S. withdrawal",
+                "“That’s because this region remains the most consequential for America.”",
+            ],
+            "Carter",
+        ),
+    ],
+)
+def test_a_quote_right_after_reported_speech_continues_it(nlp, text, fragments, speaker):
+    # PolNeAR: one attribution, content = the reported words and the quote after them.
+    q = one(quotes(nlp, text), fragments[-1][5:20])
+    assert [f.text for f in q.fragments] == fragments
+    assert text_of(q.speaker) == speaker and text_of(q.cue) == "said"
 
 
 @pytest.mark.parametrize(
