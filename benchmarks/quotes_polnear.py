@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         hybrid = quote_extractor(args.model, hybrid=True)
         learned = quote_extractor(args.model, hybrid=False)
         extractors["hybrid.v3"] = hybrid
-        extractors["learned.v1"] = learned
+        extractors["learned.v2"] = learned
         print(f"trained model {hybrid.model.trained.ref} ({hybrid.model.trained.path})")
     except CurateError as e:
         print(f"hybrid and learned extractors left out: {e}")

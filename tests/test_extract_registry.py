@@ -31,6 +31,7 @@ def test_a_name_is_registered_once_and_a_retired_name_never():
         "curate.quotes.v5": "curate.quotes.v6",
         "curate.quotes.hybrid.v1": "curate.quotes.hybrid.v3",
         "curate.quotes.hybrid.v2": "curate.quotes.hybrid.v3",
+        "curate.quotes.learned.v1": "curate.quotes.learned.v2",
     }
     with pytest.raises(CurateError, match="already registered"):
         extract.register(RuleExtractor("curate.quotes.v6", ("quotes",), (), _nothing))

@@ -80,7 +80,7 @@ def preannotate_cli(
         None,
         "--quotes",
         help="Quote extractor: curate.quotes.v6, curate.quotes.hybrid.v3 or "
-        "curate.quotes.learned.v1 (default: curate.quotes.v6, the rules).",
+        "curate.quotes.learned.v2 (default: curate.quotes.v6, the rules).",
     ),
     quote_model: str = typer.Option(
         None,

@@ -1,6 +1,6 @@
 """Quotes from a trained model (``curate train``), alone and combined with the rules.
 
-``curate.quotes.learned.v1``: the model's CONTENT, SOURCE and CUE spans made into quotes.
+``curate.quotes.learned.v2``: the model's CONTENT, SOURCE and CUE spans made into quotes.
 ``curate.quotes.hybrid.v3``: ``curate.quotes.v6`` where rules are strong (content in
 quote marks, speakers), plus the model's quotes in sentences the rules found nothing in
 (reported speech without quote marks; see :func:`combine`). Both run the model's
@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from curate.train.models import TrainedModel
 
 ENTITIES_NAME = "curate.entities.learned.v1"
-LEARNED_NAME = "curate.quotes.learned.v1"
+LEARNED_NAME = "curate.quotes.learned.v2"
 HYBRID_NAME = "curate.quotes.hybrid.v3"
 DEFAULT_MODEL = "polnear-quotes"
 # The model reads the tagger's tags and the parser's labels; the rules need the rest.
@@ -312,7 +312,9 @@ def trained_quotes(
     return TrainedQuotes(name, model, root)
 
 
-LEARNED = register(TrainedQuotes(LEARNED_NAME))
+# learned.v2 replaces learned.v1: the same model, its quotes' speakers and cues linked
+# by the rules of curate.quotes.v6.
+LEARNED = register(TrainedQuotes(LEARNED_NAME, replaces=("curate.quotes.learned.v1",)))
 # hybrid.v2 replaced hybrid.v1 and hybrid.v3 replaces hybrid.v2: the same combination over
 # the rules of curate.quotes.v5, then curate.quotes.v6.
 HYBRID = register(
