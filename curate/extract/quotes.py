@@ -10,9 +10,13 @@ Span convention (PolNeAR's, the gold we benchmark on):
   “B.”``), and a cue-less quote continuing it right after (also in the next paragraph),
   is ONE quote whose content has one fragment per quoted stretch (``“A,”`` and ``“B.”``):
   PolNeAR annotates it as one discontinuous content, the attribution between the
-  fragments is not content;
+  fragments is not content; so is a cue-less quote right after reported speech or its
+  post-posed attribution (``Obama “felt ...” climate change, Axelrod said. “This is
+  ...”``): one quote, the reported words and the quote its fragments;
 - reported content is the reported clause with a leading ``that`` and without the final
-  full stop, without a writer's aside closing it (``, which ...``, ``, while ...``);
+  full stop, without a writer's aside closing it (``, which ...``, ``, while ...``; not
+  when the aside holds quoted words) nor a participle of saying after a comma (``,
+  arguing that ...``, a report of its own);
   ``mixed`` when it contains quote marks, ``indirect`` otherwise; around an
   aside (``The problem, she said, is ...``) it is two fragments, the aside left out;
 - the speaker is the mention in the text (``he``, ``who``, ``the NSC spokesperson``);
@@ -23,14 +27,16 @@ Three passes over one parsed article:
 
 1. quote marks (``curate.marks``): every quoted stretch, unbalanced marks recovered;
 2. direct quotes: a quoted stretch that stands as a clause of its own gets the speech
-   verb it depends on, or one right after/before it, as cue and that verb's subject as
-   speaker; a cue-less quote right after continues the previous one;
+   verb it depends on, or one right after/before it, as cue (also ``read``, ``pressed``,
+   ``went on``..., ``QUOTE_ONLY_CUES``) and that verb's subject as speaker; a cue-less
+   quote right after continues the previous one;
 3. reported speech: a speech verb's clausal complement (``said (that) ...``,
    ``..., saying ...``, post-posed ``..., said Kirby``), the object of a verb like
    ``urge``/``call for``, the clause a belief verb reports (``believes (that) ...``,
    ``BELIEF_VERBS``), the ``that`` clause of a noun of saying (``Trump's claim that
    ...``, ``NOUN_CUES``), the sentence around ``according to X`` or an aside
-   (``The problem, she said, is ...``); quoted words no such content covers give a
+   (``The problem, she said, is ...``), a transcript turn (``PENCE: ...``, the name
+   one the article writes as an entity); quoted words no such content covers give a
    ``mixed`` quote from the verb they hang on. Cues that report no speech give none:
    negated ones, a non-speech verb inside another report, ``seek``/``find``..., a
    report nested in another quote (``_reports_speech``, ``_drop_reported_inside``).
