@@ -11,7 +11,7 @@ what is labeled so far and labels next the articles it is least sure about
 (:meth:`curate.extract.learned.QuoteModel.uncertainty`, the score ``curate push --order
 uncertainty`` writes). After 50, 100 and 200 labeled articles a model is trained from
 scratch on each labeled set (same seed and settings) and its own quotes
-(``curate.quotes.learned.v1``) are scored on PolNeAR dev: quote content F1 under the
+(``curate.quotes.learned.v2``) are scored on PolNeAR dev: quote content F1 under the
 overlap rule (:func:`curate.serve.training.quote_f1`). The two curves are printed side
 by side, with the characters each labeled set holds (uncertainty favours long articles,
 which hold more attributions).

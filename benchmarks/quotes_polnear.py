@@ -1,4 +1,4 @@
-"""Quote extraction on PolNeAR: the hybrid and learned extractors, curate.quotes.v5 and
+"""Quote extraction on PolNeAR: the hybrid and learned extractors, curate.quotes.v6 and
 textacy's direct_quotations, side by side on the same parses.
 
 Usage: python benchmarks/quotes_polnear.py PATH [--limit N] [--cache DIR] [--errors N]
@@ -15,7 +15,7 @@ a pair counts when the overlap covers more than half of both spans (``curate.sco
 spans being the union of a quote's content fragments. ``exact`` F1 counts matched pairs
 that cover the same letters and digits (whitespace and punctuation ignored, fragments
 compared as a set); ``split`` is the share of gold quotes with two or more fragments
-(interrupted by their attribution) matched exactly. ``v5 covering`` is the
+(interrupted by their attribution) matched exactly. ``v6 covering`` is the
 same extractor's output with each quote's fragments collapsed to its covering span
 (curate before discontinuous content), as the baseline of the same run.
 A speaker (cue) is right when it overlaps the gold Source (Cue); gold quotes without a
@@ -278,13 +278,13 @@ def main(argv: list[str] | None = None) -> int:
 
         hybrid = quote_extractor(args.model, hybrid=True)
         learned = quote_extractor(args.model, hybrid=False)
-        extractors["hybrid.v2"] = hybrid
-        extractors["learned.v1"] = learned
+        extractors["hybrid.v3"] = hybrid
+        extractors["learned.v2"] = learned
         print(f"trained model {hybrid.model.trained.ref} ({hybrid.model.trained.path})")
     except CurateError as e:
         print(f"hybrid and learned extractors left out: {e}")
-    extractors["curate.quotes.v5"] = extract_quotes
-    extractors["v5 covering"] = covering(extract_quotes)
+    extractors["curate.quotes.v6"] = extract_quotes
+    extractors["v6 covering"] = covering(extract_quotes)
     extractors["textacy"] = textacy_quotes
     results = {name: run(name, fn, gold, docs, args.errors) for name, fn in extractors.items()}
     head = (
@@ -322,11 +322,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, (_, _, crashed, seconds) in results.items():
         print(f"{name:17} crashed articles: {crashed}/{len(gold)}   time {seconds:.2f} s")
     print()
-    base = results["curate.quotes.v5"]
+    base = results["curate.quotes.v6"]
     for name, (direct, every, _, secs) in results.items():
-        if name == "curate.quotes.v5":
+        if name == "curate.quotes.v6":
             continue
-        print(f"ratios {name} / curate.quotes.v5 (same docs, same run):")
+        print(f"ratios {name} / curate.quotes.v6 (same docs, same run):")
         for subset, mine, theirs in (("direct", direct, base[0]), ("all", every, base[1])):
             a, b = mine.scores(), theirs.scores()
             ratios = "  ".join(

@@ -234,7 +234,7 @@ class Prediction:
     """Where a model's output came from: a suggestion, never gold.
 
     ``model_version`` is the string Label Studio shows with the prediction and the key
-    corrections are counted by (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v5``);
+    corrections are counted by (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v6``);
     ``extractors`` are the registered names that made it, ``model`` the spaCy model and its
     version, ``score`` the model's confidence in [0, 1] where it has one.
     ``entity_precision`` is the model's precision per config entity label as its package

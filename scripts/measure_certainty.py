@@ -1,5 +1,5 @@
 """Measure the certainty of each quote shape (``curate.extract.quotes.CERTAINTY``) on
-PolNeAR train: the share of ``curate.quotes.v5``'s predictions of that shape
+PolNeAR train: the share of ``curate.quotes.v6``'s predictions of that shape
 (``quote_shape``) that the quote benchmark's one-to-one matching
 (``curate.score.match.match_spans``, as ``benchmarks/quotes_polnear.py``) pairs with a
 gold attribution.

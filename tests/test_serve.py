@@ -46,7 +46,7 @@ def _task(i: int, text: str) -> dict[str, Any]:
 def test_health_and_setup_answer_the_model_version(
     client: TestClient, pipeline_version: str
 ) -> None:
-    assert pipeline_version.endswith("+curate.entities.v1+curate.quotes.v5")
+    assert pipeline_version.endswith("+curate.entities.v1+curate.quotes.v6")
     assert client.get("/health").json() == {
         "status": "UP",
         "model_class": "curate",
@@ -292,7 +292,7 @@ def test_a_retraining_run_trains_with_curate_train_and_serves_its_model(
     assert [p.name for p in Path(version.path or "").parent.iterdir()] == ["v1"]
     # Predictions now name the pipeline over the trained model, as preannotate would.
     expected = pipeline_version.replace(
-        "curate.quotes.v5", "curate.quotes.hybrid.v2:curate-serve@1.0.0"
+        "curate.quotes.v6", "curate.quotes.hybrid.v3:curate-serve@1.0.0"
     )
     assert backend.model_version == expected
     (pred,) = backend.predict([_task(1, TEXT)])

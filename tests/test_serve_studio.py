@@ -114,7 +114,7 @@ def test_label_studio_gets_predictions_from_curate_serve(backend, studio_conn, s
     assert speaker and "Hidalgo" in speaker[0]["value"]["text"]
     # The version `curate push` records for the same extractors, not a bare "curate".
     version = preds[-1]["model_version"]
-    assert version.endswith("+curate.entities.v1+curate.quotes.v5")
+    assert version.endswith("+curate.entities.v1+curate.quotes.v6")
     assert version == requests.get(f"{backend['url']}/health", timeout=10).json()["model_version"]
     # A second connect updates the same backend instead of adding one.
     again = connect_backend(studio_conn, project["id"], backend["url"])
@@ -159,7 +159,7 @@ def test_submitted_annotation_starts_a_training_run(backend, studio_conn, studio
     meta = json.loads((Path(version["path"]) / "curate-model.json").read_text())
     assert meta["name"] == "curate-serve" and meta["settings"]["max_steps"] == 20
     health = requests.get(f"{backend['url']}/health", timeout=10).json()
-    trained = f"curate.quotes.hybrid.v2:curate-serve@{version['name'][1:]}.0.0"
+    trained = f"curate.quotes.hybrid.v3:curate-serve@{version['name'][1:]}.0.0"
     assert health["model_version"].endswith(trained) == (version["status"] == "serving")
     # Versions are listed by the CLI too, from the state folder.
     out = subprocess.run(

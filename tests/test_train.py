@@ -92,7 +92,7 @@ def test_preannotate_and_evaluate_load_the_model_by_name(
     assert len(rows) == len(docs)
     assert all(
         r["source"]["model_version"].endswith(
-            "+curate.entities.learned.v1:seedy@1.0.0+curate.quotes.hybrid.v2:seedy@1.0.0"
+            "+curate.entities.learned.v1:seedy@1.0.0+curate.quotes.hybrid.v3:seedy@1.0.0"
         )
         for r in rows
     )
@@ -226,12 +226,12 @@ def test_the_shipped_model_runs_under_its_registered_name(tmp_path: Path) -> Non
     report = tmp_path / "r.json"
     result = CliRunner().invoke(
         app,
-        ["evaluate", "curate.quotes.hybrid.v2", "--gold", str(SEEDS), "--bootstrap", "0",
+        ["evaluate", "curate.quotes.hybrid.v3", "--gold", str(SEEDS), "--bootstrap", "0",
          "--json", str(report)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     (ex,) = json.loads(report.read_text(encoding="utf-8"))["extractors"]
-    assert ex["version"].startswith("curate.quotes.hybrid.v2:polnear-quotes@1.0.0@")
+    assert ex["version"].startswith("curate.quotes.hybrid.v3:polnear-quotes@1.0.0@")
     assert ex["metrics"]["quotes/overlap/all/r"]["value"] > 0.5
 
 
@@ -250,7 +250,7 @@ def test_scores_on_the_training_gold_are_flagged_only_there(
     assert scored_on_training("seedy@1.0.0", {**same, "split": "dev"})  # a tenth by hash
     assert scored_on_training("seedy", {**same, "name": "news"}) is None
     assert scored_on_training("seedy", {**same, "version": "9.9.9"}) is None
-    assert scored_on_training("curate.quotes.v5", same) is None
+    assert scored_on_training("curate.quotes.v6", same) is None
 
 
 def test_ctrl_c_while_training_is_one_line_and_leaves_no_model_folder(

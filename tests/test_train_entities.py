@@ -165,7 +165,7 @@ def test_a_gold_without_entities_trains_and_runs_quotes_as_before(tmp_path: Path
                                       str(folder)])  # fmt: skip
     assert result.exit_code == 0, result.output
     version = json.loads(out.read_text(encoding="utf-8"))["source"]["model_version"]
-    assert "+curate.entities.v1+curate.quotes.hybrid.v2:plain@1.0.0" in version
+    assert "+curate.entities.v1+curate.quotes.hybrid.v3:plain@1.0.0" in version
 
 
 def test_a_gold_with_neither_quotes_nor_entities_is_refused(tmp_path: Path) -> None:

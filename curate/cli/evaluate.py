@@ -50,7 +50,7 @@ def evaluate_cli(
     extractors: list[str] = typer.Argument(
         None,
         help="Extractors to score (default: curate): curate or curate@MODEL (entities and quotes), "
-        "a registered name (curate.quotes.v5, curate.entities.v1, also NAME@MODEL), a spaCy model "
+        "a registered name (curate.quotes.v6, curate.entities.v1, also NAME@MODEL), a spaCy model "
         "name or folder (entities), module:function, or a predictions .jsonl.",
         show_default=False,
     ),

@@ -1,4 +1,4 @@
-"""One extractor protocol and one registry of versioned names (``curate.quotes.v5``).
+"""One extractor protocol and one registry of versioned names (``curate.quotes.v6``).
 
 An :class:`Extractor` has a versioned ``name`` (its registry key), a ``version``, the
 ``tasks`` it predicts (entities, quotes), the spaCy components it needs
@@ -51,9 +51,9 @@ class Extraction:
 class Extractor(Protocol):
     """The protocol every extractor follows (rules, a learned model, an ML backend's model).
 
-    ``name`` is the versioned registry key (``curate.quotes.v5``); ``version`` what reports
+    ``name`` is the versioned registry key (``curate.quotes.v6``); ``version`` what reports
     and Label Studio predictions name: the name itself for rules, the name and the trained
-    model for learned ones (``curate.quotes.hybrid.v2:NAME@VERSION``); ``required_pipes``
+    model for learned ones (``curate.quotes.hybrid.v3:NAME@VERSION``); ``required_pipes``
     the spaCy components the call reads. The call takes parsed articles and returns one
     :class:`Extraction` per doc, in order. An extractor with a model may also have a
     ``prepare(docs)`` method that runs the model over a batch before the call, and a
@@ -159,7 +159,7 @@ def builtin() -> tuple[Extractor, ...]:
 def model_version(spacy_version: str, extractors: Sequence[Extractor]) -> str:
     """Label Studio's ``model_version`` of a pipeline run: spaCy model + extractor versions.
 
-    ``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v5``.
+    ``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v6``.
     """
     return "+".join([spacy_version, *(e.version for e in extractors)])
 

@@ -1,7 +1,7 @@
 """Quotes from a trained model (``curate train``), alone and combined with the rules.
 
-``curate.quotes.learned.v1``: the model's CONTENT, SOURCE and CUE spans made into quotes.
-``curate.quotes.hybrid.v2``: ``curate.quotes.v5`` where rules are strong (content in
+``curate.quotes.learned.v2``: the model's CONTENT, SOURCE and CUE spans made into quotes.
+``curate.quotes.hybrid.v3``: ``curate.quotes.v6`` where rules are strong (content in
 quote marks, speakers), plus the model's quotes in sentences the rules found nothing in
 (reported speech without quote marks; see :func:`combine`). Both run the model's
 ``quotes`` component over a doc the base spaCy model already parsed: its tags and
@@ -25,7 +25,7 @@ Linking a model CONTENT to its cue and speaker:
   the content's first or last sentence, else the speech verb the rules find there;
 - the speaker is the SOURCE span holding the cue's subject, else the SOURCE nearest the
   cue in its sentence, else the subject the rules find for the cue;
-- the named entity a speaker refers to is resolved as ``curate.quotes.v5`` does.
+- the named entity a speaker refers to is resolved as ``curate.quotes.v6`` does.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ if TYPE_CHECKING:
     from curate.train.models import TrainedModel
 
 ENTITIES_NAME = "curate.entities.learned.v1"
-LEARNED_NAME = "curate.quotes.learned.v1"
-HYBRID_NAME = "curate.quotes.hybrid.v2"
+LEARNED_NAME = "curate.quotes.learned.v2"
+HYBRID_NAME = "curate.quotes.hybrid.v3"
 DEFAULT_MODEL = "polnear-quotes"
 # The model reads the tagger's tags and the parser's labels; the rules need the rest.
 REQUIRED_PIPES: tuple[str, ...] = tuple(sorted({"tagger", "parser", *rules.REQUIRED_PIPES}))
@@ -235,7 +235,7 @@ class TrainedEntities:
 class QuoteExtractor:
     """A callable ``doc -> list[Quote]`` for one trained model; ``name`` says which.
 
-    ``hybrid`` combines the model with ``curate.quotes.v5`` (see the module doc).
+    ``hybrid`` combines the model with ``curate.quotes.v6`` (see the module doc).
     """
 
     def __init__(self, model: QuoteModel, hybrid: bool) -> None:
@@ -284,7 +284,7 @@ class TrainedQuotes:
 
     @property
     def version(self) -> str:
-        """``curate.quotes.hybrid.v2:NAME@VERSION``: the extractor and its trained model."""
+        """``curate.quotes.hybrid.v3:NAME@VERSION``: the extractor and its trained model."""
         return self.extractor.name
 
     def prepare(self, docs: Sequence[Doc]) -> None:
@@ -312,9 +312,14 @@ def trained_quotes(
     return TrainedQuotes(name, model, root)
 
 
-LEARNED = register(TrainedQuotes(LEARNED_NAME))
-# hybrid.v2 replaces hybrid.v1: the same combination over curate.quotes.v5's rules.
-HYBRID = register(TrainedQuotes(HYBRID_NAME, replaces=("curate.quotes.hybrid.v1",)))
+# learned.v2 replaces learned.v1: the same model, its quotes' speakers and cues linked
+# by the rules of curate.quotes.v6.
+LEARNED = register(TrainedQuotes(LEARNED_NAME, replaces=("curate.quotes.learned.v1",)))
+# hybrid.v2 replaced hybrid.v1 and hybrid.v3 replaces hybrid.v2: the same combination over
+# the rules of curate.quotes.v5, then curate.quotes.v6.
+HYBRID = register(
+    TrainedQuotes(HYBRID_NAME, replaces=("curate.quotes.hybrid.v1", "curate.quotes.hybrid.v2"))
+)
 
 
 # ---------------------------------------------------------------------------- combine

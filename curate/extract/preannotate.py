@@ -173,7 +173,7 @@ def preannotate(
 
     The provenance of each document is a :class:`Prediction` naming the spaCy model and
     the extractors (model version ``<spaCy model>-<version>+curate.entities.v1+
-    curate.quotes.v5``); entity labels the config has no label for are counted in
+    curate.quotes.v6``); entity labels the config has no label for are counted in
     ``report.dropped_labels``. Articles that cannot be processed (too long for spaCy, an
     extractor error) are recorded in ``report.problems`` and skipped; the others go through.
     ``quotes`` and ``quote_model`` choose the quote extractor (see :func:`pipeline`). The

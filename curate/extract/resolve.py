@@ -6,7 +6,7 @@ A spec is one of (tried in this order):
   ``curate preannotate`` output), matched to the gold articles by id;
 - ``curate`` (or ``curate.pipeline``): the full pre-annotation pipeline, entities and
   quotes (:func:`curate.extract.preannotate.preannotate`);
-- a registered extractor name such as ``curate.quotes.v5`` or ``curate.entities.v1``,
+- a registered extractor name such as ``curate.quotes.v6`` or ``curate.entities.v1``,
   run over the default spaCy model;
 - a trained model (``curate train``): ``NAME``, ``NAME@VERSION`` under ``models/`` or its
   folder: the full pipeline with the hybrid quote extractor over that model;
@@ -15,7 +15,7 @@ A spec is one of (tried in this order):
   mapped onto the label config like curate's own entities.
 
 ``NAME@MODEL`` runs ``curate``, a registered extractor or the pipeline over another
-spaCy model (``curate.quotes.v5@en_core_web_sm``).
+spaCy model (``curate.quotes.v6@en_core_web_sm``).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
     (:mod:`curate.extract.ner_process`; same output, lower latency on two cores)."""
     spec = spec.strip()
     if not spec:
-        raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v5 or a .jsonl")
+        raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v6 or a .jsonl")
     if spec.endswith((".jsonl", ".ndjson")) or Path(spec).is_file():
         return _predictions(Path(spec))
     base, _, model = spec.partition("@")
@@ -89,7 +89,7 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
 
 def scored_on_training(spec: str, gold_info: dict[str, Any]) -> str | None:
     """A warning when ``spec`` names a trained model (``NAME``, ``NAME@VERSION``,
-    ``curate@NAME``, ``curate.quotes.hybrid.v2@NAME``) whose training articles are among
+    ``curate@NAME``, ``curate.quotes.hybrid.v3@NAME``) whose training articles are among
     the gold articles scored, else None.
 
     The model's meta names the gold it was trained on (name and version); only a gold
@@ -212,7 +212,7 @@ def _registered(name: str, base: str, model: str | None, schema: LabelSchema | N
 
     def run(articles: Sequence[Article]) -> Iterator[Document]:
         nlp, version = _load(model, registered.required_pipes)
-        # A trained quote model names itself (curate.quotes.hybrid.v2:NAME@VERSION).
+        # A trained quote model names itself (curate.quotes.hybrid.v3:NAME@VERSION).
         ex.version = f"{registered.version}@{version}"
         yield from _extracted(ex, registered, nlp, articles, schema or load_schema())
 

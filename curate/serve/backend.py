@@ -85,9 +85,9 @@ class Backend:
     @property
     def model_version(self) -> str:
         """What predictions are labelled with: the pipeline version ``curate push`` records
-        for the same extractors (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v5``),
+        for the same extractors (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.v6``),
         or, once a trained version serves, that of the pipeline over its model
-        (``...+curate.quotes.hybrid.v2:curate-serve@2.0.0``). An extractor that reports
+        (``...+curate.quotes.hybrid.v3:curate-serve@2.0.0``). An extractor that reports
         no version (predictions file, callable) is named by its spec."""
         quotes = self._quotes
         if quotes is not None:

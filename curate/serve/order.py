@@ -8,7 +8,7 @@ Manager by "Prediction score" ascending then brings the most useful tasks first.
   uncertainty on the article (:meth:`curate.extract.learned.QuoteModel.uncertainty`, from
   its beam search): low when the model is unsure.
 - ``disagreement``: the quote F1 (overlap rule) between the rules' quotes already in the
-  document and the learned model's quotes (``curate.quotes.learned.v1``): low when they
+  document and the learned model's quotes (``curate.quotes.learned.v2``): low when they
   disagree (1.0 when both find nothing).
 
 Scores are in [0, 1]; the rules' own prediction (entities and quotes) is pushed unchanged.

@@ -123,7 +123,7 @@ class TrainedPipeline:
     (:data:`curate.extract.learned.HYBRID_NAME`) over the trained model.
 
     ``version`` is the pipeline version ``curate preannotate`` and ``curate push`` record
-    for it (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.hybrid.v2:
+    for it (``en_core_web_sm-3.8.0+curate.entities.v1+curate.quotes.hybrid.v3:
     curate-serve@2.0.0``); working it out loads the spaCy model in the calling thread, as
     predicting does. Raises :class:`curate.train.models.ModelNotFound` for a folder that
     is not a model.
