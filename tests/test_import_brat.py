@@ -363,3 +363,22 @@ def test_evaluate_scores_predictions_made_from_the_ingested_crlf_text(tmp_path: 
     )
     assert res.exit_code == 0, res.output
     assert "different text" not in res.output
+
+
+def test_a_second_content_of_one_attribution_is_a_second_fragment(tmp_path: Path) -> None:
+    """PolNeAR's `Content2` (75 attributions): both contents are the quote's content, as
+    fragments in text order; before, the second replaced the first."""
+    text = 'She said the plan works. Later she added that "it will last."\n'
+    first, second = text.index("the plan works"), text.index('"it will last."')
+    ann = (
+        f"T1\tSource 0 3\tShe\nT2\tCue 4 8\tsaid\n"
+        f"T3\tContent {first} {first + 14}\tthe plan works\n"
+        f"T4\tContent {second} {second + 15}\t\"it will last.\"\n"
+        "E1\tAttribution:T2 Source:T1 Cue:T2 Content:T4 Content2:T3\n"
+    )
+    corpus = read_brat(_flat(tmp_path, text.encode(), ann.encode()))
+    assert not corpus.problems
+    (doc,) = corpus.annotations
+    (q,) = doc.quotes
+    assert [f.text for f in q.fragments] == ["the plan works", '"it will last."']
+    assert q.speaker.text == "She" and q.cue.text == "said"

@@ -89,6 +89,19 @@ class BratFile:
     problems: list[str] = field(default_factory=list)
 
 
+def _joined(a: BratSpan, b: BratSpan) -> BratSpan:
+    """One span holding the fragments of ``a`` and ``b`` in text order (brat's stored text
+    of a discontinuous span joins its fragments' texts with one space each)."""
+    first, second = sorted((a, b), key=lambda t: t.start)
+    text = None
+    if first.text is not None and second.text is not None:
+        text = f"{first.text} {second.text}"
+    fragments = tuple(sorted(set(first.fragments) | set(second.fragments)))
+    if text is not None and first.end > second.start:  # interleaved: no single text
+        text = None
+    return BratSpan(f"{first.id}+{second.id}", first.label, fragments, text)
+
+
 def parse_ann(path: str | Path) -> BratFile:
     """Parse one ``.ann`` file; lines that are not read are named in ``problems``.
 
@@ -134,6 +147,10 @@ def parse_ann(path: str | Path) -> BratFile:
                 span = out.spans.get(ref)
                 if span is None:
                     out.problems.append(f"{path}:{lineno}: {ident} refers to unknown {ref}")
+                elif role == "Content" and roles.get("Content") is not None:
+                    # PolNeAR's Content2 (75 attributions): a second content of the same
+                    # attribution; both are its content, as fragments of one quote.
+                    span = _joined(roles["Content"], span)  # type: ignore[arg-type]
                 roles[role] = span
         out.attributions.append(
             Attribution(ident, roles.get("Content"), roles.get("Cue"), roles.get("Source"))
