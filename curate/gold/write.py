@@ -30,7 +30,7 @@ from curate import settings
 from curate.compact import StringList
 from curate.errors import DatasetError
 from curate.gold.card import LabelCounts, render_card
-from curate.gold.diff import Changes, diff_pairs
+from curate.gold.diff import FULL_LIST, LISTED, Changes, diff_pairs
 from curate.gold.exports import FORMATS, ExportWriter, load_tokenizer, packed_fast
 from curate.gold.features import build_features, schema_changes, schema_summary
 from curate.gold.identities import (
@@ -47,6 +47,7 @@ from curate.gold.load import iter_version
 from curate.gold.manifest import hash_files, read_manifest
 from curate.gold.rows import document_to_row, provenance, scrub, scrub_provenance
 from curate.gold.version import MANIFEST, check_name, list_versions, next_version
+from curate.io.jsonl import dumps
 from curate.model import Document, Provenance
 from curate.schema import LabelSchema, load_schema
 
@@ -258,8 +259,11 @@ def release(
             "identities": _identities_note(real_identities),
             "exports": written,
             "note": note,
-            "changes": changes.to_dict(),
+            "changes": changes.to_dict(limit=LISTED),
         }
+        if changes.capped(LISTED):  # the card, CHANGELOG and manifest list LISTED a section
+            with (tmp / FULL_LIST).open("w", encoding="utf-8") as fh:
+                fh.writelines(dumps(r) + "\n" for r in changes.article_records())
         for rel, writer in (extra_files or {}).items():
             path = tmp / rel
             if path.exists() or rel == MANIFEST or ".." in Path(rel).parts:
@@ -268,12 +272,12 @@ def release(
             writer(path)
         with (tmp / "CHANGELOG.md").open("w", encoding="utf-8") as fh:
             fh.write(f"# {name} {v}\n\n" + (f"{note}\n\n" if note else ""))
-            fh.writelines(line + "\n" for line in changes.markdown_lines())
+            fh.writelines(line + "\n" for line in changes.markdown_lines(limit=LISTED))
         card = render_card(
             manifest,
             labels.table(counts),
             features,
-            (f"{note}\n\n" if note else "") + changes.to_markdown(details=False),
+            (f"{note}\n\n" if note else "") + changes.to_markdown(details=False, limit=LISTED),
         )
         (tmp / "README.md").write_text(card, encoding="utf-8")
         manifest["files"] = hash_files(tmp)
