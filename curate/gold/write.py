@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -404,17 +405,19 @@ class _Spill:
         """Order the ids (and their offsets) for lookups; a duplicate id raises."""
         if self._sorted:
             return
-        ids = list(self._ids)  # for a moment, to sort
-        order = sorted(range(len(ids)), key=ids.__getitem__)
-        self._ids = StringList(ids[i] for i in order)
-        self._starts = array("q", (self._starts[i] for i in order))
-        self._sizes = array("q", (self._sizes[i] for i in order))
+        order = self._ids.argsort()  # an int64 array; no Python string per id
+        ids = StringList(self._ids[int(i)] for i in order)
+        self._ids = ids
+        self._starts = array("q", np.frombuffer(self._starts, np.int64)[order].tobytes())
+        self._sizes = array("q", np.frombuffer(self._sizes, np.int64)[order].tobytes())
         self._sorted = True
-        for i, j in zip(order, order[1:], strict=False):
-            if ids[i] == ids[j]:
+        previous = None
+        for doc_id in ids:
+            if doc_id == previous:
                 raise DatasetError(
-                    f"article {ids[i]!r} appears twice; ids must be unique in a version"
+                    f"article {doc_id!r} appears twice; ids must be unique in a version"
                 )
+            previous = doc_id
 
     def _at(self, doc_id: str) -> int | None:
         self._sort()
