@@ -7,7 +7,9 @@ For each database (the embedded Label Studio on SQLite, and on a private Postgre
 each size: 3 annotators with overlap 2 (every task annotated by two of the three, round
 robin), imported through the API in bulk (tasks with their annotations, 1,000 a call);
 every 10th task the two annotators disagree on one region. Then the stages a team runs,
-each in a forked child so its peak memory is its own:
+each in a fresh Python process (this script run with ``--stage``) so its peak memory is its
+own and not what a forked child would inherit; the table prints that process's baseline
+(RSS after its imports, before any work) beside its peak:
 
 * ``pull`` (``--merge majority``): snapshot export, conversion, region merge, report;
 * ``adjudicate``: the review project for the conflicts;
@@ -30,10 +32,11 @@ step is Label Studio's own import and is printed for reference.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -141,28 +144,67 @@ class Servers:
         return out
 
 
-def measured(fn: Callable[[], Any], servers: Servers) -> tuple[float, float, Any, dict]:
-    """Run ``fn`` in a forked child: (seconds, peak RSS in MB, its small result, CPU
-    seconds of curate (the child), Label Studio and the database during the run)."""
-    ctx = mp.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-
-    def run() -> None:
-        t0 = time.perf_counter()
-        out = fn()
-        secs = time.perf_counter() - t0
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        peak = usage.ru_maxrss / 1024
-        child.send((secs, peak, out, usage.ru_utime + usage.ru_stime))
-
+def measured(
+    stage: str, args: dict[str, Any], servers: Servers
+) -> tuple[float, float, Any, dict, float]:
+    """Run ``stage`` (a name in :data:`STAGE_FUNCS`) with ``args`` in a fresh Python process,
+    so its peak memory is its own and not what a forked child inherits from this one:
+    (seconds, peak RSS in MB, its small result, CPU seconds of curate (the child), Label
+    Studio and the database during the run, baseline RSS in MB: the child after importing
+    what the stage needs, before it reads anything). ``args`` go on stdin (an API key never
+    shows on a command line)."""
     before = servers.cpu()
-    p = ctx.Process(target=run)
-    p.start()
-    secs, peak, out, own = parent.recv()
-    p.join()
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--stage", stage],
+        input=json.dumps(args),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     after = servers.cpu()
-    cpu = {"curate": own, **{k: after[k] - before[k] for k in after}}
-    return secs, peak, out, cpu
+    if proc.returncode != 0:
+        raise SystemExit(f"stage {stage} failed:\n{proc.stderr[-4000:]}")
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    cpu = {"curate": got["cpu"], **{k: after[k] - before[k] for k in after}}
+    return got["secs"], got["peak"], got["out"], cpu, got["base"]
+
+
+def run_stage(stage: str) -> None:
+    """The child side of :func:`measured`: import, note the baseline RSS, run, print one
+    JSON line (seconds, peak and baseline RSS in MB, CPU seconds, the stage's result)."""
+    args = json.loads(sys.stdin.read())
+    fn = STAGE_FUNCS[stage]
+    _imports(stage)
+    base = psutil.Process().memory_info().rss / 2**20
+    t0 = time.perf_counter()
+    out = fn(args)
+    secs = time.perf_counter() - t0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result = {
+        "secs": secs,
+        "peak": usage.ru_maxrss / 1024,
+        "base": base,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "out": out,
+    }
+    print(json.dumps(result), flush=True)
+
+
+def _imports(stage: str) -> None:
+    """Import what a stage uses before the baseline is taken (spaCy for export's DocBin,
+    the scorer for evaluate, the Label Studio client for pull and adjudicate)."""
+    import curate.gold  # noqa: F401
+    import curate.io.jsonl  # noqa: F401
+
+    if stage == "export":
+        import spacy  # noqa: F401
+    if stage == "evaluate":
+        import curate.gold.load  # noqa: F401
+        import curate.score.evaluate  # noqa: F401
+    if stage in ("pull", "adjudicate"):
+        import curate.studio.client  # noqa: F401
+        import curate.studio.pull  # noqa: F401
+        import curate.studio.review  # noqa: F401
 
 
 def synthetic_pull(n: int, folder: Path) -> dict[str, Any]:
@@ -196,62 +238,84 @@ def synthetic_pull(n: int, folder: Path) -> dict[str, Any]:
 
 
 def stages(
-    conn: Any,
-    project: dict[str, Any] | None,
+    studio: dict[str, Any] | None,
     n: int,
     work: Path,
     servers: Servers,
     draws: int = 1000,
 ) -> dict[str, tuple]:
-    """Measure each stage at size ``n``; without ``conn`` (no Label Studio) only export
-    and evaluate, from a :func:`synthetic_pull`."""
-    from curate.gold import write_version
-    from curate.gold.load import iter_version
-    from curate.score.evaluate import score
-    from curate.studio.pull import pull
-    from curate.studio.review import adjudicate
-
+    """Measure each stage at size ``n``; ``studio`` is ``{"url", "api_key", "project"}`` of
+    the loaded Label Studio project, or None: then only export and evaluate, from a
+    :func:`synthetic_pull`."""
     out: dict[str, tuple] = {}
-    state: dict[str, Any] = {}
+    state: dict[str, Any] = {"n": n, "work": str(work), "draws": draws}
 
-    if conn is None:
+    if studio is None:
         state.update(synthetic_pull(n, work / "pulls" / f"synthetic-{n}"))
     else:
-        assert project is not None
-
-        def do_pull() -> dict[str, Any]:
-            r = pull(conn, project["id"], work / "pulls", merge_policy=MergePolicy("majority"))
-            return {"path": str(r.path), "gold": r.gold_count, "conflicts": r.conflict_count}
-
-        out["pull"] = measured(do_pull, servers)
+        out["pull"] = measured("pull", {**studio, **state}, servers)
         state.update(out["pull"][2])
-
-        def do_adjudicate() -> dict[str, Any]:
-            r = adjudicate(conn, state["path"], schema=SCHEMA)
-            return {"review_tasks": r.added}
-
-        out["adjudicate"] = measured(do_adjudicate, servers)
-
-    def do_export() -> dict[str, Any]:
-        from curate.io.jsonl import read_jsonl
-
-        docs = (Document.from_dict(d) for _, d in read_jsonl(Path(state["path"]) / "gold.jsonl"))
-        path = write_version(docs, name=f"team{n}", root=work / "gold", splits="test")
-        return {"version": str(path)}
-
-    out["export"] = measured(do_export, servers)
+        out["adjudicate"] = measured("adjudicate", {**studio, **state}, servers)
+    out["export"] = measured("export", state, servers)
     state.update(out["export"][2])
-
-    def do_evaluate() -> dict[str, Any]:
-        def gold() -> Iterator[Document]:
-            return (doc for _, doc in iter_version(state["version"]))
-
-        preds = (article(int(d.id.split("-")[1])) for d in gold())
-        r = score(gold(), preds, tasks=("entities",), draws=draws, keep_predictions=False)
-        return {"articles": len(r.table.ids), "draws": draws}
-
-    out["evaluate"] = measured(do_evaluate, servers)
+    out["evaluate"] = measured("evaluate", state, servers)
     return out
+
+
+def _connect(args: dict[str, Any]) -> Any:
+    from curate.studio.client import connect
+
+    return connect(args["url"], args["api_key"])
+
+
+def stage_pull(args: dict[str, Any]) -> dict[str, Any]:
+    from curate.studio.pull import pull
+
+    r = pull(
+        _connect(args),
+        args["project"],
+        Path(args["work"]) / "pulls",
+        merge_policy=MergePolicy("majority"),
+    )
+    return {"path": str(r.path), "gold": r.gold_count, "conflicts": r.conflict_count}
+
+
+def stage_adjudicate(args: dict[str, Any]) -> dict[str, Any]:
+    from curate.studio.review import adjudicate
+
+    r = adjudicate(_connect(args), args["path"], schema=SCHEMA)
+    return {"review_tasks": r.added}
+
+
+def stage_export(args: dict[str, Any]) -> dict[str, Any]:
+    from curate.gold import write_version
+    from curate.io.jsonl import read_jsonl
+
+    n, work = args["n"], Path(args["work"])
+    docs = (Document.from_dict(d) for _, d in read_jsonl(Path(args["path"]) / "gold.jsonl"))
+    path = write_version(docs, name=f"team{n}", root=work / "gold", splits="test")
+    return {"version": str(path)}
+
+
+def stage_evaluate(args: dict[str, Any]) -> dict[str, Any]:
+    from curate.gold.load import iter_version
+    from curate.score.evaluate import score
+
+    def gold() -> Iterator[Document]:
+        return (doc for _, doc in iter_version(args["version"]))
+
+    preds = (article(int(d.id.split("-")[1])) for d in gold())
+    draws = args["draws"]
+    r = score(gold(), preds, tasks=("entities",), draws=draws, keep_predictions=False)
+    return {"articles": len(r.table.ids), "draws": draws}
+
+
+STAGE_FUNCS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "pull": stage_pull,
+    "adjudicate": stage_adjudicate,
+    "export": stage_export,
+    "evaluate": stage_evaluate,
+}
 
 
 def main() -> None:
@@ -259,19 +323,23 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--databases", default="sqlite,postgres")
     ap.add_argument("--draws", type=int, default=1000, help="bootstrap resamples of evaluate")
+    ap.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)  # a measured child
     ap.add_argument(
         "--no-studio",
         action="store_true",
         help="only export and evaluate, from a synthetic pull (no Label Studio)",
     )
     args = ap.parse_args()
+    if args.stage:
+        run_stage(args.stage)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows: list[tuple[str, int, str, float, float, dict, str]] = []
+    rows: list[tuple[str, int, str, float, float, dict, str, float]] = []
     if args.no_studio:
         tmp = Path(tempfile.mkdtemp(prefix="curate-team-nostudio-"))
         try:
             for n in sizes:
-                done = stages(None, None, n, tmp, Servers(None, None), draws=args.draws)
+                done = stages(None, n, tmp, Servers(None, None), draws=args.draws)
                 rows += record("none", n, done)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -297,9 +365,10 @@ def main() -> None:
                         secs = time.perf_counter() - t0
                         after = servers.cpu()
                         cpu = {k: after[k] - before[k] for k in after}
-                        rows.append((db, n, "load (LS import)", secs, 0.0, cpu, ""))
+                        rows.append((db, n, "load (LS import)", secs, 0.0, cpu, "", 0.0))
                         print(f"[{db}] {n}: loaded in {secs:.1f} s", flush=True)
-                        done = stages(conn, project, n, tmp, servers, draws=args.draws)
+                        studio = {"url": srv.url, "api_key": srv.api_key, "project": project["id"]}
+                        done = stages(studio, n, tmp, servers, draws=args.draws)
                         rows += record(db, n, done)
                 finally:
                     server.stop_server(srv)
@@ -311,10 +380,13 @@ def main() -> None:
 def record(db: str, n: int, done: dict[str, tuple]) -> list[tuple]:
     """Table rows of one size's stages, each printed as it is recorded."""
     rows = []
-    for stage, (secs, peak, info, cpu) in done.items():
+    for stage, (secs, peak, info, cpu, base) in done.items():
         note = ", ".join(f"{k} {v}" for k, v in info.items() if k not in ("path", "version"))
-        rows.append((db, n, stage, secs, peak, cpu, note))
-        print(f"[{db}] {n}: {stage} {secs:.1f} s, {peak:.0f} MB", flush=True)
+        rows.append((db, n, stage, secs, peak, cpu, note, base))
+        print(
+            f"[{db}] {n}: {stage} {secs:.1f} s, peak {peak:.0f} MB (baseline {base:.0f} MB)",
+            flush=True,
+        )
     return rows
 
 
@@ -323,11 +395,16 @@ def table(rows: list[tuple]) -> None:
     print()
     print("CPU seconds: curate (the stage's own process), LS (Label Studio's), db (PostgreSQL's)")
     print(
+        "base MB: the stage's fresh process after its imports, before any work; "
+        "+MB: peak minus base (what the stage itself holds)"
+    )
+    print(
         f"{'database':9} {'tasks':>7} {'stage':17} {'seconds':>8} {'x prev':>6} "
-        f"{'curate':>7} {'x prev':>6} {'LS':>7} {'db':>6} {'peak MB':>8} {'x prev':>6}  notes"
+        f"{'curate':>7} {'x prev':>6} {'LS':>7} {'db':>6} {'base MB':>7} {'peak MB':>8} "
+        f"{'+MB':>5} {'x prev':>6}  notes"
     )
     prev: dict[tuple[str, str], tuple[int, float, float, float]] = {}
-    for db, n, stage, secs, peak, cpu, note in rows:
+    for db, n, stage, secs, peak, cpu, note, base in rows:
         before = prev.get((db, stage))
         own = cpu.get("curate", 0.0)
 
@@ -340,11 +417,14 @@ def table(rows: list[tuple]) -> None:
         peak_ratio = f"{peak / before[3]:.2f}" if peak and before and before[3] else "-"
         prev[(db, stage)] = (n, secs, own, peak)
         peak_s = f"{peak:.0f}" if peak else "-"
+        base_s = f"{base:.0f}" if base else "-"
+        own_mb = f"{peak - base:.0f}" if peak and base else "-"
         own_s = f"{own:.1f}" if own else "-"
         db_s = f"{cpu['db']:.1f}" if "db" in cpu else "-"
         print(
             f"{db:9} {n:>7} {stage:17} {secs:8.1f} {ratio:>6} {own_s:>7} {own_ratio:>6} "
-            f"{cpu.get('LS', 0.0):7.1f} {db_s:>6} {peak_s:>8} {peak_ratio:>6}  {note}{size_ratio}"
+            f"{cpu.get('LS', 0.0):7.1f} {db_s:>6} {base_s:>7} {peak_s:>8} {own_mb:>5} "
+            f"{peak_ratio:>6}  {note}{size_ratio}"
         )
 
 

@@ -13,6 +13,12 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
+import numpy as np
+
+SORT_WIDTH = 64
+"""Longest string (UTF-8 bytes) :meth:`StringList.argsort` sorts as a fixed-width byte
+array; a list with a longer one is sorted through Python strings."""
+
 
 class StringList(Sequence[str]):
     """A list of strings kept as one UTF-8 buffer (lone surrogates kept) plus an 8-byte
@@ -45,6 +51,30 @@ class StringList(Sequence[str]):
             raise IndexError("StringList index out of range")
         start = self._ends[i - 1] if i else 0
         return self._buf[start : self._ends[i]].decode("utf-8", "surrogatepass")
+
+    def argsort(self) -> np.ndarray:
+        """The positions of the strings in sorted order (Python's ``str`` order; equal
+        strings keep their order), as an int64 array.
+
+        Without a Python string each: UTF-8 bytes compare in code-point order, so the
+        strings are sorted as a fixed-width byte array (at most :data:`SORT_WIDTH` bytes
+        a string, zero-padded). A NUL byte would compare equal to the padding, so a list
+        holding one, or a longer string, is sorted through Python strings instead.
+        """
+        n = len(self)
+        ends = np.frombuffer(self._ends, np.int64) if n else np.zeros(0, np.int64)
+        starts = np.concatenate(([0], ends[:-1])).astype(np.int64)
+        lengths = ends - starts
+        width = int(lengths.max()) if n else 0
+        if width > SORT_WIDTH or b"\0" in self._buf:
+            return np.array(sorted(range(n), key=self.__getitem__), dtype=np.int64)
+        data = np.frombuffer(self._buf, np.uint8) if self._buf else np.zeros(0, np.uint8)
+        fixed = np.zeros((n, max(width, 1)), np.uint8)
+        for c in range(width):  # a column at a time: temporaries of one entry a string
+            has = np.flatnonzero(lengths > c)
+            fixed[has, c] = data[starts[has] + c]
+        keys = fixed.view(f"S{max(width, 1)}").ravel()
+        return np.argsort(keys, kind="stable").astype(np.int64)
 
     def __iter__(self) -> Iterator[str]:
         view, start = memoryview(self._buf), 0

@@ -18,3 +18,13 @@ def test_string_list_reads_back_what_was_appended():
     assert s == items and s == StringList(items) and s != items[:-1]
     with pytest.raises(IndexError):
         s[len(items)]
+
+
+@pytest.mark.parametrize("extra", [[], ["a\x00", "a"], ["x" * 100]])
+def test_argsort_is_pythons_string_order_with_ties_kept(extra):
+    # the last two cases take the fallback through Python strings (a NUL, a long string)
+    items = ["team-000010", "team-00002", "", "é", "日本", "😀 x", "\ud800", "\uffff", "b"]
+    items += ["a", "ab", "a", "Z", "\U0001f600", *extra]
+    order = StringList(items).argsort()
+    assert order.tolist() == sorted(range(len(items)), key=items.__getitem__)
+    assert StringList().argsort().tolist() == []

@@ -175,3 +175,23 @@ def test_sentence_breaks_stay_out_of_quotes_speakers_and_cues():
             assert not any(t.is_sent_start for t in span[1:]), (group, span.text)
     assert report.breaks_removed["total"] >= 1
     assert report.breaks_removed["quote"] >= 1
+
+
+def test_the_manifest_lists_the_first_spans_left_out_and_counts_every_one(tmp_path, monkeypatch):
+    import curate.gold.exports as exports
+
+    monkeypatch.setattr(exports, "PROBLEMS_LISTED", 3)
+    put = Entity.of(T, 49, 52, "PERSON")  # "Put" inside "Putin": misaligned, one an article
+    docs = [doc(i, entities=(put,), quotes=()) for i in range(5)]
+    r = release(docs, root=tmp_path, name="news", splits="train=0.5,test=0.5")
+    al = r.exports["alignment"]
+    assert al["left_out"] == {"entity misaligned": 5}
+    assert len(al["problems"]) == 3 and al["problems_not_listed"] == 2
+    assert {p["id"] for p in al["problems"]} < {f"a{i:02d}" for i in range(5)}
+    manifest = json.loads((r.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["exports"]["alignment"] == al
+    card = (r.path / "README.md").read_text(encoding="utf-8")
+    assert (
+        "entity misaligned: 5; listed in `manifest.json` (the first 3; every one is counted)"
+        in (card)
+    )

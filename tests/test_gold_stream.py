@@ -284,3 +284,50 @@ def test_docbin_strings_on_disk_come_back_in_python_sort_order(tmp_path):
     assert list(strings) == sorted(set(words)) and len(strings) == len(set(words))
     strings.close()
     assert not any(tmp_path.iterdir())
+
+
+def test_card_changelog_and_manifest_list_50_articles_a_section_and_changes_jsonl_all(tmp_path):
+    from curate.gold.diff import FULL_LIST, LISTED
+    from curate.gold.load import iter_version
+
+    common = {"root": tmp_path, "tokenizer": "blank:en", "splits": "test"}
+    small = release((article(i) for i in range(LISTED)), name="small", **common)
+    assert not (small.path / FULL_LIST).exists()  # everything fits: no extra file
+    log = (small.path / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert log.count("\n- `art-") == LISTED and "more, every one in" not in log
+
+    first = release((article(i) for i in range(LISTED + 7)), name="big", **common)
+    ids = [f"art-{i:03d}" for i in range(LISTED + 7)]
+    for name in ("README.md", "CHANGELOG.md"):
+        text = (first.path / name).read_text(encoding="utf-8")
+        listed = [line[3:-1] for line in text.splitlines() if line.startswith("- `art-")]
+        assert listed == ids[:LISTED], name
+        assert f"- and 7 more, every one in `{FULL_LIST}`" in text, name
+        assert f"- articles: {LISTED + 7} added, 0 removed" in text, name
+    rows = [json.loads(line) for line in (first.path / FULL_LIST).open(encoding="utf-8")]
+    assert rows == [{"id": i, "change": "added"} for i in ids]
+    manifest = json.loads((first.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["changes"]["added"] == ids[:LISTED]
+    assert manifest["changes"]["not_listed"] == {"added": 7, "removed": 0, "changed": 0}
+    assert manifest["changes"]["full_list"] == FULL_LIST and FULL_LIST in manifest["files"]
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(first.path / "README.md")
+    assert card.data.to_dict()["dataset_info"]["splits"][0]["num_examples"] == LISTED + 7
+    assert sum(1 for _ in iter_version(first.path)) == LISTED + 7  # the data is not affected
+
+    # A second version: 60 removed, 2 changed (edited), a few added; every one in the file.
+    second = release(
+        (article(i, edited=True) for i in range(LISTED + 5, LISTED + 70)), name="big", **common
+    )
+    rows = [json.loads(line) for line in (second.path / FULL_LIST).open(encoding="utf-8")]
+    by_change: dict[str, list[str]] = {}
+    for row in rows:
+        by_change.setdefault(row["change"], []).append(row["id"])
+    assert by_change["removed"] == ids[: LISTED + 5]
+    assert by_change["added"] == [f"art-{i:03d}" for i in range(LISTED + 7, LISTED + 70)]
+    assert by_change["changed"] == ids[LISTED + 5 :]
+    changed = [r for r in rows if r["change"] == "changed"]
+    assert all(r["summary"] and r["details"] for r in changed)
+    log = (second.path / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"- and {LISTED + 5 - LISTED} more, every one in `{FULL_LIST}`" in log

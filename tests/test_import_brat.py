@@ -373,7 +373,7 @@ def test_a_second_content_of_one_attribution_is_a_second_fragment(tmp_path: Path
     ann = (
         f"T1\tSource 0 3\tShe\nT2\tCue 4 8\tsaid\n"
         f"T3\tContent {first} {first + 14}\tthe plan works\n"
-        f"T4\tContent {second} {second + 15}\t\"it will last.\"\n"
+        f'T4\tContent {second} {second + 15}\t"it will last."\n'
         "E1\tAttribution:T2 Source:T1 Cue:T2 Content:T4 Content2:T3\n"
     )
     corpus = read_brat(_flat(tmp_path, text.encode(), ann.encode()))

@@ -254,3 +254,25 @@ def test_score_streams_generators_and_reports_a_length_mismatch():
         score(iter(gold), iter(preds[:11]), draws=0)
     with pytest.raises(CurateError, match="12 predictions for 11 articles"):
         score(iter(gold[:11]), iter(preds), draws=0)
+
+
+def test_count_table_spilled_to_disk_reads_the_same_rows(monkeypatch):
+    from curate.score.metrics import Spilled
+
+    monkeypatch.setattr(Spilled, "CHUNK", 3)  # every array crosses memory and disk
+    rng = random.Random(4)
+    keys = ["z", "a", "m", "b"]
+    rows = [{k: rng.randrange(3) for k in rng.sample(keys, rng.randrange(5))} for _ in range(41)]
+    table = CountTable.build([f"r{i}" for i in range(41)], rows)
+    assert table.columns == sorted({k for r in rows for k in r})
+    dense = np.array([[r.get(k, 0) for k in table.columns] for r in rows])
+    assert (table.dense() == dense).all()
+    assert (np.concatenate(list(table.blocks(4))) == dense).all()
+    assert (table.dense(7, 19) == dense[7:19]).all() and table.dense(40, 99).shape == (1, 4)
+    nonzero = [{k: v for k, v in sorted(r.items()) if v} for r in rows]
+    assert [table.counts(i) for i in range(41)] == nonzero
+    assert list(table.iter_counts(size=5)) == nonzero
+    assert table.totals().tolist() == dense.sum(axis=0).tolist()
+    assert len(table.data) == int((dense > 0).sum())
+    ints = Spilled("q", range(10))
+    assert ints.read(2, 8).tolist() == list(range(2, 8)) and ints.read(8).tolist() == [8, 9]

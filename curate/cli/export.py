@@ -124,7 +124,7 @@ def export_cli(
         table.add_row(split, str(n))
     console.print(table)
     console.print(
-        result.changes.to_markdown(details=False).split("\n\n###")[0].strip(),
+        result.changes.to_markdown(details=False, limit=0).split("\n\n###")[0].strip(),
         markup=False,
         soft_wrap=True,
     )

@@ -93,6 +93,12 @@ def render_card(
     left_out = ", ".join(
         f"{k}: {v}" for k, v in (exports.get("alignment") or {}).get("left_out", {}).items()
     )
+    alignment = exports.get("alignment") or {}
+    listed_note = (
+        f" (the first {len(alignment['problems'])}; every one is counted)"
+        if alignment.get("problems_not_listed")
+        else ""
+    )
     text = _TEMPLATES.get_template("card.md.j2").render(
         name=name,
         version=version,
@@ -106,6 +112,7 @@ def render_card(
         identities=manifest.get("identities") or {},
         exports=exports,
         left_out=left_out,
+        listed_note=listed_note,
         changelog=changelog.strip(),
     )
     data = card_data(name, version, features, manifest["splits"]["counts"], meta)

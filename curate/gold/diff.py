@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,13 @@ from curate.gold.load import read_version
 from curate.gold.manifest import read_manifest
 from curate.gold.version import resolve
 from curate.model import Document
+
+LISTED = 50
+"""Articles a version's card, CHANGELOG and manifest list per section (added, removed,
+changed); when a section has more, they say how many more and :data:`FULL_LIST` in the
+version folder lists every one (a card listing 100,000 ids is unreadable, and the card is
+rendered in memory)."""
+FULL_LIST = "changes.jsonl"
 
 
 @dataclass(frozen=True)
@@ -49,26 +57,63 @@ class Changes:
             return "minor"
         return "patch" if self.changed else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def capped(self, limit: int | None) -> bool:
+        """Whether a section has more than ``limit`` articles (None: no limit)."""
+        return limit is not None and max(self._sizes().values()) > limit
+
+    def _sizes(self) -> dict[str, int]:
         return {
+            "added": len(self.added),
+            "removed": len(self.removed),
+            "changed": len(self.changed),
+        }
+
+    def to_dict(self, limit: int | None = None) -> dict[str, Any]:
+        """The changes as JSON. With ``limit``, each section holds its first ``limit``
+        articles, and, when one has more, ``not_listed`` says how many each leaves out and
+        ``full_list`` names the file listing every one (:meth:`article_records`)."""
+        out = {
             "from": self.old_label,
             "to": self.new_label,
             "schema": list(self.schema),
-            "added": list(self.added),
-            "removed": list(self.removed),
+            "added": list(islice(self.added, limit)),
+            "removed": list(islice(self.removed, limit)),
             "changed": {
-                c.id: {"summary": c.summary(), "details": c.details()} for c in self.changed
+                c.id: {"summary": c.summary(), "details": c.details()}
+                for c in islice(self.changed, limit)
             },
             "unchanged": self.unchanged,
             "span_counts": dict(self.counts),
         }
+        if limit is not None and self.capped(limit):
+            out["not_listed"] = {k: max(0, n - limit) for k, n in self._sizes().items()}
+            out["full_list"] = FULL_LIST
+        return out
 
-    def to_markdown(self, *, details: bool = True) -> str:
-        return "".join(line + "\n" for line in self.markdown_lines(details=details))
+    def article_records(self) -> Iterator[dict[str, Any]]:
+        """Every article that changed, one JSON-able record each, one at a time: ``id``,
+        ``change`` (added, removed, changed) and, for a changed one, ``summary``,
+        ``details`` and ``split`` (``[old, new]`` when it moved, else null). Added, then
+        removed, then changed, each sorted by id."""
+        yield from ({"id": i, "change": "added"} for i in self.added)
+        yield from ({"id": i, "change": "removed"} for i in self.removed)
+        for c in self.changed:
+            yield {
+                "id": c.id,
+                "change": "changed",
+                "summary": c.summary(),
+                "details": c.details(),
+                "split": list(c.split) if c.split else None,
+            }
 
-    def markdown_lines(self, *, details: bool = True) -> Iterator[str]:
+    def to_markdown(self, *, details: bool = True, limit: int | None = None) -> str:
+        return "".join(line + "\n" for line in self.markdown_lines(details=details, limit=limit))
+
+    def markdown_lines(self, *, details: bool = True, limit: int | None = None) -> Iterator[str]:
         """The lines of :meth:`to_markdown` one at a time (each without its newline), so a
-        changelog listing every article of a large version is written without being held."""
+        changelog listing every article of a large version is written without being held.
+        With ``limit``, each section lists its first ``limit`` articles and ends with a line
+        saying how many more there are, all in :data:`FULL_LIST`."""
         head = f"Changes from {self.old_label or 'nothing'} to {self.new_label}:"
         if self.empty:
             yield head + " none."
@@ -89,18 +134,26 @@ class Changes:
                 f"{c.get('quotes_added', 0)} quotes added, {c.get('quotes_removed', 0)} "
                 f"removed, {c.get('quotes_changed', 0)} changed"
             )
+
+        def more(n: int) -> Iterator[str]:
+            if limit is not None and n > limit:
+                yield f"- and {n - limit} more, every one in `{FULL_LIST}`"
+
         if self.added:
             yield from ("", "### Added", "")
-            yield from (f"- `{i}`" for i in self.added)
+            yield from (f"- `{i}`" for i in islice(self.added, limit))
+            yield from more(len(self.added))
         if self.removed:
             yield from ("", "### Removed", "")
-            yield from (f"- `{i}`" for i in self.removed)
+            yield from (f"- `{i}`" for i in islice(self.removed, limit))
+            yield from more(len(self.removed))
         if self.changed:
             yield from ("", "### Changed", "")
-            for ch in self.changed:
+            for ch in islice(self.changed, limit):
                 yield f"- `{ch.id}`: {ch.summary()}"
                 if details:
                     yield from (f"    - `{d}`" for d in ch.details())
+            yield from more(len(self.changed))
 
 
 def diff_documents(

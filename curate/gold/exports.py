@@ -79,13 +79,22 @@ def load_tokenizer(name: str | None = None) -> Tokenizer:
     return Tokenizer(nlp, desc)
 
 
+PROBLEMS_LISTED = 1000
+"""Spans left out that an :class:`Alignment` lists one by one (in the manifest); every one
+is counted, the list stops there so memory does not grow with a corpus that tokenizes
+badly."""
+
+
 @dataclass
 class Alignment:
-    """Spans that did not become tokens, by reason; every one is listed, none is widened."""
+    """Spans that did not become tokens, by reason; every one is counted, the first
+    :data:`PROBLEMS_LISTED` listed, none is widened."""
 
     entities: int = 0
     aligned: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
+    left_out: Counter[str] = field(default_factory=Counter)
+    """Every span left out, by ``"<what> <reason>"`` (listed in ``problems`` or not)."""
     breaks_removed: Counter[str] = field(default_factory=Counter)
     """Sentence breaks taken out of gold spans, by kind of span (one break may count
     under several kinds when their spans nest)."""
@@ -93,6 +102,9 @@ class Alignment:
     def add(
         self, doc: Document, split: str, what: str, start: int, end: int, label: str, reason: str
     ) -> None:
+        self.left_out[f"{what} {reason}"] += 1
+        if len(self.problems) >= PROBLEMS_LISTED:
+            return
         text = doc.text[start:end]
         self.problems.append(
             {
@@ -107,21 +119,32 @@ class Alignment:
             }
         )
 
+    def update(self, other: Alignment) -> None:
+        """Add ``other``'s counts and its listed problems (up to the limit) to these."""
+        self.entities += other.entities
+        self.aligned += other.aligned
+        self.problems += other.problems[: max(0, PROBLEMS_LISTED - len(self.problems))]
+        self.left_out.update(other.left_out)
+        self.breaks_removed.update(other.breaks_removed)
+
     def counts(self) -> dict[str, int]:
-        c = Counter(f"{p['what']} {p['reason']}" for p in self.problems)
-        return dict(sorted(c.items()))
+        return dict(sorted(self.left_out.items()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "entities": self.entities,
             "entities_in_doc_ents": self.aligned,
             "left_out": self.counts(),
             "problems": self.problems,
-            "sentence_breaks_removed": {
-                "total": self.breaks_removed["total"],
-                **{k: n for k, n in sorted(self.breaks_removed.items()) if k != "total"},
-            },
         }
+        not_listed = self.left_out.total() - len(self.problems)
+        if not_listed:
+            out["problems_not_listed"] = not_listed
+        out["sentence_breaks_removed"] = {
+            "total": self.breaks_removed["total"],
+            **{k: n for k, n in sorted(self.breaks_removed.items()) if k != "total"},
+        }
+        return out
 
 
 def to_spacy_doc(doc: Document, nlp: Language, split: str, report: Alignment) -> Doc:
@@ -497,10 +520,7 @@ class ExportWriter:
         out["tokenizer"] = self.tokenizer.description
         report = Alignment()
         for part in self._reports.values():
-            report.entities += part.entities
-            report.aligned += part.aligned
-            report.problems += part.problems
-            report.breaks_removed.update(part.breaks_removed)
+            report.update(part)
         out["alignment"] = report.to_dict()
         if "spacy" in self.formats:
             out["spacy"] = {

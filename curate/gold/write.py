@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -30,7 +31,7 @@ from curate import settings
 from curate.compact import StringList
 from curate.errors import DatasetError
 from curate.gold.card import LabelCounts, render_card
-from curate.gold.diff import Changes, diff_pairs
+from curate.gold.diff import FULL_LIST, LISTED, Changes, diff_pairs
 from curate.gold.exports import FORMATS, ExportWriter, load_tokenizer, packed_fast
 from curate.gold.features import build_features, schema_changes, schema_summary
 from curate.gold.identities import (
@@ -47,7 +48,7 @@ from curate.gold.load import iter_version
 from curate.gold.manifest import hash_files, read_manifest
 from curate.gold.rows import document_to_row, provenance, scrub, scrub_provenance
 from curate.gold.version import MANIFEST, check_name, list_versions, next_version
-from curate.io.jsonl import make_folders, remove_made_folders
+from curate.io.jsonl import dumps, make_folders, remove_made_folders
 from curate.model import Document, Provenance
 from curate.schema import LabelSchema, load_schema
 
@@ -258,8 +259,11 @@ def release(
             "identities": _identities_note(real_identities),
             "exports": written,
             "note": note,
-            "changes": changes.to_dict(),
+            "changes": changes.to_dict(limit=LISTED),
         }
+        if changes.capped(LISTED):  # the card, CHANGELOG and manifest list LISTED a section
+            with (tmp / FULL_LIST).open("w", encoding="utf-8") as fh:
+                fh.writelines(dumps(r) + "\n" for r in changes.article_records())
         for rel, writer in (extra_files or {}).items():
             path = tmp / rel
             if path.exists() or rel == MANIFEST or ".." in Path(rel).parts:
@@ -268,12 +272,12 @@ def release(
             writer(path)
         with (tmp / "CHANGELOG.md").open("w", encoding="utf-8") as fh:
             fh.write(f"# {name} {v}\n\n" + (f"{note}\n\n" if note else ""))
-            fh.writelines(line + "\n" for line in changes.markdown_lines())
+            fh.writelines(line + "\n" for line in changes.markdown_lines(limit=LISTED))
         card = render_card(
             manifest,
             labels.table(counts),
             features,
-            (f"{note}\n\n" if note else "") + changes.to_markdown(details=False),
+            (f"{note}\n\n" if note else "") + changes.to_markdown(details=False, limit=LISTED),
         )
         (tmp / "README.md").write_text(card, encoding="utf-8")
         manifest["files"] = hash_files(tmp)
@@ -400,17 +404,19 @@ class _Spill:
         """Order the ids (and their offsets) for lookups; a duplicate id raises."""
         if self._sorted:
             return
-        ids = list(self._ids)  # for a moment, to sort
-        order = sorted(range(len(ids)), key=ids.__getitem__)
-        self._ids = StringList(ids[i] for i in order)
-        self._starts = array("q", (self._starts[i] for i in order))
-        self._sizes = array("q", (self._sizes[i] for i in order))
+        order = self._ids.argsort()  # an int64 array; no Python string per id
+        ids = StringList(self._ids[int(i)] for i in order)
+        self._ids = ids
+        self._starts = array("q", np.frombuffer(self._starts, np.int64)[order].tobytes())
+        self._sizes = array("q", np.frombuffer(self._sizes, np.int64)[order].tobytes())
         self._sorted = True
-        for i, j in zip(order, order[1:], strict=False):
-            if ids[i] == ids[j]:
+        previous = None
+        for doc_id in ids:
+            if doc_id == previous:
                 raise DatasetError(
-                    f"article {ids[i]!r} appears twice; ids must be unique in a version"
+                    f"article {doc_id!r} appears twice; ids must be unique in a version"
                 )
+            previous = doc_id
 
     def _at(self, doc_id: str) -> int | None:
         self._sort()

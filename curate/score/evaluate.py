@@ -81,8 +81,8 @@ class ExtractorResult:
             "support": self.support,
             "confusion": [[g, p, n] for (g, p), n in sorted(self.confusion.items())],
             "articles": [
-                {"id": i, "hash": hashes.get(i), "counts": self.table.counts(r)}
-                for r, i in enumerate(self.table.ids)
+                {"id": i, "hash": hashes.get(i), "counts": c}
+                for i, c in zip(self.table.ids, self.table.iter_counts(), strict=True)
             ],
             "errors": self.errors,
             "error_summary": {

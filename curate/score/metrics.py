@@ -12,9 +12,11 @@ turns summed columns (one row, or one row per bootstrap resample) into named met
 
 from __future__ import annotations
 
+import os
+import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
 
@@ -25,19 +27,86 @@ from curate.score.quotes import KINDS, RULES
 ALL = "all"
 
 
-@dataclass
+class Spilled:
+    """A growing array of one integer type that keeps at most :attr:`CHUNK` items in memory
+    and the rest in an anonymous temporary file (gone when the process ends), read back a
+    slice at a time with explicit reads (not ``mmap``: a mapped file's pages count in the
+    process's memory once read)."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, typecode: str, items: Iterable[int] = ()) -> None:
+        self.typecode = typecode
+        self.dtype = np.dtype(typecode)
+        self._buf = array(typecode)
+        self._file: IO[bytes] | None = None
+        self._on_disk = 0
+        for v in items:
+            self.append(v)
+
+    def append(self, v: int) -> None:
+        self._buf.append(v)
+        if len(self._buf) >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buf:
+            return
+        if self._file is None:
+            # lives as long as the array; closed (and gone) when the array is collected
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(self._buf.tobytes())
+        self._on_disk += len(self._buf)
+        self._buf = array(self.typecode)
+
+    def __len__(self) -> int:
+        return self._on_disk + len(self._buf)
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Items ``start:stop`` as a new numpy array."""
+        n = len(self)
+        stop = n if stop is None else min(stop, n)
+        start = min(max(start, 0), stop)
+        out = np.empty(stop - start, self.dtype)
+        disk_stop = min(stop, self._on_disk)
+        if disk_stop > start and self._file is not None:
+            self._file.seek(start * self.dtype.itemsize)
+            self._file.readinto(out[: disk_stop - start].view(np.uint8))
+        mem_start = max(start, self._on_disk)
+        if stop > mem_start:
+            buf = np.frombuffer(self._buf, self.dtype)
+            out[mem_start - start :] = buf[mem_start - self._on_disk : stop - self._on_disk]
+        return out
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(start, items) :attr:`CHUNK` at a time, in order."""
+        for start in range(0, len(self), self.CHUNK):
+            yield start, self.read(start, start + self.CHUNK)
+
+
 class CountTable:
     """Per-article counts, kept sparse: the nonzero cells of an article x column matrix in
     compressed-row form (article ``i``'s cells are ``indices[indptr[i]:indptr[i + 1]]``,
-    column numbers into ``columns``, and the same slice of ``data``). About 8 bytes an
-    article and 8 a nonzero count, the ids in a :class:`~curate.compact.StringList`;
+    column numbers into ``columns``, and the same slice of ``data``). The three arrays are
+    :class:`Spilled` (on disk past 64K items each), so memory holds the ids (a
+    :class:`~curate.compact.StringList`, about 20 bytes an article) and one chunk of each;
     :meth:`dense` gives rows as a matrix a block at a time."""
 
-    ids: Sequence[str]
-    columns: list[str]
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
+    def __init__(
+        self,
+        ids: Sequence[str],
+        columns: list[str],
+        indptr: Spilled,
+        indices: Spilled,
+        data: Spilled,
+        remap: np.ndarray | None = None,
+    ) -> None:
+        self.ids = ids
+        self.columns = columns
+        self._indptr, self._indices, self._data = indptr, indices, data
+        # stored column numbers -> numbers into ``columns`` (the order they were met in)
+        self._remap = remap if remap is not None else np.arange(len(columns), dtype=np.int32)
 
     @property
     def col(self) -> dict[str, int]:
@@ -45,6 +114,21 @@ class CountTable:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def indptr(self) -> np.ndarray:
+        """The whole row-offset array, read into memory (for inspection)."""
+        return self._indptr.read()
+
+    @property
+    def indices(self) -> np.ndarray:
+        """Every nonzero cell's column number, read into memory (for inspection)."""
+        return self._remap[self._indices.read()]
+
+    @property
+    def data(self) -> np.ndarray:
+        """Every nonzero cell's count, read into memory (for inspection)."""
+        return self._data.read()
 
     @classmethod
     def build(cls, ids: Sequence[str], counts: Iterable[Mapping[str, int]]) -> CountTable:
@@ -54,21 +138,42 @@ class CountTable:
             gathered.add(c)
         return gathered.table(ids)
 
+    def _cells(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row offsets of rows ``start:stop`` plus the end, their cells' columns, counts)."""
+        ptr = self._indptr.read(start, stop + 1)
+        lo, hi = int(ptr[0]), int(ptr[-1])
+        return ptr, self._remap[self._indices.read(lo, hi)], self._data.read(lo, hi)
+
     def counts(self, row: int) -> dict[str, int]:
         """The nonzero counts of article number ``row``, by column name."""
-        at = slice(self.indptr[row], self.indptr[row + 1])
+        _, cols, values = self._cells(row, row + 1)
         return {
             self.columns[c]: int(v)
-            for c, v in sorted(zip(self.indices[at].tolist(), self.data[at].tolist(), strict=True))
+            for c, v in sorted(zip(cols.tolist(), values.tolist(), strict=True))
         }
+
+    def iter_counts(self, size: int = 4096) -> Iterator[dict[str, int]]:
+        """:meth:`counts` of every article in order, read ``size`` articles at a time."""
+        for start in range(0, len(self.ids), size):
+            stop = min(start + size, len(self.ids))
+            ptr, cols, values = self._cells(start, stop)
+            ptr = ptr - ptr[0]
+            for k in range(stop - start):
+                at = slice(ptr[k], ptr[k + 1])
+                yield {
+                    self.columns[c]: int(v)
+                    for c, v in sorted(zip(cols[at].tolist(), values[at].tolist(), strict=True))
+                }
 
     def dense(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Rows ``start:stop`` as an int64 matrix of shape (articles, columns)."""
         stop = max(start, len(self.ids) if stop is None else min(stop, len(self.ids)))
         out = np.zeros((stop - start, len(self.columns)), dtype=np.int64)
-        lo, hi = self.indptr[start], self.indptr[stop]
-        rows = np.repeat(np.arange(stop - start), np.diff(self.indptr[start : stop + 1]))
-        out[rows, self.indices[lo:hi]] = self.data[lo:hi]
+        if stop == start:
+            return out
+        ptr, cols, values = self._cells(start, stop)
+        rows = np.repeat(np.arange(stop - start), np.diff(ptr))
+        out[rows, cols] = values
         return out
 
     def blocks(self, size: int = 256) -> Iterator[np.ndarray]:
@@ -79,7 +184,8 @@ class CountTable:
     def totals(self) -> np.ndarray:
         """Each column summed over the articles (int64, shape (columns,))."""
         out = np.zeros(len(self.columns), dtype=np.int64)
-        np.add.at(out, self.indices, self.data)
+        for start, cols in self._indices.chunks():
+            np.add.at(out, self._remap[cols], self._data.read(start, start + len(cols)))
         return out
 
     def labels(self) -> list[str]:
@@ -90,13 +196,18 @@ class CountTable:
 class CountRows:
     """Per-article counts gathered one article at a time for a :class:`CountTable`, kept
     compact while a stream is scored: the nonzero cells as a column number and a value
-    (4 bytes each), plus an 8-byte offset per article, instead of a dict per article."""
+    (4 bytes each), plus an 8-byte offset per article, in :class:`Spilled` arrays (on disk
+    past a chunk), instead of a dict per article."""
 
     def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
         self.keys: dict[str, int] = {}
-        self._indptr = array("q", [0])
-        self._cols = array("i")
-        self._values = array("i")
+        self._indptr = Spilled("q", [0])
+        self._cols = Spilled("i")
+        self._values = Spilled("i")
+        self._n_values = 0
 
     @property
     def n(self) -> int:
@@ -110,28 +221,26 @@ class CountRows:
             if v:
                 cols.append(c)
                 values.append(v)
-        self._indptr.append(len(values))
+                self._n_values += 1
+        self._indptr.append(self._n_values)
 
     def table(self, ids: Sequence[str]) -> CountTable:
         """The gathered counts as a table, columns sorted by key. The table takes the
-        counts over without a copy (a stream's worth of them would double the memory
-        for a moment); the gatherer starts empty again."""
+        arrays over (its column numbers are mapped to the sorted columns as they are
+        read); the gatherer starts empty again."""
         columns = sorted(self.keys)
         where = {k: i for i, k in enumerate(columns)}
         remap = np.array([where[k] for k in self.keys], dtype=np.int32)
-        indptr, cols, values = self._indptr, self._cols, self._values
-        self.keys = {}
-        self._indptr, self._cols, self._values = array("q", [0]), array("i"), array("i")
-        indices = np.frombuffer(cols, dtype=np.int32) if cols else np.zeros(0, np.int32)
-        for at in range(0, len(indices), 1 << 16):  # in place: to sorted column numbers
-            indices[at : at + (1 << 16)] = remap[indices[at : at + (1 << 16)]]
-        return CountTable(
+        table = CountTable(
             ids if isinstance(ids, StringList) else StringList(ids),
             columns,
-            np.frombuffer(indptr, dtype=np.int64),
-            indices,
-            np.frombuffer(values, dtype=np.int32) if values else np.zeros(0, np.int32),
+            self._indptr,
+            self._cols,
+            self._values,
+            remap,
         )
+        self._reset()
+        return table
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:

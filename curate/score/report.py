@@ -209,7 +209,11 @@ def compare(
             ]
             continue
         if common and draws > 0:
-            new_rows = [res.table.counts(r) for r, i in enumerate(res.table.ids) if i in old_rows]
+            new_rows = [
+                c
+                for i, c in zip(res.table.ids, res.table.iter_counts(), strict=True)
+                if i in old_rows
+            ]
             columns = sorted(
                 {k for i, r in zip(common, new_rows, strict=True) for k in (*r, *old_rows[i])}
             )

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import itertools
 import json
+from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from curate import settings
 from curate.errors import CurateError, InputError, StudioError
@@ -195,10 +198,12 @@ def adjudicate(
     result = AdjudicateResult(
         source_id, rid, f"{conn.url}/projects/{rid}/data", created, conflicts=n_conflicts
     )
-    # Streamed a batch at a time: memory holds the batch and one small entry per task.
-    existing = _review_tasks(conn, rid)
-    have = {t.id: t.model_versions for t in existing.values()}  # review task -> versions
-    expected: dict[int, set[str]] = {}
+    # Streamed a batch at a time: memory holds the batch and, per task, a few numbers in
+    # arrays (the review tasks already there, the predictions to check), never a dict of
+    # objects per task.
+    versions = _Versions()
+    existing = _review_tasks(conn, rid, versions)
+    expected = _Expected()
     stream = iter_conflicts(folder)
     while batch := list(itertools.islice(stream, BATCH)):
         todo: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
@@ -206,7 +211,7 @@ def adjudicate(
         for c, by_id in batch:
             tid = int(c["task_id"])
             ids = [int(a["id"]) for a in c.get("annotations") or ()]
-            versions = {}
+            docs = {}
             for a in c.get("annotations") or ():
                 doc = by_id.get(int(a["id"]))
                 if doc is None:
@@ -215,16 +220,16 @@ def adjudicate(
                     )
                     continue
                 who = doc.provenance.annotator if isinstance(doc.provenance, Annotation) else None
-                versions[names.of(a.get("annotator") or who)] = doc
-            if not versions:
+                docs[names.of(a.get("annotator") or who)] = doc
+            if not docs:
                 continue
-            first = next(iter(versions.values()))
-            agreed = _agreed(c, first, versions, policy)
+            first = next(iter(docs.values()))
+            agreed = _agreed(c, first, docs, policy)
             preds = [_prediction(agreed, AGREED, schema, 1.0)]
-            preds += [_prediction(d, who, schema, None) for who, d in sorted(versions.items())]
-            if tid in existing:
+            preds += [_prediction(d, who, schema, None) for who, d in sorted(docs.items())]
+            if existing.get(tid) is not None:
                 result.already_there += 1
-                wanted[existing[tid].id] = preds
+                wanted[tid] = preds
                 continue
             task = document_to_task(first.with_(entities=(), quotes=()), schema)
             task["data"]["curate_review"] = {
@@ -237,13 +242,14 @@ def adjudicate(
             # 16 s after 27,000), its task import does not.
             task["predictions"] = preds
             todo.append((task, preds))
-        for task_id, preds in _import_tasks(conn, rid, todo, existing):
+        for task_id, preds in _import_tasks(conn, rid, todo, versions):
             result.added += 1
             result.predictions_added += len(preds)
-            for p in preds:
-                expected.setdefault(task_id, set()).add(p["model_version"])
-        result.predictions_added += _add_predictions(conn, rid, wanted, have, expected)
-    _check_predictions(conn, rid, expected)
+            expected.add(task_id, (versions.index(p["model_version"]) for p in preds))
+        result.predictions_added += _add_predictions(
+            conn, rid, wanted, existing, versions, expected
+        )
+    _check_predictions(conn, rid, expected, versions)
     if pseudonyms is None:
         names.path.parent.mkdir(parents=True, exist_ok=True)
         names.save()
@@ -278,27 +284,138 @@ def _prediction(
     return out
 
 
-@dataclass(frozen=True)
-class _ReviewTask:
-    """A task already in the review project: its id and its predictions' model versions."""
-
-    id: int
-    model_versions: frozenset[str]
+REVIEW_PAGE = 100
+"""Review tasks a page when they are read back with their predictions (a page of 1,000
+such tasks is several MB of JSON)."""
 
 
-def _review_tasks(conn: Any, review_project_id: int) -> dict[int, _ReviewTask]:
-    """Source task id -> the review task made for it, for the tasks already in the review
-    project (paged: Label Studio's task list, predictions included)."""
-    out: dict[int, _ReviewTask] = {}
-    for t in conn.paged(
-        "/api/tasks", {"project": review_project_id, "fields": "all"}, "tasks", page_size=1000
-    ):
+class _Versions:
+    """Model versions (``agreed`` and the annotators' pseudonyms) as small numbers, so
+    what a review task holds is kept as numbers in arrays."""
+
+    def __init__(self) -> None:
+        self._index: dict[str, int] = {}
+        self.names: list[str] = []
+
+    def index(self, version: str) -> int:
+        if version not in self._index:
+            self._index[version] = len(self.names)
+            self.names.append(version)
+        return self._index[version]
+
+
+class _ReviewIndex:
+    """The tasks already in a review project: source task id -> review task id and the
+    model versions of its predictions (numbers of :class:`_Versions`). Parallel arrays,
+    about 30 bytes a task: filled by :meth:`add`, then sorted once by :meth:`seal` for
+    lookups by binary search."""
+
+    def __init__(self) -> None:
+        self._src, self._rid = array("q"), array("q")
+        self._start, self._ver = array("q", [0]), array("i")
+        self._sealed: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def add(self, source_task: int, review_task: int, versions: Iterable[int]) -> None:
+        if self._sealed is not None:
+            raise RuntimeError("tasks are added before any is looked up")
+        self._src.append(source_task)
+        self._rid.append(review_task)
+        self._ver.extend(versions)
+        self._start.append(len(self._ver))
+
+    def seal(self) -> None:
+        """Sort the arrays by source task id (the last task made for a source task wins,
+        as a dict would keep it)."""
+        if self._sealed is not None:
+            return
+        src = np.array(self._src, np.int64)
+        rid = np.array(self._rid, np.int64)
+        start = np.array(self._start, np.int64)
+        ver = np.array(self._ver, np.int32)
+        self._src, self._rid, self._start, self._ver = (
+            array("q"),
+            array("q"),
+            array("q"),
+            array("i"),
+        )
+        order = np.argsort(src, kind="stable")
+        last = np.ones(len(order), bool)  # of equal ids, keep the one added last
+        last[:-1] = src[order][1:] != src[order][:-1]
+        order = order[last]
+        sizes = (start[1:] - start[:-1])[order]
+        new_start = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        take = np.repeat(start[:-1][order] - new_start[:-1], sizes) + np.arange(new_start[-1])
+        self._sealed = (src[order], rid[order], new_start, ver[take])
+
+    def _at(self, source_task: int) -> int | None:
+        self.seal()
+        assert self._sealed is not None
+        src = self._sealed[0]
+        i = int(np.searchsorted(src, source_task))
+        return i if i < len(src) and src[i] == source_task else None
+
+    def get(self, source_task: int) -> int | None:
+        """The review task made for ``source_task``, or None."""
+        i = self._at(source_task)
+        return None if i is None or self._sealed is None else int(self._sealed[1][i])
+
+    def versions(self, source_task: int) -> frozenset[int]:
+        """The version numbers of the predictions of ``source_task``'s review task."""
+        i = self._at(source_task)
+        if i is None or self._sealed is None:
+            return frozenset()
+        _, _, start, ver = self._sealed
+        return frozenset(ver[start[i] : start[i + 1]].tolist())
+
+
+class _Expected:
+    """The predictions a run added, to check that Label Studio stored them: (review task
+    id, version number) pairs in two arrays, 12 bytes a prediction."""
+
+    def __init__(self) -> None:
+        self._tasks = array("q")
+        self._versions = array("i")
+
+    def add(self, review_task: int, versions: Iterable[int]) -> None:
+        for v in versions:
+            self._tasks.append(review_task)
+            self._versions.append(v)
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(review task ids, version numbers), sorted by task id."""
+        tasks = np.frombuffer(self._tasks, np.int64) if self._tasks else np.zeros(0, np.int64)
+        vers = np.frombuffer(self._versions, np.int32) if self._versions else np.zeros(0, np.int32)
+        order = np.argsort(tasks, kind="stable")
+        return tasks[order], vers[order]
+
+
+def _review_pages(conn: Any, review_project_id: int) -> Iterator[dict[str, Any]]:
+    """The review project's tasks with their predictions, a page at a time."""
+    return conn.paged(
+        "/api/tasks",
+        {"project": review_project_id, "fields": "all"},
+        "tasks",
+        page_size=REVIEW_PAGE,
+    )
+
+
+def _task_versions(task: Mapping[str, Any]) -> Iterator[str]:
+    return (str(p.get("model_version") or "") for p in task.get("predictions") or ())
+
+
+def _review_tasks(conn: Any, review_project_id: int, versions: _Versions) -> _ReviewIndex:
+    """The tasks already in the review project, by source task id (paged: Label Studio's
+    task list, predictions included)."""
+    out = _ReviewIndex()
+    for t in _review_pages(conn, review_project_id):
         ref = (t.get("data") or {}).get("curate_review") or {}
         if "task_id" in ref:
-            versions = frozenset(
-                str(p.get("model_version") or "") for p in t.get("predictions") or ()
-            )
-            out[int(ref["task_id"])] = _ReviewTask(int(t["id"]), versions)
+            got = (versions.index(v) for v in _task_versions(t))
+            out.add(int(ref["task_id"]), int(t["id"]), got)
+    out.seal()
     return out
 
 
@@ -306,7 +423,7 @@ def _import_tasks(
     conn: Any,
     rid: int,
     todo: list[tuple[dict[str, Any], list[dict[str, Any]]]],
-    existing: dict[int, _ReviewTask],
+    versions: _Versions,
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     """Import review tasks (one call per batch); yields (review task id, its predictions)."""
     for start in range(0, len(todo), BATCH):
@@ -319,11 +436,8 @@ def _import_tasks(
         made: list[int | None] = list(r.get("task_ids") or [])
         if len(made) != len(chunk):
             # Label Studio did not say which tasks it made: read them back.
-            existing.update(_review_tasks(conn, rid))
-            made = [
-                found.id if (found := existing.get(t["data"]["curate_review"]["task_id"])) else None
-                for t, _ in chunk
-            ]
+            found = _review_tasks(conn, rid, versions)
+            made = [found.get(t["data"]["curate_review"]["task_id"]) for t, _ in chunk]
         for (_, preds), task_id in zip(chunk, made, strict=True):
             if task_id is None:
                 raise StudioError(f"review project {rid}: an imported task is missing; run again")
@@ -334,42 +448,47 @@ def _add_predictions(
     conn: Any,
     rid: int,
     wanted: Mapping[int, list[dict[str, Any]]],
-    have: Mapping[int, frozenset[str]],
-    expected: dict[int, set[str]],
+    existing: _ReviewIndex,
+    versions: _Versions,
+    expected: _Expected,
 ) -> int:
-    """Add the predictions each review task lacks (by model version); returns how many.
-    What was added is noted in ``expected`` for :func:`_check_predictions`."""
-    missing = [
-        {"task": task_id, **p}
-        for task_id, preds in wanted.items()
-        for p in preds
-        if p["model_version"] not in have.get(task_id, ())
-    ]
+    """Add the predictions the review task of each source task of ``wanted`` (source task
+    id -> predictions) lacks, by model version; returns how many. What was added is noted
+    in ``expected`` for :func:`_check_predictions`."""
+    missing = []
+    for tid, preds in wanted.items():
+        task_id, has = existing.get(tid), existing.versions(tid)
+        missing += [
+            {"task": task_id, **p} for p in preds if versions.index(p["model_version"]) not in has
+        ]
     for start in range(0, len(missing), BATCH):
         conn.request(
             "POST", f"/api/projects/{rid}/import/predictions", json=missing[start : start + BATCH]
         )
     for m in missing:
-        expected.setdefault(m["task"], set()).add(m["model_version"])
+        expected.add(m["task"], (versions.index(m["model_version"]),))
     return len(missing)
 
 
-def _check_predictions(conn: Any, rid: int, expected: Mapping[int, set[str]]) -> None:
-    """Label Studio may skip predictions under load: check what it stored (paged).
-    Raises StudioError naming how many are missing and what to run."""
-    if not expected:
+def _check_predictions(conn: Any, rid: int, expected: _Expected, versions: _Versions) -> None:
+    """Label Studio may skip predictions under load: check what it stored (paged, each
+    page against the sorted expected pairs). Raises StudioError naming how many are
+    missing and what to run."""
+    if not len(expected):
         return
-    stored = {t.id: t.model_versions for t in _review_tasks(conn, rid).values()}
-    lost = [
-        (task, version)
-        for task, versions in expected.items()
-        for version in versions
-        if version not in stored.get(task, ())
-    ]
-    if lost:
+    tasks, vers = expected.arrays()
+    seen = np.zeros(len(tasks), dtype=bool)
+    for t in _review_pages(conn, rid):
+        lo, hi = np.searchsorted(tasks, [int(t["id"]), int(t["id"]) + 1])
+        if lo == hi:
+            continue
+        stored = {versions.index(v) for v in _task_versions(t)}
+        seen[lo:hi] |= np.fromiter((int(v) in stored for v in vers[lo:hi]), bool, hi - lo)
+    lost = np.flatnonzero(~seen)
+    if len(lost):
         raise StudioError(
             f"review project {rid}: Label Studio did not store {len(lost)} predictions "
-            f"(first on task {lost[0][0]}); run `curate adjudicate` again"
+            f"(first on task {int(tasks[lost[0]])}); run `curate adjudicate` again"
         )
 
 
