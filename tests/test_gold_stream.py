@@ -7,6 +7,11 @@ versions :func:`build` writes, made by the in-memory writer (main at 86d2681) wi
     mkdir /tmp/old && git archive 86d2681 curate | tar -x -C /tmp/old
     python tests/test_gold_stream.py --write-expected /tmp/old
 
+then remade with the streamed writer (``--write-expected`` without a folder) when the
+CHANGELOG's span line changed on purpose (it counts the changed articles, and is left
+out when none changed): only ``CHANGELOG.md``, the card that quotes it and the manifest
+that hashes them changed; every data and export file kept the in-memory writer's hash.
+
 Every file is compared, manifest.json included (its creation time is fixed here). The
 bytes depend on the libraries that write them (Parquet names its writer's version), so
 the fixture records their versions and the comparison is skipped, saying how to remake
