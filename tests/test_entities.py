@@ -246,6 +246,19 @@ def test_patterns_outside_the_fast_subset_keep_the_stock_matcher():
     assert doc[3].norm_ == "ny" and doc[6].norm_ == "ny"
 
 
+def test_fast_ruler_applies_a_negative_index_and_raises_spacys_error_outside_the_match():
+    for fast in (False, True):
+        nlp = spacy.blank("en")
+        ruler = nlp.add_pipe("attribute_ruler")
+        ruler.add([[{"LOWER": "new"}, {"LOWER": "york"}]], {"NORM": "ny"}, index=-1)
+        ruler.add([[{"LOWER": "big"}, {"LOWER": "apple"}]], {"NORM": "nyc"}, index=5)
+        if fast:
+            assert speed_up(nlp) == ["attribute_ruler"]
+        assert [t.norm_ for t in nlp("I love New York.")] == ["i", "love", "new", "ny", "."]
+        with pytest.raises(ValueError, match="E1001"):
+            nlp("the big apple")
+
+
 def test_lemmas_on_demand_are_the_lemmatizers():
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _ODD_TEXTS
     stock = spacy.load(default_model())
