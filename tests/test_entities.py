@@ -18,11 +18,13 @@ from curate.extract.nlp import (
     ModelError,
     default_model,
     defer_lemmas,
+    doc_text,
     lemma,
     load_model,
     model_version,
     numpy_products,
     pipes_to_exclude,
+    remember_text,
     speed_up,
     unneeded_pipes,
 )
@@ -281,3 +283,17 @@ def test_lemmas_stay_in_the_pipeline_when_a_later_component_may_read_them():
     doc = nlp("She says so.")
     assert [e.text for e in doc.ents if e.label_ == "X"] == ["says"]
     assert lemma(doc[1]) == doc[1].lemma_ == "say"
+
+
+def test_remembered_text_is_the_docs_and_a_wrong_one_is_not_taken():
+    nlp = spacy.blank("en")
+    text = "  “Ready,” she said.\n\nThen  left. "
+    doc = nlp(text)
+    remember_text(doc, text)
+    assert doc_text(doc) is text and doc.text == text
+    other = nlp(text)
+    remember_text(other, text + "x")  # not what the doc was made from: joined as before
+    assert doc_text(other) == text
+    empty = nlp("")
+    remember_text(empty, "")
+    assert doc_text(empty) == ""

@@ -243,6 +243,17 @@ def doc_text(doc: Doc) -> str:
     return text
 
 
+def remember_text(doc: Doc, text: str) -> None:
+    """Tell :func:`doc_text` that ``doc`` was made from ``text``, so it need not join it.
+
+    spaCy's tokenizer never changes the text (``doc.text`` is its input), nor does
+    anything that retokenizes; as a check, the last token must end where ``text`` does.
+    """
+    end = doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
+    if end == len(text):
+        doc.user_data[_TEXT_KEY] = text
+
+
 # --- Lemmas on demand --------------------------------------------------------------------
 #
 # en_core_web_sm's rule lemmatizer is pure Python per token and costs about as much as the
