@@ -4,8 +4,10 @@ Usage: python benchmarks/predict_identity.py [POLNEAR_DEV]
 
 ``curate serve`` and ``curate preannotate`` take shortcuts that must not change a single
 prediction: the attribute ruler's indexed matcher (``curate.extract.nlp.speed_up``),
-lemmas made only where curate reads them (``curate.extract.nlp.defer_lemmas``) and the
-entity recognizer in a worker process (``curate.extract.ner_process``). This runs the
+lemmas made only where curate reads them (``curate.extract.nlp.defer_lemmas``), matrix
+products by numpy's BLAS rather than thinc's BLIS (``curate.extract.nlp.numpy_products``:
+floats may differ in their last bits, so this is where a changed prediction would show)
+and the entity recognizer in a worker process (``curate.extract.ner_process``). This runs the
 articles through :func:`curate.extract.preannotate.preannotate` three ways: over the
 stock pipeline (``spacy.load``, every component run over every token), as
 ``curate preannotate`` does, and as ``curate serve`` does (one article a request), and

@@ -17,9 +17,12 @@ process CPU) and what follows the join, and models the latency on two idle cores
   ``ner_process`` (what ``curate serve`` runs; ``curate preannotate`` runs the same
   components in one process).
 
-Both use the same kind of worker. Target: the modelled p95 of ``curate`` <= 300 ms (the
-``/predict`` target of ``benchmarks/serve_latency.py``, which adds HTTP, JSON parsing
-and scheduling). Under load CPU times grow too: compare ``curate / stock``.
+Both use the same kind of worker (curate's: its recognizer multiplies matrices with
+numpy's BLAS, ``curate.extract.nlp.numpy_products``), so the ratio measures the main
+process's part; compare another checkout's run for the worker's. Target: the modelled
+p95 of ``curate`` <= 300 ms (the ``/predict`` target of ``benchmarks/serve_latency.py``,
+which adds HTTP, JSON parsing and scheduling). Under load CPU times grow too: compare
+``curate / stock``.
 """
 
 from __future__ import annotations

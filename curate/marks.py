@@ -126,6 +126,11 @@ def _recover_end(text: str, start: int, limit: int) -> int:
     return end
 
 
+_DOUBLE_MARK = re.compile(f"[{re.escape(DOUBLE_OPEN + DOUBLE_CLOSE + STRAIGHT_DOUBLE)}]")
+_SINGLE_MARK = re.compile(f"[{re.escape(SINGLE_OPEN + STRAIGHT_SINGLE)}]")
+_SINGLE_CLOSER = re.compile(f"[{re.escape(SINGLE_CLOSE + STRAIGHT_SINGLE)}]")
+
+
 def find_double(text: str) -> list[Quoted]:
     """Double-quoted stretches (curly, straight, guillemets), recovering unbalanced marks."""
     text = _normalise(text)
@@ -136,13 +141,11 @@ def find_double(text: str) -> list[Quoted]:
     reopen = -1  # the mark re-opening a quote that runs on from the previous paragraph
     stray = _block_markers(text, paras)
     for p_i, (p_start, p_end) in enumerate(paras):
-        for i in range(p_start, p_end):
+        # Only the marks matter: jump from one to the next rather than test every character.
+        for m in _DOUBLE_MARK.finditer(text, p_start, p_end):
+            i = m.start()
             ch = text[i]
-            if (
-                i == reopen
-                or i in stray
-                or (ch not in DOUBLE_OPEN and ch not in DOUBLE_CLOSE and ch != STRAIGHT_DOUBLE)
-            ):
+            if i == reopen or i in stray:
                 continue
             role = _double_role(text, i)
             if open_at is not None and text[open_at] == "„" and ch == "“":
@@ -218,6 +221,11 @@ def find_single(text: str, taken: list[Quoted]) -> list[Quoted]:
     for p_start, p_end in paragraphs(text):
         i = p_start
         while i < p_end:
+            # Only the marks matter: jump to the next one rather than test every character.
+            m = _SINGLE_MARK.search(text, i, p_end)
+            if m is None:
+                break
+            i = m.start()
             ch = text[i]
             if ch in SINGLE_OPEN or (ch == STRAIGHT_SINGLE and text[i + 1 : i + 2] != "'"):
                 before = text[i - 1] if i > 0 else "\n"
@@ -234,12 +242,10 @@ def find_single(text: str, taken: list[Quoted]) -> list[Quoted]:
 
 
 def _single_close(text: str, start: int, limit: int, blocked: list[tuple[int, int]]) -> int | None:
-    for j in range(start, limit):
-        if _inside(j, blocked):
-            return None
-        ch = text[j]
-        if ch not in SINGLE_CLOSE and ch != STRAIGHT_SINGLE:
-            continue
+    # A quote never runs into a double quote: stop at the first blocked character.
+    limit = min([limit, *(max(s, start) for s, e in blocked if e > start)])
+    for m in _SINGLE_CLOSER.finditer(text, start, limit):
+        j = m.start()
         before = text[j - 1]
         after = text[j + 1] if j + 1 < len(text) else "\n"
         if before.isspace() or not (after.isspace() or after in _CLOSE_AFTER):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import spacy
 from spacy.tokens import Doc, Span
@@ -17,10 +18,13 @@ from curate.extract.nlp import (
     ModelError,
     default_model,
     defer_lemmas,
+    doc_text,
     lemma,
     load_model,
     model_version,
+    numpy_products,
     pipes_to_exclude,
+    remember_text,
     speed_up,
     unneeded_pipes,
 )
@@ -163,6 +167,73 @@ def test_fast_attribute_ruler_matcher_changes_nothing():
     assert _annotations(fast, texts) == _annotations(stock, texts)
 
 
+def test_products_on_numpy_blas_change_no_annotation():
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _ODD_TEXTS
+    stock = spacy.load(default_model())
+    fast = spacy.load(default_model())
+    assert numpy_products(fast) == ["tok2vec", "tagger", "parser", "senter", "ner"]
+    assert numpy_products(fast) == []  # already done
+    assert type(stock.get_pipe("ner").model.ops).__name__ == "NumpyOps"
+    assert _annotations(fast, texts) == _annotations(stock, texts)
+    # load_model gives every curate pipeline the same products.
+    assert (
+        load_model(None, ["lemmatizer"])[0].get_pipe("ner").model.ops
+        is fast.get_pipe("ner").model.ops
+    )
+
+
+@pytest.mark.parametrize("trans1", [False, True])
+@pytest.mark.parametrize("trans2", [False, True])
+def test_numpy_gemm_is_thincs_product(trans1, trans2):
+    from thinc.api import NumpyOps
+
+    ops = load_model(None, ["lemmatizer"])[0].get_pipe("tok2vec").model.ops
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 7) if trans1 else (7, 5), dtype=np.float32)
+    y = rng.standard_normal((3, 5) if trans2 else (5, 3), dtype=np.float32)
+    want = NumpyOps().gemm(x, y, trans1=trans1, trans2=trans2)
+    got = ops.gemm(x, y, trans1=trans1, trans2=trans2)
+    assert got.shape == want.shape == (7, 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    out = np.full((7, 3), 99.0, dtype=np.float32)  # written over, not added to
+    assert ops.gemm(x, y, out=out, trans1=trans1, trans2=trans2) is out
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
+    # Other dtypes keep thinc's own path (it raises on them too, as before).
+    with pytest.raises(ValueError):
+        ops.gemm(x.astype(np.float64), y.astype(np.float64), trans1=trans1, trans2=trans2)
+
+
+def test_numpy_blas_runs_on_one_thread_inside_and_is_restored_after():
+    import threading
+
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from curate.extract.nlp import ONE_BLAS_THREAD
+
+    def threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    if not threads():
+        pytest.skip("numpy has no BLAS threadpoolctl can control")
+    with threadpool_limits(2, user_api="blas"):
+        seen = []
+
+        def other() -> None:
+            with ONE_BLAS_THREAD:
+                seen.append(threads())
+
+        with ONE_BLAS_THREAD:
+            assert threads() == {1}
+            with ONE_BLAS_THREAD:  # re-entrant
+                assert threads() == {1}
+            t = threading.Thread(target=other)
+            t.start()
+            t.join()
+            assert threads() == {1}  # the other thread left; this one is still inside
+        assert seen == [{1}]
+        assert threads() == {2}
+
+
 def test_patterns_outside_the_fast_subset_keep_the_stock_matcher():
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("attribute_ruler")
@@ -175,6 +246,19 @@ def test_patterns_outside_the_fast_subset_keep_the_stock_matcher():
     doc = nlp("I love New York and new yorks.")
     assert [t.norm_ for t in doc if t.norm_ == "ny"] == ["ny", "ny"]
     assert doc[3].norm_ == "ny" and doc[6].norm_ == "ny"
+
+
+def test_fast_ruler_applies_a_negative_index_and_raises_spacys_error_outside_the_match():
+    for fast in (False, True):
+        nlp = spacy.blank("en")
+        ruler = nlp.add_pipe("attribute_ruler")
+        ruler.add([[{"LOWER": "new"}, {"LOWER": "york"}]], {"NORM": "ny"}, index=-1)
+        ruler.add([[{"LOWER": "big"}, {"LOWER": "apple"}]], {"NORM": "nyc"}, index=5)
+        if fast:
+            assert speed_up(nlp) == ["attribute_ruler"]
+        assert [t.norm_ for t in nlp("I love New York.")] == ["i", "love", "new", "ny", "."]
+        with pytest.raises(ValueError, match="E1001"):
+            nlp("the big apple")
 
 
 def test_lemmas_on_demand_are_the_lemmatizers():
@@ -199,3 +283,17 @@ def test_lemmas_stay_in_the_pipeline_when_a_later_component_may_read_them():
     doc = nlp("She says so.")
     assert [e.text for e in doc.ents if e.label_ == "X"] == ["says"]
     assert lemma(doc[1]) == doc[1].lemma_ == "say"
+
+
+def test_remembered_text_is_the_docs_and_a_wrong_one_is_not_taken():
+    nlp = spacy.blank("en")
+    text = "  “Ready,” she said.\n\nThen  left. "
+    doc = nlp(text)
+    remember_text(doc, text)
+    assert doc_text(doc) is text and doc.text == text
+    other = nlp(text)
+    remember_text(other, text + "x")  # not what the doc was made from: joined as before
+    assert doc_text(other) == text
+    empty = nlp("")
+    remember_text(empty, "")
+    assert doc_text(empty) == ""

@@ -752,3 +752,28 @@ def test_a_speaker_span_never_runs_back_into_the_quote(nlp):
         "being,” screenwriter Cole Haddon wrote on Twitter."
     )
     assert text_of(one(quotes(nlp, text), "impressed").speaker) == "screenwriter Cole Haddon"
+
+
+# Answers of the character-by-character scanner the mark jumps replaced (kept as they
+# were, odd ones included: a single quote stops at a double one, paragraph re-opening,
+# excerpt markers, '' for a double mark, apostrophes).
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("He said ‘no “way” out’ then left.", [(12, 17, True)]),
+        ("She called it ‘a “plan” and left’ there.", [(17, 23, True)]),
+        ("“First part,\n\n“second part,” he said.", [(0, 28, True)]),
+        (
+            '"Excerpt line one.\n\nTheir “own” quote here.\n\n"Another excerpt.\n\n'
+            "And “more” words.\n\n“Fine,” she said.",
+            [(0, 18, False), (26, 31, True), (45, 62, False), (68, 74, True), (83, 90, True)],
+        ),
+        (
+            "''Like this,'' he said, ‘and this’ and the players' union's 'views'.",
+            [(0, 14, True), (24, 67, True)],
+        ),
+        ("It’s ‘90s music, 'he said' and ‘open", [(5, 26, True)]),
+    ],
+)
+def test_quote_mark_scanner_answers(text, want):
+    assert [(q.start, q.end, q.closed) for q in find_quoted(text)] == want

@@ -88,7 +88,8 @@ def load_model(
     ``name`` is an installed package name or a model folder; None picks
     :func:`default_model`. Left-out components are excluded, not just disabled, so they
     cost neither load time nor memory. ``fast`` gives attribute rulers an indexed matcher
-    with the same output (see :func:`speed_up`). ``lazy_lemmas`` leaves the rule
+    with the same output (see :func:`speed_up`) and multiplies the models' matrices with
+    numpy's BLAS (see :func:`numpy_products`). ``lazy_lemmas`` leaves the rule
     lemmatizer's work to :func:`lemma` (see :func:`defer_lemmas`): only for docs that are
     read through curate's extractors.
     """
@@ -104,6 +105,7 @@ def load_model(
         raise ModelError(f"spaCy model {name!r} cannot be loaded: {_first_line(e)}") from e
     if fast:
         speed_up(nlp)
+        numpy_products(nlp)
     if lazy_lemmas:
         defer_lemmas(nlp)
     return nlp, model_version(nlp)
@@ -239,6 +241,17 @@ def doc_text(doc: Doc) -> str:
     if not isinstance(text, str):
         text = doc.user_data[_TEXT_KEY] = doc.text
     return text
+
+
+def remember_text(doc: Doc, text: str) -> None:
+    """Tell :func:`doc_text` that ``doc`` was made from ``text``, so it need not join it.
+
+    spaCy's tokenizer never changes the text (``doc.text`` is its input), nor does
+    anything that retokenizes; as a check, the last token must end where ``text`` does.
+    """
+    end = doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
+    if end == len(text):
+        doc.user_data[_TEXT_KEY] = text
 
 
 # --- Lemmas on demand --------------------------------------------------------------------
@@ -534,7 +547,8 @@ class FastRuleMatcher:
 
 
 def speed_up(nlp: Language) -> list[str]:
-    """Give each attribute ruler of ``nlp`` the fast matcher where its patterns allow.
+    """Give each attribute ruler of ``nlp`` the fast matcher where its patterns allow,
+    and a direct way of applying its matches (:func:`_apply_directly`).
 
     Returns the names of the components changed. Their output is unchanged.
     """
@@ -550,5 +564,150 @@ def speed_up(nlp: Language) -> list[str]:
             pipe.matcher = FastRuleMatcher(pipe.matcher, keys, nlp.vocab)  # type: ignore[assignment]
         except (_Unsupported, KeyError, ValueError):
             continue
+        _apply_directly(pipe, keys)
         changed.append(name)
     return changed
+
+
+def _apply_directly(ruler: Any, keys: list[str]) -> None:
+    """The attribute ruler's ``match`` and ``set_annotations`` without a string look-up
+    and a ``Span`` per match (every token of an article matches a tag-map rule: ~3,000
+    matches on a long one, about half of the ruler's time).
+
+    Same matches in the same order, the same attributes set on the same tokens in that
+    order as spaCy's methods (``AttributeRuler.match`` sorts by the rule's position, the
+    int its match id names; ``span[index]`` counts a negative index from the span's end);
+    a match whose index falls outside it is left to spaCy's ``set_annotations``, which
+    raises its own error.
+    """
+    from spacy.pipeline import AttributeRuler
+    from spacy.tokens._retokenize import set_token_attrs
+
+    position = {ruler.vocab.strings.add(key): int(key) for key in keys}
+    strings = ruler.vocab.strings
+    stock_set = AttributeRuler.set_annotations.__get__(ruler)
+
+    def match(doc: Doc) -> list[tuple[int, int, int, int]]:
+        found = ruler.matcher(doc, allow_missing=True, as_spans=False)
+        matches = [
+            (position[m] if m in position else int(strings[m]), m, s, e) for m, s, e in found
+        ]
+        matches.sort()
+        return matches
+
+    def set_annotations(doc: Doc, matches: list[tuple[int, int, int, int]]) -> None:
+        attrs, indices = ruler.attrs, ruler.indices
+        at = []
+        for attr_id, _, start, end in matches:
+            index = indices[attr_id]
+            i = end + index if index < 0 else start + index
+            if not start <= i < end:
+                stock_set(doc, matches)  # raises spaCy's error, as it would have
+                return
+            at.append(i)
+        for (attr_id, _, _, _), i in zip(matches, at, strict=True):
+            set_token_attrs(doc[i], attrs[attr_id])
+
+    ruler.match = match
+    ruler.set_annotations = set_annotations
+
+
+# --- Matrix products on numpy's BLAS -----------------------------------------------------
+#
+# thinc multiplies matrices with the BLIS library it bundles (the ``blis`` package), which
+# picks its kernels by CPU model. On a CPU model it does not know it falls back to its
+# generic C kernel: on the 2-core AMD EPYC (CPU family 0x19) curate is benchmarked on,
+# ``BLIS_ARCH_DEBUG=1`` says ``selecting sub-configuration 'generic'``, and a product of
+# tok2vec's size (2500 x 288 by 288 x 288) takes 14.9 ms of CPU there against 4.8 ms
+# with numpy's OpenBLAS on one thread. Those products are most of tok2vec's time and of
+# the entity recognizer's own embedding. The transition loops of the parser and the
+# recognizer call BLIS from C and keep it.
+
+
+@functools.cache
+def _numpy_ops() -> Any:
+    """One instance of thinc's ``NumpyOps`` whose ``gemm`` is ``numpy.matmul``."""
+    import numpy
+    from thinc.api import NumpyOps
+
+    class NumpyBlasOps(NumpyOps):
+        """thinc's ``NumpyOps`` with matrix products by numpy's BLAS on one thread."""
+
+        def gemm(self, x, y, out=None, trans1=False, trans2=False):  # type: ignore[no-untyped-def]
+            # float32 matrices only, as thinc's own BLIS path; anything else keeps it.
+            if not (
+                x.dtype == y.dtype == numpy.float32
+                and x.ndim == y.ndim == 2
+                and (out is None or (out.dtype == numpy.float32 and out.flags.c_contiguous))
+            ):
+                return super().gemm(x, y, out=out, trans1=trans1, trans2=trans2)
+            with ONE_BLAS_THREAD:
+                return numpy.matmul(x.T if trans1 else x, y.T if trans2 else y, out=out)
+
+    return NumpyBlasOps()
+
+
+def numpy_products(nlp: Language) -> list[str]:
+    """Let the thinc models of ``nlp``'s components multiply matrices with numpy's BLAS.
+
+    Returns the names of the components changed (those whose models run on thinc's
+    ``NumpyOps``; a GPU pipeline is left as it is). The weights are untouched; numpy's
+    BLAS adds the products' terms in another order than BLIS, so the floats may differ in
+    their last bits and a score on the edge of a tie could in principle go the other way:
+    ``benchmarks/predict_identity.py`` compares the predictions with spaCy's stock
+    pipeline article by article (none differ on PolNeAR dev and train).
+    """
+    from thinc.api import NumpyOps
+
+    ops = _numpy_ops()
+    changed = []
+    for name, pipe in nlp.components:
+        model = getattr(pipe, "model", None)
+        if model is None or not hasattr(model, "walk"):
+            continue
+        nodes = [n for n in model.walk() if type(n.ops) is NumpyOps]
+        for node in nodes:
+            node.ops = ops
+        if nodes:
+            changed.append(name)
+    return changed
+
+
+class _OneBlasThread:
+    """A context in which numpy's BLAS runs on one thread (threadpoolctl), re-entrant and
+    shared by threads: the first to enter sets the limit, the last to leave restores it.
+
+    BLIS runs thinc's products on one thread; curate's parallelism is processes (the
+    entity recognizer's worker, ``--n-process``, Dask workers of one thread), so a product
+    spread over several threads would take cores they use (measured: a 2-thread OpenBLAS
+    product costs 1.7x the CPU of a 1-thread one on 2 busy cores). While the limit holds,
+    other threads of the process also get one BLAS thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._limiter: Any = None
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._inside == 0:
+                self._limiter = _blas_controller().limit(limits=1)
+            self._inside += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._inside -= 1
+            if self._inside == 0:
+                self._limiter.restore_original_limits()
+                self._limiter = None
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController().select(user_api="blas")
+
+
+ONE_BLAS_THREAD = _OneBlasThread()

@@ -280,6 +280,9 @@ def _document(
     report: PreannotateReport,
 ) -> tuple[Document, Mapping[str, int]] | None:
     """The article's predicted Document and the entity labels dropped from it, counted."""
+    from curate.extract.nlp import remember_text
+
+    remember_text(doc, article.text)
     try:
         found = [ex([doc], schema)[0] for ex in extractors]
         dropped: Counter[str] = Counter()

@@ -126,7 +126,7 @@ class Backend:
             else:
                 docs = list(quotes.predict(articles))
             version = str(quotes.version)
-        return [d.with_(provenance=_made_by(d, model_version=version)) for d in docs]
+        return [_labelled(d, version) for d in docs]
 
     def predict(self, tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Label Studio predictions (``{"result", "score", "model_version"}``), one per task.
@@ -272,6 +272,15 @@ def _rename(results: list[dict[str, Any]], old: str, new: str) -> None:
         for key in ("from_id", "to_id"):
             if r.get(key) == old:
                 r[key] = new
+
+
+def _labelled(doc: Document, version: str) -> Document:
+    """``doc`` with its Prediction naming ``version`` (as it is when it already does: a
+    new Document sorts and checks every span again, milliseconds on a long article)."""
+    made_by = doc.provenance
+    if isinstance(made_by, Prediction) and made_by.model_version == version:
+        return doc
+    return doc.with_(provenance=_made_by(doc, model_version=version))
 
 
 def _made_by(doc: Document, **changes: Any) -> Prediction:
