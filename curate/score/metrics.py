@@ -12,11 +12,11 @@ turns summed columns (one row, or one row per bootstrap resample) into named met
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import IO
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class Spilled:
         self.typecode = typecode
         self.dtype = np.dtype(typecode)
         self._buf = array(typecode)
-        self._file: IO[bytes] | None = None
+        self._file: io.BufferedRandom | None = None
         self._on_disk = 0
         for v in items:
             self.append(v)
@@ -54,7 +54,7 @@ class Spilled:
             return
         if self._file is None:
             # lives as long as the array; closed (and gone) when the array is collected
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115  (w+b: a BufferedRandom)
         self._file.seek(0, os.SEEK_END)
         self._file.write(self._buf.tobytes())
         self._on_disk += len(self._buf)
@@ -72,7 +72,7 @@ class Spilled:
         disk_stop = min(stop, self._on_disk)
         if disk_stop > start and self._file is not None:
             self._file.seek(start * self.dtype.itemsize)
-            self._file.readinto(out[: disk_stop - start].view(np.uint8))
+            self._file.readinto(out[: disk_stop - start].view(np.uint8).data)
         mem_start = max(start, self._on_disk)
         if stop > mem_start:
             buf = np.frombuffer(self._buf, self.dtype)
