@@ -119,6 +119,12 @@ def test_import_writes_a_loadable_all_test_version(tmp_path: Path) -> None:
     art1 = next(d for d in docs if d.id == "art1")
     assert [q.text for q in art1.quotes] == ['the plan "will fail."', "that it would pass"]
     assert result.annotations_path.is_file()
+    # Every annotator's version under their real name: private, never world-readable.
+    assert result.annotations_path.stat().st_mode & 0o777 == 0o400
+    # The file name kept in `source` does not carry the annotator's name (art1_ann1.ann):
+    # the release pseudonymizes `annotators`, and the name is a placeholder there.
+    released = (result.path / "exports" / "jsonl" / "test.jsonl").read_text(encoding="utf-8")
+    assert "ann1" not in released and '"brat":"art1_{annotator}.ann"' in released
 
 
 def test_cli_import_then_agreement(tmp_path: Path) -> None:

@@ -102,8 +102,10 @@ def import_brat(
     )
     out = Path(rel.path)
     annotations_path = out.parent / f"{out.name}.annotations.jsonl"
-    write_jsonl(annotations_path, iter_annotations(corpus))
-    annotations_path.chmod(0o444)  # part of the release: read-only like the version's files
+    write_jsonl(annotations_path, iter_annotations(corpus), private=True)
+    # Every annotator's own version under their real name (agreement needs them apart):
+    # personal data, so private like a pull's annotations (0600), and never changed.
+    annotations_path.chmod(0o400)
     multi = sum(1 for n in Counter(d.id for d in corpus.annotations).values() if n > 1)
     return ImportResult(
         path=out,

@@ -389,7 +389,12 @@ def _read_one(
         else:
             entities.append(e if label == e.label else Entity(e.start, e.end, label, e.text))
     prov = doc.provenance if isinstance(doc.provenance, Annotation) else Annotation()
-    prov = replace(prov, annotators=(who,), origin="brat")
+    extra = dict(prov.extra)
+    if who != DEFAULT_ANNOTATOR and who in str(extra.get("brat", "")):
+        # The file is named after its annotator (art1_jsmith.ann): the name goes where
+        # the release pseudonymizes it (``annotators``), not into the file name kept.
+        extra["brat"] = str(extra["brat"]).replace(who, "{annotator}")
+    prov = replace(prov, annotators=(who,), origin="brat", extra=extra)
     return doc.with_(entities=tuple(entities), provenance=prov)
 
 

@@ -176,10 +176,11 @@ def open_private(path: str | Path, mode: str = "w") -> IO[Any]:
     return os.fdopen(fd, mode, encoding="utf-8", newline="\n")
 
 
-def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> int:
-    """Write rows atomically; return how many were written."""
+def write_jsonl(path: str | Path, rows: Iterable[dict[str, Any]], *, private: bool = False) -> int:
+    """Write rows atomically; return how many were written. ``private``: mode 0600 from
+    the start (personal data, see :func:`atomic_path`)."""
     n = 0
-    with atomic_writer(path) as fh:
+    with atomic_writer(path, private=private) as fh:
         for row in rows:
             fh.write(dumps(row) + "\n")
             n += 1
