@@ -341,6 +341,9 @@ def test_a_task_the_gold_lacks_is_not_scored_and_a_gold_of_nothing_is_one_line(t
     assert r.exit_code == 0, r.output
     assert "the gold set has no quotes; quotes not scored" in r.output
     assert "Entities: micro and macro" in r.output and "Quotes" not in r.output
+    only = run(str(tmp_path / "pred.jsonl"), "-g", str(tmp_path / "gold.jsonl"), "--only", "quotes")
+    assert only.exit_code == 1
+    assert "has no quotes: nothing to score for --only quotes; score entities" in only.output
     empty = [d.with_(quotes=(), entities=()) for d in gold]
     write_jsonl(tmp_path / "gold.jsonl", (d.to_dict() for d in empty))
     r = run(str(tmp_path / "pred.jsonl"), "-g", str(tmp_path / "gold.jsonl"))
@@ -364,3 +367,18 @@ def test_evaluate_reports_progress_per_extractor(files):
     names = [name for name, _, _ in seen]
     assert names == sorted(names, key=lambda n: "bad" in n) and len(seen) == 2 * len(gold)
     assert seen[-1][1:] == (len(gold), len(gold))
+
+
+def test_the_pipeline_extractor_reports_each_article_as_it_is_done(tmp_path):
+    """`curate` (the pre-annotation pipeline) passes each document on as it is made, so
+    evaluate's bar moves (it once gathered them all, then jumped from 0 to n)."""
+    from curate.extract.resolve import resolve
+    from curate.score.evaluate import evaluate
+
+    gold = make_gold(3)
+    seen: list[int] = []
+    evaluate(gold, [resolve("curate")], draws=0, on_article=lambda n, done, t: seen.append(done))
+    assert seen == [1, 2, 3]
+    ex = resolve("curate")
+    first = next(iter(ex.run([d.article for d in gold])))
+    assert first.id == gold[0].id and ex.version  # the version is known with the first

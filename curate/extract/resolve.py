@@ -182,28 +182,39 @@ def _pipeline(
         from curate.extract.preannotate import PreannotateReport
 
         report = PreannotateReport()
-        done = {
-            d.id: d
-            for d in preannotate(
-                articles,
-                model=model,
-                schema=schema,
-                report=report,
-                quote_model=quote_model,
-                ner_process=ner_process,
-            )
-        }
+        made = preannotate(
+            articles,
+            model=model,
+            schema=schema,
+            report=report,
+            quote_model=quote_model,
+            ner_process=ner_process,
+        )
+        # preannotate yields in the articles' order, leaving out those it could not do:
+        # each document is passed on as it comes (a caller can show progress).
+        pending = iter(articles)
+        for doc in made:
+            ex.version = report.model_version or None
+            for a in pending:
+                if a.id == doc.id:
+                    yield doc
+                    break
+                yield _missed(ex, name, a)
         ex.version = report.model_version or None
         for problem in report.problems:
             ex.notes.append(f"{name}: {problem}")
-        for a in articles:
-            if a.id not in done:
-                # Scored as predicting nothing, so recall shows the loss; named above.
-                ex.notes.append(f"{name}: no prediction for {a.id!r}; scored as empty")
-            yield done.get(a.id) or Document.from_article(a, provenance=Prediction(name))
+        for a in pending:
+            yield _missed(ex, name, a)
 
     ex.run = run
     return ex
+
+
+def _missed(ex: Resolved, name: str, article: Article) -> Document:
+    """An article the pipeline gave no prediction for: scored as predicting nothing, so
+    recall shows the loss; named in the notes."""
+    ex.notes.append(f"{name}: no prediction for {article.id!r}; scored as empty")
+    return Document.from_article(article, provenance=Prediction(name))
 
 
 def _registered(name: str, base: str, model: str | None, schema: LabelSchema | None) -> Resolved:

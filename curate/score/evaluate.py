@@ -355,9 +355,14 @@ def evaluate(
     wanted -= set(lacking)
     if not wanted:
         where = (gold_info or {}).get("name") or "the gold"
+        if not any(has.values()):
+            raise InputError(
+                f"{where}: none of its {len(gold)} article(s) has an entity or a quote: "
+                "nothing to score; pull or import annotated articles"
+            )
         raise InputError(
-            f"{where}: none of its {len(gold)} article(s) has an entity or a quote: nothing "
-            "to score; pull or import annotated articles"
+            f"{where} has no {' or '.join(lacking)}: nothing to score for --only "
+            f"{' '.join(lacking)}; score {', '.join(sorted(has_any(has)))} instead"
         )
     articles = [d.article for d in gold]
     results = []
@@ -388,7 +393,8 @@ def evaluate(
             )
         )
     if not results:
-        raise InputError("no extractor predicts what --only asks for; nothing was scored")
+        why = "what --only asks for" if only else f"the gold's {' or '.join(sorted(wanted))}"
+        raise InputError(f"no extractor predicts {why}; nothing was scored")
     return Evaluation(
         gold=gold_info or {"name": None, "articles": len(gold)},
         gold_docs=list(gold),
@@ -403,6 +409,11 @@ def evaluate(
         warnings=notes,
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )
+
+
+def has_any(has: dict[str, bool]) -> list[str]:
+    """The tasks the gold has spans of."""
+    return [task for task, present in has.items() if present]
 
 
 def _version_of(preds: Sequence[Document]) -> str | None:
