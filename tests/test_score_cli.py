@@ -369,16 +369,29 @@ def test_evaluate_reports_progress_per_extractor(files):
     assert seen[-1][1:] == (len(gold), len(gold))
 
 
-def test_the_pipeline_extractor_reports_each_article_as_it_is_done(tmp_path):
+def test_the_pipeline_extractor_passes_each_document_on_as_it_is_made(monkeypatch):
     """`curate` (the pre-annotation pipeline) passes each document on as it is made, so
-    evaluate's bar moves (it once gathered them all, then jumped from 0 to n)."""
+    evaluate's bar moves (it once gathered them all, then jumped from 0 to n); an article
+    the pipeline skipped is scored as empty and named."""
     from curate.extract.resolve import resolve
-    from curate.score.evaluate import evaluate
 
-    gold = make_gold(3)
-    seen: list[int] = []
-    evaluate(gold, [resolve("curate")], draws=0, on_article=lambda n, done, t: seen.append(done))
-    assert seen == [1, 2, 3]
+    gold = make_gold(4)
+    made: list[str] = []
+
+    def preannotate(articles, report, **kwargs):
+        report.model_version = "fake-1"
+        for a in articles:
+            if a.id == "a01":
+                report.problems.append(f"{a.id}: too long; skipped")
+                continue
+            made.append(a.id)
+            yield Document.from_article(a, provenance=Prediction("fake-1"))
+
+    monkeypatch.setattr("curate.extract.preannotate.preannotate", preannotate)
     ex = resolve("curate")
-    first = next(iter(ex.run([d.article for d in gold])))
-    assert first.id == gold[0].id and ex.version  # the version is known with the first
+    docs = ex.run([d.article for d in gold])
+    first = next(docs)
+    assert first.id == "a00" and made == ["a00"] and ex.version == "fake-1"
+    rest = list(docs)
+    assert [d.id for d in rest] == ["a01", "a02", "a03"] and made == ["a00", "a02", "a03"]
+    assert any("no prediction for 'a01'" in n for n in ex.notes)
