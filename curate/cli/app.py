@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress
 from typer.core import TyperCommand, TyperGroup
 
 from curate.errors import CurateError, NothingChanged
@@ -222,3 +223,15 @@ def _root(
     ),
 ) -> None:
     """Turn news articles into a versioned gold dataset of entities and quotes."""
+
+
+@contextmanager
+def shown(progress: Progress) -> Iterator[Progress]:
+    """Show ``progress`` for the block; it stays after a finished run and is cleared when
+    the block fails, so an error's line is not preceded by a stale bar."""
+    with progress:
+        try:
+            yield progress
+        except BaseException:
+            progress.live.transient = True
+            raise

@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from curate import settings
-from curate.cli.app import app, console, err_console, handle_errors, print_skipped, skipped
+from curate.cli.app import (
+    app,
+    console,
+    err_console,
+    handle_errors,
+    plural,
+    print_skipped,
+    skipped,
+)
 from curate.gold.brat_import import import_brat
 from curate.schema import load_schema
 
@@ -64,8 +72,9 @@ def brat_cli(
         dropped = ", ".join(f"{k} ({v})" for k, v in sorted(result.dropped_labels.items()))
         console.print(f"labels not in the config, not imported: {dropped}", highlight=False)
     console.print(
-        f"imported {result.documents} articles ({result.annotations} annotations by "
-        f"{len(result.annotators)} annotators, {result.multi_annotated} articles with "
+        f"imported {plural(result.documents, 'article')} "
+        f"({plural(result.annotations, 'annotation')} by "
+        f"{plural(len(result.annotators), 'annotator')}, {result.multi_annotated} with "
         f"several) into {result.path}",
         highlight=False,
     )

@@ -29,6 +29,7 @@ from curate.cli.app import (
     on_interrupt,
     plural,
     print_skipped,
+    shown,
     skipped,
 )
 from curate.extract.preannotate import DEFAULT_BATCH_SIZE, PreannotateReport
@@ -181,7 +182,11 @@ def _distributed(
     from curate.extract.preannotate import count_articles
 
     total = count_articles(source)
-    with _progress() as progress:
+    kept = (
+        f"interrupted: the finished shards are kept in {shard_dir(output)}; run the same "
+        "command again to do the rest (finished shards are skipped)"
+    )
+    with _progress() as progress, on_interrupt(kept):
         task = progress.add_task("pre-annotating on Dask", total=total)
         result = preannotate_distributed(
             source,
@@ -226,12 +231,8 @@ def _progress() -> Iterator[Progress]:
         TimeElapsedColumn(),
         console=err_console,
     )
-    with progress:
-        try:
-            yield progress
-        except BaseException:
-            progress.live.transient = True
-            raise
+    with shown(progress):
+        yield progress
 
 
 def render_summary(report: PreannotateReport) -> None:

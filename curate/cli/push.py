@@ -8,7 +8,15 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from curate.cli.app import command, console, err_console, fail, plural, print_skipped
+from curate.cli.app import (
+    command,
+    console,
+    err_console,
+    fail,
+    on_interrupt,
+    plural,
+    print_skipped,
+)
 from curate.studio.client import connect
 from curate.studio.documents import UNKNOWN_MODEL
 from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, check_source, push_file
@@ -101,13 +109,19 @@ def push_cli(
     elif order_model is not None:
         raise fail("--order-model needs --order uncertainty or --order disagreement")
     conn = connect()
-    with Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
+    with (
+        on_interrupt(
+            "interrupted: the tasks imported so far are in Label Studio; run the same push "
+            "again to import the rest (tasks already there are not imported twice)"
+        ),
+        Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar,
+    ):
         job = bar.add_task("push", total=None)
         result = send(
             conn,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from curate.cli.app import command, console, on_interrupt
+from curate.cli.app import command, console, fail, on_interrupt
 from curate.serve.run import DEFAULT_PORT, DEFAULT_STATE_DIR
 
 
@@ -48,6 +48,8 @@ def serve_cli(
     """
     from curate.serve import run
 
+    if as_json and not status:
+        raise fail("--json goes with --status (it prints the versions as JSON)", code=2)
     if status:
         found = run.read_status(state_dir)
         if as_json:

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from curate.cli.app import command, console, err_console
+from curate.cli.app import command, console, err_console, plural, shown
 from curate.settings import GOLD_ROOT, MODELS_DIR
 
 
@@ -78,16 +78,18 @@ def train_cli(
         entities=entities,
     )
     started = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[score]}"),
-        TimeElapsedColumn(),
-        console=err_console,
+    with shown(
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[score]}"),
+            TimeElapsedColumn(),
+            console=err_console,
+        )
     ) as progress:
         task = progress.add_task("training", total=None, score="")
-        shown: dict[str, str] = {}
+        current: dict[str, str] = {}
 
         def on_progress(step: int, total: int | None, info: dict[str, Any]) -> None:
             # Components train in turn, each its own --max-steps: the bar is the current
@@ -96,9 +98,9 @@ def train_cli(
             fields: dict[str, Any] = {"description": what}
             if info.get("score") is not None:
                 fields["score"] = f"dev F1 {float(info['score']):.3f}"
-            elif shown.get("what") != what:
+            elif current.get("what") != what:
                 fields["score"] = ""  # the last component's F1 is not this one's
-            shown["what"] = what
+            current["what"] = what
             progress.update(task, total=total, completed=step, **fields)
 
         result = train(
@@ -140,17 +142,27 @@ def render(meta: dict[str, Any], seconds: float, peak_mb: float) -> None:
         labels = ", ".join(f"{k} {v}" for k, v in ents["labels"].items())
         table.add_row(
             "entities",
-            f"{ents['train_entities']} in {ents['train_articles']} train articles, "
+            f"{ents['train_entities']} in {plural(ents['train_articles'], 'train article')}, "
             f"{ents['dev_entities']} in {ents['dev_articles']} dev ({labels})",
         )
-        _component_rows(table, "entity ", ents)
         base = (ents.get("base_dev_scores") or {}).get("ents_f")
         now = (ents.get("dev_scores_gold_labels") or {}).get("ents_f")
-        if base is not None and now is not None:
-            table.add_row(
-                "entity dev F1, gold labels",
-                f"{now:.3f} (the base recognizer before training: {base:.3f})",
+        if now is not None:
+            # The headline on the gold's labels, as the per-label list beside it (the
+            # base model's other labels, which pre-annotation drops, scored apart).
+            every = float((ents.get("dev_scores") or {}).get("ents_f") or 0)
+            before = (
+                f"; the base recognizer before training: {base:.3f}" if base is not None else ""
             )
+            ents = {**ents, "dev_scores": {**(ents.get("dev_scores") or {}), "ents_f": now}}
+            _component_rows(table, "entity ", ents)
+            table.add_row(
+                "",
+                f"(on the gold's labels; {every:.3f} counting the base model's other "
+                f"labels{before})",
+            )
+        else:
+            _component_rows(table, "entity ", ents)
     table.add_row("seed", str(meta["settings"]["seed"]))
     table.add_row("wall time", f"{seconds:.0f} s")
     table.add_row("peak memory", f"{peak_mb:.0f} MB")

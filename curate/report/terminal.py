@@ -60,7 +60,8 @@ def _header(ev: Evaluation) -> Text:
     )
     t = Text()
     t.append("Gold ", style="bold")
-    t.append(f"{name}{version}{split}: {g.get('articles')} articles. ")
+    n = g.get("articles")
+    t.append(f"{name}{version}{split}: {n} article{'' if n == 1 else 's'}. ")
     t.append(f"Scores in %; {boot}.", style="dim")
     return t
 
