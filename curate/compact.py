@@ -4,11 +4,15 @@ flat when a stage goes through 100,000 articles.
 A Python ``str`` costs about 50 bytes more than its characters, and a hundred thousand
 small objects kept among the short-lived ones of a stream are scattered over the heap's
 pages, which then cannot be returned to the system when the stream's other objects are
-freed. :class:`StringList` keeps its strings in one buffer instead.
+freed. :class:`StringList` keeps its strings in one buffer instead; :class:`Spilled` keeps
+numbers in an array that goes to a temporary file past :attr:`Spilled.CHUNK` items.
 """
 
 from __future__ import annotations
 
+import io
+import os
+import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
@@ -93,3 +97,61 @@ class StringList(Sequence[str]):
 
     def __repr__(self) -> str:
         return f"StringList({list(self)!r})"
+
+
+class Spilled:
+    """A growing array of one integer type that keeps at most :attr:`CHUNK` items in memory
+    and the rest in an anonymous temporary file (gone when the process ends), read back a
+    slice at a time with explicit reads (not ``mmap``: a mapped file's pages count in the
+    process's memory once read)."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, typecode: str, items: Iterable[int] = ()) -> None:
+        self.typecode = typecode
+        self.dtype = np.dtype(typecode)
+        self._buf = array(typecode)
+        self._file: io.BufferedRandom | None = None
+        self._on_disk = 0
+        for v in items:
+            self.append(v)
+
+    def append(self, v: int) -> None:
+        self._buf.append(v)
+        if len(self._buf) >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buf:
+            return
+        if self._file is None:
+            # lives as long as the array; closed (and gone) when the array is collected
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115  (w+b: a BufferedRandom)
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(self._buf.tobytes())
+        self._on_disk += len(self._buf)
+        self._buf = array(self.typecode)
+
+    def __len__(self) -> int:
+        return self._on_disk + len(self._buf)
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Items ``start:stop`` as a new numpy array."""
+        n = len(self)
+        stop = n if stop is None else min(stop, n)
+        start = min(max(start, 0), stop)
+        out = np.empty(stop - start, self.dtype)
+        disk_stop = min(stop, self._on_disk)
+        if disk_stop > start and self._file is not None:
+            self._file.seek(start * self.dtype.itemsize)
+            self._file.readinto(out[: disk_stop - start].view(np.uint8).data)
+        mem_start = max(start, self._on_disk)
+        if stop > mem_start:
+            buf = np.frombuffer(self._buf, self.dtype)
+            out[mem_start - start :] = buf[mem_start - self._on_disk : stop - self._on_disk]
+        return out
+
+    def chunks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(start, items) :attr:`CHUNK` at a time, in order."""
+        for start in range(0, len(self), self.CHUNK):
+            yield start, self.read(start, start + self.CHUNK)
