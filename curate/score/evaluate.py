@@ -362,7 +362,8 @@ def evaluate(
             )
         raise InputError(
             f"{where} has no {' or '.join(lacking)}: nothing to score for --only "
-            f"{' '.join(lacking)}; score {', '.join(sorted(has_any(has)))} instead"
+            f"{' '.join(lacking)}; score {', '.join(sorted(t for t, on in has.items() if on))} "
+            "instead"
         )
     articles = [d.article for d in gold]
     results = []
@@ -409,11 +410,6 @@ def evaluate(
         warnings=notes,
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )
-
-
-def has_any(has: dict[str, bool]) -> list[str]:
-    """The tasks the gold has spans of."""
-    return [task for task, present in has.items() if present]
 
 
 def _version_of(preds: Sequence[Document]) -> str | None:
