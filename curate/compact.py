@@ -155,3 +155,30 @@ class Spilled:
         """(start, items) :attr:`CHUNK` at a time, in order."""
         for start in range(0, len(self), self.CHUNK):
             yield start, self.read(start, start + self.CHUNK)
+
+
+class StringIndex:
+    """Where each string of a :class:`StringList` is, without a dict of Python strings:
+    the strings' 64-bit hashes sorted (16 bytes an entry with their positions), looked up
+    by binary search, a hit confirmed by comparing the string itself.
+
+    Built once over a list that no longer changes; ``hash()`` of a ``str`` is salted per
+    process, so the index lives as long as the process does (never stored)."""
+
+    def __init__(self, strings: StringList) -> None:
+        self._strings = strings
+        hashes = np.fromiter((hash(s) for s in strings), np.int64, len(strings))
+        self._order = np.argsort(hashes, kind="stable")
+        self._hashes = hashes[self._order]
+
+    def find(self, s: str, first: bool = False) -> int:
+        """The position of the last (``first``: the first) string equal to ``s``, or -1."""
+        h = hash(s)
+        lo = int(np.searchsorted(self._hashes, h, "left"))
+        hi = int(np.searchsorted(self._hashes, h, "right"))
+        # equal hashes keep the strings' order (a stable sort)
+        for k in range(lo, hi) if first else range(hi - 1, lo - 1, -1):
+            at = int(self._order[k])
+            if self._strings[at] == s:
+                return at
+        return -1

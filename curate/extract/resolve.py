@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from curate import extract
+from curate.compact import Spilled, StringIndex, StringList
 from curate.errors import CurateError, InputError, SpanError
 from curate.extract import TASKS
 from curate.model import Article, Document, Prediction
@@ -58,7 +59,7 @@ class Resolved:
     name: str
     kind: str
     tasks: tuple[str, ...]
-    run: Callable[[Sequence[Article]], Iterator[Document]] = field(repr=False)
+    run: Callable[[Collection[Article]], Iterator[Document]] = field(repr=False)
     version: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -127,22 +128,38 @@ def _predictions(path: Path) -> Resolved:
 
     ex = Resolved(str(path), "predictions", TASKS, lambda a: iter(()))
 
-    def run(articles: Sequence[Article]) -> Iterator[Document]:
+    def run(articles: Collection[Article]) -> Iterator[Document]:
+        """The file is read once to check it and note where each id's line is (the id,
+        its line number: about 30 bytes an article), then each article's prediction is
+        read from its line as the articles come (in one pass when the file is in the
+        articles' order)."""
+        from curate.io.jsonl import line_starts
         from curate.io.records import iter_documents
 
-        by_id: dict[str, Document] = {}
+        ids, lines = StringList(), Spilled("q")
+        doc: Document | None = None
+        found: Document | None
         bad: list[str] = []
-        for lineno, doc in iter_documents(path, bad):
-            if doc.id in by_id:
-                ex.notes.append(f"{path}:{lineno}: second prediction for {doc.id!r}; it is used")
-            by_id[doc.id] = doc
+        for lineno, read in iter_documents(path, bad):
+            ids.append(read.id)
+            lines.append(lineno)
         if bad:
             raise InputError(
                 f"{len(bad)} line(s) are not pre-annotation records; predictions must be "
                 "`curate preannotate` output:\n" + "\n".join(bad),
                 path=str(path),
             )
-        missing = [a.id for a in articles if a.id not in by_id]
+        index = StringIndex(ids)
+
+        def line_of(i: int) -> int:
+            return int(lines.read(i, i + 1)[0])
+
+        for i, doc_id in enumerate(ids):
+            if index.find(doc_id, first=True) != i:
+                ex.notes.append(
+                    f"{path}:{line_of(i)}: second prediction for {doc_id!r}; it is used"
+                )
+        missing = [a.id for a in articles if index.find(a.id) < 0]
         if missing:
             raise InputError(
                 f"has no predictions for {len(missing)} of {len(articles)} gold articles "
@@ -150,15 +167,26 @@ def _predictions(path: Path) -> Resolved:
                 "preannotate` on the gold texts",
                 path=str(path),
             )
+        starts = line_starts(path)
+        ahead = iter_documents(path, [])
+        at, doc = 0, None  # the sequential reader's line and document
         for a in articles:
-            doc = by_id[a.id]
-            if doc.text != a.text:
+            want = line_of(index.find(a.id))
+            if want < at:  # behind the sequential reader: read its line on its own
+                start = int(starts.read(want - 1, want)[0])
+                _, found = next(iter_documents(path, [], start, want))
+            else:
+                while at < want:
+                    at, doc = next(ahead)
+                found = doc
+            if found is None or found.text != a.text:
                 raise InputError(
-                    f"article {a.id!r} was predicted on a different text (hash {doc.hash}, "
-                    f"gold {a.hash}); re-run the extractor on the gold texts",
+                    f"article {a.id!r} was predicted on a different text (hash "
+                    f"{found.hash if found else None}, gold {a.hash}); re-run the extractor "
+                    "on the gold texts",
                     path=str(path),
                 )
-            yield doc
+            yield found
 
     ex.run = run
     return ex
@@ -178,7 +206,7 @@ def _pipeline(
 
     ex = Resolved(name, "pipeline", TASKS, lambda a: iter(()))
 
-    def run(articles: Sequence[Article]) -> Iterator[Document]:
+    def run(articles: Collection[Article]) -> Iterator[Document]:
         from curate.extract.preannotate import PreannotateReport
 
         report = PreannotateReport()
@@ -221,7 +249,7 @@ def _registered(name: str, base: str, model: str | None, schema: LabelSchema | N
     registered = extract.get(base)
     ex = Resolved(name, "registered", registered.tasks, lambda a: iter(()))
 
-    def run(articles: Sequence[Article]) -> Iterator[Document]:
+    def run(articles: Collection[Article]) -> Iterator[Document]:
         nlp, version = _load(model, registered.required_pipes)
         # A trained quote model names itself (curate.quotes.hybrid.v3:NAME@VERSION).
         ex.version = f"{registered.version}@{version}"
@@ -244,7 +272,7 @@ def _spacy(name: str, schema: LabelSchema | None) -> Resolved:
 
     ex = Resolved(name, "spacy", ENTITIES.tasks, lambda a: iter(()))
 
-    def run(articles: Sequence[Article]) -> Iterator[Document]:
+    def run(articles: Collection[Article]) -> Iterator[Document]:
         nlp, version = _load(name, ENTITIES.required_pipes)
         ex.version = version
         yield from _extracted(ex, ENTITIES, nlp, articles, schema or load_schema())
@@ -257,7 +285,7 @@ def _extracted(
     ex: Resolved,
     extractor: extract.Extractor,
     nlp: Any,
-    articles: Sequence[Article],
+    articles: Collection[Article],
     schema: LabelSchema,
 ) -> Iterator[Document]:
     """One predicted Document per article from a registered extractor over ``nlp``."""
@@ -293,7 +321,7 @@ def _callable(spec: str) -> Resolved:
     batch = bool(getattr(fn, "curate_batch", False))
     ex = Resolved(spec, "callable", tasks, lambda a: iter(()))
 
-    def run(articles: Sequence[Article]) -> Iterator[Document]:
+    def run(articles: Collection[Article]) -> Iterator[Document]:
         n = 0
         results: Iterator[Any] = iter(_guard(spec, None, fn, list(articles)) if batch else ())
         for a in articles:
@@ -329,7 +357,7 @@ def _guard(spec: str, article: Article | None, call: Callable[..., Any], arg: An
         ) from e
 
 
-def _pipe(ex: Resolved, nlp: Any, articles: Sequence[Article]) -> Iterator[tuple[Article, Any]]:
+def _pipe(ex: Resolved, nlp: Any, articles: Collection[Article]) -> Iterator[tuple[Article, Any]]:
     """(article, spaCy Doc) pairs; None for articles over the model's max_length (noted)."""
     limit = nlp.max_length
     docs = iter(nlp.pipe(a.text for a in articles if len(a.text) <= limit))

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 import psutil
 
+from curate.compact import Spilled
 from curate.errors import InputError
 from curate.io.text import decode
 
@@ -25,11 +26,14 @@ def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield lineno, obj
 
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
+def iter_jsonl(
+    path: str | Path, start: int = 0, first_line: int = 1
+) -> Iterator[tuple[int, dict[str, Any] | InputError]]:
     """Like :func:`read_jsonl` but a bad line yields its InputError and reading goes on.
 
     Each line is decoded by :func:`curate.io.text.decode` (UTF-8, a BOM dropped); a line
-    that is not UTF-8, not JSON or not an object is named by its number.
+    that is not UTF-8, not JSON or not an object is named by its number. ``start`` is the
+    byte offset of line number ``first_line`` to read from (:func:`line_starts`).
     """
     path = Path(path)
     try:
@@ -37,7 +41,8 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputEr
     except OSError as e:
         raise InputError(f"cannot open ({e.strerror}); check the path", path=str(path)) from e
     with fh:
-        for lineno, raw in enumerate(fh, 1):
+        fh.seek(start)
+        for lineno, raw in enumerate(fh, first_line):
             try:
                 line = decode(raw, path, lineno)
             except InputError as e:
@@ -57,6 +62,17 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any] | InputEr
                 )
                 continue
             yield lineno, obj
+
+
+def line_starts(path: str | Path) -> Spilled:
+    """The byte offset of each line of a file (line ``n`` at item ``n - 1``), 8 bytes a
+    line kept in a :class:`~curate.compact.Spilled` array (on disk past a chunk)."""
+    starts, at = Spilled("q"), 0
+    with Path(path).open("rb") as fh:
+        for raw in fh:
+            starts.append(at)
+            at += len(raw)
+    return starts
 
 
 def dumps(obj: Any) -> str:

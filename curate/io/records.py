@@ -152,10 +152,13 @@ def document(obj: Any, where: str) -> Document:
         raise RecordError(f"{where}: not a curate document ({type(e).__name__}: {e})") from None
 
 
-def iter_documents(path: str | Path, problems: list[str]) -> Iterator[tuple[int, Document]]:
+def iter_documents(
+    path: str | Path, problems: list[str], start: int = 0, first_line: int = 1
+) -> Iterator[tuple[int, Document]]:
     """``(line, Document)`` for each good line of a documents JSONL; bad lines go to
-    ``problems`` (one line each, naming file and line) and reading goes on."""
-    for lineno, obj in iter_jsonl(path):
+    ``problems`` (one line each, naming file and line) and reading goes on. ``start`` and
+    ``first_line``: read from there on (:func:`curate.io.jsonl.iter_jsonl`)."""
+    for lineno, obj in iter_jsonl(path, start, first_line):
         if isinstance(obj, InputError):
             problems.append(str(obj))
             continue

@@ -10,22 +10,26 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.compact import StringList
-from curate.errors import CurateError, DatasetError, InputError
+from curate.compact import Spilled, StringList
+from curate.errors import CurateError, InputError
 from curate.extract.resolve import TASKS, Resolved
 from curate.model import Document
 from curate.schema import LabelSchema, load_schema
 from curate.score import bootstrap, entities, metrics, quotes
+from curate.score.gold import DEFAULT_GOLD, GoldSet, hex_hash, open_gold
 
-DEFAULT_GOLD = "seeds"
+__all__ = ["DEFAULT_GOLD", "Evaluation", "ExtractorResult", "Metric", "evaluate", "score"]
 FORMAT = "curate.evaluation.v1"
 ERROR_ARTICLES = 1000
 """Articles whose errors a result keeps by default: those with the most errors."""
+LISTED_ARTICLES = 25
+"""Articles :func:`evaluate` keeps the gold and predicted documents of, per extractor:
+those with the most errors, which the HTML report shows with their text."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,9 @@ class ExtractorResult:
     confusion: Counter[tuple[str, str]]
     errors: dict[str, list[dict]]
     predictions: list[Document] = field(default_factory=list, repr=False)
+    """Every prediction with ``keep_predictions``, else those of the listed articles."""
+    listed_gold: list[Document] = field(default_factory=list, repr=False)
+    """The gold documents of the ``keep_documents`` articles with most errors."""
     error_kinds: Counter[str] = field(default_factory=Counter)
     error_articles: int = 0
 
@@ -70,7 +77,17 @@ class ExtractorResult:
         m = self.metrics.get(name)
         return m.value if m else None
 
-    def to_dict(self, hashes: dict[str, str]) -> dict[str, Any]:
+    def to_dict(self, hashes: Iterable[str | None]) -> dict[str, Any]:
+        """The result as the JSON report writes it; ``hashes`` gives each article's text
+        hash in the order of ``table.ids``."""
+        return {
+            **self.head(),
+            "articles": list(self.articles(hashes)),
+            **self.tail(),
+        }
+
+    def head(self) -> dict[str, Any]:
+        """The report's fields before the per-article counts."""
         return {
             "name": self.name,
             "kind": self.kind,
@@ -80,10 +97,17 @@ class ExtractorResult:
             "metrics": {k: m.to_dict() for k, m in sorted(self.metrics.items())},
             "support": self.support,
             "confusion": [[g, p, n] for (g, p), n in sorted(self.confusion.items())],
-            "articles": [
-                {"id": i, "hash": hashes.get(i), "counts": c}
-                for i, c in zip(self.table.ids, self.table.iter_counts(), strict=True)
-            ],
+        }
+
+    def articles(self, hashes: Iterable[str | None]) -> Iterator[dict[str, Any]]:
+        """Each article's id, text hash and nonzero counts, read from the table in turn."""
+        rows = zip(self.table.ids, hashes, self.table.iter_counts(), strict=True)
+        for i, h, c in rows:
+            yield {"id": i, "hash": h, "counts": c}
+
+    def tail(self) -> dict[str, Any]:
+        """The report's fields after the per-article counts."""
+        return {
             "errors": self.errors,
             "error_summary": {
                 "articles": self.error_articles,
@@ -96,7 +120,14 @@ class ExtractorResult:
 
 @dataclass
 class Evaluation:
-    """Everything ``curate evaluate`` found, for the terminal, JSON and HTML reports."""
+    """Everything ``curate evaluate`` found, for the terminal, JSON and HTML reports.
+
+    ``gold_docs`` holds the gold documents the reports show (of the articles with most
+    errors, :data:`LISTED_ARTICLES` per extractor, when :func:`evaluate` made it; any
+    documents when built by hand). ``hashes`` is the text hash of every gold article in
+    scoring order (a :class:`~curate.compact.Spilled` array of numbers); without it the
+    hashes come from ``gold_docs``.
+    """
 
     gold: dict[str, Any]
     gold_docs: list[Document]
@@ -104,16 +135,38 @@ class Evaluation:
     settings: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     created: str = ""
+    hashes: Spilled | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        hashes = {d.id: d.hash for d in self.gold_docs}
+    @property
+    def articles(self) -> int:
+        """How many gold articles were scored."""
+        return len(self.hashes) if self.hashes is not None else len(self.gold_docs)
+
+    def article_hashes(self, ids: Iterable[str]) -> Iterator[str | None]:
+        """The text hash of each article of ``ids`` (the scoring order), None if unknown."""
+        if self.hashes is None:
+            by_id = {d.id: d.hash for d in self.gold_docs}
+            yield from (by_id.get(i) for i in ids)
+            return
+        for _, chunk in self.hashes.chunks():
+            yield from (hex_hash(h) for h in chunk.tolist())
+
+    def head(self) -> dict[str, Any]:
+        """The report's fields before the extractors."""
         return {
             "format": FORMAT,
             "created": self.created,
             "gold": self.gold,
             "settings": self.settings,
             "warnings": self.warnings,
-            "extractors": [r.to_dict(hashes) for r in self.results],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole JSON report as one dict (:func:`curate.score.report.write_json`
+        writes the same a piece at a time)."""
+        return {
+            **self.head(),
+            "extractors": [r.to_dict(self.article_hashes(r.table.ids)) for r in self.results],
         }
 
 
@@ -123,75 +176,10 @@ def load_gold(
     split: str | None = None,
     schema: LabelSchema | None = None,
 ) -> tuple[list[Document], dict[str, Any], list[str]]:
-    """Gold documents, a description of where they came from, and warnings.
-
-    ``spec`` is a gold dataset name or folder (``curate.gold``), a ``.jsonl`` of
-    Document dicts, or a brat folder (read as ``curate import brat`` reads it, labels
-    mapped by ``schema``, default the shipped config). Bad records of a ``.jsonl`` and
-    records with an entity label the config lacks are left out and named in the warnings.
-    """
-    from curate.io import records
-
-    schema = schema or load_schema()
-    spec = str(spec or DEFAULT_GOLD)
-    path = Path(spec)
-    warnings: list[str] = []
-    info: dict[str, Any]
-    if path.suffix in (".jsonl", ".ndjson") or path.is_file():
-        problems: list[str] = []
-        docs = []
-        for lineno, doc in records.iter_documents(path, problems):
-            if why := records.unknown_labels(doc, schema.entity_labels):
-                problems.append(f"{path}:{lineno}: {why}")
-            else:
-                docs.append(doc)
-        warnings += [f"{p}; gold record left out" for p in problems]
-        info = {"name": path.stem, "path": str(path), "version": None, "split": split}
-    elif _is_brat(path):
-        from curate.io.brat import read_brat
-
-        corpus = read_brat(path, schema)
-        docs = corpus.gold()
-        warnings += corpus.problems
-        if corpus.dropped_labels:
-            dropped = ", ".join(f"{k} ({n})" for k, n in sorted(corpus.dropped_labels.items()))
-            warnings.append(f"{path}: labels not in the config, not scored: {dropped}")
-        info = {"name": path.name, "path": str(path), "version": None, "split": split}
-    else:
-        try:
-            from curate.gold import load_documents
-        except ImportError as e:
-            raise DatasetError(
-                f"cannot read gold dataset {spec!r}: curate.gold is not available ({e}); "
-                "pass a gold .jsonl of Document dicts instead"
-            ) from e
-        docs = list(load_documents(spec, version=version, split=split))
-        info = {"name": spec, "path": None, "version": version, "split": split}
-        try:
-            from curate.gold.version import resolve
-
-            where = resolve(spec, version)
-            info.update(name=where.parent.name, path=str(where), version=where.name)
-        except (ImportError, CurateError):
-            pass
-    if not docs:
-        raise DatasetError(f"gold {spec!r} has no articles; nothing to score against")
-    ids = Counter(d.id for d in docs)
-    dup = [i for i, n in ids.items() if n > 1]
-    if dup:
-        raise DatasetError(
-            f"gold {spec!r} has {len(dup)} duplicate article ids (first: {dup[0]!r}); "
-            "article ids must be unique"
-        )
-    info["articles"] = len(docs)
-    return docs, info, warnings
-
-
-def _is_brat(path: Path) -> bool:
-    """A PolNeAR-style folder, or a folder of NAME.txt beside NAME.ann files."""
-    if (path / "text").is_dir() and (path / "attributions").is_dir():
-        return True
-    return path.is_dir() and any(path.glob("*.ann"))
+    """Gold documents as a list, a description of where they came from, and warnings:
+    :func:`curate.score.gold.open_gold` read whole (``curate evaluate`` streams instead)."""
+    gold = open_gold(spec, version, split, schema)
+    return list(gold), gold.info, gold.warnings
 
 
 def score(
@@ -208,14 +196,17 @@ def score(
     min_overlap: float = 0.0,
     keep_predictions: bool = True,
     max_error_articles: int = ERROR_ARTICLES,
+    keep_documents: int = 0,
 ) -> ExtractorResult:
     """Score predictions (same articles, same order as ``gold``) on ``tasks``.
 
     ``gold`` and ``predictions`` are iterables read once, side by side, so a caller can
     stream them (e.g. :func:`curate.gold.load.iter_version`); per article only its id
     and nonzero counts are kept (a few dozen bytes), the errors of the
-    ``max_error_articles`` articles with the most errors, and the predictions themselves
-    only with ``keep_predictions`` (the HTML report shows them). Intervals come from a
+    ``max_error_articles`` articles with the most errors, the gold and predicted documents
+    of the ``keep_documents`` articles with most errors (``listed_gold`` and
+    ``predictions``: what the HTML report shows), and every prediction only with
+    ``keep_predictions``. Intervals come from a
     streamed Poisson bootstrap (:mod:`curate.score.bootstrap`) of ``draws`` resamples.
     Raises CurateError when the two differ in length or an article's id or text differs.
     """
@@ -224,7 +215,7 @@ def score(
     ids = StringList()
     kept: list[Document] = []
     confusion: Counter[tuple[str, str]] = Counter()
-    worst = _Worst(max_error_articles)
+    worst = _Worst(max_error_articles, keep_documents)
     gold_it, pred_it = iter(gold), iter(predictions)
     while True:
         g, p = next(gold_it, None), next(pred_it, None)
@@ -255,7 +246,7 @@ def score(
             c.update(qc)
             errs += quotes.errors(g.quotes, p.quotes, pairs)
         counts.add(c)
-        worst.add(g.id, errs)
+        worst.add(g.id, errs, (g, p))
     table = counts.table(ids)
     del counts
     totals = table.totals()
@@ -278,7 +269,8 @@ def score(
         support=metrics.support(totals, table.columns),
         confusion=confusion,
         errors=worst.errors(),
-        predictions=kept,
+        predictions=kept if keep_predictions else [p for _, p in worst.documents()],
+        listed_gold=[g for g, _ in worst.documents()],
         error_kinds=worst.kinds,
         error_articles=worst.articles,
     )
@@ -286,39 +278,54 @@ def score(
 
 class _Worst:
     """The errors of the ``keep`` articles with the most errors (ties: smaller id first),
-    in bounded memory, and counts over every article."""
+    and the documents of the ``keep_docs`` first of them, in bounded memory; counts over
+    every article."""
 
-    def __init__(self, keep: int) -> None:
+    def __init__(self, keep: int, keep_docs: int = 0) -> None:
         self.keep = max(keep, 0)
+        self.keep_docs = max(keep_docs, 0)
         self.kinds: Counter[str] = Counter()
         self.articles = 0
         self._kept: dict[str, list[dict]] = {}
+        self._docs: dict[str, tuple[int, tuple[Document, Document]]] = {}
 
-    def add(self, doc_id: str, errs: list[dict]) -> None:
+    def add(self, doc_id: str, errs: list[dict], docs: tuple[Document, Document]) -> None:
         if not errs:
             return
         self.articles += 1
         self.kinds.update(e["kind"] for e in errs)
+        if self.keep_docs:
+            self._docs[doc_id] = (len(errs), docs)
+            if len(self._docs) >= 2 * self.keep_docs:
+                self._docs = _top(self._docs, self.keep_docs, lambda v: v[0])
         if not self.keep:
             return
         self._kept[doc_id] = sorted(errs, key=lambda e: (e["start"], e["end"]))
         if len(self._kept) >= 2 * self.keep:
-            self._prune()
-
-    def _prune(self) -> None:
-        # An article outside the top of a part of the stream is outside the top of all.
-        ranked = sorted(self._kept.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-        top = {doc_id for doc_id, _ in ranked[: self.keep]}
-        self._kept = {k: v for k, v in self._kept.items() if k in top}
+            self._kept = _top(self._kept, self.keep, len)
 
     def errors(self) -> dict[str, list[dict]]:
         """Article id -> its errors sorted by offsets, in scoring order of the articles."""
-        self._prune()
+        self._kept = _top(self._kept, self.keep, len)
         return self._kept
+
+    def documents(self) -> list[tuple[Document, Document]]:
+        """(gold, prediction) of the ``keep_docs`` articles with most errors, in scoring
+        order."""
+        self._docs = _top(self._docs, self.keep_docs, lambda v: v[0])
+        return [docs for _, docs in self._docs.values()]
+
+
+def _top(kept: dict[str, Any], keep: int, size: Callable[[Any], int]) -> dict[str, Any]:
+    """The ``keep`` entries of largest ``size`` (ties: smaller id), in their order.
+    An article outside the top of a part of the stream is outside the top of all."""
+    ranked = sorted(kept.items(), key=lambda kv: (-size(kv[1]), kv[0]))
+    top = {doc_id for doc_id, _ in ranked[:keep]}
+    return {k: v for k, v in kept.items() if k in top}
 
 
 def evaluate(
-    gold: Sequence[Document],
+    gold: GoldSet | Sequence[Document],
     extractors: Sequence[Resolved],
     *,
     only: Iterable[str] | None = None,
@@ -332,6 +339,10 @@ def evaluate(
 ) -> Evaluation:
     """Run each extractor over the gold articles and score it, side by side.
 
+    ``gold`` is a :class:`~curate.score.gold.GoldSet` (read again for each extractor:
+    the articles go to the extractor and its predictions are scored one at a time, so
+    memory holds per article its id, hash and counts, plus the documents of the
+    :data:`LISTED_ARTICLES` articles with most errors) or documents in memory.
     A task the gold has no span of (no entities, or no quotes, in any article) is not
     scored and a warning says so: every prediction would count as spurious. Raises
     InputError when that leaves nothing to score. ``on_article(extractor name, articles
@@ -347,8 +358,10 @@ def evaluate(
     unknown = wanted - set(TASKS)
     if unknown:
         raise CurateError(f"unknown task {sorted(unknown)[0]!r}; use entities and/or quotes")
+    if not isinstance(gold, GoldSet):
+        gold = GoldSet.of(gold, gold_info or {"name": None})
     notes = list(warnings)
-    has = {"entities": any(d.entities for d in gold), "quotes": any(d.quotes for d in gold)}
+    has = gold.has
     lacking = sorted(t for t, present in has.items() if t in wanted and not present)
     for task in lacking:
         notes.append(f"the gold set has no {task}; {task} not scored (nothing to compare with)")
@@ -365,40 +378,45 @@ def evaluate(
             f"{' '.join(lacking)}; score {', '.join(sorted(t for t, on in has.items() if on))} "
             "instead"
         )
-    articles = [d.article for d in gold]
     results = []
     for ex in extractors:
         tasks = tuple(t for t in ex.tasks if t in wanted)
         if not tasks:
             notes.append(f"{ex.name}: predicts none of {', '.join(sorted(wanted))}; skipped")
             continue
-        preds = []
-        for doc in ex.run(articles):
-            preds.append(doc)
-            if on_article is not None:
-                on_article(ex.name, len(preds), len(articles))
-        notes += ex.notes
-        version = ex.version or _version_of(preds)
-        results.append(
-            score(
-                gold,
-                preds,
-                tasks=tasks,
-                name=ex.name,
-                kind=ex.kind,
-                version=version,
-                draws=draws,
-                seed=seed,
-                confidence=confidence,
-                min_overlap=min_overlap,
-            )
+        versions: set[str] = set()
+
+        def predicted(ex: Resolved = ex, versions: set[str] = versions) -> Iterator[Document]:
+            for n, doc in enumerate(ex.run(gold.articles()), 1):
+                if doc.provenance and (v := doc.provenance.model_version):
+                    versions.add(v)
+                if on_article is not None:
+                    on_article(ex.name, n, len(gold))
+                yield doc
+
+        result = score(
+            gold,
+            predicted(),
+            tasks=tasks,
+            name=ex.name,
+            kind=ex.kind,
+            draws=draws,
+            seed=seed,
+            confidence=confidence,
+            min_overlap=min_overlap,
+            keep_predictions=False,
+            keep_documents=LISTED_ARTICLES,
         )
+        notes += ex.notes
+        result.version = ex.version or ", ".join(sorted(versions)) or None
+        results.append(result)
     if not results:
         why = "what --only asks for" if only else f"the gold's {' or '.join(sorted(wanted))}"
         raise InputError(f"no extractor predicts {why}; nothing was scored")
+    listed = {d.id: d for r in results for d in r.listed_gold}
     return Evaluation(
-        gold=gold_info or {"name": None, "articles": len(gold)},
-        gold_docs=list(gold),
+        gold=gold_info or gold.info,
+        gold_docs=list(listed.values()),
         results=results,
         settings={
             "bootstrap": draws,
@@ -409,12 +427,8 @@ def evaluate(
         },
         warnings=notes,
         created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        hashes=gold.hashes,
     )
-
-
-def _version_of(preds: Sequence[Document]) -> str | None:
-    versions = sorted({v for d in preds if d.provenance and (v := d.provenance.model_version)})
-    return ", ".join(versions) or None
 
 
 def _num(x: float | None) -> float | None:
@@ -438,6 +452,6 @@ def evaluate_specs(
 
     schema = load_schema(schema_path) if schema_path else None
     extractors = [resolve(s, schema) for s in specs or ["curate"]]
-    docs, info, warnings = load_gold(gold, version, split, schema)
-    warnings += [w for s in specs or () if (w := scored_on_training(s, info))]
-    return evaluate(docs, extractors, gold_info=info, warnings=warnings, **kw)
+    docs = open_gold(gold, version, split, schema)
+    warnings = docs.warnings + [w for s in specs or () if (w := scored_on_training(s, docs.info))]
+    return evaluate(docs, extractors, gold_info=docs.info, warnings=warnings, **kw)
