@@ -158,14 +158,14 @@ class Spilled:
 
 
 class StringIndex:
-    """Where each string of a :class:`StringList` is, without a dict of Python strings:
-    the strings' 64-bit hashes sorted (16 bytes an entry with their positions), looked up
-    by binary search, a hit confirmed by comparing the string itself.
+    """Where each string of a :class:`StringList` (or any sequence of strings) is, without
+    a dict of Python strings: the strings' 64-bit hashes sorted (16 bytes an entry with
+    their positions), looked up by binary search, a hit confirmed by comparing the string.
 
     Built once over a list that no longer changes; ``hash()`` of a ``str`` is salted per
     process, so the index lives as long as the process does (never stored)."""
 
-    def __init__(self, strings: StringList) -> None:
+    def __init__(self, strings: Sequence[str]) -> None:
         self._strings = strings
         hashes = np.fromiter((hash(s) for s in strings), np.int64, len(strings))
         self._order = np.argsort(hashes, kind="stable")

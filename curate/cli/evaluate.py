@@ -103,9 +103,9 @@ def evaluate_cli(
     from curate.report.terminal import render, render_comparison
     from curate.score.evaluate import evaluate_specs
     from curate.score.report import compare as compare_reports
-    from curate.score.report import load_report, write_json
+    from curate.score.report import open_report, write_json
 
-    old = load_report(compare) if compare else None
+    old = open_report(compare) if compare else None
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

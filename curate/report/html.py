@@ -17,11 +17,11 @@ from curate.io.jsonl import atomic_writer
 from curate.model import Document
 from curate.score import metrics
 from curate.score.entities import NONE, SCHEMES
-from curate.score.evaluate import Evaluation, ExtractorResult, Metric
+from curate.score.evaluate import LISTED_ARTICLES, Evaluation, ExtractorResult, Metric
 from curate.score.quotes import KINDS, RULES
 from curate.score.report import MIN_ARTICLES, Comparison, readable
 
-MAX_ARTICLES = 25
+MAX_ARTICLES = LISTED_ARTICLES
 PALETTE = ("#3b6fb6", "#e08a2c", "#4a9b5c", "#9a5bb5", "#c4474f", "#5aa6b8")
 
 ENTITY_LEGEND = (
@@ -337,7 +337,11 @@ def _errors(ev: Evaluation, max_articles: int) -> list[dict[str, Any]]:
     out = []
     for r in ev.results:
         preds = {d.id: d for d in r.predictions}
-        ranked = sorted(r.errors.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        # the articles whose documents the evaluation kept (evaluate keeps the first 25)
+        ranked = sorted(
+            ((k, v) for k, v in r.errors.items() if k in gold),
+            key=lambda kv: (-len(kv[1]), kv[0]),
+        )
         shown = []
         for doc_id, errs in ranked[:max_articles]:
             counts: dict[str, int] = {}
@@ -357,7 +361,7 @@ def _errors(ev: Evaluation, max_articles: int) -> list[dict[str, Any]]:
                 "name": r.name,
                 "total": sum(r.error_kinds.values()),
                 "articles": r.error_articles,
-                "gold_articles": len(ev.gold_docs),
+                "gold_articles": ev.articles,
                 "shown": shown,
             }
         )

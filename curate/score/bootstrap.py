@@ -141,10 +141,31 @@ def paired_differences(
     """
     if draws <= 0 or new.shape[0] == 0:
         return {}
+    pairs = ((new[s : s + BLOCK], old[s : s + BLOCK]) for s in range(0, new.shape[0], BLOCK))
+    return paired_blocks(pairs, fn, draws=draws, seed=seed, confidence=confidence)
+
+
+def paired_blocks(
+    pairs: Iterable[tuple[np.ndarray, np.ndarray]],
+    fn: MetricFn,
+    *,
+    draws: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, tuple[float, float]]:
+    """:func:`paired_differences` of rows that come a block at a time: ``(new, old)``
+    arrays of the next articles (the same number of rows in both; the same columns in
+    every block). Memory: one block and the sums, whatever the number of articles."""
+    if draws <= 0:
+        return {}
     # One resampler over both reports' columns side by side: the same weights for both.
     r = Resampler(draws, seed)
-    for start in range(0, new.shape[0], BLOCK):
-        r.add(np.hstack([new[start : start + BLOCK], old[start : start + BLOCK]]))
+    width = 0
+    for a, b in pairs:
+        width = a.shape[1]
+        r.add(np.hstack([a, b]))
+    if not r.articles:
+        return {}
     sums = r.sums
-    fa, fb = fn(sums[:, : new.shape[1]]), fn(sums[:, new.shape[1] :])
+    fa, fb = fn(sums[:, :width]), fn(sums[:, width:])
     return {k: _bounds(fa[k] - fb[k], confidence) for k in fa.keys() & fb.keys()}

@@ -151,6 +151,14 @@ class Evaluation:
         for _, chunk in self.hashes.chunks():
             yield from (hex_hash(h) for h in chunk.tolist())
 
+    def hash_lookup(self) -> Callable[[int, str], str | None]:
+        """``(row, id) -> text hash`` of a gold article (row: its place in scoring order)."""
+        if self.hashes is None:
+            by_id = {d.id: d.hash for d in self.gold_docs}
+            return lambda row, doc_id: by_id.get(doc_id)
+        hashes = self.hashes
+        return lambda row, doc_id: hex_hash(int(hashes.read(row, row + 1)[0]))
+
     def head(self) -> dict[str, Any]:
         """The report's fields before the extractors."""
         return {

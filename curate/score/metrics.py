@@ -114,6 +114,17 @@ class CountTable:
         out[rows, cols] = values
         return out
 
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """:meth:`dense` of the given row numbers, in their order: one read of the span
+        they cover when they lie close together, else a read per row."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return np.zeros((0, len(self.columns)), dtype=np.int64)
+        lo, hi = int(rows.min()), int(rows.max()) + 1
+        if hi - lo <= 4 * len(rows):
+            return self.dense(lo, hi)[rows - lo]
+        return np.concatenate([self.dense(r, r + 1) for r in rows.tolist()])
+
     def blocks(self, size: int = 256) -> Iterator[np.ndarray]:
         """:meth:`dense` rows ``size`` articles at a time, in order."""
         for start in range(0, len(self.ids), size):
