@@ -15,7 +15,12 @@ own and not what a forked child would inherit; the table prints that process's b
 * ``adjudicate``: the review project for the conflicts;
 * ``export``: the gold written as a dataset version (Parquet, JSONL, DocBin, CoNLL);
 * ``evaluate``: the synthetic predictions scored against that gold, streamed, with
-  ``--draws`` bootstrap resamples (default 1000, as ``curate evaluate``).
+  ``--draws`` bootstrap resamples (default 1000, as ``curate evaluate``);
+* ``evaluate CLI``: what a user runs, ``curate evaluate preds.jsonl -g VERSION --json
+  --html`` (the typer app in the measured process), on predictions written beforehand
+  (every 7th article misses an entity, every 5th has one mislabelled, so the reports
+  list errors);
+* ``compare CLI``: the same with ``--compare`` against the report ``evaluate CLI`` wrote.
 
 ``--no-studio`` runs only export and evaluate, without Label Studio: the pull's
 ``gold.jsonl`` is written by this script with the same generator (the articles whose two
@@ -32,6 +37,8 @@ step is Label Studio's own import and is printed for reference.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import resource
@@ -58,7 +65,7 @@ from curate.studio.convert import document_to_results, document_to_task  # noqa:
 SCHEMA = load_schema()
 NAMES = ["Ana Lopez", "Dmitry Peskov", "Maria Silva", "Olaf Scholz", "Zorbo Quux"]
 PLACES = ["Brussels", "Vladivostok", "Kyiv", "Sao Paulo", "Paris"]
-STAGES = ("pull", "adjudicate", "export", "evaluate")
+STAGES = ("pull", "adjudicate", "export", "evaluate", "evaluate CLI", "compare CLI")
 
 
 def article(i: int) -> Document:
@@ -201,6 +208,11 @@ def _imports(stage: str) -> None:
     if stage == "evaluate":
         import curate.gold.load  # noqa: F401
         import curate.score.evaluate  # noqa: F401
+    if stage.endswith("CLI"):
+        import curate.cli  # noqa: F401
+        import curate.gold.load  # noqa: F401
+        import curate.report.html  # noqa: F401
+        import curate.score.report  # noqa: F401
     if stage in ("pull", "adjudicate"):
         import curate.studio.client  # noqa: F401
         import curate.studio.pull  # noqa: F401
@@ -259,7 +271,35 @@ def stages(
     out["export"] = measured("export", state, servers)
     state.update(out["export"][2])
     out["evaluate"] = measured("evaluate", state, servers)
+    state["predictions"] = str(write_predictions(state["version"], work / f"preds-{n}.jsonl"))
+    state["report"] = str(work / f"report-{n}.json")
+    out["evaluate CLI"] = measured("evaluate CLI", state, servers)
+    out["compare CLI"] = measured("compare CLI", state, servers)
     return out
+
+
+def predicted(doc: Document) -> Document:
+    """A synthetic prediction with errors: every 7th article misses its last entity,
+    every 5th has its first one labelled ORG."""
+    i = int(doc.id.split("-")[1])
+    ents = list(article(i).entities)
+    if i % 7 == 0:
+        ents = ents[:-1]
+    if i % 5 == 0:
+        first = ents[0]
+        ents[0] = Entity(first.start, first.end, "ORG", first.text)
+    return Document(doc.id, doc.text, entities=tuple(ents))
+
+
+def write_predictions(version: str, path: Path) -> Path:
+    """The predictions file of the CLI stages (one line per gold article, in its order)."""
+    from curate.gold.load import iter_version
+    from curate.io.jsonl import dumps
+
+    with path.open("w", encoding="utf-8") as fh:
+        for _, doc in iter_version(version):
+            fh.write(dumps(predicted(doc).to_dict()) + "\n")
+    return path
 
 
 def _connect(args: dict[str, Any]) -> Any:
@@ -310,11 +350,34 @@ def stage_evaluate(args: dict[str, Any]) -> dict[str, Any]:
     return {"articles": len(r.table.ids), "draws": draws}
 
 
+def stage_cli(args: dict[str, Any], compare: bool = False) -> dict[str, Any]:
+    """``curate evaluate`` as a user runs it (the typer app, in this process)."""
+    from curate.cli import app
+
+    work, n = Path(args["work"]), args["n"]
+    argv = ["evaluate", args["predictions"], "-g", args["version"], "--only", "entities"]
+    argv += ["--bootstrap", str(args["draws"])]
+    if compare:
+        argv += ["--compare", args["report"], "--json", str(work / f"report2-{n}.json")]
+    else:
+        argv += ["--json", args["report"], "--html", str(work / f"report-{n}.html")]
+    with contextlib.redirect_stdout(io.StringIO()) as shown:
+        code = app(argv, standalone_mode=False)
+    if code:
+        raise SystemExit(f"curate evaluate exited with {code}:\n{shown.getvalue()[-2000:]}")
+    if compare and "paired over" not in shown.getvalue():
+        raise SystemExit(f"curate evaluate --compare paired nothing:\n{shown.getvalue()[-2000:]}")
+    report = args["report"] if not compare else str(work / f"report2-{n}.json")
+    return {"MB of JSON": round(Path(report).stat().st_size / 2**20, 1)}
+
+
 STAGE_FUNCS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "pull": stage_pull,
     "adjudicate": stage_adjudicate,
     "export": stage_export,
     "evaluate": stage_evaluate,
+    "evaluate CLI": stage_cli,
+    "compare CLI": lambda args: stage_cli(args, compare=True),
 }
 
 

@@ -21,6 +21,7 @@ spaCy model (``curate.quotes.v6@en_core_web_sm``).
 from __future__ import annotations
 
 import importlib
+import itertools
 import sys
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -132,7 +133,7 @@ def _predictions(path: Path) -> Resolved:
         """The file is read once to check it and note where each id's line is (the id,
         its line number: about 30 bytes an article), then each article's prediction is
         read from its line as the articles come (in one pass when the file is in the
-        articles' order)."""
+        articles' order). ``articles`` is iterated once."""
         from curate.io.jsonl import line_starts
         from curate.io.records import iter_documents
 
@@ -159,19 +160,21 @@ def _predictions(path: Path) -> Resolved:
                 ex.notes.append(
                     f"{path}:{line_of(i)}: second prediction for {doc_id!r}; it is used"
                 )
-        missing = [a.id for a in articles if index.find(a.id) < 0]
-        if missing:
-            raise InputError(
-                f"has no predictions for {len(missing)} of {len(articles)} gold articles "
-                f"(first: {missing[0]!r}); predict every gold article, e.g. `curate "
-                "preannotate` on the gold texts",
-                path=str(path),
-            )
         starts = line_starts(path)
         ahead = iter_documents(path, [])
         at, doc = 0, None  # the sequential reader's line and document
-        for a in articles:
-            want = line_of(index.find(a.id))
+        stream = iter(articles)
+        for a in stream:
+            row = index.find(a.id)
+            if row < 0:  # the articles are read once: count the others missing, then stop
+                missing = 1 + sum(1 for b in stream if index.find(b.id) < 0)
+                raise InputError(
+                    f"has no predictions for {missing} of {len(articles)} gold articles "
+                    f"(first: {a.id!r}); predict every gold article, e.g. `curate "
+                    "preannotate` on the gold texts",
+                    path=str(path),
+                )
+            want = line_of(row)
             if want < at:  # behind the sequential reader: read its line on its own
                 start = int(starts.read(want - 1, want)[0])
                 _, found = next(iter_documents(path, [], start, want))
@@ -210,8 +213,11 @@ def _pipeline(
         from curate.extract.preannotate import PreannotateReport
 
         report = PreannotateReport()
+        # One read of the articles for both (a gold set reads its source per iteration);
+        # the copy ahead holds what the pipeline's batch has taken and not yet given.
+        given, pending = itertools.tee(articles)
         made = preannotate(
-            articles,
+            given,
             model=model,
             schema=schema,
             report=report,
@@ -220,7 +226,6 @@ def _pipeline(
         )
         # preannotate yields in the articles' order, leaving out those it could not do:
         # each document is passed on as it comes (a caller can show progress).
-        pending = iter(articles)
         for doc in made:
             ex.version = report.model_version or None
             for a in pending:
@@ -360,8 +365,9 @@ def _guard(spec: str, article: Article | None, call: Callable[..., Any], arg: An
 def _pipe(ex: Resolved, nlp: Any, articles: Collection[Article]) -> Iterator[tuple[Article, Any]]:
     """(article, spaCy Doc) pairs; None for articles over the model's max_length (noted)."""
     limit = nlp.max_length
-    docs = iter(nlp.pipe(a.text for a in articles if len(a.text) <= limit))
-    for a in articles:
+    ahead, behind = itertools.tee(articles)  # one read of the articles, as in _pipeline
+    docs = iter(nlp.pipe(a.text for a in ahead if len(a.text) <= limit))
+    for a in behind:
         if len(a.text) > limit:
             ex.notes.append(
                 f"{ex.name}: article {a.id!r} is longer than the model's max_length "

@@ -61,12 +61,9 @@ def read_version(folder: str | Path, check: bool = True) -> dict[str, list[Docum
     return out
 
 
-def iter_version(
-    folder: str | Path, check: bool = True, batch_size: int = 1000
-) -> Iterator[tuple[str, Document]]:
-    """``(split, Document)`` of a version folder in stored order, ``batch_size`` rows read
-    at a time (memory does not grow with the version). Raises DatasetError as
-    :func:`read_tables` does, before the first document."""
+def _parquet_files(folder: str | Path, check: bool) -> Iterator[tuple[str, pq.ParquetFile]]:
+    """``(split, Parquet file)`` of a version folder in stored order. Raises DatasetError
+    as :func:`read_tables` does, before the first file."""
     folder = Path(folder)
     # Only the split names are kept: the manifest lists every article id of the version.
     splits = list(read_manifest(folder)["splits"]["counts"])
@@ -80,13 +77,39 @@ def iter_version(
             )
     for split, paths in files.items():
         for path in paths:
-            parquet = pq.ParquetFile(path)
-            features = datasets.Features.from_arrow_schema(parquet.schema_arrow)
-            # One thread: a batch is small, and reader threads each keep an allocator
-            # arena that grows over the file (memory would not stay flat).
-            for batch in parquet.iter_batches(batch_size=batch_size, use_threads=False):
-                for row in batch.to_pylist():
-                    yield split, row_to_document(row, features)
+            yield split, pq.ParquetFile(path)
+
+
+def _batches(
+    parquet: pq.ParquetFile, batch_size: int, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    # One thread: a batch is small, and reader threads each keep an allocator arena that
+    # grows over the file (memory would not stay flat).
+    return parquet.iter_batches(batch_size=batch_size, columns=columns, use_threads=False)
+
+
+def iter_batches(
+    folder: str | Path, columns: list[str], check: bool = True, batch_size: int = 1000
+) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """``(split, Arrow record batch of ``columns``)`` of a version folder in stored order,
+    ``batch_size`` rows at a time (a scan that needs no Documents). Raises DatasetError as
+    :func:`read_tables` does, before the first batch."""
+    for split, parquet in _parquet_files(folder, check):
+        for batch in _batches(parquet, batch_size, columns):
+            yield split, batch
+
+
+def iter_version(
+    folder: str | Path, check: bool = True, batch_size: int = 1000
+) -> Iterator[tuple[str, Document]]:
+    """``(split, Document)`` of a version folder in stored order, ``batch_size`` rows read
+    at a time (memory does not grow with the version). Raises DatasetError as
+    :func:`read_tables` does, before the first document."""
+    for split, parquet in _parquet_files(folder, check):
+        features = datasets.Features.from_arrow_schema(parquet.schema_arrow)
+        for batch in _batches(parquet, batch_size):
+            for row in batch.to_pylist():
+                yield split, row_to_document(row, features)
 
 
 def load_documents(

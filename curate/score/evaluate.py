@@ -21,7 +21,7 @@ from curate.extract.resolve import TASKS, Resolved
 from curate.model import Document
 from curate.schema import LabelSchema, load_schema
 from curate.score import bootstrap, entities, metrics, quotes
-from curate.score.gold import DEFAULT_GOLD, GoldSet, hex_hash, open_gold
+from curate.score.gold import DEFAULT_GOLD, Articles, GoldSet, hex_hash, open_gold
 
 __all__ = ["DEFAULT_GOLD", "Evaluation", "ExtractorResult", "Metric", "evaluate", "score"]
 FORMAT = "curate.evaluation.v1"
@@ -394,8 +394,12 @@ def evaluate(
             continue
         versions: set[str] = set()
 
-        def predicted(ex: Resolved = ex, versions: set[str] = versions) -> Iterator[Document]:
-            for n, doc in enumerate(ex.run(gold.articles()), 1):
+        articles, docs = gold.one_pass()
+
+        def predicted(
+            ex: Resolved = ex, versions: set[str] = versions, articles: Articles = articles
+        ) -> Iterator[Document]:
+            for n, doc in enumerate(ex.run(articles), 1):
                 if doc.provenance and (v := doc.provenance.model_version):
                     versions.add(v)
                 if on_article is not None:
@@ -403,7 +407,7 @@ def evaluate(
                 yield doc
 
         result = score(
-            gold,
+            docs,
             predicted(),
             tasks=tasks,
             name=ex.name,

@@ -8,6 +8,7 @@ holds one article at a time.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class GoldSet:
         info: dict[str, Any],
         warnings: Iterable[str] = (),
         spec: str = "the gold",
+        scan: Iterable[tuple[str, str, bool, bool]] | None = None,
     ) -> None:
         self._read = read
         self.info = info
@@ -43,11 +45,13 @@ class GoldSet:
         self.ids = StringList()
         self._hashes = Spilled("Q")
         self.has = {"entities": False, "quotes": False}
-        for doc in read():
-            self.ids.append(doc.id)
-            self._hashes.append(int(doc.hash, 16))
-            self.has["entities"] = self.has["entities"] or bool(doc.entities)
-            self.has["quotes"] = self.has["quotes"] or bool(doc.quotes)
+        if scan is None:  # (id, text hash, has entities, has quotes) of each article
+            scan = ((d.id, d.hash, bool(d.entities), bool(d.quotes)) for d in read())
+        for doc_id, text_hash, ents, quotes in scan:
+            self.ids.append(doc_id)
+            self._hashes.append(int(text_hash, 16))
+            self.has["entities"] = self.has["entities"] or ents
+            self.has["quotes"] = self.has["quotes"] or quotes
         if not self.ids:
             raise DatasetError(f"gold {spec!r} has no articles; nothing to score against")
         index = StringIndex(self.ids)
@@ -81,18 +85,31 @@ class GoldSet:
         more than once."""
         return Articles(self)
 
+    def one_pass(self) -> tuple[Articles, Iterator[Document]]:
+        """The articles for an extractor and the documents to score its predictions
+        against, from one read of the gold: the articles' first iteration goes along with
+        the documents (what one side has read and the other not yet is held; an extractor
+        reads a batch ahead), a later iteration reads the source again."""
+        docs, ahead = itertools.tee(self)
+        return Articles(self, (d.article for d in ahead)), docs
+
 
 class Articles(Collection[Article]):
     """The articles of a :class:`GoldSet`: ``len`` and iteration, each iteration a new
-    read of the gold (what extractors get instead of a list)."""
+    read of the gold, the first one ``first`` when given (what extractors get instead of
+    a list)."""
 
-    def __init__(self, gold: GoldSet) -> None:
+    def __init__(self, gold: GoldSet, first: Iterator[Article] | None = None) -> None:
         self._gold = gold
+        self._first = first
 
     def __len__(self) -> int:
         return len(self._gold)
 
     def __iter__(self) -> Iterator[Article]:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
         return (d.article for d in self._gold)
 
     def __contains__(self, item: object) -> bool:
@@ -160,7 +177,7 @@ def open_gold(
 
 def _dataset(spec: str, version: str | None, split: str | None) -> GoldSet:
     try:
-        from curate.gold.load import iter_version
+        from curate.gold.load import iter_batches, iter_version
         from curate.gold.manifest import read_manifest
         from curate.gold.version import resolve
     except ImportError as e:
@@ -173,16 +190,31 @@ def _dataset(spec: str, version: str | None, split: str | None) -> GoldSet:
         have = list(read_manifest(folder)["splits"]["counts"])
         if split not in have:
             raise DatasetError(f"{folder}: no split {split!r} (have: {', '.join(have)})")
-    checked = iter([True])
 
-    def read() -> Iterator[Document]:  # the manifest's hashes are checked on the first pass
-        for s, doc in iter_version(folder, check=next(checked, False)):
+    def scan() -> Iterator[tuple[str, str, bool, bool]]:
+        """The check pass from four columns, no Documents made (the files are checked
+        against the manifest first; a row's hash is its text's, as written)."""
+        columns = ["id", "hash", "entities", "quotes"]
+        for s, batch in iter_batches(folder, columns, check=True):
+            if split is None or s == split:
+                ents = batch.column("entities").value_lengths().to_pylist()
+                quotes = batch.column("quotes").value_lengths().to_pylist()
+                yield from zip(
+                    batch.column("id").to_pylist(),
+                    batch.column("hash").to_pylist(),
+                    (bool(n) for n in ents),
+                    (bool(n) for n in quotes),
+                    strict=True,
+                )
+
+    def read() -> Iterator[Document]:
+        for s, doc in iter_version(folder, check=False):
             if split is None or s == split:
                 yield doc
 
     info: dict[str, Any] = {"name": folder.parent.name, "path": str(folder)}
     info.update(version=folder.name, split=split)
-    return GoldSet(read, info, spec=spec)
+    return GoldSet(read, info, spec=spec, scan=scan())
 
 
 def _is_brat(path: Path) -> bool:
