@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from typing import overload
+from typing import Any, overload
 
 import numpy as np
 
@@ -182,3 +183,77 @@ class StringIndex:
             if self._strings[at] == s:
                 return at
         return -1
+
+
+class SpilledObjects(Sequence[Any]):
+    """Objects pickled one after another into an anonymous temporary file (gone when the
+    list is collected), each with a string key: memory keeps the keys (a
+    :class:`StringList`) and 16 bytes of offsets an object. Read access by position
+    unpickles the object again; :meth:`sorted_by_key` gives a view in key order.
+
+    Only for objects this process pickled itself (unpickling runs code)."""
+
+    def __init__(self) -> None:
+        self.keys = StringList()
+        self._starts = Spilled("q")
+        self._sizes = Spilled("q")
+        self._file: io.BufferedRandom | None = None
+        self._order: np.ndarray | None = None
+
+    def append(self, obj: Any, key: str) -> None:
+        if self._order is not None:
+            raise RuntimeError("a sorted view is read-only")
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115  (lives with the list)
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        self._file.seek(0, os.SEEK_END)
+        self._starts.append(self._file.tell())
+        self._sizes.append(len(data))
+        self._file.write(data)
+        self.keys.append(key)
+
+    def sorted_by_key(self) -> SpilledObjects:
+        """A view of the same objects in key order (equal keys keep their order)."""
+        view = SpilledObjects()
+        order = self.keys.argsort()
+        view.keys = StringList(self.keys[int(i)] for i in order)
+        view._starts, view._sizes, view._file = self._starts, self._sizes, self._file
+        view._order = order
+        return view
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Any]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("SpilledObjects index out of range")
+        at = int(self._order[i]) if self._order is not None else i
+        assert self._file is not None
+        self._file.seek(int(self._starts.read(at, at + 1)[0]))
+        return pickle.loads(self._file.read(int(self._sizes.read(at, at + 1)[0])))  # noqa: S301
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a list
+
+    def __repr__(self) -> str:
+        return f"SpilledObjects({len(self)} items)"
+
+
+def sorted_strings(strings: StringList) -> StringList:
+    """The strings in Python's ``str`` order, as a new :class:`StringList`."""
+    return StringList(strings[int(i)] for i in strings.argsort())

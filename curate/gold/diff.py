@@ -8,16 +8,19 @@ their content offsets (same offsets, other kind/speaker/cue = changed).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from curate import settings
 from curate.changes import ArticleChange, diff_article
+from curate.compact import SpilledObjects, StringIndex, StringList, sorted_strings
 from curate.gold.features import schema_changes
-from curate.gold.load import read_version
+from curate.gold.load import iter_version
 from curate.gold.manifest import read_manifest
 from curate.gold.version import resolve
 from curate.model import Document
@@ -36,8 +39,10 @@ class Changes:
 
     added: Sequence[str] = ()
     """Ids of the new articles, sorted (a tuple, or a release's compact list)."""
-    removed: tuple[str, ...] = ()
-    changed: tuple[ArticleChange, ...] = ()
+    removed: Sequence[str] = ()
+    """Ids of the articles gone, sorted (a tuple, or a compact list)."""
+    changed: Sequence[ArticleChange] = ()
+    """The changed articles, sorted by id (a tuple, or a list kept on disk)."""
     unchanged: int = 0
     schema: tuple[str, ...] = ()
     old_label: str = ""
@@ -187,8 +192,9 @@ def diff_pairs(
 ) -> Changes:
     """Changes from ``(old document, old split, new document, new split)`` of the articles
     in both sets, in any order (each read once, so they may stream from disk); ``added``
-    and ``removed`` are the ids in only one of them. Only changed articles are kept."""
-    changed: list[ArticleChange] = []
+    and ``removed`` are the ids in only one of them. Only changed articles are kept, on
+    disk (:class:`~curate.compact.SpilledObjects`: memory holds their ids)."""
+    changed = SpilledObjects()
     unchanged = 0
     counts: dict[str, int] = defaultdict(int)
     for a, split_a, b, split_b in pairs:
@@ -196,7 +202,7 @@ def diff_pairs(
         if split_a != split_b:
             ch = ArticleChange(**{**ch.__dict__, "split": (split_a, split_b)})
         if ch.changed:
-            changed.append(ch)
+            changed.append(ch, ch.id)
             for key in (
                 "entities_added",
                 "entities_removed",
@@ -209,9 +215,9 @@ def diff_pairs(
         else:
             unchanged += 1
     return Changes(
-        tuple(sorted(added)),
-        tuple(sorted(removed)),
-        tuple(sorted(changed, key=lambda c: c.id)),
+        added if isinstance(added, StringList) else tuple(sorted(added)),
+        removed if isinstance(removed, StringList) else tuple(sorted(removed)),
+        changed.sorted_by_key(),
         unchanged,
         tuple(schema),
         old_label,
@@ -220,15 +226,52 @@ def diff_pairs(
     )
 
 
+def diff_stream(
+    old: Iterable[tuple[str, Document]],
+    new_ids: Sequence[str],
+    new_at: Callable[[int], tuple[Document, str]],
+    *,
+    schema: tuple[str, ...] = (),
+    old_label: str = "",
+    new_label: str = "",
+) -> Changes:
+    """Changes from ``(split, document)`` of the older set, read once as they come, to a
+    newer set held elsewhere: ``new_ids`` its ids, ``new_at(position)`` its document and
+    split. Memory: the ids of both (compact lists) and a byte per newer article; the
+    changed articles go to disk (:func:`diff_pairs`)."""
+    index = StringIndex(new_ids)
+    seen = np.zeros(len(new_ids), dtype=bool)
+    removed = StringList()
+
+    def pairs() -> Iterator[tuple[Document, str, Document, str]]:
+        for split, doc in old:
+            at = index.find(doc.id)
+            if at < 0:
+                removed.append(doc.id)
+                continue
+            seen[at] = True
+            new, new_split = new_at(at)
+            yield doc, split, new, new_split
+
+    changes = diff_pairs(pairs(), schema=schema, old_label=old_label, new_label=new_label)
+    added = StringList(i for i, on in zip(new_ids, seen.tolist(), strict=True) if not on)
+    return replace(changes, added=sorted_strings(added), removed=sorted_strings(removed))
+
+
 def diff(a: str | Path, b: str | Path, root: str | Path = settings.GOLD_ROOT) -> Changes:
-    """What changed from version ``a`` to version ``b`` (folders, names or ``name@X.Y.Z``)."""
+    """What changed from version ``a`` to version ``b`` (folders, names or ``name@X.Y.Z``).
+
+    Streamed: ``b``'s documents go to a temporary file (memory: their ids and offsets),
+    then ``a`` is read a batch at a time against them (:func:`diff_stream`)."""
     fa, fb = resolve(a, None, root), resolve(b, None, root)
     ma, mb = read_manifest(fa), read_manifest(fb)
-    old = {d.id: (d, s) for s, docs in read_version(fa).items() for d in docs}
-    new = {d.id: (d, s) for s, docs in read_version(fb).items() for d in docs}
-    return diff_documents(
-        old,
-        new,
+    new = SpilledObjects()
+    for split, doc in iter_version(fb):
+        new.append((doc, split), doc.id)
+    return diff_stream(
+        iter_version(fa),
+        new.keys,
+        new.__getitem__,
         schema=tuple(schema_changes(ma["label_schema"], mb["label_schema"])),
         old_label=f"{ma['name']} {ma['version']}",
         new_label=f"{mb['name']} {mb['version']}",

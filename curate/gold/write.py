@@ -16,7 +16,7 @@ import uuid
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +31,7 @@ from curate import settings
 from curate.compact import StringList
 from curate.errors import DatasetError
 from curate.gold.card import LabelCounts, render_card
-from curate.gold.diff import FULL_LIST, LISTED, Changes, diff_pairs
+from curate.gold.diff import FULL_LIST, LISTED, Changes, diff_pairs, diff_stream
 from curate.gold.exports import FORMATS, ExportWriter, load_tokenizer, packed_fast
 from curate.gold.features import build_features, schema_changes, schema_summary
 from curate.gold.identities import (
@@ -354,22 +354,18 @@ def _changes(
         return replace(diff_pairs((), new_label=name), added=spill.ids())
     prev_dir = dataset_dir / previous
     schema_diff = schema_changes(read_manifest(prev_dir)["label_schema"], summary)
-    old_ids: set[str] = set()
 
-    def pairs() -> Iterator[tuple[Document, str, Document, str]]:
-        for split, old in iter_version(prev_dir):
-            old_ids.add(old.id)
-            if old.id in spill:
-                new = visible(spill.get(old.id))
-                yield old, split, new, split_of(new.id, ratios)
+    def new_at(at: int) -> tuple[Document, str]:
+        doc = visible(spill.at(at))
+        return doc, split_of(doc.id, ratios)
 
-    changes = diff_pairs(
-        pairs(), schema=tuple(schema_diff), old_label=f"{name} {previous}", new_label=name
-    )
-    return replace(
-        changes,
-        added=tuple(i for i in spill.ids() if i not in old_ids),
-        removed=tuple(sorted(i for i in old_ids if i not in spill)),
+    return diff_stream(
+        iter_version(prev_dir),
+        spill.ids(),
+        new_at,
+        schema=tuple(schema_diff),
+        old_label=f"{name} {previous}",
+        new_label=name,
     )
 
 
@@ -427,6 +423,11 @@ class _Spill:
         i = self._at(doc_id)
         if i is None:
             raise KeyError(doc_id)
+        return self.at(i)
+
+    def at(self, i: int) -> Document:
+        """The document at position ``i`` of :meth:`ids`."""
+        self._sort()
         self._fh.seek(self._starts[i])
         doc: Document = pickle.loads(self._fh.read(self._sizes[i]))  # our own file, written above
         return doc
