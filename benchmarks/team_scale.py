@@ -20,7 +20,10 @@ own and not what a forked child would inherit; the table prints that process's b
   --html`` (the typer app in the measured process), on predictions written beforehand
   (every 7th article misses an entity, every 5th has one mislabelled, so the reports
   list errors);
-* ``compare CLI``: the same with ``--compare`` against the report ``evaluate CLI`` wrote.
+* ``compare CLI``: the same with ``--compare`` against the report ``evaluate CLI`` wrote;
+* ``export 2nd``: a second version of the same dataset (every 13th article removed, every
+  11th relabelled, 5% new articles), so the release computes what changed since the first;
+* ``diff CLI``: ``curate diff`` of the two versions.
 
 ``--no-studio`` runs only export and evaluate, without Label Studio: the pull's
 ``gold.jsonl`` is written by this script with the same generator (the articles whose two
@@ -65,7 +68,16 @@ from curate.studio.convert import document_to_results, document_to_task  # noqa:
 SCHEMA = load_schema()
 NAMES = ["Ana Lopez", "Dmitry Peskov", "Maria Silva", "Olaf Scholz", "Zorbo Quux"]
 PLACES = ["Brussels", "Vladivostok", "Kyiv", "Sao Paulo", "Paris"]
-STAGES = ("pull", "adjudicate", "export", "evaluate", "evaluate CLI", "compare CLI")
+STAGES = (
+    "pull",
+    "adjudicate",
+    "export",
+    "evaluate",
+    "evaluate CLI",
+    "compare CLI",
+    "export 2nd",
+    "diff CLI",
+)
 
 
 def article(i: int) -> Document:
@@ -203,13 +215,14 @@ def _imports(stage: str) -> None:
     import curate.gold  # noqa: F401
     import curate.io.jsonl  # noqa: F401
 
-    if stage == "export":
+    if stage.startswith("export"):
         import spacy  # noqa: F401
     if stage == "evaluate":
         import curate.gold.load  # noqa: F401
         import curate.score.evaluate  # noqa: F401
     if stage.endswith("CLI"):
         import curate.cli  # noqa: F401
+        import curate.gold.diff  # noqa: F401
         import curate.gold.load  # noqa: F401
         import curate.report.html  # noqa: F401
         import curate.score.report  # noqa: F401
@@ -255,10 +268,12 @@ def stages(
     work: Path,
     servers: Servers,
     draws: int = 1000,
+    skip: frozenset[str] = frozenset(),
 ) -> dict[str, tuple]:
     """Measure each stage at size ``n``; ``studio`` is ``{"url", "api_key", "project"}`` of
     the loaded Label Studio project, or None: then only export and evaluate, from a
-    :func:`synthetic_pull`."""
+    :func:`synthetic_pull`. ``skip``: stages left out (``evaluate``; ``evaluate CLI``,
+    which skips ``compare CLI`` too; ``export 2nd``, which skips ``diff CLI``)."""
     out: dict[str, tuple] = {}
     state: dict[str, Any] = {"n": n, "work": str(work), "draws": draws}
 
@@ -270,12 +285,58 @@ def stages(
         out["adjudicate"] = measured("adjudicate", {**studio, **state}, servers)
     out["export"] = measured("export", state, servers)
     state.update(out["export"][2])
-    out["evaluate"] = measured("evaluate", state, servers)
-    state["predictions"] = str(write_predictions(state["version"], work / f"preds-{n}.jsonl"))
-    state["report"] = str(work / f"report-{n}.json")
-    out["evaluate CLI"] = measured("evaluate CLI", state, servers)
-    out["compare CLI"] = measured("compare CLI", state, servers)
+    if "evaluate" not in skip:
+        out["evaluate"] = measured("evaluate", state, servers)
+    if "evaluate CLI" not in skip:
+        state["predictions"] = str(write_predictions(state["version"], work / f"preds-{n}.jsonl"))
+        state["report"] = str(work / f"report-{n}.json")
+        out["evaluate CLI"] = measured("evaluate CLI", state, servers)
+        out["compare CLI"] = measured("compare CLI", state, servers)
+    if "export 2nd" not in skip:
+        out["export 2nd"] = measured("export 2nd", state, servers)
+        state["second"] = out["export 2nd"][2]["version"]
+        out["diff CLI"] = measured("diff CLI", state, servers)
     return out
+
+
+def stage_export_second(args: dict[str, Any]) -> dict[str, Any]:
+    from curate.gold import release
+    from curate.io.jsonl import read_jsonl
+
+    n, work = args["n"], Path(args["work"])
+
+    def docs() -> Iterator[Document]:
+        for _, d in read_jsonl(Path(args["path"]) / "gold.jsonl"):
+            doc = Document.from_dict(d)
+            i = int(doc.id.split("-")[1])
+            if i % 13 == 0:
+                continue
+            if i % 11 == 0:
+                first = doc.entities[0]
+                ents = (Entity(first.start, first.end, "ORG", first.text), *doc.entities[1:])
+                doc = doc.with_(entities=ents)
+            yield doc
+        for i in range(n, n + n // 20):
+            yield article(i).with_(provenance=doc.provenance)
+
+    r = release(docs(), name=f"team{n}", root=work / "gold", splits="test")
+    c = r.changes
+    return {
+        "version": str(r.path),
+        "added/removed/changed": f"{len(c.added)}/{len(c.removed)}/{len(c.changed)}",
+    }
+
+
+def stage_diff(args: dict[str, Any]) -> dict[str, Any]:
+    """``curate diff`` as a user runs it (the typer app, in this process)."""
+    from curate.cli import app
+
+    argv = ["diff", args["version"], args["second"], "--summary"]
+    with contextlib.redirect_stdout(io.StringIO()) as shown:
+        code = app(argv, standalone_mode=False)
+    if code:
+        raise SystemExit(f"curate diff exited with {code}:\n{shown.getvalue()[-2000:]}")
+    return {"lines": shown.getvalue().count("\n")}
 
 
 def predicted(doc: Document) -> Document:
@@ -378,6 +439,8 @@ STAGE_FUNCS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "evaluate": stage_evaluate,
     "evaluate CLI": stage_cli,
     "compare CLI": lambda args: stage_cli(args, compare=True),
+    "export 2nd": stage_export_second,
+    "diff CLI": stage_diff,
 }
 
 
@@ -388,6 +451,12 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=1000, help="bootstrap resamples of evaluate")
     ap.add_argument("--stage", choices=STAGES, help=argparse.SUPPRESS)  # a measured child
     ap.add_argument(
+        "--skip",
+        default="",
+        help="stages to leave out, comma-separated: evaluate, evaluate CLI (and compare CLI), "
+        "export 2nd (and diff CLI)",
+    )
+    ap.add_argument(
         "--no-studio",
         action="store_true",
         help="only export and evaluate, from a synthetic pull (no Label Studio)",
@@ -397,12 +466,13 @@ def main() -> None:
         run_stage(args.stage)
         return
     sizes = [int(s) for s in args.sizes.split(",")]
+    skip = frozenset(s.strip() for s in args.skip.split(",") if s.strip())
     rows: list[tuple[str, int, str, float, float, dict, str, float]] = []
     if args.no_studio:
         tmp = Path(tempfile.mkdtemp(prefix="curate-team-nostudio-"))
         try:
             for n in sizes:
-                done = stages(None, n, tmp, Servers(None, None), draws=args.draws)
+                done = stages(None, n, tmp, Servers(None, None), draws=args.draws, skip=skip)
                 rows += record("none", n, done)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -431,7 +501,7 @@ def main() -> None:
                         rows.append((db, n, "load (LS import)", secs, 0.0, cpu, "", 0.0))
                         print(f"[{db}] {n}: loaded in {secs:.1f} s", flush=True)
                         studio = {"url": srv.url, "api_key": srv.api_key, "project": project["id"]}
-                        done = stages(studio, n, tmp, servers, draws=args.draws)
+                        done = stages(studio, n, tmp, servers, draws=args.draws, skip=skip)
                         rows += record(db, n, done)
                 finally:
                     server.stop_server(srv)

@@ -174,10 +174,9 @@ def diff_cli(
     changes = diff(a, b, root=root)
     if as_json:
         console.print_json(data=changes.to_dict())
-    else:
-        console.print(
-            changes.to_markdown(details=details), highlight=False, markup=False, soft_wrap=True
-        )
+    else:  # a line at a time: a diff of large versions lists every article
+        for line in changes.markdown_lines(details=details):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @command("verify")
