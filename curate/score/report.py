@@ -84,15 +84,9 @@ def load_report(path: str | Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise InputError(
-            f"cannot read report ({e.strerror}); check the path", path=str(path)
-        ) from e
+        raise _unreadable(e, path) from e
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InputError(
-            f"not a curate evaluation report (invalid JSON: {e}); "
-            "write one with `curate evaluate --json`",
-            path=str(path),
-        ) from e
+        raise _invalid(e, path) from e
     _check_format(data, path)
     return data
 
@@ -165,18 +159,24 @@ def _parsing(path: Path) -> Iterator[Iterator[tuple[str, str, Any]]]:
     try:
         fh = path.open("rb")
     except OSError as e:
-        raise InputError(
-            f"cannot read report ({e.strerror}); check the path", path=str(path)
-        ) from e
+        raise _unreadable(e, path) from e
     with fh:
         try:
             yield ijson.parse(fh, use_float=True)
         except (ijson.JSONError, UnicodeDecodeError) as e:
-            raise InputError(
-                f"not a curate evaluation report (invalid JSON: {e}); "
-                "write one with `curate evaluate --json`",
-                path=str(path),
-            ) from e
+            raise _invalid(e, path) from e
+
+
+def _unreadable(e: OSError, path: Path) -> InputError:
+    return InputError(f"cannot read report ({e.strerror}); check the path", path=str(path))
+
+
+def _invalid(e: Exception, path: Path) -> InputError:
+    return InputError(
+        f"not a curate evaluation report (invalid JSON: {e}); "
+        "write one with `curate evaluate --json`",
+        path=str(path),
+    )
 
 
 def _check_format(data: Any, path: Path) -> None:
