@@ -4,14 +4,13 @@ diff, from compact lists (ids in one buffer, changed articles on disk)."""
 from __future__ import annotations
 
 import pytest
+from test_gold_dataset import T, gold_doc
 
 from curate.compact import Spilled, SpilledObjects, StringList, sorted_strings
 from curate.gold import diff, release
 from curate.gold.diff import diff_documents
 from curate.gold.load import read_version
 from curate.model import Entity
-
-from test_gold_dataset import T, gold_doc
 
 
 def held_diff(a, b):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from curate.compact import Spilled, StringIndex, StringList
-from curate.errors import DatasetError, InputError
+from curate.errors import CurateError, DatasetError, InputError
 from curate.io.jsonl import write_jsonl
 from curate.model import Document, Entity, Prediction, Quote
 from curate.report.html import render_html
@@ -95,7 +95,8 @@ def test_the_streamed_json_report_on_the_seeds(tmp_path):
     write_jsonl(tmp_path / "p.jsonl", (d.to_dict() for d in preds))
     ev = evaluate_specs([str(tmp_path / "p.jsonl"), str(tmp_path / "p.jsonl")], draws=20)
     text = write_json(ev, tmp_path / "r.json").read_text(encoding="utf-8")
-    assert text == json.dumps(whole(ev, seeds, preds).to_dict(), ensure_ascii=False, indent=1) + "\n"
+    held = whole(ev, seeds, preds).to_dict()
+    assert text == json.dumps(held, ensure_ascii=False, indent=1) + "\n"
     assert len(json.loads(text)["extractors"]) == 2
 
 
@@ -171,3 +172,16 @@ def test_count_table_take_reads_rows_in_any_order(monkeypatch):
     dense = table.dense()
     for pick in ([5, 6, 7], [39, 0, 17], [3, 3, 1]):
         assert (table.take(np.array(pick)) == dense[pick]).all()
+
+
+def test_score_shares_the_gold_ids_it_is_given_and_checks_them():
+    from curate.score.evaluate import score
+
+    gold = make_gold(6)
+    ids = StringList(d.id for d in gold)
+    res = score(gold, gold, draws=0, gold_ids=ids)
+    assert res.table.ids is ids and res.value("entities/strict/micro/f1") == 1.0
+    with pytest.raises(CurateError, match="is not the one its ids name"):
+        score(gold[::-1], gold[::-1], draws=0, gold_ids=ids)
+    with pytest.raises(CurateError, match="5 gold articles for 6 ids"):
+        score(gold[:5], gold[:5], draws=0, gold_ids=ids)

@@ -177,6 +177,7 @@ def diff_cli(
     else:  # a line at a time: a diff of large versions lists every article
         for line in changes.markdown_lines(details=details):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
+        console.print()  # the blank line that ended the whole text printed at once
 
 
 @command("verify")

@@ -205,6 +205,7 @@ def score(
     keep_predictions: bool = True,
     max_error_articles: int = ERROR_ARTICLES,
     keep_documents: int = 0,
+    gold_ids: StringList | None = None,
 ) -> ExtractorResult:
     """Score predictions (same articles, same order as ``gold``) on ``tasks``.
 
@@ -216,11 +217,14 @@ def score(
     ``predictions``: what the HTML report shows), and every prediction only with
     ``keep_predictions``. Intervals come from a
     streamed Poisson bootstrap (:mod:`curate.score.bootstrap`) of ``draws`` resamples.
+    ``gold_ids``: the ids of ``gold`` in order when they are kept already (a
+    :class:`~curate.score.gold.GoldSet`'s); the table shares them instead of a copy.
     Raises CurateError when the two differ in length or an article's id or text differs.
     """
     tasks = tuple(t for t in TASKS if t in set(tasks))
     counts = metrics.CountRows()
-    ids = StringList()
+    ids = StringList() if gold_ids is None else gold_ids
+    n = 0
     kept: list[Document] = []
     confusion: Counter[tuple[str, str]] = Counter()
     worst = _Worst(max_error_articles, keep_documents)
@@ -229,11 +233,15 @@ def score(
         g, p = next(gold_it, None), next(pred_it, None)
         if g is None or p is None:
             if g is not None or p is not None:
-                n_gold = len(ids) + (g is not None) + sum(1 for _ in gold_it)
-                n_pred = len(ids) + (p is not None) + sum(1 for _ in pred_it)
+                n_gold = n + (g is not None) + sum(1 for _ in gold_it)
+                n_pred = n + (p is not None) + sum(1 for _ in pred_it)
                 raise CurateError(f"{name}: {n_pred} predictions for {n_gold} articles")
             break
-        ids.append(g.id)
+        if gold_ids is None:
+            ids.append(g.id)
+        elif n >= len(ids) or ids[n] != g.id:
+            raise CurateError(f"{name}: gold article {g.id!r} is not the one its ids name")
+        n += 1
         if keep_predictions:
             kept.append(p)
         if g.id != p.id or g.text != p.text:
@@ -255,6 +263,8 @@ def score(
             errs += quotes.errors(g.quotes, p.quotes, pairs)
         counts.add(c)
         worst.add(g.id, errs, (g, p))
+    if n != len(ids):
+        raise CurateError(f"{name}: {n} gold articles for {len(ids)} ids")
     table = counts.table(ids)
     del counts
     totals = table.totals()
@@ -418,6 +428,7 @@ def evaluate(
             min_overlap=min_overlap,
             keep_predictions=False,
             keep_documents=LISTED_ARTICLES,
+            gold_ids=gold.ids,
         )
         notes += ex.notes
         result.version = ex.version or ", ".join(sorted(versions)) or None
