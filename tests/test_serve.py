@@ -474,3 +474,11 @@ def test_serve_status_is_a_table_and_json_on_request(tmp_path) -> None:
     assert "0.500" in said and "0.600" in said
     listed = CliRunner().invoke(app, ["serve", "--status", "--json", "--state-dir", str(state)])
     assert [v["status"] for v in json.loads(listed.output)["versions"]] == ["serving", "rejected"]
+    # a state folder curate serve never made: said so, nothing made up or created
+    missing = tmp_path / "never"
+    shown = CliRunner().invoke(app, ["serve", "--status", "--state-dir", str(missing)])
+    assert shown.exit_code == 0, shown.output
+    assert "has not run with this --state-dir" in " ".join(shown.output.split())
+    listed = CliRunner().invoke(app, ["serve", "--status", "--json", "--state-dir", str(missing)])
+    assert json.loads(listed.output) == {"serving": "rules", "versions": []}
+    assert not missing.exists()
