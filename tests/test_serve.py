@@ -482,3 +482,23 @@ def test_serve_status_is_a_table_and_json_on_request(tmp_path) -> None:
     listed = CliRunner().invoke(app, ["serve", "--status", "--json", "--state-dir", str(missing)])
     assert json.loads(listed.output) == {"serving": "rules", "versions": []}
     assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("garbage{", "invalid JSON"),
+        ('{"serving": "v1"}', "should be a valid array"),
+        ('[{"name": "v1"}]', "entry 1, status: field required"),
+        ('[{"name": "v1", "status": "serving", "created_at": "x", "score": "high"}]', "score"),
+    ],
+)
+def test_a_broken_version_list_is_one_line_naming_the_entry(tmp_path, content, said) -> None:
+    """A hand-edited or cut versions.json: the file, the entry and field, what to do; no
+    Python type names."""
+    (tmp_path / training.VERSIONS_FILE).write_text(content, encoding="utf-8")
+    with pytest.raises(CurateError) as e:
+        training.VersionStore.open(tmp_path)
+    message = str(e.value)
+    assert str(tmp_path / training.VERSIONS_FILE) in message and said in message
+    assert "curate.serve" not in message and "move the folder away" in message
