@@ -275,6 +275,9 @@ def _connect(client: Client | None, scheduler: str | None, workers: int | None) 
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
+        # No dashboard; the scheduler's own HTTP routes on a free local port (by default
+        # 8787, with a warning when another cluster has it).
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
         preload=[__name__],  # dask_setup below, in each worker process
     )
