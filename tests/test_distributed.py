@@ -182,43 +182,16 @@ def test_parquet_shards_keep_quote_fragments(tmp_path):
     assert Document.from_dict(row) == doc and Document.from_dict(row).quotes[0].discontinuous
 
 
-def test_ctrl_c_on_a_local_cluster_is_one_line(tmp_path: Path) -> None:
+def test_ctrl_c_on_a_local_cluster_is_one_line(tmp_path: Path, interrupted_run) -> None:
     """Ctrl-C reaches every process of the group: Dask's warnings (tasks cancelled,
-    workers killed after 4 s) buried the line saying which shards are kept. A real SIGINT
-    to a real process group once a shard is written."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    text = (SEEDS / "000_4467d989d7ade940.txt").read_text(encoding="utf-8")
-    articles = tmp_path / "many.jsonl"
-    with articles.open("w", encoding="utf-8") as fh:
-        for i in range(400):
-            fh.write(json.dumps({"id": f"a{i}", "text": text}) + "\n")
-    out = tmp_path / "out.jsonl"
-    curate = Path(sys.executable).with_name("curate")
-    proc = subprocess.Popen(
-        [str(curate), "preannotate", str(articles), "-o", str(out), "--workers", "2"]
-        + ["--partition-size", "10"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    workers killed after 4 s) and workers' tracebacks buried the line saying which shards
+    are kept. A real SIGINT to a real process group once a shard is written."""
     shards = tmp_path / "out.d"
-    try:
-        deadline = time.monotonic() + 180
-        while not list(shards.glob("part-*.jsonl")) and time.monotonic() < deadline:
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.2)
-        os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
+    args = ["preannotate", "{articles}", "-o", str(tmp_path / "out.jsonl"), "--workers", "2"]
+    code, err = interrupted_run(
+        [*args, "--partition-size", "10"], lambda _: bool(list(shards.glob("part-*.jsonl")))
+    )
+    assert code == 130, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
     assert "finished shards are kept" in lines[0]

@@ -249,46 +249,26 @@ def test_without_the_quote_extractor_entities_still_flow(monkeypatch):
     assert doc.provenance.model_version.endswith("+curate.entities.v1")
 
 
-def test_ctrl_c_with_worker_processes_is_one_line_no_worker_tracebacks(tmp_path: Path) -> None:
+def test_ctrl_c_with_worker_processes_is_one_line_no_worker_tracebacks(
+    tmp_path: Path, interrupted_run
+) -> None:
     """The terminal sends Ctrl-C to the whole process group: spaCy's `--n-process` workers
     printed a KeyboardInterrupt traceback each and spaCy warned W127. Now the workers leave
     quietly and the command says once what was kept (a real SIGINT to a real process group)."""
-    import os
-    import signal
-    import subprocess
-    import sys
     import time
 
-    import psutil
+    started: list[float] = []
 
-    text = (SEEDS / "000_4467d989d7ade940.txt").read_text(encoding="utf-8")
-    articles = tmp_path / "many.jsonl"
-    with articles.open("w", encoding="utf-8") as fh:
-        for i in range(400):
-            fh.write(json.dumps({"id": f"a{i}", "text": text}) + "\n")
+    def ready(process) -> bool:  # the two workers are 3 s into spaCy's pipeline
+        if len(process.children()) >= 2:
+            started[:] = started or [time.monotonic()]
+        return bool(started) and time.monotonic() - started[0] > 3
+
     out = tmp_path / "out.jsonl"
-    curate = Path(sys.executable).with_name("curate")
-    cmd = [str(curate), "preannotate", str(articles), "-o", str(out)]
-    proc = subprocess.Popen(
-        [*cmd, "--n-process", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env={**os.environ, "COLUMNS": "200"},
+    code, err = interrupted_run(
+        ["preannotate", "{articles}", "-o", str(out), "--n-process", "2"], ready
     )
-    try:
-        deadline = time.monotonic() + 120
-        while len(psutil.Process(proc.pid).children()) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(3)  # the workers are inside spaCy's pipeline
-        os.killpg(proc.pid, signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode == 130, err
+    assert code == 130, err
     assert "Traceback" not in err and "W127" not in err, err
     assert "interrupted" in err and "--resume" in err
     assert not out.exists()
