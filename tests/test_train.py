@@ -279,6 +279,19 @@ def test_hybrid_keeps_rule_quotes_and_adds_the_models_in_other_sentences(parse) 
     assert combine(doc, [rule], [same_sentence, new, no_speaker]) == [rule, new]
 
 
+def test_a_local_model_of_a_shipped_name_keeps_the_shipped_versions(tmp_path: Path) -> None:
+    from curate.train.models import SHIPPED_ROOT, ModelNotFound, find_model
+
+    local = tmp_path / "polnear-quotes" / "9.9.9"
+    local.mkdir(parents=True)
+    (local / "curate-model.json").write_text('{"name": "polnear-quotes"}', encoding="utf-8")
+    assert find_model("polnear-quotes", tmp_path).path == local  # the latest, local first
+    shipped = find_model("polnear-quotes@1.0.0", tmp_path).path
+    assert shipped == SHIPPED_ROOT / "polnear-quotes" / "1.0.0"
+    with pytest.raises(ModelNotFound, match=r"no version 2\.0\.0 in .*9\.9\.9.*; .*1\.0\.0"):
+        find_model("polnear-quotes@2.0.0", tmp_path)
+
+
 def test_the_shipped_model_runs_under_its_registered_name(tmp_path: Path) -> None:
     from curate.train.models import SHIPPED_ROOT
 
