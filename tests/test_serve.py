@@ -387,12 +387,13 @@ def test_long_articles_hold_more_uncertainty_than_one_line() -> None:
 
 
 def test_order_names_are_checked(tmp_path: Path) -> None:
+    from curate.extract.learned import DEFAULT_MODEL
     from curate.serve.order import scored, serving_model
 
     with pytest.raises(CurateError, match="unknown order"):
         list(scored([Document.from_article(Article("a", "x"))], "longest", tmp_path))
     # Nothing trained serves yet: the quote model shipped with curate orders the tasks.
-    assert serving_model(tmp_path) == "polnear-quotes"
+    assert serving_model(tmp_path) == DEFAULT_MODEL
 
 
 def test_a_taken_port_is_one_line_before_the_model_loads() -> None:

@@ -292,6 +292,10 @@ def test_a_local_model_of_a_shipped_name_keeps_the_shipped_versions(tmp_path: Pa
     assert shipped == SHIPPED_ROOT / "polnear-quotes" / "1.0.0"
     with pytest.raises(ModelNotFound, match=r"no version 2\.0\.0 in .*9\.9\.9.*; .*1\.0\.0"):
         find_model("polnear-quotes@2.0.0", tmp_path)
+    # the hybrid and learned extractors without a model named: the shipped one, always
+    from curate.extract.learned import DEFAULT_MODEL
+
+    assert find_model(DEFAULT_MODEL, tmp_path).path == SHIPPED_ROOT / "polnear-quotes" / "1.0.0"
 
 
 def test_the_shipped_model_runs_under_its_registered_name(tmp_path: Path) -> None:
