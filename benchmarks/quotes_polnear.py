@@ -274,12 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n_split} attributions have discontinuous content (interrupted by their attribution)")
     extractors: dict[str, Callable] = {}
     try:
-        from curate.extract.learned import quote_extractor
+        from curate.extract.learned import HYBRID_NAME, LEARNED_NAME, quote_extractor
 
         hybrid = quote_extractor(args.model, hybrid=True)
         learned = quote_extractor(args.model, hybrid=False)
-        extractors["hybrid.v3"] = hybrid
-        extractors["learned.v2"] = learned
+        extractors[HYBRID_NAME.removeprefix("curate.quotes.")] = hybrid
+        extractors[LEARNED_NAME.removeprefix("curate.quotes.")] = learned
         print(f"trained model {hybrid.model.trained.ref} ({hybrid.model.trained.path})")
     except CurateError as e:
         print(f"hybrid and learned extractors left out: {e}")

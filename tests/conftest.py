@@ -92,3 +92,46 @@ def studio_project(studio_conn: Any) -> Iterator[Callable[..., dict[str, Any]]]:
     yield make
     for pid in made:
         studio_conn.request("DELETE", f"/api/projects/{pid}", ok=(200, 204, 404))
+
+
+@pytest.fixture
+def interrupted_run(tmp_path: Path) -> Callable[..., tuple[int, str]]:
+    """``run(args, ready)``: ``curate ARGS`` on 400 copies of a seed article
+    (``{articles}`` in ARGS is their JSONL) in a process group of its own; once
+    ``ready(process)`` holds, Ctrl-C as a terminal sends it (SIGINT to the whole group).
+    Returns the exit code and stderr. The group is killed if it outlives the test."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    seed = Path(__file__).resolve().parent.parent / "seeds" / "000_4467d989d7ade940.txt"
+    text = seed.read_text(encoding="utf-8")
+    articles = tmp_path / "many.jsonl"
+    with articles.open("w", encoding="utf-8") as fh:
+        for i in range(400):
+            fh.write(json.dumps({"id": f"a{i}", "text": text}) + "\n")
+
+    def run(args: list[str], ready: Callable[[psutil.Process], bool]) -> tuple[int, str]:
+        curate = Path(sys.executable).with_name("curate")
+        cmd = [str(curate), *(a.replace("{articles}", str(articles)) for a in args)]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + 180
+            while not ready(psutil.Process(proc.pid)) and time.monotonic() < deadline:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.2)
+            os.killpg(proc.pid, signal.SIGINT)
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        return proc.returncode, err
+
+    return run

@@ -180,3 +180,19 @@ def test_parquet_shards_keep_quote_fragments(tmp_path):
     pq.write_table(table, path)
     (row,) = shards._read_parquet(path)
     assert Document.from_dict(row) == doc and Document.from_dict(row).quotes[0].discontinuous
+
+
+def test_ctrl_c_on_a_local_cluster_is_one_line(tmp_path: Path, interrupted_run) -> None:
+    """Ctrl-C reaches every process of the group: Dask's warnings (tasks cancelled,
+    workers killed after 4 s) and workers' tracebacks buried the line saying which shards
+    are kept. A real SIGINT to a real process group once a shard is written."""
+    shards = tmp_path / "out.d"
+    args = ["preannotate", "{articles}", "-o", str(tmp_path / "out.jsonl"), "--workers", "2"]
+    code, err = interrupted_run(
+        [*args, "--partition-size", "10"], lambda _: bool(list(shards.glob("part-*.jsonl")))
+    )
+    assert code == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "finished shards are kept" in lines[0]
+    assert list(shards.glob("part-*.jsonl"))

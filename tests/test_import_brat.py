@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from curate import settings
 from curate.cli import app
 from curate.gold import load_documents
 from curate.gold.brat_import import import_brat, read_brat
@@ -127,7 +128,7 @@ def test_import_writes_a_loadable_all_test_version(tmp_path: Path) -> None:
     assert "ann1" not in released and '"brat":"art1_{annotator}.ann"' in released
 
 
-def test_cli_import_then_agreement(tmp_path: Path) -> None:
+def test_cli_import_then_agreement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     res = runner.invoke(
         app, ["import", "brat", str(POLNEAR), "--name", "fx", "--root", str(tmp_path)]
@@ -138,6 +139,15 @@ def test_cli_import_then_agreement(tmp_path: Path) -> None:
     res = runner.invoke(app, ["agreement", str(tmp_path / "fx" / "1.0.0")])
     assert res.exit_code == 0, res.output
     assert "1 articles with 2+ annotators" in res.output
+    # by name, as every other command takes a gold
+    monkeypatch.setattr(settings, "GOLD_ROOT", tmp_path)
+    for name in ("fx", "fx@1.0.0"):
+        res = runner.invoke(app, ["agreement", name])
+        assert res.exit_code == 0, res.output
+        assert "1 articles with 2+ annotators" in res.output
+    res = runner.invoke(app, ["agreement", "fx@9.0.0"])
+    assert res.exit_code == 1
+    assert "no version 9.0.0 (have: 1.0.0)" in res.output
     # the same version again: versions never change
     res = runner.invoke(
         app,

@@ -247,3 +247,28 @@ def test_without_the_quote_extractor_entities_still_flow(monkeypatch):
     (doc,) = preannotate(_articles(1))
     assert doc.quotes == () and doc.entities
     assert doc.provenance.model_version.endswith("+curate.entities.v1")
+
+
+def test_ctrl_c_with_worker_processes_is_one_line_no_worker_tracebacks(
+    tmp_path: Path, interrupted_run
+) -> None:
+    """The terminal sends Ctrl-C to the whole process group: spaCy's `--n-process` workers
+    printed a KeyboardInterrupt traceback each and spaCy warned W127. Now the workers leave
+    quietly and the command says once what was kept (a real SIGINT to a real process group)."""
+    import time
+
+    started: list[float] = []
+
+    def ready(process) -> bool:  # the two workers are 3 s into spaCy's pipeline
+        if len(process.children()) >= 2:
+            started[:] = started or [time.monotonic()]
+        return bool(started) and time.monotonic() - started[0] > 3
+
+    out = tmp_path / "out.jsonl"
+    code, err = interrupted_run(
+        ["preannotate", "{articles}", "-o", str(out), "--n-process", "2"], ready
+    )
+    assert code == 130, err
+    assert "Traceback" not in err and "W127" not in err, err
+    assert "interrupted" in err and "--resume" in err
+    assert not out.exists()

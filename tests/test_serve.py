@@ -387,12 +387,13 @@ def test_long_articles_hold_more_uncertainty_than_one_line() -> None:
 
 
 def test_order_names_are_checked(tmp_path: Path) -> None:
+    from curate.extract.learned import DEFAULT_MODEL
     from curate.serve.order import scored, serving_model
 
     with pytest.raises(CurateError, match="unknown order"):
         list(scored([Document.from_article(Article("a", "x"))], "longest", tmp_path))
     # Nothing trained serves yet: the quote model shipped with curate orders the tasks.
-    assert serving_model(tmp_path) == "polnear-quotes"
+    assert serving_model(tmp_path) == DEFAULT_MODEL
 
 
 def test_a_taken_port_is_one_line_before_the_model_loads() -> None:
@@ -474,3 +475,31 @@ def test_serve_status_is_a_table_and_json_on_request(tmp_path) -> None:
     assert "0.500" in said and "0.600" in said
     listed = CliRunner().invoke(app, ["serve", "--status", "--json", "--state-dir", str(state)])
     assert [v["status"] for v in json.loads(listed.output)["versions"]] == ["serving", "rejected"]
+    # a state folder curate serve never made: said so, nothing made up or created
+    missing = tmp_path / "never"
+    shown = CliRunner().invoke(app, ["serve", "--status", "--state-dir", str(missing)])
+    assert shown.exit_code == 0, shown.output
+    assert "has not run with this --state-dir" in " ".join(shown.output.split())
+    listed = CliRunner().invoke(app, ["serve", "--status", "--json", "--state-dir", str(missing)])
+    assert json.loads(listed.output) == {"serving": "rules", "versions": []}
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("garbage{", "invalid JSON"),
+        ('{"serving": "v1"}', "should be a valid array"),
+        ('[{"name": "v1"}]', "entry 1, status: field required"),
+        ('[{"name": "v1", "status": "serving", "created_at": "x", "score": "high"}]', "score"),
+    ],
+)
+def test_a_broken_version_list_is_one_line_naming_the_entry(tmp_path, content, said) -> None:
+    """A hand-edited or cut versions.json: the file, the entry and field, what to do; no
+    Python type names."""
+    (tmp_path / training.VERSIONS_FILE).write_text(content, encoding="utf-8")
+    with pytest.raises(CurateError) as e:
+        training.VersionStore.open(tmp_path)
+    message = str(e.value)
+    assert str(tmp_path / training.VERSIONS_FILE) in message and said in message
+    assert "curate.serve" not in message and "move the folder away" in message

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from typer.testing import CliRunner
@@ -16,17 +17,29 @@ from curate.gold.write import release
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "data" / "gold" / "seeds"
+# The components of each training run whose products went to numpy's BLAS.
+SWAPPED: list[list[str]] = []
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One short training run on the seed gold, shared by the tests of this module."""
+    from curate.extract import nlp as nlp_module
+
     out = tmp_path_factory.mktemp("models")
-    result = CliRunner().invoke(
-        app,
-        ["train", str(SEEDS), "--name", "seedy", "--max-steps", "4", "--eval-frequency", "2",
-         "--seed", "7", "-o", str(out)],
-    )  # fmt: skip
+    real = nlp_module.numpy_products
+
+    def numpy_products(nlp):  # type: ignore[no-untyped-def]
+        changed = real(nlp)
+        SWAPPED.append(changed)
+        return changed
+
+    with mock.patch.object(nlp_module, "numpy_products", numpy_products):
+        result = CliRunner().invoke(
+            app,
+            ["train", str(SEEDS), "--name", "seedy", "--max-steps", "4", "--eval-frequency",
+             "2", "--seed", "7", "-o", str(out)],
+        )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "seedy@1.0.0" in result.output
     return out
@@ -63,6 +76,54 @@ def test_model_folder_and_meta(trained: Path) -> None:
     # No path of the temporary training folder is left in the model's own config.
     config = (folder / "config.cfg").read_text(encoding="utf-8")
     assert "train = null" in config and ".tmp" not in config
+    # Each run multiplied on numpy's BLAS, not thinc's BLIS (see curate.extract.nlp).
+    assert SWAPPED == [["quotes"], ["entities"]]
+
+
+def test_an_update_on_numpy_blas_learns_what_one_on_blis_does() -> None:
+    """One training step of the quote architecture, from the same weights, with thinc's
+    stock ops and with numpy's BLAS: same loss and same weights after it, to float32
+    rounding (BLAS adds the terms of a product in another order)."""
+    import numpy
+    import spacy
+    from spacy.training import Example
+    from thinc.api import Adam, NumpyOps, fix_random_seed
+
+    from curate.extract.nlp import numpy_products
+    from curate.train.config import Settings, build_config
+
+    section = build_config(Settings(base_model="x"), "", "")["components"]["quotes"]
+
+    def pipeline() -> tuple[spacy.Language, list[Example]]:
+        fix_random_seed(0)
+        nlp = spacy.blank("en")
+        nlp.add_pipe("ner", name="quotes", config={"model": section["model"]})
+        doc = nlp.make_doc("The minister said the plan would cost jobs, aides told reporters.")
+        spans = {"entities": [(0, 12, "SOURCE"), (13, 17, "CUE"), (18, 43, "CONTENT")]}
+        examples = [Example.from_dict(doc, spans)]
+        nlp.initialize(lambda: examples)
+        return nlp, examples
+
+    def step(swap: bool) -> tuple[float, list]:
+        nlp, examples = pipeline()
+        changed = numpy_products(nlp) if swap else []
+        assert changed == (["quotes"] if swap else [])
+        model = nlp.get_pipe("quotes").model
+        assert any(type(n.ops) is not NumpyOps for n in model.walk()) == swap
+        fix_random_seed(1)
+        losses = nlp.update(examples, sgd=Adam(0.01), drop=0.0)
+        return losses["quotes"], [p.copy() for n in model.walk() for p in _params(n)]
+
+    loss_blis, weights_blis = step(False)
+    loss_numpy, weights_numpy = step(True)
+    assert loss_numpy == pytest.approx(loss_blis, rel=1e-4)
+    assert len(weights_blis) == len(weights_numpy) > 5
+    for a, b in zip(weights_blis, weights_numpy, strict=True):
+        numpy.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def _params(node):  # type: ignore[no-untyped-def]
+    return [node.get_param(name) for name in node.param_names if node.has_param(name)]
 
 
 def test_refuses_to_overwrite_a_version(trained: Path) -> None:
@@ -136,6 +197,8 @@ def test_unknown_model_is_one_clear_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "no trained model 'nope'" in result.output and "Traceback" not in result.output
+    # the cleared progress bar leaves nothing before the line in a log or pipe
+    assert result.output.startswith("error: no trained model")
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +279,23 @@ def test_hybrid_keeps_rule_quotes_and_adds_the_models_in_other_sentences(parse) 
     new = quote("the vote was rigged", "Bob", "said")
     no_speaker = quote("nothing would change", None, "said")
     assert combine(doc, [rule], [same_sentence, new, no_speaker]) == [rule, new]
+
+
+def test_a_local_model_of_a_shipped_name_keeps_the_shipped_versions(tmp_path: Path) -> None:
+    from curate.train.models import SHIPPED_ROOT, ModelNotFound, find_model
+
+    local = tmp_path / "polnear-quotes" / "9.9.9"
+    local.mkdir(parents=True)
+    (local / "curate-model.json").write_text('{"name": "polnear-quotes"}', encoding="utf-8")
+    assert find_model("polnear-quotes", tmp_path).path == local  # the latest, local first
+    shipped = find_model("polnear-quotes@1.0.0", tmp_path).path
+    assert shipped == SHIPPED_ROOT / "polnear-quotes" / "1.0.0"
+    with pytest.raises(ModelNotFound, match=r"no version 2\.0\.0 in .*9\.9\.9.*; .*1\.0\.0"):
+        find_model("polnear-quotes@2.0.0", tmp_path)
+    # the hybrid and learned extractors without a model named: the shipped one, always
+    from curate.extract.learned import DEFAULT_MODEL
+
+    assert find_model(DEFAULT_MODEL, tmp_path).path == SHIPPED_ROOT / "polnear-quotes" / "1.0.0"
 
 
 def test_the_shipped_model_runs_under_its_registered_name(tmp_path: Path) -> None:

@@ -25,8 +25,9 @@ from curate.score.agreement import AgreementReport, agreement, load_annotations
 def agreement_cli(
     source: Path = typer.Argument(
         ...,
-        help="An annotations.jsonl (one Document per annotator), a pull or imported gold "
-        "folder holding one, or a brat folder.",
+        help="An annotations.jsonl (one Document per annotator), a pull folder holding one, "
+        "a gold NAME[@VERSION] or version folder imported with `curate import brat`, or a "
+        "brat folder.",
     ),
     top: int = typer.Option(10, "--top", min=1, help="How many articles to list."),
     json_out: Path | None = typer.Option(
@@ -69,7 +70,7 @@ def agreement_cli(
     per annotator against all others; and the articles with most disagreement first.
     """
     schema = load_schema(config)
-    docs, problems = load_annotations(source, schema)
+    docs, problems = load_annotations(_named_gold(source), schema)
     print_skipped(problems)
     docs = pseudonymous(docs)
     report = agreement(docs, schema)
@@ -113,6 +114,21 @@ def agreement_cli(
 
         write_agreement_html(out, html, str(source))
         console.print(f"wrote {html}")
+
+
+def _named_gold(source: Path) -> Path:
+    """``source`` itself when it exists, else the gold version it names (``NAME`` or
+    ``NAME@VERSION`` under the gold root, as ``curate import brat`` writes one with its
+    annotations beside it); a name that is no dataset stays as given, for the reader's
+    message. Raises DatasetError for a version the dataset does not have."""
+    if source.exists():
+        return source
+    from curate.gold.version import resolve
+
+    name = str(source).rpartition("@")[0] or str(source)
+    if not (settings.GOLD_ROOT / name).is_dir():
+        return source
+    return resolve(str(source), root=settings.GOLD_ROOT)
 
 
 def pseudonymous(docs: list[Document]) -> list[Document]:

@@ -228,10 +228,17 @@ def _root(
 @contextmanager
 def shown(progress: Progress) -> Iterator[Progress]:
     """Show ``progress`` for the block; it stays after a finished run and is cleared when
-    the block fails, so an error's line is not preceded by a stale bar."""
-    with progress:
-        try:
-            yield progress
-        except BaseException:
-            progress.live.transient = True
-            raise
+    the block fails, so an error's line is not preceded by a stale bar (nor, when stderr is
+    a file or pipe, by the blank line rich writes for a cleared bar)."""
+    console = progress.console
+    quiet = console.quiet
+    try:
+        with progress:
+            try:
+                yield progress
+            except BaseException:
+                progress.live.transient = True
+                console.quiet = quiet or not console.is_terminal
+                raise
+    finally:
+        console.quiet = quiet

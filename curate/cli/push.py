@@ -18,7 +18,6 @@ from curate.cli.app import (
     print_skipped,
 )
 from curate.studio.client import connect
-from curate.studio.documents import UNKNOWN_MODEL
 from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, check_source, push_file
 
 
@@ -81,6 +80,7 @@ def push_cli(
 ) -> None:
     """Import pre-annotated articles as Label Studio tasks with predictions.
 
+    Plain articles (not pre-annotated) become tasks without a prediction.
     Creates the project (or reuses it, by title or id) with the label config.
     Imports only the articles the project does not have yet:
     pushing again creates no duplicates and finishes an interrupted push.
@@ -190,12 +190,12 @@ def render(r: PushResult) -> None:
         f"{len(r.updated)} updated, "
         f"{r.predictions_added} predictions added; model versions: {models or '-'}"
     )
-    bare = r.model_versions.get(UNKNOWN_MODEL, 0)
-    if bare:
+    if r.plain:
         err_console.print(
-            f"[yellow]warning[/] {plural(bare, 'article')} had no model's predictions (not "
-            "pre-annotated: no `source`), so labelers start from an empty task; run `curate "
-            "preannotate` on them and push its output with --add-predictions",
+            f"[yellow]warning[/] {plural(r.plain, 'article')} had no model's predictions (not "
+            "pre-annotated: no `source`), so their tasks hold no prediction and labelers "
+            "start from an empty task; run `curate preannotate` on them and push its output "
+            "with --add-predictions",
             highlight=False,
             soft_wrap=True,
         )

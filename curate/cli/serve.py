@@ -66,6 +66,12 @@ def _print_status(found: dict, state_dir: Path) -> None:
     serving when they were trained, and why a version did not serve."""
     from rich.table import Table
 
+    if not found["versions"]:
+        console.print(
+            f"no model versions in {state_dir}: `curate serve` has not run with this "
+            "--state-dir; it would start by serving the rules"
+        )
+        return
     table = Table(title=f"model versions in {state_dir} (serving: {found['serving']})")
     for column in ("version", "status", "F1", "baseline", "articles"):
         table.add_column(column, no_wrap=True, justify="right" if column[0] in "Fba" else "left")

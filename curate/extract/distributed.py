@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -266,11 +267,34 @@ def _connect(client: Client | None, scheduler: str | None, workers: int | None) 
         with cl:
             yield cl
         return
+    # Errors only from the local cluster's logs: on Ctrl-C (sent to every process of the
+    # group) Dask's warnings about cancelled tasks and workers killed after 4 s buried the
+    # one line saying which shards are kept; a task's failure still comes back as an error.
     cluster = LocalCluster(
-        n_workers=workers or 1, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers or 1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # No dashboard; the scheduler's own HTTP routes on a free local port (by default
+        # 8787, with a warning when another cluster has it).
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+        preload=[__name__],  # dask_setup below, in each worker process
     )
     with cluster, Client(cluster) as cl:
         yield cl
+
+
+def dask_setup(worker: object) -> None:
+    """Dask's preload hook, run in each worker process of the local cluster curate starts:
+    the worker ignores Ctrl-C, which the terminal sends to the whole process group (each
+    worker printed a KeyboardInterrupt traceback); the command's own process gets it,
+    says which shards are kept and closes the cluster, which stops the workers."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _n_workers(cl: Client) -> int:

@@ -43,6 +43,7 @@ from curate.extract import quotes as rules
 from curate.extract.nlp import doc_text
 from curate.model import Quote
 from curate.settings import MODELS_DIR
+from curate.train.models import SHIPPED_ROOT
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -55,7 +56,10 @@ if TYPE_CHECKING:
 ENTITIES_NAME = "curate.entities.learned.v1"
 LEARNED_NAME = "curate.quotes.learned.v2"
 HYBRID_NAME = "curate.quotes.hybrid.v3"
-DEFAULT_MODEL = "polnear-quotes"
+#: The quote model the hybrid and learned extractors use when none is named: the folder
+#: of the one shipped with curate, so that a model trained locally under the same name
+#: (``models/polnear-quotes/...``) never changes what these registered names produce.
+DEFAULT_MODEL: Path = SHIPPED_ROOT / "polnear-quotes" / "1.0.0"
 # The model reads the tagger's tags and the parser's labels; the rules need the rest.
 REQUIRED_PIPES: tuple[str, ...] = tuple(sorted({"tagger", "parser", *rules.REQUIRED_PIPES}))
 CONTENT, SOURCE, CUE = "CONTENT", "SOURCE", "CUE"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import signal
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -229,7 +231,8 @@ def preannotate(
 
     if n_process != 1:
         # Worker processes are started per nlp.pipe call: one call for the whole stream.
-        yield from run(fits(articles))
+        with quiet_workers():
+            yield from run(fits(articles))
         return
     pending = fits(articles)
     while (first := next(pending, None)) is not None:
@@ -257,6 +260,43 @@ def label_precision(per_type: Mapping[str, Any], schema: LabelSchema) -> dict[st
         if mapped is not None and isinstance(p, int | float):
             out.setdefault(mapped, round(float(p), 3))
     return out
+
+
+class _Registration:
+    """What ``multiprocessing.util.register_after_fork`` keeps a weak reference to."""
+
+
+def _exit_quietly_on_interrupt(_: object) -> None:
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+
+
+@contextlib.contextmanager
+def quiet_workers() -> Iterator[None]:
+    """Worker processes forked inside the block (spaCy's ``nlp.pipe(n_process=N)``) leave
+    quietly on Ctrl-C, which the terminal sends to every process of the group: each one
+    printed a KeyboardInterrupt traceback, and spaCy warned W127 that its workers failed.
+    The main process still gets its KeyboardInterrupt and reports it once; the queues
+    spaCy fed its workers are then not waited for at exit (their feeder threads would
+    block forever on a pipe no worker reads). Uses
+    ``multiprocessing.util.register_after_fork``, dropped when the block ends."""
+    import gc
+    import multiprocessing.queues
+    import multiprocessing.util
+    import warnings
+
+    registration = _Registration()
+    multiprocessing.util.register_after_fork(registration, _exit_quietly_on_interrupt)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*\[W127\]")
+            yield
+    except KeyboardInterrupt:
+        for obj in gc.get_objects():
+            if isinstance(obj, multiprocessing.queues.Queue):
+                obj.cancel_join_thread()
+        raise
+    finally:
+        del registration
 
 
 def _prepared(

@@ -930,13 +930,16 @@ def _join_after_report(art: _Article, found: list[_Found]) -> list[_Found]:
         (g for g in found if g.kind != "direct" and g.cue is not None and not g.parts),
         key=lambda g: (g.end, -g.start),  # of two ending together, the outer one
     )
+    ends = [g.end for g in reports]  # as sorted; a joined report's end moves, it is skipped
     for f in found:
         if f.kind != "direct" or f.rule not in ("direct", "direct-continued") or f.cue:
             continue
-        before = [g for g in reports if g.end <= f.start and id(g) not in joined]
-        if not before or not _continues_report(art, before[-1], f):
+        i = bisect.bisect_right(ends, f.start) - 1  # the last report ending before f
+        while i >= 0 and id(reports[i]) in joined:
+            i -= 1
+        if i < 0 or not _continues_report(art, reports[i], f):
             continue
-        g = before[-1]
+        g = reports[i]
         g.parts = [(g.start, g.end), *f.parts]
         g.end, g.kind = f.end, "mixed"
         joined.add(id(g))

@@ -393,7 +393,8 @@ def load_annotations(
         return corpus.annotations, corpus.problems
     if not path.is_file():
         raise InputError(
-            f"does not exist; give an {ANNOTATIONS}, a pull folder or a brat folder",
+            f"does not exist; give an {ANNOTATIONS}, a pull folder, a gold name imported "
+            "with `curate import brat` or a brat folder",
             path=str(path),
         )
     problems: list[str] = []

@@ -152,9 +152,13 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def read_status(state_dir: str | Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
-    """The versions recorded in ``state_dir`` (no server needed)."""
+    """The versions recorded in ``state_dir`` (no server needed): ``{"serving": name,
+    "versions": [Version fields, ...]}``; with no ``state_dir`` (``curate serve`` has not
+    run with it) no versions, and the rules would serve."""
     from curate.serve.training import VersionStore
 
+    if not Path(state_dir).is_dir():
+        return {"serving": "rules", "versions": []}
     store = VersionStore.open(state_dir)
     return {"serving": store.serving().name, "versions": [v.__dict__ for v in store.versions]}
 

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter, ValidationError
+
 from curate.errors import CurateError
 from curate.io.jsonl import atomic_writer
 from curate.model import Document
@@ -163,6 +165,9 @@ class Version:
     detail: str = ""
 
 
+_VERSION_LIST = TypeAdapter(list[Version])
+
+
 @dataclass
 class VersionStore:
     """The versions of one backend, kept in ``<root>/versions.json`` (atomic writes)."""
@@ -174,19 +179,29 @@ class VersionStore:
     def open(cls, root: str | Path) -> VersionStore:
         root = Path(root)
         store = cls(root)
+        path = root / VERSIONS_FILE
         try:
-            rows = json.loads((root / VERSIONS_FILE).read_text(encoding="utf-8"))
-            store.versions = [
-                # A run listed as training when the store opens was cut off by a stop.
-                replace(v, status="failed", detail="interrupted (the server stopped)")
-                if v.status == "training"
-                else v
-                for v in (Version(**r) for r in rows)
-            ]
+            rows = _VERSION_LIST.validate_json(path.read_bytes())
         except FileNotFoundError:
-            store.versions = [Version(RULES_VERSION, "serving", _now(), detail="curate rules")]
-        except (ValueError, TypeError) as e:
-            raise CurateError(f"{root / VERSIONS_FILE} is not a version list ({e})") from e
+            rows = []
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ", ".join(
+                f"entry {x + 1}" if isinstance(x, int) else str(x) for x in first["loc"]
+            )
+            msg = first["msg"][:1].lower() + first["msg"][1:]
+            raise CurateError(
+                f"{path} is not a curate serve version list ({where + ': ' if where else ''}"
+                f"{msg}); fix it, or move the folder away and `curate serve` starts again "
+                "from the rules"
+            ) from e
+        # A run listed as training when the store opens was cut off by a stop.
+        store.versions = [
+            replace(v, status="failed", detail="interrupted (the server stopped)")
+            if v.status == "training"
+            else v
+            for v in rows
+        ] or [Version(RULES_VERSION, "serving", _now(), detail="curate rules")]
         return store
 
     def serving(self) -> Version:

@@ -2,7 +2,10 @@
 
 Each task carries ``meta.curate_id`` and ``meta.curate_hash`` (the task list returns
 ``meta`` alone, which keeps push's lookup of existing tasks small) and one prediction
-whose ``model_version`` names the extractor that made it.
+whose ``model_version`` names the extractor that made it. A plain article (no model's
+provenance and no spans: not pre-annotated) gets a task without predictions, marked
+``meta.curate_plain``: an empty prediction would count the task as predicted, sort it as
+confident by its score and show the model version "unknown".
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from curate.studio.convert import document_to_results, document_to_task, predict
 #: Rule-based extractors give no confidence; a constant keeps score-based sampling neutral.
 DEFAULT_SCORE = 1.0
 UNKNOWN_MODEL = "unknown"
+#: Task ``meta`` key set on a plain article's task (pushed without a prediction).
+PLAIN_KEY = "curate_plain"
 
 
 def iter_documents(path: str | Path, problems: list[str]) -> Iterator[Document]:
@@ -57,13 +62,33 @@ def model_version(doc: Document) -> str:
     return (doc.provenance.model_version if doc.provenance else None) or UNKNOWN_MODEL
 
 
+def is_plain(doc: Document) -> bool:
+    """True when ``doc`` has nothing a model suggested: no model version in its
+    provenance, no score (``push --order`` scores plain articles too, and the score is
+    what sorts them) and no entities or quotes. Push gives its task no prediction."""
+    scored = isinstance(doc.provenance, Prediction) and doc.provenance.score is not None
+    return model_version(doc) == UNKNOWN_MODEL and not (doc.entities or doc.quotes or scored)
+
+
 def build_task(doc: Document, schema: LabelSchema) -> dict[str, Any]:
-    """The import JSON for ``doc``: task data, ``meta`` for the lookup, one prediction."""
+    """The import JSON for ``doc``: task data, ``meta`` for the lookup, and one
+    prediction, or none for a plain article (:func:`is_plain`, marked
+    ``meta.curate_plain``)."""
+    if is_plain(doc):
+        task = document_to_task(doc, schema, [])
+        task["meta"] = {"curate_id": doc.id, "curate_hash": doc.hash, PLAIN_KEY: True}
+        return task
     predicted = prediction(doc, schema)
     task = document_to_task(doc, schema, predicted["result"])
     task["meta"] = {"curate_id": doc.id, "curate_hash": doc.hash}
     task["predictions"] = [predicted]
     return task
+
+
+def task_prediction(task: dict[str, Any]) -> dict[str, Any] | None:
+    """The prediction :func:`build_task` put in ``task``; None for a plain article."""
+    preds = task.get("predictions")
+    return preds[0] if preds else None
 
 
 def prediction(doc: Document, schema: LabelSchema) -> dict[str, Any]:

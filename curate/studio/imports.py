@@ -219,24 +219,26 @@ def add_predictions(conn: Connection, project_id: int, predictions: list[dict[st
 def replace_task(
     conn: Connection, project_id: int, old: ExistingTask, task: dict[str, Any]
 ) -> bool:
-    """Replace a task's text (data, meta) and its predictions with ``task``'s; returns
-    whether people had annotated it (their annotations are kept). Check the new
-    prediction with :func:`ensure_predictions`."""
+    """Replace a task's text (data, meta) and its predictions with ``task``'s (none for a
+    plain article's task); returns whether people had annotated it (their annotations
+    are kept). Check the new prediction with :func:`ensure_predictions`."""
     tid = old.task_id
     annotated = bool(conn.call("read task", conn.sdk.tasks.get, str(tid)).total_annotations)
     conn.call("update task", conn.sdk.tasks.update, str(tid), data=task["data"], meta=task["meta"])
     for p in conn.call("list predictions", conn.sdk.predictions.list, task=tid):
         conn.call("delete prediction", conn.sdk.predictions.delete, p.id)
-    add_predictions(conn, project_id, [{"task": tid, **task["predictions"][0]}])
+    if task.get("predictions"):
+        add_predictions(conn, project_id, [{"task": tid, **task["predictions"][0]}])
     return annotated
 
 
 def missing_versions(
-    versions: dict[int, set[str]], tasks: Iterable[tuple[int, dict[str, Any]]]
+    versions: dict[int, set[str]], tasks: Iterable[tuple[int, dict[str, Any] | None]]
 ) -> list[dict[str, Any]]:
-    """The predictions of ``(task id, prediction)`` whose model version the task lacks."""
+    """The predictions of ``(task id, prediction)`` whose model version the task lacks
+    (a None prediction, a plain article's, is never missing)."""
     return [
         {"task": tid, **pred}
         for tid, pred in tasks
-        if pred["model_version"] not in versions.get(tid, set())
+        if pred is not None and pred["model_version"] not in versions.get(tid, set())
     ]

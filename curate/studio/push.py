@@ -12,7 +12,9 @@ A push holds a lock per project (two pushes on one machine never interleave), im
 only the articles the project lacks, and then reads back from Label Studio that every
 task it wrote holds its prediction, adding the missing ones. A text that changed under
 the same id is refused unless ``update=True``; ``add_predictions=True`` adds a new model
-version's predictions to tasks already there, never touching their annotations.
+version's predictions to tasks already there, never touching their annotations. A plain
+article (not pre-annotated) becomes a task without predictions
+(:func:`curate.studio.documents.is_plain`).
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from curate.studio.client import Connection
 from curate.studio.documents import (
     build_task,
     dedupe,
+    is_plain,
     iter_documents,
     model_version,
     prediction,
     read_documents,
+    task_prediction,
 )
 from curate.studio.imports import DEFAULT_BATCH_SIZE, ProgressFn
 from curate.studio.projects import LOCK_TIMEOUT, default_title, project_lock
@@ -78,6 +82,9 @@ class PushResult:
     updated_with_annotations: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     predictions_added: int = 0
+    #: Plain articles read (no model's provenance, no spans): their tasks hold no
+    #: prediction, and they are not counted in ``model_versions``.
+    plain: int = 0
     #: Tasks whose prediction was read back from Label Studio after this push wrote it.
     predictions_checked: int = 0
     #: Tasks found without their prediction in the read-back, and given it again.
@@ -241,7 +248,10 @@ def push(
         )
         result.settings = projects_.apply_overlap(conn, proj, annotators_per_task, overlap)
         for d in docs:
-            result.model_versions[model_version(d)] += 1
+            if is_plain(d):
+                result.plain += 1
+            else:
+                result.model_versions[model_version(d)] += 1
 
         try:
             _write(
@@ -320,12 +330,12 @@ def _write(
                 result.updated_with_annotations.append(d.id)
             result.updated.append(d.id)
             ledger.tasks[d.id] = (old.task_id, d.hash)
-            written[old.task_id] = (d.id, tasks[d.id]["predictions"][0])
+            _expect(written, old.task_id, d.id, tasks[d.id])
     if same and result.add_predictions:
         versions = prediction_versions(conn, pid)
         todo = imports.missing_versions(
             versions,
-            ((existing[d.id].task_id, tasks[d.id]["predictions"][0]) for d in same),
+            ((existing[d.id].task_id, task_prediction(tasks[d.id])) for d in same),
         )
         result.predictions_added = imports.add_predictions(conn, pid, todo)
         by_task = {existing[d.id].task_id: d.id for d in same}
@@ -355,7 +365,7 @@ def _write(
             result.created += 1
             result.answered_ids_wrong += answered.get(d.id) not in ids
             ledger.add(d.id, ids[0], d.hash)
-            written[ids[0]] = (d.id, tasks[d.id]["predictions"][0])
+            _expect(written, ids[0], d.id, tasks[d.id])
 
     check = imports.ensure_predictions(conn, pid, written)
     result.predictions_checked = check.checked
@@ -363,8 +373,11 @@ def _write(
     result.predictions_missing = check.missing
     if same and result.lookup == "task list":
         # The ledger was not trusted: a task an earlier push left bare is given its
-        # prediction now (any model version will do).
-        same_docs = {existing[d.id].task_id: d for d in same}
+        # prediction now (any model version will do). Plain articles have none to give,
+        # and a task pushed plain stays bare until --add-predictions.
+        same_docs = {
+            existing[d.id].task_id: d for d in same if not (is_plain(d) or existing[d.id].plain)
+        }
         bare = lacking_prediction(conn, pid, same_docs, None)
         again = imports.ensure_predictions(
             conn,
@@ -375,6 +388,16 @@ def _write(
         result.predictions_checked += again.checked
         result.predictions_repaired += again.added
         result.predictions_missing += again.missing
+
+
+def _expect(
+    written: dict[int, tuple[str, dict[str, Any]]], task_id: int, cid: str, task: dict[str, Any]
+) -> None:
+    """Note the prediction written with ``task`` for the read-back (a plain article's
+    task has none to check)."""
+    pred = task_prediction(task)
+    if pred is not None:
+        written[task_id] = (cid, pred)
 
 
 def _pred(p: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,9 @@ class ExistingTask:
 
     task_id: int
     hash: str | None
+    #: Pushed as a plain article, without a prediction (``meta.curate_plain``; known
+    #: from the task list only, the ledger does not keep it).
+    plain: bool = False
 
 
 def lookup(
@@ -203,4 +206,5 @@ def _remember(
         if duplicates is not None:
             duplicates.append(cid)
         return
-    found[cid] = ExistingTask(int(task["id"]), str(hash_) if hash_ else None)
+    plain = bool((task.get("meta") or {}).get("curate_plain"))
+    found[cid] = ExistingTask(int(task["id"]), str(hash_) if hash_ else None, plain)

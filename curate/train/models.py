@@ -95,6 +95,9 @@ def find_model(ref: str | Path, root: str | Path = DEFAULT_ROOT) -> TrainedModel
         return read_model(text)
     name, _, version = text.partition("@")
     looked = []
+    # A version asked for and missing under root may be a shipped one (a model trained
+    # under a shipped model's name does not hide the shipped versions).
+    missing = []
     for base in (Path(root), SHIPPED_ROOT):
         folder = base / name
         looked.append(str(folder))
@@ -108,11 +111,11 @@ def find_model(ref: str | Path, root: str | Path = DEFAULT_ROOT) -> TrainedModel
             if hit:
                 return read_model(hit[0])
             have = ", ".join(str(v) for v, _ in versions) or "none"
-            raise ModelNotFound(
-                f"model {name!r} has no version {version} in {folder} (have: {have})"
-            )
-        if versions:
+            missing.append(f"{folder} (have: {have})")
+        elif versions:
             return read_model(versions[-1][1])
+    if missing:
+        raise ModelNotFound(f"model {name!r} has no version {version} in {'; '.join(missing)}")
     raise ModelNotFound(
         f"no trained model {text!r} (looked in {', '.join(looked)}); train one with "
         "`curate train` or give the path of a model folder"

@@ -420,9 +420,15 @@ def _run_spacy(
         steps = max(steps, n)
         report(n, info)
 
+    from curate.extract.nlp import ONE_BLAS_THREAD, numpy_products
+
     sink = io.StringIO()
-    with progress.reporting(step):
+    # The products of the forward and backward passes go through each layer's
+    # ``ops.gemm``: on numpy's BLAS (one thread, held for the whole run) rather than
+    # thinc's bundled BLIS, as at inference (see curate.extract.nlp's note on BLIS).
+    with progress.reporting(step), ONE_BLAS_THREAD:
         nlp = init_nlp(config, use_gpu=-1)
+        numpy_products(nlp)
         base = _label_scores(nlp, config, base_labels) if base_labels is not None else None
         output.mkdir(parents=True, exist_ok=True)
         train_loop(nlp, output, use_gpu=-1, stdout=sink, stderr=sink)
