@@ -272,3 +272,14 @@ def test_ctrl_c_with_worker_processes_is_one_line_no_worker_tracebacks(
     assert "Traceback" not in err and "W127" not in err, err
     assert "interrupted" in err and "--resume" in err
     assert not out.exists()
+
+
+def test_a_worker_that_dies_first_is_one_line_not_aborted() -> None:
+    """A worker gone before the main process sees any interrupt (killed, out of memory,
+    or Ctrl-C to a run the shell started in the background) closed its pipe: spaCy's
+    EOFError became click's bare "Aborted." and the run hung at exit."""
+    from curate.extract.preannotate import quiet_workers
+
+    with pytest.raises(CurateError, match="worker process of --n-process ended"):
+        with quiet_workers():
+            raise EOFError

@@ -267,17 +267,23 @@ class _Registration:
 
 
 def _exit_quietly_on_interrupt(_: object) -> None:
-    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+    # A worker must end on Ctrl-C: spaCy's main process then waits for its workers, and
+    # one still sending to its pipe would never end. One that ignores it (the command was
+    # started in the background, where the shell has Ctrl-C ignored) keeps ignoring it.
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
 
 
 @contextlib.contextmanager
 def quiet_workers() -> Iterator[None]:
     """Worker processes forked inside the block (spaCy's ``nlp.pipe(n_process=N)``) leave
-    quietly on Ctrl-C, which the terminal sends to every process of the group: each one
-    printed a KeyboardInterrupt traceback, and spaCy warned W127 that its workers failed.
-    The main process still gets its KeyboardInterrupt and reports it once; the queues
-    spaCy fed its workers are then not waited for at exit (their feeder threads would
-    block forever on a pipe no worker reads). Uses
+    quietly on Ctrl-C, which the terminal sends to every process of the group (each
+    printed a KeyboardInterrupt traceback, and spaCy warned W127); the main process gets
+    the KeyboardInterrupt and reports it once. The queues that fed the workers are not
+    waited for at exit after a failure (their feeder threads would block forever on a pipe
+    no worker reads: the run hung after saying it was interrupted). A worker that dies
+    before the main process sees an interrupt (killed, out of memory) is a CurateError,
+    not click's "Aborted.". Uses
     ``multiprocessing.util.register_after_fork``, dropped when the block ends."""
     import gc
     import multiprocessing.queues
@@ -290,10 +296,15 @@ def quiet_workers() -> Iterator[None]:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*\[W127\]")
             yield
-    except KeyboardInterrupt:
+    except BaseException as e:  # KeyboardInterrupt, GeneratorExit, a worker's death
         for obj in gc.get_objects():
             if isinstance(obj, multiprocessing.queues.Queue):
                 obj.cancel_join_thread()
+        if isinstance(e, EOFError):
+            raise CurateError(
+                "a worker process of --n-process ended before its work was done (killed, "
+                "or out of memory?); run again with fewer processes"
+            ) from e
         raise
     finally:
         del registration
