@@ -280,6 +280,5 @@ def test_a_worker_that_dies_first_is_one_line_not_aborted() -> None:
     EOFError became click's bare "Aborted." and the run hung at exit."""
     from curate.extract.preannotate import quiet_workers
 
-    with pytest.raises(CurateError, match="worker process of --n-process ended"):
-        with quiet_workers():
-            raise EOFError
+    with pytest.raises(CurateError, match="worker process of --n-process ended"), quiet_workers():
+        raise EOFError
