@@ -282,3 +282,23 @@ def test_a_worker_that_dies_first_is_one_line_not_aborted() -> None:
 
     with pytest.raises(CurateError, match="worker process of --n-process ended"), quiet_workers():
         raise EOFError
+
+
+def test_a_source_of_only_bad_records_leaves_the_old_output(tmp_path: Path) -> None:
+    """Every record bad: the good OUT of an earlier run is kept, not replaced by an empty
+    file ("written whole or not at all"), and the command says so; ingest the same."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('garbage\n{"id": "x", "text": ""}\n', encoding="utf-8")
+    runner = CliRunner()
+    for command in ("ingest", "preannotate"):
+        out = tmp_path / f"{command}.jsonl"
+        good = runner.invoke(app, [command, str(SEEDS), "-o", str(out)])
+        assert good.exit_code == 0, good.output
+        before = out.read_bytes()
+        result = runner.invoke(app, [command, str(bad), "-o", str(out)])
+        assert result.exit_code == 1, result.output
+        said = " ".join(result.output.split())
+        assert "every" in said and f"{out} left as it was" in said, said
+        assert "bad.jsonl:1" in said
+        assert out.read_bytes() == before
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

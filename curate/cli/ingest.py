@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from curate import settings
 from curate.cli.app import command, console, err_console, plural, print_skipped, skipped
+from curate.errors import InputError
 from curate.io.articles import IngestReport, iter_articles
 from curate.io.jsonl import write_jsonl
 
@@ -28,7 +31,20 @@ def ingest_cli(
     exit code is 1 when anything was skipped.
     """
     report = IngestReport()
-    n = write_jsonl(output, (a.to_dict() for a in iter_articles(source, report)))
+
+    def records() -> Iterator[dict[str, Any]]:
+        n = 0
+        for a in iter_articles(source, report):
+            n += 1
+            yield a.to_dict()
+        if not n and report.problems:  # an empty file must not replace a good one
+            render_report(report)
+            raise InputError(
+                f"nothing to write: every record was skipped; {output} left as it was",
+                path=str(source),
+            )
+
+    n = write_jsonl(output, records())
     render_report(report)
     console.print(f"wrote {plural(n, 'article')} to {output}")
     if report.problems:

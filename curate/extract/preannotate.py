@@ -414,7 +414,14 @@ def preannotate_file(
             _write(fh, docs, on_article, flush=True)
     else:
         with atomic_path(output) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as fh:
-            _write(fh, docs, on_article, flush=False)
+            written = _write(fh, docs, on_article, flush=False)
+            if not written and report.problems:
+                # Every article was bad: an empty file must not replace a good one.
+                raise InputError(
+                    f"nothing to write: every article was skipped ({len(report.problems)} "
+                    f"skipped; the first: {str(report.problems[0]).removesuffix('; skipped')}); "
+                    f"{output} left as it was"
+                )
     return report
 
 
@@ -424,14 +431,17 @@ def _write(
     on_article: Callable[[Document], None] | None,
     *,
     flush: bool,
-) -> None:
+) -> int:
+    n = 0
     for doc in docs:
+        n += 1
         fh.write(dumps(doc.to_dict()) + "\n")
         if flush:
             # A killed run then loses at most the line being written.
             fh.flush()
         if on_article:
             on_article(doc)
+    return n
 
 
 def read_done(output: Path) -> tuple[set[str], set[str], bool]:
