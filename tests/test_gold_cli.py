@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.errors import DatasetError
-from curate.gold import prepare_push, push_to_hub, release, verify
+from curate.gold import load_documents, prepare_push, push_to_hub, release, verify
 from curate.model import Annotation, Document, Entity
 
 T = "Dmitry Peskov spoke in Vladivostok on Tuesday."
@@ -51,7 +51,7 @@ def test_export_writes_a_version_and_reports_bad_records_by_line(tmp_path):
     assert f"{gold}:2: invalid JSON" in res.output
     assert f"{gold}:3: article 'a2' uses entity label(s) MONEY" in res.output
     assert f"{gold}:4: article 'a1' again (first at line 1)" in res.output
-    assert "3 record(s) left out" in res.output
+    assert "3 records left out" in res.output
     card = (root / "seed" / "1.0.0" / "README.md").read_text(encoding="utf-8")
     assert "source project: seed-news" in card and "20260102T030405" in card
     assert "| entity_f1 | 0.75 |" in card
@@ -184,3 +184,26 @@ def test_export_agreement_counts_stay_counts_in_the_card(tmp_path):
     assert "| annotators | 2 |" in card, card
     mapping = json.loads((root / ".annotators.json").read_text(encoding="utf-8"))
     assert set(mapping["pseudonyms"].values()) == {"x@example.org"}
+
+
+def test_predictions_never_become_gold(tmp_path):
+    """`curate preannotate` output given to export: each record is a model's suggestion,
+    left out and named; with nothing left, nothing is released."""
+    from curate.model import Prediction
+
+    def predicted(i: int) -> str:
+        doc = Document.from_dict(json.loads(gold_line(i)))
+        return json.dumps(doc.with_(provenance=Prediction("m-1+curate.quotes.v6")).to_dict())
+
+    gold = write_gold(tmp_path / "pull", [predicted(1), gold_line(2)])
+    root = tmp_path / "gold"
+    res = run("export", gold, "--name", "mixed", "--root", root, "--all-test")
+    assert res.exit_code == 1, res.output
+    said = " ".join(res.output.split())
+    assert f"{gold}:1: a prediction of m-1+curate.quotes.v6, not a person's annotation" in said
+    assert "left out; left out" not in said and said.count("left out") == 2
+    assert [d.id for d in load_documents(root / "mixed" / "1.0.0")] == ["a2"]
+    only = write_gold(tmp_path / "preds", [predicted(1)])
+    res = run("export", only, "--name", "preds", "--root", root, "--all-test")
+    assert res.exit_code == 1 and "no gold documents to release" in res.output
+    assert not (root / "preds").exists()

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from curate import settings
-from curate.cli.app import command, console, err_console, fail
+from curate.cli.app import command, console, err_console, fail, plural
 from curate.errors import DatasetError
 
 DEFAULT_ROOT = settings.GOLD_ROOT
@@ -92,7 +92,9 @@ def export_cli(
     read = read_gold(gold, schema)
     for problem in read.problems:
         err_console.print(
-            f"[yellow]left out[/] {escape(str(problem))}", highlight=False, soft_wrap=True
+            f"[yellow]left out[/] {escape(str(problem).removesuffix('; left out'))}",
+            highlight=False,
+            soft_wrap=True,
         )
     if read.problems and strict:
         raise fail(f"{len(read.problems)} bad gold record(s) and --strict; nothing written")
@@ -146,7 +148,9 @@ def export_cli(
             soft_wrap=True,
         )
     if read.problems:
-        err_console.print(f"[yellow]{len(read.problems)} record(s) left out[/]", highlight=False)
+        err_console.print(
+            f"[yellow]{plural(len(read.problems), 'record')} left out[/]", highlight=False
+        )
     if push_to_hub:
         payload = push(
             result.path, push_to_hub, private=not public, real_identities=real_identities

@@ -14,7 +14,7 @@ from typing import Any
 
 from curate.errors import InputError
 from curate.io.records import iter_documents, unknown_labels
-from curate.model import Document
+from curate.model import Document, Prediction
 from curate.schema import LabelSchema
 
 
@@ -72,6 +72,15 @@ def read_gold(path: str | Path, schema: LabelSchema) -> GoldInput:
         where = f"{path}:{lineno}"
         out.problems += [f"{p}; left out" for p in problems]
         problems.clear()
+        if isinstance(doc.provenance, Prediction):
+            made_by = doc.provenance.model_version or "a model"
+            out.problems.append(
+                f"{where}: a prediction of {made_by}, not a person's annotation: predictions "
+                "never become gold; release what people labeled (`curate pull`, `curate "
+                "import brat`); left out"
+            )
+            out.docs.skip.add(lineno)
+            continue
         if why := unknown_labels(doc, schema.entity_labels):
             out.problems.append(f"{where}: {why}; left out")
             out.docs.skip.add(lineno)
