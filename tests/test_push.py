@@ -795,3 +795,18 @@ def test_push_of_a_folder_names_it_before_looking_for_label_studio(tmp_path, mon
     assert "seeds: is a folder; pass the JSONL file written by `curate preannotate`" in said
     result = CliRunner().invoke(app, ["push", "nope.jsonl"])
     assert result.exit_code == 1 and "nope.jsonl: not found" in result.output
+
+
+def test_an_empty_file_creates_no_project(env, studio_conn, tmp_path):
+    """Nothing to import (an empty file, or every line bad): one line, exit 1, and no
+    empty project left in Label Studio for people to wonder about."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{broken\n", encoding="utf-8")
+    for src in (empty, bad):
+        result = runner.invoke(app, ["push", str(src), "--project", env])
+        assert result.exit_code == 1, result.output
+        assert "no articles to push; no project created" in " ".join(result.output.split())
+    titles = [p.title for p in studio_conn.sdk.projects.list()]
+    assert env not in titles

@@ -227,9 +227,10 @@ def _root(
 
 @contextmanager
 def shown(progress: Progress) -> Iterator[Progress]:
-    """Show ``progress`` for the block; it stays after a finished run and is cleared when
-    the block fails, so an error's line is not preceded by a stale bar (nor, when stderr is
-    a file or pipe, by the blank line rich writes for a cleared bar)."""
+    """Show ``progress`` for the block; it stays after a finished run (unless made
+    ``transient``) and is cleared when the block fails, so an error's line is not preceded
+    by a stale bar. Off a terminal (a log, a pipe) a cleared bar leaves nothing, not the
+    blank line rich writes for it."""
     console = progress.console
     quiet = console.quiet
     try:
@@ -238,7 +239,9 @@ def shown(progress: Progress) -> Iterator[Progress]:
                 yield progress
             except BaseException:
                 progress.live.transient = True
-                console.quiet = quiet or not console.is_terminal
                 raise
+            finally:
+                if progress.live.transient and not console.is_terminal:
+                    console.quiet = True
     finally:
         console.quiet = quiet

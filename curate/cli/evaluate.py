@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from curate.cli.app import command, console, err_console
+from curate.cli.app import command, console, err_console, shown
 from curate.extract.resolve import CALLABLE_PROTOCOL, TASKS
 
 EXIT_REGRESSION = 3
@@ -106,13 +106,15 @@ def evaluate_cli(
     from curate.score.report import open_report, write_json
 
     old = open_report(compare) if compare else None
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,  # the scores follow; the bar is only for the wait
+    with shown(
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,  # the scores follow; the bar is only for the wait
+        )
     ) as progress:
         bars: dict[str, Any] = {}
 

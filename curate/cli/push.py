@@ -16,6 +16,7 @@ from curate.cli.app import (
     on_interrupt,
     plural,
     print_skipped,
+    shown,
 )
 from curate.studio.client import connect
 from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, check_source, push_file
@@ -114,12 +115,14 @@ def push_cli(
             "interrupted: the tasks imported so far are in Label Studio; run the same push "
             "again to import the rest (tasks already there are not imported twice)"
         ),
-        Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=err_console,
-            transient=True,
+        shown(
+            Progress(
+                TextColumn("importing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=err_console,
+                transient=True,
+            )
         ) as bar,
     ):
         job = bar.add_task("push", total=None)

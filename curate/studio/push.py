@@ -224,6 +224,9 @@ def push(
         created = proj is None
         removed: list[int] = []
         others: list[int] = []
+        if proj is None and not docs:
+            # Nothing to import: no empty project left behind for people to wonder about.
+            raise InputError("no articles to push; no project created")
         if proj is None:
             proj, removed, others = projects_.create_project(conn, title, schema)
             held.enter_context(
