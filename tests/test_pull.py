@@ -330,6 +330,10 @@ def test_cli_pull_release_writes_a_gold_version(annotated, studio, tmp_path, mon
     monkeypatch.setenv("LABEL_STUDIO_URL", studio.url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", studio.api_key)
     args = ["pull", "--project", str(project["id"]), "--out", str(tmp_path / "pulls")]
+    # a name no release can take is refused before anything is pulled
+    bad = CliRunner().invoke(app, [*args, "--release", "bad name!"])
+    assert bad.exit_code == 1 and "'bad name!' is not usable" in bad.output
+    assert not (tmp_path / "pulls").exists()
     args += ["--release", "pulltest", "--gold-root", str(tmp_path / "gold")]
     res = CliRunner().invoke(app, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output

@@ -95,6 +95,10 @@ def pull_cli(
     from curate.studio.pull import pull
 
     schema = load_schema(config)
+    if release:
+        from curate.gold.version import check_name
+
+        check_name(release)  # before the pull, not after it
     if label_policy and not merge:
         raise fail("--label-policy needs --merge (the policy for every other label)", code=2)
     given = [
