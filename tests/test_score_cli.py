@@ -395,3 +395,15 @@ def test_the_pipeline_extractor_passes_each_document_on_as_it_is_made(monkeypatc
     rest = list(docs)
     assert [d.id for d in rest] == ["a01", "a02", "a03"] and made == ["a00", "a02", "a03"]
     assert any("no prediction for 'a01'" in n for n in ex.notes)
+
+
+def test_a_folder_of_shards_is_named_with_what_to_do(tmp_path: Path) -> None:
+    """`curate preannotate --workers` writes OUT.d/part-NNNNN.jsonl: given to evaluate, it
+    was taken for a spaCy model ("no extractor predicts what --only asks for")."""
+    shards = tmp_path / "pre.d"
+    shards.mkdir()
+    (shards / "part-00000.jsonl").write_text("", encoding="utf-8")
+    r = CliRunner().invoke(app, ["evaluate", str(shards), "--only", "quotes"])
+    assert r.exit_code == 1, r.output
+    said = " ".join(r.output.split())
+    assert "is a folder of shards" in said and "part-*.jsonl > predictions.jsonl" in said

@@ -75,6 +75,12 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
         raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v6 or a .jsonl")
     if spec.endswith((".jsonl", ".ndjson")) or Path(spec).is_file():
         return _predictions(Path(spec))
+    if Path(spec).is_dir() and any(Path(spec).glob("part-*.jsonl")):
+        raise InputError(
+            "is a folder of shards from `curate preannotate --workers`; score them as one "
+            f"file: cat {spec.rstrip('/')}/part-*.jsonl > predictions.jsonl",
+            path=spec,
+        )
     base, _, model = spec.partition("@")
     if base in PIPELINE_NAMES:
         return _pipeline(spec, model or None, schema, ner_process=ner_process)
