@@ -397,7 +397,7 @@ def test_the_pipeline_extractor_passes_each_document_on_as_it_is_made(monkeypatc
     assert any("no prediction for 'a01'" in n for n in ex.notes)
 
 
-def test_a_folder_of_shards_is_named_with_what_to_do(tmp_path: Path) -> None:
+def test_a_folder_of_shards_is_named_with_what_to_do(tmp_path) -> None:
     """`curate preannotate --workers` writes OUT.d/part-NNNNN.jsonl: given to evaluate, it
     was taken for a spaCy model ("no extractor predicts what --only asks for")."""
     shards = tmp_path / "pre.d"
