@@ -152,6 +152,12 @@ def test_cli_agreement(tmp_path: Path) -> None:
     assert report["overall"]["alpha"] == pytest.approx(ALPHA)
     assert report["labels"][1]["u_alpha"] == pytest.approx(U_ALPHA["PERSON"])
     assert "u-alpha" in res.output and "0.658" in res.output
+    # pre-annotations of other articles: said, not a silently missing comparison
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"id": "elsewhere", "text": "x"}) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["agreement", str(path), "--predictions", str(other)])
+    assert res.exit_code == 0, res.output
+    assert "the pre-annotation has none of the annotated articles" in " ".join(res.output.split())
 
 
 def test_cli_agreement_needs_two_annotators(tmp_path: Path) -> None:

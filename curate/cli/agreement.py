@@ -97,6 +97,15 @@ def agreement_cli(
         from curate.gold import load_documents
 
         against["the gold"] = {d.id: d for d in load_documents(gold)}
+    for name, ref in list(against.items()):
+        if not any(d.id in ref for d in docs):  # said, not a silently missing section
+            err_console.print(
+                f"[yellow]warning[/] {name} has none of the annotated articles; "
+                f"nothing to compare with {name}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            del against[name]
     if against:
         from curate.score.span_agreement import against_reference
 
