@@ -131,6 +131,24 @@ def test_bad_inputs_are_named() -> None:
         agreement([A, other])
 
 
+def test_the_command_leaves_out_a_bad_article_and_scores_the_rest(tmp_path: Path) -> None:
+    """One article annotated twice by one account: named and left out, not the whole run."""
+    from curate.score.agreement import comparable
+
+    twice = doc("a", [(0, 4, "PERSON")], doc_id="y")
+    kept, left = comparable([A, B, twice, twice])
+    assert kept == [A, B]
+    assert left == ["article 'y': two annotations by 'a'; keep one per annotator; skipped"]
+    path = tmp_path / "annotations.jsonl"
+    lines = [json.dumps(d.to_dict()) for d in (A, B, twice, twice)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(app, ["agreement", str(path)])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "skipped article 'y': two annotations by 'a'" in said
+    assert "1 articles with 2+ annotators" in said
+
+
 def test_load_annotations_skips_bad_lines(tmp_path: Path) -> None:
     path = tmp_path / "annotations.jsonl"
     lines = [json.dumps(A.to_dict()), "{broken", json.dumps({"id": "x"}), json.dumps(B.to_dict())]

@@ -18,7 +18,7 @@ from curate.io.jsonl import atomic_writer
 from curate.model import Annotation, Document
 from curate.report.agreement import LOW
 from curate.schema import LabelSchema, load_schema
-from curate.score.agreement import AgreementReport, agreement, load_annotations
+from curate.score.agreement import AgreementReport, agreement, comparable, load_annotations
 
 
 @command("agreement")
@@ -72,7 +72,8 @@ def agreement_cli(
     schema = load_schema(config)
     docs, problems = load_annotations(_named_gold(source), schema)
     print_skipped(problems)
-    docs = pseudonymous(docs)
+    docs, left = comparable(pseudonymous(docs))  # e-mails never reach a message
+    print_skipped(left)
     report = agreement(docs, schema)
     if report.articles == 0:
         raise InputError(

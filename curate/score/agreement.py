@@ -132,6 +132,30 @@ def annotation_spans(doc: Document, schema: LabelSchema | None = None) -> Spans:
     return {label: sorted(set(spans), key=pieces) for label, spans in out.items()}
 
 
+def comparable(docs: Iterable[Document]) -> tuple[list[Document], list[str]]:
+    """The annotations agreement can compare, and one line per article left out (each
+    ending ``; skipped``): an annotation without an annotator, two annotations by one
+    annotator, or annotators who saw different texts. The rest go through (what
+    :func:`group_by_article` would raise for)."""
+    docs = list(docs)
+    bad: dict[str, str] = {}
+    seen: set[tuple[str, str]] = set()
+    texts: dict[str, str] = {}
+    for doc in docs:
+        who = doc.provenance.annotator if isinstance(doc.provenance, Annotation) else ""
+        if doc.id in bad:
+            continue
+        if not who:
+            bad[doc.id] = "an annotation without an annotator"
+        elif (doc.id, who) in seen:
+            bad[doc.id] = f"two annotations by {who!r}; keep one per annotator"
+        elif texts.setdefault(doc.id, doc.text) != doc.text:
+            bad[doc.id] = "annotators saw different texts; offsets cannot be compared"
+        seen.add((doc.id, who))
+    left = [f"article {a!r}: {why}; skipped" for a, why in bad.items()]
+    return [d for d in docs if d.id not in bad], left
+
+
 def group_by_article(docs: Iterable[Document]) -> dict[str, dict[str, Document]]:
     """``{article id: {annotator: Document}}``; a repeated (article, annotator) is an error."""
     out: dict[str, dict[str, Document]] = defaultdict(dict)
