@@ -37,12 +37,10 @@ def ingest_cli(
         for a in iter_articles(source, report):
             n += 1
             yield a.to_dict()
-        if not n and report.problems:  # an empty file must not replace a good one
+        if not n:  # an empty file must not replace a good one
             render_report(report)
-            raise InputError(
-                f"nothing to write: every record was skipped; {output} left as it was",
-                path=str(source),
-            )
+            why = "every record was skipped" if report.problems else "it holds no article"
+            raise InputError(f"nothing to write: {why}; {output} left as it was", path=str(source))
 
     n = write_jsonl(output, records())
     render_report(report)

@@ -177,7 +177,11 @@ def left_undone(r: PushResult) -> list[str]:
             f"--project {r.project_id}"
         )
     if r.problems:
-        out.append(f"{len(r.problems)} records were skipped (listed above); fix and push again")
+        n = len(r.problems)
+        out.append(
+            f"{plural(n, 'record')} {'was' if n == 1 else 'were'} skipped (listed above); "
+            "fix and push again"
+        )
     return out
 
 
@@ -191,7 +195,9 @@ def render(r: PushResult) -> None:
     console.print(
         f"{plural(r.created, 'task')} created, {r.unchanged} already there, "
         f"{len(r.updated)} updated, "
-        f"{r.predictions_added} predictions added; model versions: {models or '-'}"
+        f"{plural(r.predictions_added, 'prediction')} added; model versions: {models or '-'}",
+        highlight=False,
+        soft_wrap=True,
     )
     if r.plain:
         err_console.print(

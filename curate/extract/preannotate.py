@@ -292,10 +292,12 @@ def quiet_workers() -> Iterator[None]:
 
     registration = _Registration()
     multiprocessing.util.register_after_fork(registration, _exit_quietly_on_interrupt)
+    # spaCy's W127 ("not all worker processes completed") says what the interrupt or the
+    # error raised here already says; it comes when spaCy's generator is closed, which may
+    # be after this block (a catch_warnings here missed it), so the filter stays.
+    warnings.filterwarnings("ignore", message=r".*\[W127\]")
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r".*\[W127\]")
-            yield
+        yield
     except BaseException as e:  # KeyboardInterrupt, GeneratorExit, a worker's death
         for obj in gc.get_objects():
             if isinstance(obj, multiprocessing.queues.Queue):

@@ -138,8 +138,13 @@ def _from_csv(path: Path, report: IngestReport) -> Iterator[tuple[str, Article]]
             raise InputError(f"is not a CSV file ({e})", path=str(path)) from None
         if header and undecodable("".join(header)) is not None:
             raise InputError("has a header that is not UTF-8; re-save it as UTF-8", path=str(path))
-        if not header or not {"id", "text"} <= set(header):
-            raise InputError(f"needs 'id' and 'text' columns, has {header}", path=str(path))
+        if not header:
+            raise InputError("is empty; a CSV needs a header with 'id' and 'text'", path=str(path))
+        if not {"id", "text"} <= set(header):
+            raise InputError(
+                f"needs 'id' and 'text' columns, has {', '.join(map(repr, header))}",
+                path=str(path),
+            )
         while True:
             line = base + reader.line_num
             where = f"{path}:{line + 1}"  # the line the row starts on
