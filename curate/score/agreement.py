@@ -146,7 +146,10 @@ def comparable(docs: Iterable[Document]) -> tuple[list[Document], list[str]]:
         if doc.id in bad:
             continue
         if not who:
-            bad[doc.id] = "an annotation without an annotator"
+            bad[doc.id] = (
+                "an annotation without an annotator; agreement needs one Document per "
+                "annotator (the annotations.jsonl of a pull or import)"
+            )
         elif (doc.id, who) in seen:
             bad[doc.id] = f"two annotations by {who!r}; keep one per annotator"
         elif texts.setdefault(doc.id, doc.text) != doc.text:
@@ -157,25 +160,15 @@ def comparable(docs: Iterable[Document]) -> tuple[list[Document], list[str]]:
 
 
 def group_by_article(docs: Iterable[Document]) -> dict[str, dict[str, Document]]:
-    """``{article id: {annotator: Document}}``; a repeated (article, annotator) is an error."""
+    """``{article id: {annotator: Document}}``. Raises InputError for the first article
+    :func:`comparable` would leave out (the command leaves such articles out instead)."""
+    docs, left = comparable(docs)
+    if left:
+        raise InputError(left[0].removesuffix("; skipped"))
     out: dict[str, dict[str, Document]] = defaultdict(dict)
-    texts: dict[str, str] = {}
     for doc in docs:
-        who = doc.provenance.annotator if isinstance(doc.provenance, Annotation) else ""
-        if not who:
-            raise InputError(
-                f"article {doc.id!r} has an annotation without an annotator; agreement "
-                "needs one Document per annotator (the annotations.jsonl of a pull or import)"
-            )
-        if who in out[doc.id]:
-            raise InputError(
-                f"article {doc.id!r} has two annotations by {who!r}; keep one per annotator"
-            )
-        if texts.setdefault(doc.id, doc.text) != doc.text:
-            raise InputError(
-                f"article {doc.id!r}: annotators saw different texts; offsets cannot be compared"
-            )
-        out[doc.id][who] = doc
+        assert isinstance(doc.provenance, Annotation)
+        out[doc.id][doc.provenance.annotator] = doc
     return dict(out)
 
 
