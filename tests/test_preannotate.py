@@ -288,9 +288,9 @@ def test_a_source_of_only_bad_records_leaves_the_old_output(tmp_path: Path) -> N
     """Every record bad: the good OUT of an earlier run is kept, not replaced by an empty
     file ("written whole or not at all"), and the command says so; ingest the same."""
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('garbage\n{"id": "x", "text": ""}\n', encoding="utf-8")
     runner = CliRunner()
     for command in ("ingest", "preannotate"):
+        bad.write_text('garbage\n{"id": "x", "text": ""}\n', encoding="utf-8")
         out = tmp_path / f"{command}.jsonl"
         good = runner.invoke(app, [command, str(SEEDS), "-o", str(out)])
         assert good.exit_code == 0, good.output
@@ -302,3 +302,9 @@ def test_a_source_of_only_bad_records_leaves_the_old_output(tmp_path: Path) -> N
         assert "bad.jsonl:1" in said
         assert out.read_bytes() == before
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+        for empty in ("", "\n\n  \n"):  # no record at all: the same
+            bad.write_text(empty, encoding="utf-8")
+            result = runner.invoke(app, [command, str(bad), "-o", str(out)])
+            assert result.exit_code == 1, result.output
+            assert f"{out} left as it was" in " ".join(result.output.split())
+            assert out.read_bytes() == before

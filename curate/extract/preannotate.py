@@ -417,7 +417,12 @@ def preannotate_file(
     else:
         with atomic_path(output) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as fh:
             written = _write(fh, docs, on_article, flush=False)
-            if not written and report.problems:
+            if not written and not report.problems:  # an empty file must not replace one
+                raise InputError(
+                    f"nothing to write: it holds no article; {output} left as it was",
+                    path=str(source),
+                )
+            if not written:
                 # Every article was bad: an empty file must not replace a good one.
                 raise InputError(
                     f"nothing to write: every article was skipped ({len(report.problems)} "
