@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from curate import settings
 from curate.cli.app import command, console, err_console, plural, print_skipped, skipped
-from curate.errors import InputError
-from curate.io.articles import IngestReport, iter_articles
-from curate.io.jsonl import write_jsonl
+from curate.io.articles import IngestReport, ingest
 
 
 @command("ingest")
@@ -31,19 +27,10 @@ def ingest_cli(
     exit code is 1 when anything was skipped.
     """
     report = IngestReport()
-
-    def records() -> Iterator[dict[str, Any]]:
-        n = 0
-        for a in iter_articles(source, report):
-            n += 1
-            yield a.to_dict()
-        if not n:  # an empty file must not replace a good one
-            render_report(report)
-            why = "every record was skipped" if report.problems else "it holds no article"
-            raise InputError(f"nothing to write: {why}; {output} left as it was", path=str(source))
-
-    n = write_jsonl(output, records())
-    render_report(report)
+    try:
+        n = ingest(source, output, report)
+    finally:  # the skipped records, also before a "nothing to write" error
+        render_report(report)
     console.print(f"wrote {plural(n, 'article')} to {output}")
     if report.problems:
         raise skipped(len(report.problems))

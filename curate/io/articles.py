@@ -43,6 +43,25 @@ class IngestReport:
         return len(self.problems)
 
 
+def ingest(source: str | Path, output: str | Path, report: IngestReport) -> int:
+    """Write the articles of ``source`` (see :func:`iter_articles`) to ``output`` as
+    articles JSONL, atomically; returns how many. Bad records go to ``report`` and are
+    skipped. Raises InputError, leaving ``output`` as it was, when no article is left to
+    write (an empty file must not replace a good one)."""
+    from curate.io.jsonl import write_jsonl
+
+    def articles() -> Iterator[dict]:
+        n = 0
+        for a in iter_articles(source, report):
+            n += 1
+            yield a.to_dict()
+        if not n:
+            why = "every record was skipped" if report.problems else "it holds no article"
+            raise InputError(f"nothing to write: {why}; {output} left as it was", path=str(source))
+
+    return write_jsonl(output, articles())
+
+
 def iter_articles(source: str | Path, report: IngestReport | None = None) -> Iterator[Article]:
     """Stream the articles of ``source``; problems go to ``report`` instead of stopping.
 
