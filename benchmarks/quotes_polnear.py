@@ -256,37 +256,9 @@ def _explain(g: Document, pred: list[Quote], pairs: list[tuple[int, int]]) -> li
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("path", type=Path, help="PolNeAR-format folder (text/, attributions/)")
-    ap.add_argument("--limit", type=int, default=None, help="only the first N articles")
-    ap.add_argument("--cache", type=Path, default=None, help="folder to cache parsed docs")
-    ap.add_argument("--errors", type=int, default=0, help="print up to N errors per extractor")
-    ap.add_argument("--model", default=None, help="trained quote model (default: shipped)")
-    args = ap.parse_args(argv)
-
-    gold, docs, version = load_docs(args.path, args.limit, args.cache)
-    n_gold = sum(len(g.quotes) for g in gold)
-    n_direct = sum(1 for g in gold for q in g.quotes if has_double(q))
-    print(f"PolNeAR {args.path}: {len(gold)} articles, {n_gold} attributions, {n_direct} direct")
-    print(f"spaCy model {version}; all extractors run on the same parsed docs")
-    n_split = sum(1 for g in gold for q in g.quotes if q.discontinuous)
-    print(f"{n_split} attributions have discontinuous content (interrupted by their attribution)")
-    extractors: dict[str, Callable] = {}
-    try:
-        from curate.extract.learned import HYBRID_NAME, LEARNED_NAME, quote_extractor
-
-        hybrid = quote_extractor(args.model, hybrid=True)
-        learned = quote_extractor(args.model, hybrid=False)
-        extractors[HYBRID_NAME.removeprefix("curate.quotes.")] = hybrid
-        extractors[LEARNED_NAME.removeprefix("curate.quotes.")] = learned
-        print(f"trained model {hybrid.model.trained.ref} ({hybrid.model.trained.path})")
-    except CurateError as e:
-        print(f"hybrid and learned extractors left out: {e}")
-    extractors["curate.quotes.v6"] = extract_quotes
-    extractors["v6 covering"] = covering(extract_quotes)
-    extractors["textacy"] = textacy_quotes
-    results = {name: run(name, fn, gold, docs, args.errors) for name, fn in extractors.items()}
+def report(results: dict[str, tuple[Tally, Tally, int, float]], n_articles: int) -> None:
+    """Print the side-by-side tables for ``results`` (name -> :func:`run`'s result); the
+    ratios are against ``curate.quotes.v6``, which must be among them."""
     head = (
         f"{'extractor':17} {'subset':7} {'P':>6} {'R':>6} {'F1':>6} {'exactF1':>8} "
         f"{'speaker':>8} {'cue':>6} {'fix/100':>8}"
@@ -320,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:17} {every.corrections()}")
     print()
     for name, (_, _, crashed, seconds) in results.items():
-        print(f"{name:17} crashed articles: {crashed}/{len(gold)}   time {seconds:.2f} s")
+        print(f"{name:17} crashed articles: {crashed}/{n_articles}   time {seconds:.2f} s")
     print()
     base = results["curate.quotes.v6"]
     for name, (direct, every, _, secs) in results.items():
@@ -335,6 +307,40 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"  {subset:7} {ratios}")
         print(f"  time    {secs / base[3]:.2f}x" if base[3] else "  time    n/a")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("path", type=Path, help="PolNeAR-format folder (text/, attributions/)")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N articles")
+    ap.add_argument("--cache", type=Path, default=None, help="folder to cache parsed docs")
+    ap.add_argument("--errors", type=int, default=0, help="print up to N errors per extractor")
+    ap.add_argument("--model", default=None, help="trained quote model (default: shipped)")
+    args = ap.parse_args(argv)
+
+    gold, docs, version = load_docs(args.path, args.limit, args.cache)
+    n_gold = sum(len(g.quotes) for g in gold)
+    n_direct = sum(1 for g in gold for q in g.quotes if has_double(q))
+    print(f"PolNeAR {args.path}: {len(gold)} articles, {n_gold} attributions, {n_direct} direct")
+    print(f"spaCy model {version}; all extractors run on the same parsed docs")
+    n_split = sum(1 for g in gold for q in g.quotes if q.discontinuous)
+    print(f"{n_split} attributions have discontinuous content (interrupted by their attribution)")
+    extractors: dict[str, Callable] = {}
+    try:
+        from curate.extract.learned import HYBRID_NAME, LEARNED_NAME, quote_extractor
+
+        hybrid = quote_extractor(args.model, hybrid=True)
+        learned = quote_extractor(args.model, hybrid=False)
+        extractors[HYBRID_NAME.removeprefix("curate.quotes.")] = hybrid
+        extractors[LEARNED_NAME.removeprefix("curate.quotes.")] = learned
+        print(f"trained model {hybrid.model.trained.ref} ({hybrid.model.trained.path})")
+    except CurateError as e:
+        print(f"hybrid and learned extractors left out: {e}")
+    extractors["curate.quotes.v6"] = extract_quotes
+    extractors["v6 covering"] = covering(extract_quotes)
+    extractors["textacy"] = textacy_quotes
+    results = {name: run(name, fn, gold, docs, args.errors) for name, fn in extractors.items()}
+    report(results, len(gold))
     return 0
 
 
