@@ -377,8 +377,8 @@ def train(args: argparse.Namespace) -> int:
     per_epoch = (len(data) + args.batch - 1) // args.batch
     total = per_epoch * args.epochs
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    # Linear warm-up and decay over a plan that shrinks to fit --minutes once the first
-    # steps are timed (the machine's load decides how many steps fit).
+    # Linear warm-up and decay over a plan that shrinks to fit --minutes, re-planned every
+    # 20 steps from the time they took (the machine's load decides how many steps fit).
     plan = {"total": total, "warmup": max(1, int(0.06 * total))}
 
     def lr_at(step: int) -> float:
@@ -419,11 +419,12 @@ def train(args: argparse.Namespace) -> int:
         loss_sum += float(loss.detach())
         step += 1
         wall = time.perf_counter() - t0
-        if step == done_step + 20 and args.minutes:
-            fit = done_step + int((60 * args.minutes - wall) / (wall / 20))
+        if (step - done_step) % 20 == 0 and args.minutes:
+            pace = wall / (step - done_step)
+            fit = step + int((60 * args.minutes - wall) / pace)
             plan["total"] = max(step, min(total, fit))
             plan["warmup"] = min(plan["warmup"], max(1, int(0.06 * plan["total"])))
-            print(f"{wall / 20:.1f} s/step: planning {plan['total']} steps", flush=True)
+            print(f"{pace:.1f} s/step: planning {plan['total']} steps", flush=True)
         if step % 10 == 0 or step == plan["total"]:
             print(
                 f"step {step}/{plan['total']} epoch {step / per_epoch:.2f} "
@@ -483,7 +484,7 @@ def export(args: argparse.Namespace) -> int:
             ).logits.numpy()
 
     quantized = onnx_logits(int8)
-    _, held = corpus(args.train)
+    held = corpus(args.train)[1][: args.limit]
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     same = total = same_q = n_q = 0
     for d in held:
@@ -538,10 +539,10 @@ def evaluate(args: argparse.Namespace) -> int:
     tok = tokenizer(out / "model")
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     logits = onnx_logits(out / "model.int8.onnx")
-    _, held = corpus(args.train)
+    held = corpus(args.train)[1][: args.limit]
     nlp, version = load_model(None, disable=pipes_to_exclude(None, REQUIRED_PIPES))
-    held_docs = list(nlp.pipe((g.text for g in held), batch_size=16))
-    dev, dev_docs, _ = bench.load_docs(args.dev, None, args.cache)
+    held_docs = parsed(nlp, [g.text for g in held], args.cache, f"held-{len(held)}-{version}")
+    dev, dev_docs, _ = bench.load_docs(args.dev, args.limit, args.cache)
 
     def model_quotes(gold: list[Document]) -> dict[str, list[ModelQuote]]:
         found = {}
@@ -616,6 +617,22 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def parsed(nlp: Any, texts: list[str], cache: Path | None, name: str) -> list[Any]:
+    """``texts`` parsed by ``nlp``, kept as a DocBin in ``cache`` when given."""
+    from spacy.tokens import DocBin
+
+    file = cache / f"{name}.spacy" if cache is not None else None
+    if file is not None and file.exists():
+        docs = list(DocBin().from_disk(file).get_docs(nlp.vocab))
+        if [d.text for d in docs] == texts:
+            return docs
+    docs = list(nlp.pipe(texts, batch_size=16))
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        DocBin(docs=docs).to_disk(file)
+    return docs
+
+
 def speed(
     dev: list[Document], nlp: Any, version: str, tok: Any, logits: Logits, cls: int, sep: int
 ) -> None:
@@ -672,11 +689,13 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("export")
     e.add_argument("train", type=Path)
     e.add_argument("out", type=Path)
+    e.add_argument("--limit", type=int, default=None, help="only N held-out articles")
     v = sub.add_parser("evaluate")
     v.add_argument("train", type=Path)
     v.add_argument("dev", type=Path)
     v.add_argument("out", type=Path)
     v.add_argument("--cache", type=Path, default=None)
+    v.add_argument("--limit", type=int, default=None, help="only N articles of each set")
     args = ap.parse_args(argv)
     return {"train": train, "export": export, "evaluate": evaluate}[args.command](args)
 
