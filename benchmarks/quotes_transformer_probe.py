@@ -617,6 +617,32 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def ceiling(args: argparse.Namespace) -> int:
+    """The decoding's ceiling: gold tags (one-hot) decoded into attributions and scored on
+    the held-out train articles, with and without the B-MORE tag (without it, every
+    fragment starts a quote of its own)."""
+    import quotes_polnear as bench
+
+    tok = tokenizer(args.out / "model")
+    held = corpus(args.train)[1][: args.limit]
+    for name, more in (("gold tags", True), ("gold tags, no B-MORE", False)):
+        tally = bench.Tally()
+        for d in held:
+            p = pieces(tok, d.text)
+            tags = piece_tags(d, p)
+            if not more:
+                tags = [LABELS.index("B-CONTENT") if LABELS[t] == "B-MORE" else t for t in tags]
+            probs = np.eye(len(LABELS))[tags]
+            found = attributions(d.text, runs(p, viterbi(probs), probs))
+            tally.add(d.text, list(d.quotes), [m.quote for m in found])
+        sc = tally.scores()
+        figures = "  ".join(
+            f"{k} {sc[k]:.3f}" for k in ("P", "R", "F1", "exactF1", "speaker", "cue")
+        )
+        print(f"{name:22} {figures}  fix/100 {sc['fix100']:.1f}  ({tally.corrections()})")
+    return 0
+
+
 def parsed(nlp: Any, texts: list[str], cache: Path | None, name: str) -> list[Any]:
     """``texts`` parsed by ``nlp``, kept as a DocBin in ``cache`` when given."""
     from spacy.tokens import DocBin
@@ -696,8 +722,13 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("out", type=Path)
     v.add_argument("--cache", type=Path, default=None)
     v.add_argument("--limit", type=int, default=None, help="only N articles of each set")
+    c = sub.add_parser("ceiling")
+    c.add_argument("train", type=Path)
+    c.add_argument("out", type=Path)
+    c.add_argument("--limit", type=int, default=None, help="only N held-out articles")
     args = ap.parse_args(argv)
-    return {"train": train, "export": export, "evaluate": evaluate}[args.command](args)
+    commands = {"train": train, "export": export, "evaluate": evaluate, "ceiling": ceiling}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":
