@@ -583,8 +583,7 @@ def evaluate(args: argparse.Namespace) -> int:
             f"({100 * clean / max(1, added):.0f}%)"
         )
 
-    def table(title: str, gold: list[Document], docs: list[Any], thr: float) -> None:
-        found = model_quotes(gold)
+    def table(title: str, gold: list[Document], docs: list[Any], thr: float, found: dict) -> None:
         extractors: dict[str, Callable] = {
             "minilm hybrid": lambda d: hybrid(extract_quotes(d), found[d.text], thr)[0],
             "minilm alone": lambda d: [m.quote for m in found[d.text]],
@@ -609,8 +608,10 @@ def evaluate(args: argparse.Namespace) -> int:
         "  ".join(f"{t:.2f}:{v:.1f}" for t, v in sweep.items()),
     )
     best = min(sweep, key=lambda t: sweep[t])
-    table("held-out PolNeAR train", held, held_docs, best)
-    table("PolNeAR dev", dev, dev_docs, best)
+    for thr in (0.7, 0.8, 0.85, 0.9):
+        print(f"held-out added-quote study at {thr:.2f}:", study(held, held_docs, found, thr))
+    table("held-out PolNeAR train", held, held_docs, best, found)
+    table("PolNeAR dev", dev, dev_docs, best, model_quotes(dev))
     speed(dev, nlp, version, tok, logits, cls, sep)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process {rss:.0f} MB")
