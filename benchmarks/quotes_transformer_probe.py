@@ -634,7 +634,8 @@ def evaluate(args: argparse.Namespace) -> int:
         print(f"held-out added-quote study at {thr:.2f}:", study(held, held_docs, found, thr))
     table("held-out PolNeAR train", held, held_docs, best, found)
     table("PolNeAR dev", dev, dev_docs, best, model_quotes(dev))
-    speed(dev, nlp, version, tok, logits, cls, sep)
+    if not args.no_speed:
+        speed(dev, nlp, version, tok, logits, cls, sep)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process {rss:.0f} MB")
     return 0
@@ -745,6 +746,7 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("out", type=Path)
     v.add_argument("--cache", type=Path, default=None)
     v.add_argument("--limit", type=int, default=None, help="only N articles of each set")
+    v.add_argument("--no-speed", action="store_true", help="skip the speed measurement")
     c = sub.add_parser("ceiling")
     c.add_argument("train", type=Path)
     c.add_argument("out", type=Path)
