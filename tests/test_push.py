@@ -803,10 +803,16 @@ def test_an_empty_file_creates_no_project(env, studio_conn, tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
     bad = tmp_path / "bad.jsonl"
-    bad.write_text("{broken\n", encoding="utf-8")
-    for src in (empty, bad):
+    bad.write_text("{broken\n\n[1]\n", encoding="utf-8")
+    for src, said in (
+        (empty, "no articles to push; no project created"),
+        # Every line bad: the line that says why is named, not only "no articles".
+        (bad, f"every line was skipped, e.g. {bad}:1: invalid JSON"),
+    ):
         result = runner.invoke(app, ["push", str(src), "--project", env])
         assert result.exit_code == 1, result.output
-        assert "no articles to push; no project created" in " ".join(result.output.split())
+        out = " ".join(result.output.split())
+        assert said in out, out
+        assert "no project created" in out
     titles = [p.title for p in studio_conn.sdk.projects.list()]
     assert env not in titles

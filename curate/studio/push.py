@@ -126,6 +126,10 @@ class PushResult:
         )
 
 
+class NothingToPush(InputError):
+    """A push into a project that does not exist yet with no article to import."""
+
+
 def check_source(path: str | Path) -> Path:
     """``path`` as a Path when it is a file; raises InputError naming it otherwise (a
     folder of articles given where the pre-annotated JSONL belongs, or a wrong name)."""
@@ -147,7 +151,16 @@ def push_file(conn: Connection, path: str | Path, **kwargs: Any) -> PushResult:
     """
     path = check_source(path)
     problems: list[str] = []
-    result = push(conn, iter_documents(path, problems), **kwargs)
+    try:
+        result = push(conn, iter_documents(path, problems), **kwargs)
+    except NothingToPush as e:
+        if not problems:
+            raise
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise NothingToPush(
+            f"every line was skipped, e.g. {problems[0]}{more}; fix them and push again; "
+            "no project created"
+        ) from e
     result.problems[:0] = problems
     result.read += len(problems)
     return result
@@ -226,7 +239,7 @@ def push(
         others: list[int] = []
         if proj is None and not docs:
             # Nothing to import: no empty project left behind for people to wonder about.
-            raise InputError("no articles to push; no project created")
+            raise NothingToPush("no articles to push; no project created")
         if proj is None:
             proj, removed, others = projects_.create_project(conn, title, schema)
             held.enter_context(
