@@ -75,12 +75,8 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
         raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v6 or a .jsonl")
     if spec.endswith((".jsonl", ".ndjson")) or Path(spec).is_file():
         return _predictions(Path(spec))
-    if Path(spec).is_dir() and any(Path(spec).glob("part-*.jsonl")):
-        raise InputError(
-            "is a folder of shards from `curate preannotate --workers`; score them as one "
-            f"file: cat {spec.rstrip('/')}/part-*.jsonl > predictions.jsonl",
-            path=spec,
-        )
+    if Path(spec).is_dir():
+        _not_a_shard_folder(Path(spec), spec)
     base, _, model = spec.partition("@")
     if base in PIPELINE_NAMES:
         return _pipeline(spec, model or None, schema, ner_process=ner_process)
@@ -93,6 +89,29 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
     if ":" in spec and not Path(spec).exists():
         return _callable(spec)
     return _spacy(spec, schema)
+
+
+def _not_a_shard_folder(folder: Path, spec: str) -> None:
+    """Raises InputError naming ``folder`` when it holds shards of ``curate preannotate
+    --workers`` (or nothing at all, e.g. shards not written yet): neither is a model."""
+    if any(folder.glob("part-*.jsonl")):
+        raise InputError(
+            "is a folder of shards from `curate preannotate --workers`; score them as one "
+            f"file: cat {spec.rstrip('/')}/part-*.jsonl > predictions.jsonl",
+            path=spec,
+        )
+    if any(folder.glob("part-*.parquet")):
+        raise InputError(
+            "is a folder of Parquet shards from `curate preannotate --workers --format "
+            "parquet`; evaluate reads JSONL predictions: run preannotate without --format",
+            path=spec,
+        )
+    if not any(folder.iterdir()):
+        raise InputError(
+            "is an empty folder; pass a predictions JSONL, an extractor name (curate, "
+            "curate.quotes.v6) or a spaCy model folder",
+            path=spec,
+        )
 
 
 def scored_on_training(spec: str, gold_info: dict[str, Any]) -> str | None:
