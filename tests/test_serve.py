@@ -480,6 +480,7 @@ def test_serve_status_is_a_table_and_json_on_request(tmp_path) -> None:
     shown = CliRunner().invoke(app, ["serve", "--status", "--state-dir", str(missing)])
     assert shown.exit_code == 0, shown.output
     assert "has not run with this --state-dir" in " ".join(shown.output.split())
+    assert len(shown.output.strip().splitlines()) == 1, shown.output  # one line in a pipe too
     listed = CliRunner().invoke(app, ["serve", "--status", "--json", "--state-dir", str(missing)])
     assert json.loads(listed.output) == {"serving": "rules", "versions": []}
     assert not missing.exists()
