@@ -719,6 +719,7 @@ def test_plain_articles_get_tasks_without_predictions_until_added(
 ):
     """Pushed plain: tasks Label Studio stores with no prediction; pushed again (ledger or
     task list, pre-annotated or not): nothing new; with --add-predictions: one each."""
+    from curate.studio.documents import PLAIN_KEY
     from curate.studio.pull import pull
 
     cleanup.append(env)
@@ -771,6 +772,8 @@ def test_plain_articles_get_tasks_without_predictions_until_added(
     assert added.ok and (added.created, added.predictions_added) == (0, 3)
     assert added.predictions_checked == 3 and added.plain == 0
     assert stored() == {f"art-{i}": ["test-model v1"] for i in range(3)}
+    # No longer plain, and the task list says so.
+    assert not any(t["meta"].get(PLAIN_KEY) for t in tasks_of(studio_conn, pid))
     again = push_file(studio_conn, pre, project=env, add_predictions=True, recheck=True)
     assert again.ok and again.predictions_added == 0
     assert stored() == {f"art-{i}": ["test-model v1"] for i in range(3)}

@@ -370,6 +370,9 @@ def test_uncertainty_and_disagreement_scores_from_the_served_model(
         scores = [d.provenance.score for d in out]
         assert all(0.0 <= s <= 1.0 for s in scores) and out[0].provenance.order == order
         assert out[0].quotes == docs[0].quotes  # the rules' prediction is pushed unchanged
+        # A plain article's empty prediction is named for what it carries, not "unknown".
+        assert out[-1].provenance.model_version == f"curate.order.{order}"
+        assert out[0].provenance.model_version != f"curate.order.{order}"
 
 
 def test_long_articles_hold_more_uncertainty_than_one_line() -> None:

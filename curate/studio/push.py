@@ -20,7 +20,7 @@ article (not pre-annotated) becomes a task without predictions
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -144,15 +144,22 @@ def check_source(path: str | Path) -> Path:
     return path
 
 
-def push_file(conn: Connection, path: str | Path, **kwargs: Any) -> PushResult:
+def push_file(
+    conn: Connection,
+    path: str | Path,
+    prepare: Callable[[Iterator[Document]], Iterable[Document]] | None = None,
+    **kwargs: Any,
+) -> PushResult:
     """:func:`push` the documents of a pre-annotated JSONL file (bad lines are reported).
 
-    The file is read while Label Studio answers the lookup of existing tasks.
+    The file is read while Label Studio answers the lookup of existing tasks; ``prepare``,
+    when given, maps the documents read on their way (``push --order`` scores them).
     """
     path = check_source(path)
     problems: list[str] = []
+    docs = iter_documents(path, problems)
     try:
-        result = push(conn, iter_documents(path, problems), **kwargs)
+        result = push(conn, prepare(docs) if prepare else docs, **kwargs)
     except NothingToPush as e:
         if not problems:
             raise
@@ -356,6 +363,12 @@ def _write(
         result.predictions_added = imports.add_predictions(conn, pid, todo)
         by_task = {existing[d.id].task_id: d.id for d in same}
         written.update({p["task"]: (by_task[p["task"]], _pred(p)) for p in todo})
+        for tid in {p["task"] for p in todo}:
+            if existing[by_task[tid]].plain:
+                # Not plain any more: its meta says so, or a later --recheck would not
+                # repair a prediction lost from it.
+                meta = tasks[by_task[tid]]["meta"]
+                conn.call("update task meta", conn.sdk.tasks.update, str(tid), meta=meta)
         if result.predictions_added and len(result.model_versions) == 1:
             # Label Studio shows the predictions of the project's model version: the new one.
             (mv,) = result.model_versions
