@@ -363,12 +363,12 @@ def _write(
         result.predictions_added = imports.add_predictions(conn, pid, todo)
         by_task = {existing[d.id].task_id: d.id for d in same}
         written.update({p["task"]: (by_task[p["task"]], _pred(p)) for p in todo})
-        for tid in {p["task"] for p in todo}:
-            if existing[by_task[tid]].plain:
-                # Not plain any more: its meta says so, or a later --recheck would not
-                # repair a prediction lost from it.
-                meta = tasks[by_task[tid]]["meta"]
-                conn.call("update task meta", conn.sdk.tasks.update, str(tid), meta=meta)
+        for tid in {p["task"] for p in todo if not versions.get(p["task"])}:
+            # A task with no prediction before (pushed plain: the ledger does not know):
+            # not plain any more, its meta says so, or a later --recheck would not
+            # repair a prediction lost from it.
+            meta = tasks[by_task[tid]]["meta"]
+            conn.call("update task meta", conn.sdk.tasks.update, str(tid), meta=meta)
         if result.predictions_added and len(result.model_versions) == 1:
             # Label Studio shows the predictions of the project's model version: the new one.
             (mv,) = result.model_versions
