@@ -131,10 +131,10 @@ def analyse(
         pairs = match_spans([q.offsets for q in gd], [q.offsets for q in pd])
         gi, pj = {i for i, _ in pairs}, {j for _, j in pairs}
 
-        def note(kind: str, cat: str, line: str) -> None:
+        def note(kind: str, cat: str, line: str, art: str = g.id) -> None:
             counts[kind][cat] += 1
             if len(shown[kind + cat]) < examples:
-                shown[kind + cat].append(f"{g.id}: {line}")
+                shown[kind + cat].append(f"{art}: {line}")
 
         for i, q in enumerate(gd):
             if i not in gi:
