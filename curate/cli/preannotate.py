@@ -89,8 +89,8 @@ def preannotate_cli(
     quotes: str = typer.Option(
         None,
         "--quotes",
-        help="Quote extractor: curate.quotes.v6, curate.quotes.hybrid.v3 or "
-        "curate.quotes.learned.v2 (default: curate.quotes.v6, the rules).",
+        help="Quote extractor: curate.quotes.v6, curate.quotes.v7, curate.quotes.hybrid.v3 "
+        "or curate.quotes.learned.v2 (default: curate.quotes.v6, the rules).",
     ),
     quote_model: str = typer.Option(
         None,
