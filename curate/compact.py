@@ -482,3 +482,68 @@ class SpilledMap:
 
     def __repr__(self) -> str:
         return f"SpilledMap({len(self)} items)"
+
+
+class SpilledIndex:
+    """Where each string of a list is, on disk: the strings in a temporary SQLite table
+    (row ``k + 1`` holds the ``k``-th), indexed when first looked up. Memory holds
+    SQLite's page cache (a few MB), whatever the number of strings; what
+    :class:`StringIndex` answers, for a list that need not stay in memory."""
+
+    def __init__(self, strings: Iterable[str] = ()) -> None:
+        self._db: sqlite3.Connection | None = _temporary_database()
+        self._db.execute("CREATE TABLE s (key BLOB NOT NULL)")
+        self._indexed = False
+        self._n = 0
+        for s in strings:
+            self.append(s)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("the index is closed")
+        return self._db
+
+    def append(self, s: str) -> None:
+        if self._indexed:
+            raise RuntimeError("strings are added before the first look-up")
+        self.db.execute("INSERT INTO s VALUES (?)", (_key(s),))
+        self._n += 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _index(self) -> None:
+        if not self._indexed:
+            self.db.execute("CREATE INDEX s_key ON s (key)")
+            self._indexed = True
+
+    def find(self, s: str, first: bool = False) -> int:
+        """The position of the last (``first``: the first) string equal to ``s``, or -1."""
+        self._index()
+        pick = "min" if first else "max"
+        (at,) = self.db.execute(f"SELECT {pick}(rowid) FROM s WHERE key = ?", (_key(s),)).fetchone()
+        return -1 if at is None else at - 1
+
+    def repeated(self, keep: str = "first") -> Iterator[tuple[int, str]]:
+        """``(position, string)`` of every string equal to another one, but the ``first``
+        (or ``last``) of each, in the list's order."""
+        if keep not in ("first", "last"):
+            raise ValueError(f"keep is first or last, not {keep!r}")
+        self._index()
+        order = "ASC" if keep == "first" else "DESC"
+        rows = self.db.execute(
+            "SELECT at, key FROM (SELECT rowid AS at, key, row_number() OVER "
+            f"(PARTITION BY key ORDER BY rowid {order}) AS k FROM s) WHERE k > 1 ORDER BY at"
+        )
+        for at, key in rows:
+            yield at - 1, key.decode("utf-8", "surrogatepass")
+
+    def close(self) -> None:
+        """Delete the table (SQLite removes its temporary file)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __del__(self) -> None:
+        self.close()
