@@ -7,6 +7,7 @@ their content offsets (same offsets, other kind/speaker/cue = changed).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -99,6 +100,26 @@ class Changes:
             out["full_list"] = FULL_LIST
         return out
 
+    def json_lines(self) -> Iterator[str]:
+        """The lines of ``json.dumps(self.to_dict(), ensure_ascii=False, indent=2)`` one
+        at a time (what ``curate diff --json`` prints), the articles read as they are
+        written: a diff of large versions is not held as one dict."""
+        changed = _Pairs(
+            (c.id, {"summary": c.summary(), "details": c.details()}) for c in self.changed
+        )
+        yield from _json_lines(
+            {
+                "from": self.old_label,
+                "to": self.new_label,
+                "schema": list(self.schema),
+                "added": iter(self.added),
+                "removed": iter(self.removed),
+                "changed": changed,
+                "unchanged": self.unchanged,
+                "span_counts": dict(self.counts),
+            }
+        )
+
     def article_records(self) -> Iterator[dict[str, Any]]:
         """Every article that changed, one JSON-able record each, one at a time: ``id``,
         ``change`` (added, removed, changed) and, for a changed one, ``summary``,
@@ -163,6 +184,54 @@ class Changes:
                 if details:
                     yield from (f"    - `{d}`" for d in ch.details())
             yield from more(len(self.changed))
+
+
+class _Pairs:
+    """``(key, value)`` pairs of a JSON object that :func:`_json_lines` writes as they
+    come (an iterator stands for a list)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, Any]]) -> None:
+        self.pairs = pairs
+
+
+def _json_lines(value: Any, depth: int = 0) -> Iterator[str]:
+    """The lines of ``json.dumps(value, ensure_ascii=False, indent=2)`` at ``depth``
+    levels in (every line but the first carries its indentation), where an iterator is a
+    list and :class:`_Pairs` an object, each read once as it is written."""
+    if isinstance(value, _Pairs):
+        pairs = ((json.dumps(k, ensure_ascii=False) + ": ", v) for k, v in value.pairs)
+        brackets = "{}"
+    elif isinstance(value, Iterator):
+        pairs = (("", v) for v in value)
+        brackets = "[]"
+    elif isinstance(value, dict) and any(isinstance(v, Iterator | _Pairs) for v in value.values()):
+        pairs = ((json.dumps(k, ensure_ascii=False) + ": ", v) for k, v in value.items())
+        brackets = "{}"
+    else:  # written whole; only a string holds a newline, and json escapes it
+        first, *rest = json.dumps(value, ensure_ascii=False, indent=2).split("\n")
+        yield first
+        yield from (_INDENT * depth + line for line in rest)
+        return
+    pad = _INDENT * (depth + 1)
+    held: str | None = None  # an item's last line: its comma depends on what follows
+    for prefix, v in pairs:
+        if held is None:
+            yield brackets[0]
+        else:
+            yield held + ","
+        held = None
+        for k, line in enumerate(_json_lines(v, depth + 1)):
+            if held is not None:
+                yield held
+            held = pad + prefix + line if k == 0 else line
+    if held is None:
+        yield brackets
+        return
+    yield held
+    yield _INDENT * depth + brackets[1]
+
+
+_INDENT = "  "
 
 
 def diff_documents(
