@@ -30,7 +30,40 @@ SORT_WIDTH = 64
 array; a list with a longer one is sorted through Python strings."""
 
 
-class StringList(Sequence[str]):
+def _position(i: int, n: int, name: str) -> int:
+    """Index ``i`` of a list of ``n`` items as a position (a negative one from the end)."""
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        raise IndexError(f"{name} index out of range")
+    return i
+
+
+def _equal(items: Sequence[Any], other: object) -> bool:
+    """List equality of ``items`` with any sequence but a string."""
+    if isinstance(other, Sequence) and not isinstance(other, str):
+        return len(items) == len(other) and all(a == b for a, b in zip(items, other, strict=True))
+    return NotImplemented
+
+
+class _Strings(Sequence[str]):
+    """Read access by index and slice to a list of strings that gives ``len`` and the
+    string at a position (:meth:`_item`, given a position in range)."""
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        return self._item(_position(i, len(self), type(self).__name__))
+
+    def _item(self, i: int) -> str:
+        raise NotImplementedError
+
+
+class StringList(_Strings):
     """A list of strings kept as one UTF-8 buffer (lone surrogates kept) plus an 8-byte
     end offset each: :meth:`append` and read access (index, slice, iteration, ``in``,
     ``len``); a string is decoded each time it is read."""
@@ -48,17 +81,7 @@ class StringList(Sequence[str]):
     def __len__(self) -> int:
         return len(self._ends)
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError("StringList index out of range")
+    def _item(self, i: int) -> str:
         start = self._ends[i - 1] if i else 0
         return self._buf[start : self._ends[i]].decode("utf-8", "surrogatepass")
 
@@ -95,9 +118,7 @@ class StringList(Sequence[str]):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, StringList):
             return self._ends == other._ends and self._buf == other._buf
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
+        return _equal(self, other)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as a list
 
@@ -236,10 +257,7 @@ class SpilledObjects(Sequence[Any]):
     def __getitem__(self, i: int | slice) -> Any:
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError("SpilledObjects index out of range")
+        i = _position(i, len(self), "SpilledObjects")
         at = int(self._order[i]) if self._order is not None else i
         assert self._file is not None
         self._file.seek(int(self._starts.read(at, at + 1)[0]))
@@ -249,9 +267,7 @@ class SpilledObjects(Sequence[Any]):
         return (self[i] for i in range(len(self)))
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
+        return _equal(self, other)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as a list
 
@@ -273,7 +289,7 @@ def _key(s: str) -> bytes:
     return s.encode("utf-8", "surrogatepass")
 
 
-class SpilledStrings(Sequence[str]):
+class SpilledStrings(_Strings):
     """A list of strings written one after another (each after its 4-byte length) to an
     anonymous temporary file, gone when the list is collected. Memory keeps the count and
     the file offset of every :attr:`STEP`-th string (8 bytes per :attr:`STEP` strings), so
@@ -323,17 +339,7 @@ class SpilledStrings(Sequence[str]):
     def __iter__(self) -> Iterator[str]:
         return self._read(0, self._n)
 
-    @overload
-    def __getitem__(self, i: int) -> str: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[str]: ...
-    def __getitem__(self, i: int | slice) -> str | list[str]:
-        if isinstance(i, slice):
-            return [self[k] for k in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError("SpilledStrings index out of range")
+    def _item(self, i: int) -> str:
         mark, skip = divmod(i, self.STEP)
         strings = self._read(self._marks[mark], skip + 1)
         for _ in range(skip):
@@ -341,9 +347,7 @@ class SpilledStrings(Sequence[str]):
         return next(strings)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence) and not isinstance(other, str):
-            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
-        return NotImplemented
+        return _equal(self, other)
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as a list
 
@@ -376,6 +380,29 @@ def _temporary_database() -> sqlite3.Connection:
     return db
 
 
+class _Database:
+    """A private temporary SQLite database (:func:`_temporary_database`), deleted by
+    :meth:`close` or when the object is collected."""
+
+    def __init__(self) -> None:
+        self._db: sqlite3.Connection | None = _temporary_database()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError(f"the {type(self).__name__} is closed")
+        return self._db
+
+    def close(self) -> None:
+        """Delete the database (SQLite removes its temporary file)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
 class DuplicateKey(KeyError):
     """:meth:`SpilledMap.seal` found a key added twice (the smallest such key)."""
 
@@ -384,7 +411,7 @@ class DuplicateKey(KeyError):
         self.key = key
 
 
-class SpilledMap:
+class SpilledMap(_Database):
     """Objects by string key, pickled into a private temporary SQLite database (on disk,
     deleted when the map is closed or collected), read back in key order (Python's
     ``str`` order) or by key. Memory holds SQLite's page cache (a few MB), whatever the
@@ -397,19 +424,13 @@ class SpilledMap:
     Only for objects this process pickled itself (unpickling runs code)."""
 
     def __init__(self) -> None:
-        self._db: sqlite3.Connection | None = _temporary_database()
-        self._db.execute(
+        super().__init__()
+        self.db.execute(
             "CREATE TABLE items (key BLOB NOT NULL, seen INTEGER NOT NULL DEFAULT 0, "
             "data BLOB NOT NULL)"
         )
         self._n = 0
         self._sealed = False
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the map is closed")
-        return self._db
 
     def add(self, key: str, obj: Any) -> None:
         if self._sealed:
@@ -471,38 +492,23 @@ class SpilledMap:
         for (key,) in self.db.execute("SELECT key FROM items WHERE seen = 0 ORDER BY key"):
             yield key.decode("utf-8", "surrogatepass")
 
-    def close(self) -> None:
-        """Delete the database (SQLite removes its temporary file)."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def __del__(self) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"SpilledMap({len(self)} items)"
 
 
-class SpilledIndex:
+class SpilledIndex(_Database):
     """Where each string of a list is, on disk: the strings in a temporary SQLite table
     (row ``k + 1`` holds the ``k``-th), indexed when first looked up. Memory holds
     SQLite's page cache (a few MB), whatever the number of strings; what
     :class:`StringIndex` answers, for a list that need not stay in memory."""
 
     def __init__(self, strings: Iterable[str] = ()) -> None:
-        self._db: sqlite3.Connection | None = _temporary_database()
-        self._db.execute("CREATE TABLE s (key BLOB NOT NULL)")
+        super().__init__()
+        self.db.execute("CREATE TABLE s (key BLOB NOT NULL)")
         self._indexed = False
         self._n = 0
         for s in strings:
             self.append(s)
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("the index is closed")
-        return self._db
 
     def append(self, s: str) -> None:
         if self._indexed:
@@ -538,12 +544,3 @@ class SpilledIndex:
         )
         for at, key in rows:
             yield at - 1, key.decode("utf-8", "surrogatepass")
-
-    def close(self) -> None:
-        """Delete the table (SQLite removes its temporary file)."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def __del__(self) -> None:
-        self.close()
