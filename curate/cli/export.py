@@ -173,11 +173,15 @@ def diff_cli(
     Changed articles list their span changes: entities added, removed or relabelled,
     quotes added or removed, a quote's kind, speaker or cue changed, split moves.
     """
+    from rich.highlighter import JSONHighlighter
+
     from curate.gold.diff import diff
 
     changes = diff(a, b, root=root)
-    if as_json:
-        console.print_json(data=changes.to_dict())
+    if as_json:  # a line at a time too: the text print_json(data=changes.to_dict()) prints
+        highlight = JSONHighlighter()
+        for line in changes.json_lines():
+            console.print(highlight(line), soft_wrap=True)
     else:  # a line at a time: a diff of large versions lists every article
         for line in changes.markdown_lines(details=details):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
