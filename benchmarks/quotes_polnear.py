@@ -1,5 +1,5 @@
-"""Quote extraction on PolNeAR: the hybrid and learned extractors, curate.quotes.v6 and
-textacy's direct_quotations, side by side on the same parses.
+"""Quote extraction on PolNeAR: the hybrid and learned extractors, curate.quotes.v7 and v6
+and textacy's direct_quotations, side by side on the same parses.
 
 Usage: python benchmarks/quotes_polnear.py PATH [--limit N] [--cache DIR] [--errors N]
        [--model NAME@VERSION|FOLDER]
@@ -36,6 +36,7 @@ curate); they are left out with a note when it cannot be loaded.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -336,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trained model {hybrid.model.trained.ref} ({hybrid.model.trained.path})")
     except CurateError as e:
         print(f"hybrid and learned extractors left out: {e}")
+    extractors["curate.quotes.v7"] = functools.partial(extract_quotes, version=7)
     extractors["curate.quotes.v6"] = extract_quotes
     extractors["v6 covering"] = covering(extract_quotes)
     extractors["textacy"] = textacy_quotes

@@ -175,7 +175,9 @@ def test_cli_agreement(tmp_path: Path) -> None:
     other.write_text(json.dumps({"id": "elsewhere", "text": "x"}) + "\n", encoding="utf-8")
     res = CliRunner().invoke(app, ["agreement", str(path), "--predictions", str(other)])
     assert res.exit_code == 0, res.output
-    assert "the pre-annotation has none of the annotated articles" in " ".join(res.output.split())
+    assert "warning: the pre-annotation has none of the annotated articles" in " ".join(
+        res.output.split()
+    )
 
 
 def test_cli_agreement_needs_two_annotators(tmp_path: Path) -> None:

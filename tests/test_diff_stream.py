@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from test_gold_dataset import T, gold_doc
 
-from curate.compact import Spilled, SpilledObjects, StringList, sorted_strings
+from curate.compact import Spilled, SpilledObjects, SpilledStrings, StringList, sorted_strings
 from curate.gold import diff, release
 from curate.gold.diff import diff_documents
 from curate.gold.load import read_version
@@ -32,7 +32,8 @@ def test_diff_streamed_equals_the_whole_dict_diff(tmp_path, monkeypatch):
     ]
     r = release(second, root=tmp_path, name="news")
     streamed, held = diff(one, r.path), held_diff(one, r.path)
-    assert isinstance(streamed.added, StringList) and isinstance(streamed.changed, SpilledObjects)
+    assert isinstance(streamed.added, SpilledStrings)
+    assert isinstance(streamed.changed, SpilledObjects)
     assert list(streamed.added) == list(held.added) == [f"art-{i:03d}" for i in range(30, 36)]
     assert list(streamed.removed) == list(held.removed) and len(held.removed) == 5
     assert list(streamed.changed) == list(held.changed) and len(held.changed) > 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 from pathlib import Path
 
 import distributed  # the dask extra, installed by `make test`
@@ -189,10 +190,62 @@ def test_ctrl_c_on_a_local_cluster_is_one_line(tmp_path: Path, interrupted_run) 
     shards = tmp_path / "out.d"
     args = ["preannotate", "{articles}", "-o", str(tmp_path / "out.jsonl"), "--workers", "2"]
     code, err = interrupted_run(
-        [*args, "--partition-size", "10"], lambda _: bool(list(shards.glob("part-*.jsonl")))
+        [*args, "--partition-size", "10"], lambda _: bool(list(shards.glob("part-*.done")))
     )
     assert code == 130, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
-    assert "finished shards are kept" in lines[0]
+    # The line counts what is kept, as it is on disk after the exit.
+    done = len(list(shards.glob("part-*.done")))
+    assert done and f"{done} finished shard{'s' if done > 1 else ''} kept in" in lines[0], err
     assert list(shards.glob("part-*.jsonl"))
+
+
+def test_ctrl_c_before_any_shard_finished_says_none_kept(tmp_path: Path, interrupted_run) -> None:
+    """Interrupted while the one partition is still being worked on: the line does not
+    claim finished shards are kept (it did)."""
+    shards = tmp_path / "out.d"
+    args = ["preannotate", "{articles}", "-o", str(tmp_path / "out.jsonl"), "--workers", "1"]
+    code, err = interrupted_run(
+        [*args, "--partition-size", "1000"],
+        lambda p: _catches_sigint(p) and len(p.children(recursive=True)) >= 2,
+    )
+    assert code == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert not list(shards.glob("part-*.done"))
+    assert "interrupted before any shard was finished" in lines[0], err
+
+
+def _catches_sigint(proc) -> bool:
+    """True once the process has a SIGINT handler again (the local cluster has started:
+    while it starts, curate ignores Ctrl-C so its workers inherit that)."""
+    status = Path(f"/proc/{proc.pid}/status").read_text()
+    caught = next(line for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+
+
+def test_ctrl_c_while_the_cluster_starts_gives_no_worker_tracebacks(
+    tmp_path: Path, interrupted_run
+) -> None:
+    """A Ctrl-C while the workers start (they were importing, not yet ignoring it) gave
+    each a KeyboardInterrupt traceback and the cluster an AssertionError. Now it is not
+    seen by the workers; the next one stops the run with one line."""
+    import os
+
+    pressed: list[bool] = []
+
+    def starting_then_started(p) -> bool:
+        if not pressed:
+            if p.children(recursive=True) and not _catches_sigint(p):
+                os.killpg(p.pid, signal.SIGINT)  # while the cluster starts
+                pressed.append(True)
+            return False
+        return _catches_sigint(p) and len(p.children(recursive=True)) >= 2
+
+    args = ["preannotate", "{articles}", "-o", str(tmp_path / "out.jsonl"), "--workers", "1"]
+    code, err = interrupted_run([*args, "--partition-size", "1000"], starting_then_started)
+    assert pressed
+    assert code == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err

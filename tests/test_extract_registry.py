@@ -55,3 +55,19 @@ def test_evaluate_reads_tasks_from_the_registry_not_from_the_name(monkeypatch):
     monkeypatch.setitem(extract._REGISTRY, mine.name, mine)
     resolved = resolve("team.people.v3@en_core_web_sm")
     assert (resolved.kind, resolved.tasks) == ("registered", ("entities",))
+
+
+def test_a_second_version_of_the_quote_rules_stands_beside_the_default():
+    from curate.extract.preannotate import pipeline
+
+    v7 = extract.get("curate.quotes.v7")
+    assert isinstance(v7, RuleExtractor) and v7.version == "curate.quotes.v7"
+    assert "curate.quotes.v6" not in extract.retired()
+    assert [e.name for e in pipeline("curate.quotes.v7")] == [
+        "curate.entities.v1",
+        "curate.quotes.v7",
+    ]
+    assert [e.name for e in pipeline("curate.quotes.v6")] == [
+        "curate.entities.v1",
+        "curate.quotes.v6",
+    ]

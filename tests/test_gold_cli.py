@@ -89,6 +89,13 @@ def test_export_diff_verify_round_trip_and_refusals(tmp_path):
     card.write_text(card.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
     res = run("verify", "n", "--root", root)
     assert res.exit_code == 1 and "README.md: sha256 differs" in res.output
+    # A change to an older version: the name checks the latest only, --all-versions all.
+    old_card = root / "n" / "1.0.0" / "README.md"
+    os.chmod(old_card, 0o644)
+    old_card.write_text("edited\n", encoding="utf-8")
+    res = run("verify", "n", "--root", root, "--all-versions")
+    assert res.exit_code == 1 and res.output.count("README.md: sha256 differs") == 2, res.output
+    assert "1.0.0/README.md" in res.output and "1.1.0/README.md" in res.output
     res = run("diff", "n@9.9.9", "n", "--root", root)
     assert res.exit_code == 1 and "no version 9.9.9 (have: 1.0.0, 1.1.0)" in res.output
 

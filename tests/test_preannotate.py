@@ -308,3 +308,19 @@ def test_a_source_of_only_bad_records_leaves_the_old_output(tmp_path: Path) -> N
             assert result.exit_code == 1, result.output
             assert f"{out} left as it was" in " ".join(result.output.split())
             assert out.read_bytes() == before
+
+
+def test_cli_quotes_names_the_rule_version(tmp_path):
+    text = "The senator said on local radio, “We will not give up this fight for our farmers.”"
+    src = _jsonl(tmp_path / "in.jsonl", [{"id": "a", "text": text}])
+    kinds = {}
+    for name in ("curate.quotes.v6", "curate.quotes.v7"):
+        out = tmp_path / f"{name}.jsonl"
+        result = CliRunner().invoke(
+            app, ["preannotate", str(src), "-o", str(out), "--quotes", name]
+        )
+        assert result.exit_code == 0, result.output
+        ((_, row),) = read_jsonl(out)
+        assert row["source"]["model_version"].endswith("+" + name)
+        kinds[name] = [q["kind"] for q in row["quotes"]]
+    assert kinds == {"curate.quotes.v6": ["mixed"], "curate.quotes.v7": ["direct"]}

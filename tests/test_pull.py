@@ -448,3 +448,11 @@ def test_why_no_gold_names_the_cause():
     why = result(tasks=3, drafts=2).why_no_gold()
     assert why.startswith("no task has a submitted annotation yet (2 draft(s) skipped)")
     assert "curate adjudicate" in result(tasks=3, annotated_tasks=1, conflict_count=1).why_no_gold()
+
+
+def test_a_project_title_with_accents_keeps_its_letters_in_the_folder_name() -> None:
+    """Accented letters were dropped (``Élections`` -> ``lections``)."""
+    from curate.studio.pull import slugify
+
+    assert slugify("Élections à Montréal", 7) == "elections-a-montreal"
+    assert slugify("新闻", 7) == "project-7"  # nothing ASCII left: the project's id

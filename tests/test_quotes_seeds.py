@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from curate.extract.nlp import load_model, pipes_to_exclude  # noqa: E402
-from curate.extract.quotes import REQUIRED_PIPES, extract_quotes  # noqa: E402
+from curate.extract.quotes import REQUIRED_PIPES, VERSIONS, extract_quotes  # noqa: E402
 from curate.model import Document, Quote  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -103,13 +103,18 @@ EXPECTED = [
 
 
 @pytest.fixture(scope="module")
-def found() -> dict[str, tuple[str, list[Quote]]]:
+def parsed() -> dict[str, object]:
     nlp, _ = load_model(None, disable=pipes_to_exclude(None, REQUIRED_PIPES))
-    out = {}
-    for name in (UPI, YONHAP):
-        text = (SEEDS / name).read_text(encoding="utf-8")
-        out[name] = (text, extract_quotes(nlp(text)))
-    return out
+    return {name: nlp((SEEDS / name).read_text(encoding="utf-8")) for name in (UPI, YONHAP)}
+
+
+# Every registered rule version must meet the seed expectations.
+@pytest.fixture(scope="module", params=VERSIONS, ids=[f"v{v}" for v in VERSIONS])
+def found(request, parsed) -> dict[str, tuple[str, list[Quote]]]:
+    return {
+        name: (doc.text, extract_quotes(doc, version=request.param))  # type: ignore[attr-defined]
+        for name, doc in parsed.items()
+    }
 
 
 def _text(part) -> str | None:

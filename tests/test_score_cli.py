@@ -407,3 +407,22 @@ def test_a_folder_of_shards_is_named_with_what_to_do(tmp_path) -> None:
     assert r.exit_code == 1, r.output
     said = " ".join(r.output.split())
     assert "is a folder of shards" in said and "part-*.jsonl > predictions.jsonl" in said
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ((), "is an empty folder; pass a predictions JSONL"),
+        (("part-00000.parquet",), "is a folder of Parquet shards"),
+    ],
+)
+def test_an_empty_or_parquet_shard_folder_is_named(tmp_path, files, message) -> None:
+    """An OUT.d with no shard yet, or Parquet shards, was taken for a spaCy model."""
+    shards = tmp_path / "pre.d"
+    shards.mkdir()
+    for name in files:
+        (shards / name).write_bytes(b"")
+    r = CliRunner().invoke(app, ["evaluate", str(shards)])
+    assert r.exit_code == 1, r.output
+    said = " ".join(r.output.split())
+    assert f"{shards}: {message}" in said, said

@@ -370,6 +370,9 @@ def test_uncertainty_and_disagreement_scores_from_the_served_model(
         scores = [d.provenance.score for d in out]
         assert all(0.0 <= s <= 1.0 for s in scores) and out[0].provenance.order == order
         assert out[0].quotes == docs[0].quotes  # the rules' prediction is pushed unchanged
+        # A plain article's empty prediction is named for what it carries, not "unknown".
+        assert out[-1].provenance.model_version == f"curate.order.{order}"
+        assert out[0].provenance.model_version != f"curate.order.{order}"
 
 
 def test_long_articles_hold_more_uncertainty_than_one_line() -> None:
@@ -480,6 +483,7 @@ def test_serve_status_is_a_table_and_json_on_request(tmp_path) -> None:
     shown = CliRunner().invoke(app, ["serve", "--status", "--state-dir", str(missing)])
     assert shown.exit_code == 0, shown.output
     assert "has not run with this --state-dir" in " ".join(shown.output.split())
+    assert len(shown.output.strip().splitlines()) == 1, shown.output  # one line in a pipe too
     listed = CliRunner().invoke(app, ["serve", "--status", "--json", "--state-dir", str(missing)])
     assert json.loads(listed.output) == {"serving": "rules", "versions": []}
     assert not missing.exists()

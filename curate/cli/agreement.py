@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from curate import settings
-from curate.cli.app import command, console, err_console, print_skipped
+from curate.cli.app import command, console, err_console, print_skipped, warn
 from curate.errors import InputError
 from curate.gold.identities import has_email, load_pseudonyms
 from curate.io.jsonl import atomic_writer
@@ -100,12 +100,7 @@ def agreement_cli(
         against["the gold"] = {d.id: d for d in load_documents(gold)}
     for name, ref in list(against.items()):
         if not any(d.id in ref for d in docs):  # said, not a silently missing section
-            err_console.print(
-                f"[yellow]warning[/] {name} has none of the annotated articles; "
-                f"nothing to compare with {name}",
-                highlight=False,
-                soft_wrap=True,
-            )
+            warn(f"{name} has none of the annotated articles; nothing to compare with {name}")
             del against[name]
     if against:
         from curate.score.span_agreement import against_reference

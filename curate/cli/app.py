@@ -7,6 +7,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -66,6 +67,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
         f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True
     )
     return typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    """Print one ``warning: <message>`` line on stderr (the message is text, not markup)."""
+    err_console.print(
+        f"[yellow]warning:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+    )
 
 
 #: At most this many ``skipped`` lines are printed; the rest are counted in one line.
@@ -135,15 +143,16 @@ class Interrupted(KeyboardInterrupt):
 
 
 @contextmanager
-def on_interrupt(line: str) -> Iterator[None]:
+def on_interrupt(line: str | Callable[[], str]) -> Iterator[None]:
     """Within the block, Ctrl-C makes :func:`handle_errors` print ``line`` (not the
-    generic one) before exit code 130: a command says what its outputs hold."""
+    generic one) before exit code 130: a command says what its outputs hold. A callable
+    is asked at the interrupt (a line that counts what was kept by then)."""
     try:
         yield
     except Interrupted:
         raise
     except KeyboardInterrupt:
-        raise Interrupted(line) from None
+        raise Interrupted(line() if callable(line) else line) from None
 
 
 def os_message(e: OSError) -> str:
@@ -153,6 +162,8 @@ def os_message(e: OSError) -> str:
     why = (e.strerror or str(e)).lower()
     if path is None:
         return f"{why}; check the paths and permissions given"
+    if isinstance(e, IsADirectoryError):
+        return f"{path}: is a folder; give a file name (e.g. {Path(path) / 'out.jsonl'})"
     return f"{path}: {why}; give another path or fix its permissions"
 
 

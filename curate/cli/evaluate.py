@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from curate.cli.app import command, console, err_console, shown
+from curate.cli.app import command, console, err_console, shown, warn
 from curate.extract.resolve import CALLABLE_PROTOCOL, TASKS
 
 EXIT_REGRESSION = 3
@@ -137,7 +136,7 @@ def evaluate_cli(
             on_article=on_article,
         )
     for w in ev.warnings:
-        err_console.print(f"[yellow]warning[/] {escape(str(w))}", highlight=False, soft_wrap=True)
+        warn(str(w))
     for part in render(ev):
         console.print(part)
     comparison = None

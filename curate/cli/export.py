@@ -173,11 +173,15 @@ def diff_cli(
     Changed articles list their span changes: entities added, removed or relabelled,
     quotes added or removed, a quote's kind, speaker or cue changed, split moves.
     """
+    from rich.highlighter import JSONHighlighter
+
     from curate.gold.diff import diff
 
     changes = diff(a, b, root=root)
-    if as_json:
-        console.print_json(data=changes.to_dict())
+    if as_json:  # a line at a time too: the text print_json(data=changes.to_dict()) prints
+        highlight = JSONHighlighter()
+        for line in changes.json_lines():
+            console.print(highlight(line), soft_wrap=True)
     else:  # a line at a time: a diff of large versions lists every article
         for line in changes.markdown_lines(details=details):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
@@ -190,17 +194,30 @@ def verify_cli(
         ..., help="Version folders, dataset names (latest version) or NAME@X.Y.Z."
     ),
     root: Path = typer.Option(DEFAULT_ROOT, "--root", help="Folder holding the gold datasets."),
+    all_versions: bool = typer.Option(
+        False,
+        "--all-versions",
+        help="For a dataset name or folder, check every version, not only the latest.",
+    ),
 ) -> None:
     """Check gold versions against their manifest: every file present with its sha256.
 
+    A dataset name checks its latest version (every one with --all-versions).
     Exits 1 when a file is missing, changed or added after release.
     """
     from curate.gold.manifest import verify
-    from curate.gold.version import resolve
+    from curate.gold.version import list_versions, resolve
 
-    bad = 0
+    folders: list[Path] = []
     for spec in versions:
-        result = verify(resolve(spec, None, root))
+        folder = resolve(spec, None, root)
+        if all_versions and "@" not in spec and folder != Path(spec):
+            folders += [folder.parent / str(v) for v in list_versions(folder.parent)]
+        else:
+            folders.append(folder)
+    bad = 0
+    for folder in folders:
+        result = verify(folder)
         if result.ok:
             console.print(
                 f"[green]ok[/] {result.path}: {result.checked} files match the manifest",

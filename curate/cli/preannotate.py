@@ -89,8 +89,8 @@ def preannotate_cli(
     quotes: str = typer.Option(
         None,
         "--quotes",
-        help="Quote extractor: curate.quotes.v6, curate.quotes.hybrid.v3 or "
-        "curate.quotes.learned.v2 (default: curate.quotes.v6, the rules).",
+        help="Quote extractor: curate.quotes.v6, curate.quotes.v7, curate.quotes.hybrid.v3 "
+        "or curate.quotes.learned.v2 (default: curate.quotes.v6, the rules).",
     ),
     quote_model: str = typer.Option(
         None,
@@ -182,15 +182,22 @@ def _distributed(
     from curate.extract.preannotate import count_articles
 
     total = count_articles(source)
-    kept = (
-        f"interrupted: the finished shards are kept in {shard_dir(output)}; run the same "
-        "command again to do the rest (finished shards are skipped)"
-    )
+    out_dir = shard_dir(output)
+
+    def kept() -> str:
+        done = len(list(out_dir.glob("part-*.done"))) if out_dir.is_dir() else 0
+        if not done:
+            return "interrupted before any shard was finished; run the same command again"
+        return (
+            f"interrupted: {plural(done, 'finished shard')} kept in {out_dir}; run the same "
+            "command again to do the rest (finished shards are skipped)"
+        )
+
     with _progress() as progress, on_interrupt(kept):
         task = progress.add_task("pre-annotating on Dask", total=total)
         result = preannotate_distributed(
             source,
-            shard_dir(output),
+            out_dir,
             scheduler=scheduler,
             workers=workers,
             partition_size=partition_size,

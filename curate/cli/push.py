@@ -17,6 +17,7 @@ from curate.cli.app import (
     plural,
     print_skipped,
     shown,
+    warn,
 )
 from curate.studio.client import connect
 from curate.studio.push import DEFAULT_BATCH_SIZE, PushResult, check_source, push_file
@@ -200,13 +201,11 @@ def render(r: PushResult) -> None:
         soft_wrap=True,
     )
     if r.plain:
-        err_console.print(
-            f"[yellow]warning[/] {plural(r.plain, 'article')} had no model's predictions (not "
-            "pre-annotated: no `source`), so their tasks hold no prediction and labelers "
-            "start from an empty task; run `curate preannotate` on them and push its output "
-            "with --add-predictions",
-            highlight=False,
-            soft_wrap=True,
+        warn(
+            f"{plural(r.plain, 'article')} had no model's predictions (not pre-annotated: "
+            "no `source`), so their tasks hold no prediction and labelers start from an "
+            "empty task; run `curate preannotate` on them and push its output with "
+            "--add-predictions"
         )
     if r.predictions_checked:
         repaired = (

@@ -69,7 +69,9 @@ def _print_status(found: dict, state_dir: Path) -> None:
     if not found["versions"]:
         console.print(
             f"no model versions in {state_dir}: `curate serve` has not run with this "
-            "--state-dir; it would start by serving the rules"
+            "--state-dir; it would start by serving the rules",
+            highlight=False,
+            soft_wrap=True,
         )
         return
     table = Table(title=f"model versions in {state_dir} (serving: {found['serving']})")

@@ -15,6 +15,8 @@ import hashlib
 import itertools
 import json
 import logging
+import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -267,32 +269,54 @@ def _connect(client: Client | None, scheduler: str | None, workers: int | None) 
         with cl:
             yield cl
         return
-    # Errors only from the local cluster's logs: on Ctrl-C (sent to every process of the
-    # group) Dask's warnings about cancelled tasks and workers killed after 4 s buried the
-    # one line saying which shards are kept; a task's failure still comes back as an error.
-    cluster = LocalCluster(
-        n_workers=workers or 1,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        # No dashboard; the scheduler's own HTTP routes on a free local port (by default
-        # 8787, with a warning when another cluster has it).
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR,
-        preload=[__name__],  # dask_setup below, in each worker process
-    )
+    # The local cluster logs nothing below CRITICAL: on Ctrl-C, Dask's warnings about
+    # cancelled tasks and workers killed after 4 s, and a busy worker's heartbeat errors
+    # once the scheduler is gone, buried the one line saying which shards are kept; a
+    # task's failure still comes back to the client as an error.
+    with _sigint_held():
+        cluster = LocalCluster(
+            n_workers=workers or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # No dashboard; the scheduler's own HTTP routes on a free local port (by
+            # default 8787, with a warning when another cluster has it).
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.CRITICAL,
+            preload=[__name__],  # dask_setup below, in each worker process
+        )
     with cluster, Client(cluster) as cl:
         yield cl
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Ignore Ctrl-C while the local cluster starts its worker processes.
+
+    A process started while SIGINT is ignored keeps it ignored (fork and exec keep an
+    ignored disposition, and Python then installs no KeyboardInterrupt handler), so a
+    worker never sees the terminal's Ctrl-C, not even while it imports, before
+    :func:`dask_setup` runs: a Ctrl-C then gave each starting worker a KeyboardInterrupt
+    traceback from its imports and the cluster an AssertionError closing a worker that
+    never started. The price: a Ctrl-C in those few seconds is not seen; press it again
+    once the progress bar moves. Nothing changes outside the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def dask_setup(worker: object) -> None:
     """Dask's preload hook, run in each worker process of the local cluster curate starts:
     the worker ignores Ctrl-C, which the terminal sends to the whole process group (each
     worker printed a KeyboardInterrupt traceback); the command's own process gets it,
-    says which shards are kept and closes the cluster, which stops the workers."""
-    import signal
-    import threading
-
+    says which shards are kept and closes the cluster, which stops the workers. (Workers
+    started later, a restart after a crash, are outside :func:`_sigint_held`.)"""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 

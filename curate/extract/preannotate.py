@@ -81,14 +81,19 @@ def pipeline(quotes: str | None = None, quote_model: str | None = None) -> tuple
     """The extractors of a run: the built-in ones (:func:`curate.extract.builtin`), their
     quote extractor replaced by a trained one when ``quotes`` names one or a
     ``quote_model`` (``NAME@VERSION`` or a folder, see ``curate train``) is given: the
-    hybrid extractor, or the learned one when ``quotes`` says so. A ``quote_model`` with an
-    entity component also replaces the entity extractor
+    hybrid extractor, or the learned one when ``quotes`` says so; a ``quotes`` naming
+    another version of the rules (``curate.quotes.v7``) takes the rules' place. A
+    ``quote_model`` with an entity component also replaces the entity extractor
     (:class:`curate.extract.learned.TrainedEntities`); one without a quote component keeps
     the quote rules unless ``quotes`` names a trained extractor."""
     base = extract.builtin()
     rules = [e for e in base if "quotes" in e.tasks]
     if not rules or (quote_model is None and quotes in (None, *(e.name for e in rules))):
         return base
+    named = extract.get(quotes) if quote_model is None and quotes is not None else None
+    if isinstance(named, extract.RuleExtractor) and "quotes" in named.tasks:
+        # Another version of the rules (``curate.quotes.v7``) in place of the default's.
+        return tuple(named if "quotes" in e.tasks else e for e in base)
     from curate.extract.learned import (
         HYBRID_NAME,
         TrainedEntities,

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from curate import extract
-from curate.compact import Spilled, StringIndex, StringList
+from curate.compact import Spilled, SpilledIndex
 from curate.errors import CurateError, InputError, SpanError
 from curate.extract import TASKS
 from curate.model import Article, Document, Prediction
@@ -75,12 +75,8 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
         raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v6 or a .jsonl")
     if spec.endswith((".jsonl", ".ndjson")) or Path(spec).is_file():
         return _predictions(Path(spec))
-    if Path(spec).is_dir() and any(Path(spec).glob("part-*.jsonl")):
-        raise InputError(
-            "is a folder of shards from `curate preannotate --workers`; score them as one "
-            f"file: cat {spec.rstrip('/')}/part-*.jsonl > predictions.jsonl",
-            path=spec,
-        )
+    if Path(spec).is_dir():
+        _not_a_shard_folder(Path(spec), spec)
     base, _, model = spec.partition("@")
     if base in PIPELINE_NAMES:
         return _pipeline(spec, model or None, schema, ner_process=ner_process)
@@ -93,6 +89,29 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
     if ":" in spec and not Path(spec).exists():
         return _callable(spec)
     return _spacy(spec, schema)
+
+
+def _not_a_shard_folder(folder: Path, spec: str) -> None:
+    """Raises InputError naming ``folder`` when it holds shards of ``curate preannotate
+    --workers`` (or nothing at all, e.g. shards not written yet): neither is a model."""
+    if any(folder.glob("part-*.jsonl")):
+        raise InputError(
+            "is a folder of shards from `curate preannotate --workers`; score them as one "
+            f"file: cat {spec.rstrip('/')}/part-*.jsonl > predictions.jsonl",
+            path=spec,
+        )
+    if any(folder.glob("part-*.parquet")):
+        raise InputError(
+            "is a folder of Parquet shards from `curate preannotate --workers --format "
+            "parquet`; evaluate reads JSONL predictions: run preannotate without --format",
+            path=spec,
+        )
+    if not any(folder.iterdir()):
+        raise InputError(
+            "is an empty folder; pass a predictions JSONL, an extractor name (curate, "
+            "curate.quotes.v6) or a spaCy model folder",
+            path=spec,
+        )
 
 
 def scored_on_training(spec: str, gold_info: dict[str, Any]) -> str | None:
@@ -136,19 +155,20 @@ def _predictions(path: Path) -> Resolved:
     ex = Resolved(str(path), "predictions", TASKS, lambda a: iter(()))
 
     def run(articles: Collection[Article]) -> Iterator[Document]:
-        """The file is read once to check it and note where each id's line is (the id,
-        its line number: about 30 bytes an article), then each article's prediction is
+        """The file is read once to check it and note where each id's line is (the ids
+        in a temporary database, the line numbers on disk past a chunk: memory does not
+        grow with the articles), then each article's prediction is
         read from its line as the articles come (in one pass when the file is in the
         articles' order). ``articles`` is iterated once."""
         from curate.io.jsonl import line_starts
         from curate.io.records import iter_documents
 
-        ids, lines = StringList(), Spilled("q")
+        index, lines = SpilledIndex(), Spilled("q")  # on disk: memory stays flat
         doc: Document | None = None
         found: Document | None
         bad: list[str] = []
         for lineno, read in iter_documents(path, bad):
-            ids.append(read.id)
+            index.append(read.id)
             lines.append(lineno)
         if bad:
             raise InputError(
@@ -156,16 +176,12 @@ def _predictions(path: Path) -> Resolved:
                 "`curate preannotate` output:\n" + "\n".join(bad),
                 path=str(path),
             )
-        index = StringIndex(ids)
 
         def line_of(i: int) -> int:
             return int(lines.read(i, i + 1)[0])
 
-        for i, doc_id in enumerate(ids):
-            if index.find(doc_id, first=True) != i:
-                ex.notes.append(
-                    f"{path}:{line_of(i)}: second prediction for {doc_id!r}; it is used"
-                )
+        for i, doc_id in index.repeated(keep="first"):
+            ex.notes.append(f"{path}:{line_of(i)}: second prediction for {doc_id!r}; it is used")
         starts = line_starts(path)
         ahead = iter_documents(path, [])
         at, doc = 0, None  # the sequential reader's line and document

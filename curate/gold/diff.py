@@ -7,18 +7,23 @@ their content offsets (same offsets, other kind/speaker/cue = changed).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from curate import settings
 from curate.changes import ArticleChange, diff_article
-from curate.compact import SpilledObjects, StringIndex, StringList, sorted_strings
+from curate.compact import (
+    SpilledMap,
+    SpilledObjects,
+    SpilledStrings,
+    StringList,
+    sorted_spilled,
+)
 from curate.gold.features import schema_changes
 from curate.gold.load import iter_version
 from curate.gold.manifest import read_manifest
@@ -95,6 +100,26 @@ class Changes:
             out["full_list"] = FULL_LIST
         return out
 
+    def json_lines(self) -> Iterator[str]:
+        """The lines of ``json.dumps(self.to_dict(), ensure_ascii=False, indent=2)`` one
+        at a time (what ``curate diff --json`` prints), the articles read as they are
+        written: a diff of large versions is not held as one dict."""
+        changed = _Pairs(
+            (c.id, {"summary": c.summary(), "details": c.details()}) for c in self.changed
+        )
+        yield from _json_lines(
+            {
+                "from": self.old_label,
+                "to": self.new_label,
+                "schema": list(self.schema),
+                "added": iter(self.added),
+                "removed": iter(self.removed),
+                "changed": changed,
+                "unchanged": self.unchanged,
+                "span_counts": dict(self.counts),
+            }
+        )
+
     def article_records(self) -> Iterator[dict[str, Any]]:
         """Every article that changed, one JSON-able record each, one at a time: ``id``,
         ``change`` (added, removed, changed) and, for a changed one, ``summary``,
@@ -161,6 +186,54 @@ class Changes:
             yield from more(len(self.changed))
 
 
+class _Pairs:
+    """``(key, value)`` pairs of a JSON object that :func:`_json_lines` writes as they
+    come (an iterator stands for a list)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, Any]]) -> None:
+        self.pairs = pairs
+
+
+def _json_lines(value: Any, depth: int = 0) -> Iterator[str]:
+    """The lines of ``json.dumps(value, ensure_ascii=False, indent=2)`` at ``depth``
+    levels in (every line but the first carries its indentation), where an iterator is a
+    list and :class:`_Pairs` an object, each read once as it is written."""
+    if isinstance(value, _Pairs):
+        pairs = ((json.dumps(k, ensure_ascii=False) + ": ", v) for k, v in value.pairs)
+        brackets = "{}"
+    elif isinstance(value, Iterator):
+        pairs = (("", v) for v in value)
+        brackets = "[]"
+    elif isinstance(value, dict) and any(isinstance(v, Iterator | _Pairs) for v in value.values()):
+        pairs = ((json.dumps(k, ensure_ascii=False) + ": ", v) for k, v in value.items())
+        brackets = "{}"
+    else:  # written whole; only a string holds a newline, and json escapes it
+        first, *rest = json.dumps(value, ensure_ascii=False, indent=2).split("\n")
+        yield first
+        yield from (_INDENT * depth + line for line in rest)
+        return
+    pad = _INDENT * (depth + 1)
+    held: str | None = None  # an item's last line: its comma depends on what follows
+    for prefix, v in pairs:
+        if held is None:
+            yield brackets[0]
+        else:
+            yield held + ","
+        held = None
+        for k, line in enumerate(_json_lines(v, depth + 1)):
+            if held is not None:
+                yield held
+            held = pad + prefix + line if k == 0 else line
+    if held is None:
+        yield brackets
+        return
+    yield held
+    yield _INDENT * depth + brackets[1]
+
+
+_INDENT = "  "
+
+
 def diff_documents(
     old: Mapping[str, tuple[Document, str]],
     new: Mapping[str, tuple[Document, str]],
@@ -215,8 +288,8 @@ def diff_pairs(
         else:
             unchanged += 1
     return Changes(
-        added if isinstance(added, StringList) else tuple(sorted(added)),
-        removed if isinstance(removed, StringList) else tuple(sorted(removed)),
+        added if isinstance(added, StringList | SpilledStrings) else tuple(sorted(added)),
+        removed if isinstance(removed, StringList | SpilledStrings) else tuple(sorted(removed)),
         changed.sorted_by_key(),
         unchanged,
         tuple(schema),
@@ -228,51 +301,62 @@ def diff_pairs(
 
 def diff_stream(
     old: Iterable[tuple[str, Document]],
-    new_ids: Sequence[str],
-    new_at: Callable[[int], tuple[Document, str]],
+    new: SpilledMap,
+    released: Callable[[Any], tuple[Document, str]],
     *,
     schema: tuple[str, ...] = (),
     old_label: str = "",
     new_label: str = "",
 ) -> Changes:
     """Changes from ``(split, document)`` of the older set, read once as they come, to a
-    newer set held elsewhere: ``new_ids`` its ids, ``new_at(position)`` its document and
-    split. Memory: the ids of both (compact lists) and a byte per newer article; the
-    changed articles go to disk (:func:`diff_pairs`)."""
-    index = StringIndex(new_ids)
-    seen = np.zeros(len(new_ids), dtype=bool)
-    removed = StringList()
+    newer set held on disk: ``new`` (sealed) maps each of its ids to what ``released``
+    turns into its document and split. Memory does not grow with either set: the newer
+    one is looked up by id in its temporary database, the ids added and removed are
+    sorted on disk (:class:`~curate.compact.SpilledStrings`), the changed articles go to
+    disk (:func:`diff_pairs`)."""
+    removed: list[str] = []
+    removed_runs: list[SpilledStrings] = []
 
     def pairs() -> Iterator[tuple[Document, str, Document, str]]:
         for split, doc in old:
-            at = index.find(doc.id)
-            if at < 0:
+            stored = new.take(doc.id)
+            if stored is None:
                 removed.append(doc.id)
+                if len(removed) >= SpilledStrings.STEP:
+                    removed_runs.append(SpilledStrings(removed))
+                    removed.clear()
                 continue
-            seen[at] = True
-            new, new_split = new_at(at)
-            yield doc, split, new, new_split
+            now, now_split = released(stored)
+            yield doc, split, now, now_split
 
     changes = diff_pairs(pairs(), schema=schema, old_label=old_label, new_label=new_label)
-    added = StringList(i for i, on in zip(new_ids, seen.tolist(), strict=True) if not on)
-    return replace(changes, added=sorted_strings(added), removed=sorted_strings(removed))
+    gone = sorted_spilled(chain(*removed_runs, removed))
+    return replace(changes, added=SpilledStrings(new.unseen_keys()), removed=gone)
 
 
 def diff(a: str | Path, b: str | Path, root: str | Path = settings.GOLD_ROOT) -> Changes:
     """What changed from version ``a`` to version ``b`` (folders, names or ``name@X.Y.Z``).
 
-    Streamed: ``b``'s documents go to a temporary file (memory: their ids and offsets),
-    then ``a`` is read a batch at a time against them (:func:`diff_stream`)."""
+    Streamed: ``b``'s documents go to a temporary database by id, then ``a`` is read a
+    batch at a time against them (:func:`diff_stream`): memory does not grow with them."""
     fa, fb = resolve(a, None, root), resolve(b, None, root)
     ma, mb = read_manifest(fa), read_manifest(fb)
-    new = SpilledObjects()
-    for split, doc in iter_version(fb):
-        new.append((doc, split), doc.id)
-    return diff_stream(
-        iter_version(fa),
-        new.keys,
-        new.__getitem__,
-        schema=tuple(schema_changes(ma["label_schema"], mb["label_schema"])),
-        old_label=f"{ma['name']} {ma['version']}",
-        new_label=f"{mb['name']} {mb['version']}",
-    )
+    new = SpilledMap()
+    try:
+        for split, doc in iter_version(fb):
+            new.add(doc.id, (doc, split))
+        new.seal()  # a version's ids are unique (its release checked them)
+        return diff_stream(
+            iter_version(fa),
+            new,
+            _as_stored,
+            schema=tuple(schema_changes(ma["label_schema"], mb["label_schema"])),
+            old_label=f"{ma['name']} {ma['version']}",
+            new_label=f"{mb['name']} {mb['version']}",
+        )
+    finally:
+        new.close()
+
+
+def _as_stored(item: tuple[Document, str]) -> tuple[Document, str]:
+    return item

@@ -313,13 +313,13 @@ class DocBinWriter:
     bytes with ``DocBin.to_bytes``.
     """
 
-    _PARTS = ("tokens", "spaces", "cats", "flags", "span_groups", "user_data")
+    _PARTS = ("tokens", "spaces", "lengths", "cats", "flags", "span_groups", "user_data")
 
     def __init__(self, path: Path, batch: int = 256) -> None:
         self.path = path
         self.batch = batch
         self._pending: list[Doc] = []
-        self._lengths = array("i")
+        self._n = 0  # documents drained; their lengths are a spill file (int32 each)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._spill = {k: path.with_name(f".{path.name}.{k}") for k in self._PARTS}
         self._files = {k: p.open("wb") for k, p in self._spill.items()}
@@ -343,7 +343,8 @@ class DocBinWriter:
         self._strings.update(bin_.strings)
         files, pack = self._files, self._packer.pack
         for tokens, spaces in zip(bin_.tokens, bin_.spaces, strict=True):
-            self._lengths.append(len(tokens))
+            files["lengths"].write(array("i", [len(tokens)]).tobytes())
+            self._n += 1
             files["tokens"].write(tokens.tobytes("C"))
             files["spaces"].write(spaces.tobytes("C"))
         # The lists are msgpack arrays: their items packed one after another.
@@ -361,7 +362,7 @@ class DocBinWriter:
         self._drain()
         for fh in self._files.values():
             fh.close()
-        n = len(self._lengths)
+        n = self._n
         pack = self._packer.pack
         head = {"version": _DOCBIN.version, "attrs": _DOCBIN.attrs}
         z = zlib.compressobj()
@@ -378,10 +379,9 @@ class DocBinWriter:
             put(self._packer.pack_map_header(10))
             for key, value in head.items():
                 put(pack(key) + pack(value))
-            for key in ("tokens", "spaces"):
+            for key in ("tokens", "spaces", "lengths"):  # pack(bytes), from the file
                 put(pack(key) + _bin_header(self._spill[key].stat().st_size))
                 put_file(key)
-            put(pack("lengths") + pack(self._lengths.tobytes()))
             # The sorted list, packed an item at a time: the bytes of pack(list).
             put(pack("strings") + self._packer.pack_array_header(len(self._strings)))
             for string in self._strings:

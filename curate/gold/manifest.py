@@ -11,11 +11,14 @@ from typing import Any
 from curate.errors import DatasetError
 from curate.gold.version import MANIFEST
 
+HASH_BLOCK = 1 << 16
+"""Bytes of a file read at a time to hash it."""
+
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+        for block in iter(lambda: fh.read(HASH_BLOCK), b""):
             h.update(block)
     return h.hexdigest()
 

@@ -9,12 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import re
 import shutil
 import uuid
-from array import array
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,13 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 import curate
 from curate import settings
-from curate.compact import StringList
+from curate.compact import DuplicateKey, SpilledMap, SpilledStrings
 from curate.errors import DatasetError
 from curate.gold.card import LabelCounts, render_card
 from curate.gold.diff import FULL_LIST, LISTED, Changes, diff_pairs, diff_stream
@@ -170,7 +166,7 @@ def release(
     _remove_stale_temps(dataset_dir)
     tmp = dataset_dir / f".tmp-new-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
-    spill = _Spill(tmp / ".documents.pickle")
+    spill = SpilledMap()  # the documents by id, in a temporary database (memory stays flat)
     exports: ExportWriter | None = None
     try:
         # Pass 1: every document once, to disk; what must be known of all of them first
@@ -181,16 +177,21 @@ def release(
             d = d.with_(meta=scrub(d.meta), provenance=scrub_provenance(d.provenance))
             if not real_identities:
                 known |= known_identities(d.provenance.to_dict() if d.provenance else {})
-            spill.add(d)
+            spill.add(d.id, d)
         if not len(spill):
             why = f": {empty_reason}" if empty_reason else ""
             raise DatasetError(f"no gold documents to release{why}")
-        ids = spill.ids()  # sorted; raises for an id that appears twice
+        try:
+            spill.seal()  # the ids sorted, on disk
+        except DuplicateKey as e:
+            raise DatasetError(
+                f"article {e.key!r} appears twice; ids must be unique in a version"
+            ) from None
         names: Pseudonyms | None = None
         visible: Callable[[Document], Document] = _as_is
         if not real_identities:
             visible, meta, agreement, names = _pseudonymizer(known, meta, agreement, root)
-        split_counts = Counter(split_of(i, ratios) for i in ids)
+        split_counts = Counter(split_of(i, ratios) for i in spill.sorted_keys())
         empty = [s for s in ratios if not split_counts[s]]
         counts = {s: split_counts[s] for s in ratios if split_counts[s]}
 
@@ -215,8 +216,8 @@ def release(
         models: set[str] = set()
         splits_out: dict[str, _ParquetSplit] = {}
         with packed_fast():
-            for doc_id in ids:
-                d = visible(spill.get(doc_id))
+            for doc_id, stored in spill.items():
+                d = visible(stored)
                 split = split_of(doc_id, ratios)
                 if split not in splits_out:
                     path = tmp / "data" / f"{split}-00000-of-00001.parquet"
@@ -242,7 +243,7 @@ def release(
             "bump": level,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "curate_version": curate.__version__,
-            "articles": len(ids),
+            "articles": len(spill),
             "splits": {
                 "ratios": ratios,
                 "counts": counts,
@@ -342,111 +343,31 @@ def _pseudonymizer(
 def _changes(
     dataset_dir: Path,
     previous: str | None,
-    spill: _Spill,
+    spill: SpilledMap,
     visible: Callable[[Document], Document],
     ratios: Mapping[str, float],
     summary: dict[str, Any],
     name: str,
 ) -> Changes:
-    """What changed since the ``previous`` version, reading it a batch at a time."""
+    """What changed since the ``previous`` version, reading it a batch at a time against
+    the documents of the new one (``spill``, sealed)."""
     if previous is None:
-        # Every article is new: the spill's compact sorted ids, not a tuple of strings.
-        return replace(diff_pairs((), new_label=name), added=spill.ids())
+        # Every article is new: the ids on disk, in order.
+        return replace(diff_pairs((), new_label=name), added=SpilledStrings(spill.sorted_keys()))
     prev_dir = dataset_dir / previous
     schema_diff = schema_changes(read_manifest(prev_dir)["label_schema"], summary)
 
-    def new_at(at: int) -> tuple[Document, str]:
-        doc = visible(spill.at(at))
-        return doc, split_of(doc.id, ratios)
+    def as_released(doc: Document) -> tuple[Document, str]:
+        return visible(doc), split_of(doc.id, ratios)
 
     return diff_stream(
         iter_version(prev_dir),
-        spill.ids(),
-        new_at,
+        spill,
+        as_released,
         schema=tuple(schema_diff),
         old_label=f"{name} {previous}",
         new_label=name,
     )
-
-
-class _Spill:
-    """The documents of a release on disk while it is written: one pickle each, by id.
-
-    Memory keeps the ids (a :class:`~curate.compact.StringList`) and 16 bytes of file
-    offsets an article: parallel arrays, sorted by id when the first document is looked
-    up (:meth:`get`, by binary search), after every document was added. The file sits in
-    the version's temp folder and is removed before the files are hashed.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fh = path.open("w+b")
-        self._ids = StringList()
-        self._starts = array("q")
-        self._sizes = array("q")
-        self._sorted = False
-
-    def add(self, doc: Document) -> None:
-        if self._sorted:
-            raise RuntimeError("documents are added before any is looked up")
-        data = pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL)
-        self._fh.seek(0, os.SEEK_END)
-        self._ids.append(doc.id)
-        self._starts.append(self._fh.tell())
-        self._sizes.append(len(data))
-        self._fh.write(data)
-
-    def _sort(self) -> None:
-        """Order the ids (and their offsets) for lookups; a duplicate id raises."""
-        if self._sorted:
-            return
-        order = self._ids.argsort()  # an int64 array; no Python string per id
-        ids = StringList(self._ids[int(i)] for i in order)
-        self._ids = ids
-        self._starts = array("q", np.frombuffer(self._starts, np.int64)[order].tobytes())
-        self._sizes = array("q", np.frombuffer(self._sizes, np.int64)[order].tobytes())
-        self._sorted = True
-        previous = None
-        for doc_id in ids:
-            if doc_id == previous:
-                raise DatasetError(
-                    f"article {doc_id!r} appears twice; ids must be unique in a version"
-                )
-            previous = doc_id
-
-    def _at(self, doc_id: str) -> int | None:
-        self._sort()
-        i = bisect_left(self._ids, doc_id)
-        return i if i < len(self._ids) and self._ids[i] == doc_id else None
-
-    def get(self, doc_id: str) -> Document:
-        i = self._at(doc_id)
-        if i is None:
-            raise KeyError(doc_id)
-        return self.at(i)
-
-    def at(self, i: int) -> Document:
-        """The document at position ``i`` of :meth:`ids`."""
-        self._sort()
-        self._fh.seek(self._starts[i])
-        doc: Document = pickle.loads(self._fh.read(self._sizes[i]))  # our own file, written above
-        return doc
-
-    def ids(self) -> StringList:
-        """Every id, sorted: the order of the rows in each split (the spill's own list,
-        not to be changed). Raises DatasetError when an id appears twice."""
-        self._sort()
-        return self._ids
-
-    def __contains__(self, doc_id: object) -> bool:
-        return isinstance(doc_id, str) and self._at(doc_id) is not None
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def close(self) -> None:
-        self._fh.close()
-        self.path.unlink(missing_ok=True)
 
 
 ROWS_PER_GROUP = 1000

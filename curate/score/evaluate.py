@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.compact import Spilled, StringList
+from curate.compact import Spilled, SpilledStrings
 from curate.errors import CurateError, InputError
 from curate.extract.resolve import TASKS, Resolved
 from curate.model import Document
@@ -205,7 +205,7 @@ def score(
     keep_predictions: bool = True,
     max_error_articles: int = ERROR_ARTICLES,
     keep_documents: int = 0,
-    gold_ids: StringList | None = None,
+    gold_ids: Sequence[str] | None = None,
 ) -> ExtractorResult:
     """Score predictions (same articles, same order as ``gold``) on ``tasks``.
 
@@ -218,12 +218,16 @@ def score(
     ``keep_predictions``. Intervals come from a
     streamed Poisson bootstrap (:mod:`curate.score.bootstrap`) of ``draws`` resamples.
     ``gold_ids``: the ids of ``gold`` in order when they are kept already (a
-    :class:`~curate.score.gold.GoldSet`'s); the table shares them instead of a copy.
+    :class:`~curate.score.gold.GoldSet`'s, read in order alongside); the table shares
+    them instead of a copy. Otherwise the ids go to disk as they come
+    (:class:`~curate.compact.SpilledStrings`): memory does not grow with the articles.
     Raises CurateError when the two differ in length or an article's id or text differs.
     """
     tasks = tuple(t for t in TASKS if t in set(tasks))
     counts = metrics.CountRows()
-    ids = StringList() if gold_ids is None else gold_ids
+    spilled = SpilledStrings() if gold_ids is None else None
+    ids: Sequence[str] = spilled if spilled is not None else gold_ids or ()
+    expected = iter(gold_ids or ())
     n = 0
     kept: list[Document] = []
     confusion: Counter[tuple[str, str]] = Counter()
@@ -237,9 +241,9 @@ def score(
                 n_pred = n + (p is not None) + sum(1 for _ in pred_it)
                 raise CurateError(f"{name}: {n_pred} predictions for {n_gold} articles")
             break
-        if gold_ids is None:
-            ids.append(g.id)
-        elif n >= len(ids) or ids[n] != g.id:
+        if spilled is not None:
+            spilled.append(g.id)
+        elif next(expected, None) != g.id:
             raise CurateError(f"{name}: gold article {g.id!r} is not the one its ids name")
         n += 1
         if keep_predictions:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from curate.compact import Spilled, StringIndex, StringList
+from curate.compact import Spilled, SpilledIndex, SpilledStrings
 from curate.errors import DatasetError
 from curate.model import Article, Document
 from curate.schema import LabelSchema, load_schema
@@ -24,8 +24,9 @@ DEFAULT_GOLD = "seeds"
 class GoldSet:
     """Gold documents read from their source on every iteration, in the same order.
 
-    ``ids`` (a :class:`StringList`) and :meth:`hashes` (the text hash of each article,
-    8 bytes a number in a :class:`Spilled` array) are kept from the first pass, with
+    ``ids`` (a :class:`SpilledStrings`, on disk) and :meth:`hashes` (the text hash of each
+    article, 8 bytes a number in a :class:`Spilled` array, on disk past a chunk) are kept
+    from the first pass, so memory does not grow with the articles, with
     ``has`` (task -> whether any article has a span of it), ``info`` (where the gold came
     from, ``articles`` its size) and ``warnings`` (records left out, one line each).
     Raises DatasetError when the gold has no article or two articles share an id.
@@ -42,7 +43,7 @@ class GoldSet:
         self._read = read
         self.info = info
         self.warnings = list(warnings)
-        self.ids = StringList()
+        self.ids = SpilledStrings()
         self._hashes = Spilled("Q")
         self.has = {"entities": False, "quotes": False}
         if scan is None:  # (id, text hash, has entities, has quotes) of each article
@@ -54,8 +55,11 @@ class GoldSet:
             self.has["quotes"] = self.has["quotes"] or quotes
         if not self.ids:
             raise DatasetError(f"gold {spec!r} has no articles; nothing to score against")
-        index = StringIndex(self.ids)
-        dup = list(dict.fromkeys(s for i, s in enumerate(self.ids) if index.find(s) != i))
+        index = SpilledIndex(self.ids)
+        try:
+            dup = list(dict.fromkeys(s for _, s in index.repeated(keep="last")))
+        finally:
+            index.close()
         if dup:
             raise DatasetError(
                 f"gold {spec!r} has {len(dup)} duplicate article ids (first: {dup[0]!r}); "

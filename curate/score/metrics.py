@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from curate.compact import Spilled, StringList
+from curate.compact import Spilled, SpilledStrings, StringList
 from curate.score.entities import SCHEMES
 from curate.score.quotes import KINDS, RULES
 
@@ -28,7 +28,8 @@ class CountTable:
     compressed-row form (article ``i``'s cells are ``indices[indptr[i]:indptr[i + 1]]``,
     column numbers into ``columns``, and the same slice of ``data``). The three arrays are
     :class:`Spilled` (on disk past 64K items each), so memory holds the ids (a
-    :class:`~curate.compact.StringList`, about 20 bytes an article) and one chunk of each;
+    :class:`~curate.compact.StringList`, about 20 bytes an article, or nothing when they are
+    a :class:`~curate.compact.SpilledStrings` on disk) and one chunk of each;
     :meth:`dense` gives rows as a matrix a block at a time."""
 
     def __init__(
@@ -181,7 +182,7 @@ class CountRows:
         where = {k: i for i, k in enumerate(columns)}
         remap = np.array([where[k] for k in self.keys], dtype=np.int32)
         table = CountTable(
-            ids if isinstance(ids, StringList) else StringList(ids),
+            ids if isinstance(ids, StringList | SpilledStrings) else StringList(ids),
             columns,
             self._indptr,
             self._cols,

@@ -8,7 +8,6 @@ people live in :mod:`curate.report` (terminal tables and the HTML page).
 from __future__ import annotations
 
 import json
-from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any
 import ijson
 import numpy as np
 
-from curate.compact import StringIndex, StringList
+from curate.compact import Spilled, SpilledMap, SpilledStrings
 from curate.errors import InputError
 from curate.io.jsonl import atomic_writer
 from curate.score import bootstrap, metrics
@@ -357,38 +356,56 @@ def compare(
 
 class _Pairs:
     """The articles an old report and a new result both scored (same id, same text hash),
-    in the new result's order: the new row numbers (8 bytes an article) and the old
+    in the new result's order: the new row numbers (8 bytes an article shared, found by id
+    in a temporary database) and the old
     counts (:class:`~curate.score.metrics.CountRows`, on disk past a chunk)."""
 
     def __init__(
         self, res: ExtractorResult, new: Evaluation, old_articles: Iterable[Mapping[str, Any]]
     ) -> None:
         self.res = res
-        index = StringIndex(res.table.ids)
-        hash_of = new.hash_lookup()
-        seen = np.zeros(len(res.table), dtype=bool)
-        rows: array[int] = array("q")
-        old = metrics.CountRows()
-        for a in old_articles:
-            doc_id = a.get("id")
-            if not isinstance(doc_id, str):
-                continue
-            row = index.find(doc_id)
-            if row < 0 or seen[row] or a.get("hash") != hash_of(row, doc_id):
-                continue  # not scored now, changed, or twice in the old report
-            seen[row] = True
-            rows.append(row)
-            old.add(a.get("counts") or {})
+        index = SpilledMap()  # id -> new row, on disk: memory does not grow with the ids
+        try:
+            for k, scored in enumerate(res.table.ids):
+                index.add(scored, k)
+            index.seal()  # the scored ids are unique (GoldSet checks them)
+            hash_of = new.hash_lookup()
+            seen = np.zeros(len(res.table), dtype=bool)
+            rows = Spilled("q")  # on disk past a chunk
+            in_order, last = True, -1  # the old report lists them in scoring order
+            old = metrics.CountRows()
+            for a in old_articles:
+                doc_id = a.get("id")
+                if not isinstance(doc_id, str):
+                    continue
+                row = index.get(doc_id)
+                if row is None or seen[row] or a.get("hash") != hash_of(row, doc_id):
+                    continue  # not scored now, changed, or twice in the old report
+                seen[row] = True
+                in_order = in_order and row > last
+                rows.append(row)
+                last = row
+                old.add(a.get("counts") or {})
+        finally:
+            index.close()
         self.n = len(rows)
-        self._rows = np.frombuffer(rows, np.int64) if rows else np.zeros(0, np.int64)
-        self._order = np.argsort(self._rows, kind="stable")
-        self.old = old.table(StringList("" for _ in range(self.n)))
+        self._rows = rows
+        # Old rows in new order: none needed when the old report was in scoring order (then
+        # nothing here grows with the articles); else the rows in memory, 16 bytes each.
+        self._order = None if in_order else np.argsort(rows.read(), kind="stable")
+        self.old = old.table(SpilledStrings("" for _ in range(self.n)))
 
     def _sides(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(new rows, old rows) of a block of shared articles at a time, in new order."""
         for s in range(0, self.n, bootstrap.BLOCK):
-            at = self._order[s : s + bootstrap.BLOCK]
-            yield self.res.table.take(self._rows[at]), self.old.take(at)
+            at: np.ndarray
+            if self._order is None:
+                at = np.arange(s, min(s + bootstrap.BLOCK, self.n))
+                rows = self._rows.read(s, s + bootstrap.BLOCK)
+            else:
+                at = self._order[s : s + bootstrap.BLOCK]
+                rows = self._rows.read()[at]
+            yield self.res.table.take(rows), self.old.take(at)
 
     def columns(self) -> list[str]:
         """The columns with a count in the shared articles (old: every key written)."""

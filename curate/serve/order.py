@@ -12,6 +12,9 @@ Manager by "Prediction score" ascending then brings the most useful tasks first.
   disagree (1.0 when both find nothing).
 
 Scores are in [0, 1]; the rules' own prediction (entities and quotes) is pushed unchanged.
+A plain article (no model's predictions) gets an empty prediction named
+``curate.order.<order>`` that carries only the score (Label Studio sorts by a prediction's
+score; a task with none cannot be sorted).
 """
 
 from __future__ import annotations
@@ -52,7 +55,17 @@ def scored(documents: Iterable[Document], order: str, model_path: str | Path) ->
             scores = [_agreement(d, model(s), quote_f1) for d, s in zip(batch, sdocs, strict=True)]
         for doc, score in zip(batch, scores, strict=True):
             prov = doc.provenance if isinstance(doc.provenance, Prediction) else Prediction("")
+            if not (prov.model_version or doc.entities or doc.quotes):
+                # A plain article: its task's prediction only carries the score the Data
+                # Manager sorts by; named for that, not "unknown".
+                prov = replace(prov, model_version=order_version(order))
             yield doc.with_(provenance=replace(prov, score=round(score, 6), order=order))
+
+
+def order_version(order: str) -> str:
+    """The model version of the empty prediction a plain article (no model's
+    predictions) gets from ``push --order``: ``curate.order.<order>``."""
+    return f"curate.order.{order}"
 
 
 def _agreement(doc: Document, learned: list[Any], quote_f1: Any) -> float:
@@ -78,16 +91,6 @@ def push_ordered(
     conn: Any, path: str | Path, order: str, model_path: str | Path, **kwargs: Any
 ) -> Any:
     """:func:`curate.studio.push.push_file` with each prediction scored for ``order``."""
-    from curate.errors import InputError
-    from curate.studio.push import iter_documents, push
+    from curate.studio.push import push_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(
-            "not found; pass the JSONL written by `curate preannotate`", path=str(path)
-        )
-    problems: list[str] = []
-    result = push(conn, scored(iter_documents(path, problems), order, model_path), **kwargs)
-    result.problems[:0] = problems
-    result.read += len(problems)
-    return result
+    return push_file(conn, path, lambda docs: scored(docs, order, model_path), **kwargs)

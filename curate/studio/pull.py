@@ -31,6 +31,7 @@ import re
 import shutil
 import tempfile
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -654,8 +655,11 @@ def remove_export_files(conn: Any, project_id: int) -> list[Path]:
 
 
 def slugify(title: str, project_id: int) -> str:
-    """A folder name for a project: its title in lowercase ASCII words joined by dashes."""
-    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
+    """A folder name for a project: its title in lowercase ASCII words joined by dashes;
+    accented letters lose their accents (``Élections à Montréal`` ->
+    ``elections-a-montreal``, by Unicode NFKD decomposition), other letters become dashes."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:60]
     return slug or f"project-{project_id}"
 
 

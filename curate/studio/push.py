@@ -20,7 +20,7 @@ article (not pre-annotated) becomes a task without predictions
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -126,6 +126,10 @@ class PushResult:
         )
 
 
+class NothingToPush(InputError):
+    """A push into a project that does not exist yet with no article to import."""
+
+
 def check_source(path: str | Path) -> Path:
     """``path`` as a Path when it is a file; raises InputError naming it otherwise (a
     folder of articles given where the pre-annotated JSONL belongs, or a wrong name)."""
@@ -140,14 +144,30 @@ def check_source(path: str | Path) -> Path:
     return path
 
 
-def push_file(conn: Connection, path: str | Path, **kwargs: Any) -> PushResult:
+def push_file(
+    conn: Connection,
+    path: str | Path,
+    prepare: Callable[[Iterator[Document]], Iterable[Document]] | None = None,
+    **kwargs: Any,
+) -> PushResult:
     """:func:`push` the documents of a pre-annotated JSONL file (bad lines are reported).
 
-    The file is read while Label Studio answers the lookup of existing tasks.
+    The file is read while Label Studio answers the lookup of existing tasks; ``prepare``,
+    when given, maps the documents read on their way (``push --order`` scores them).
     """
     path = check_source(path)
     problems: list[str] = []
-    result = push(conn, iter_documents(path, problems), **kwargs)
+    docs = iter_documents(path, problems)
+    try:
+        result = push(conn, prepare(docs) if prepare else docs, **kwargs)
+    except NothingToPush as e:
+        if not problems:
+            raise
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise NothingToPush(
+            f"every line was skipped, e.g. {problems[0]}{more}; fix them and push again; "
+            "no project created"
+        ) from e
     result.problems[:0] = problems
     result.read += len(problems)
     return result
@@ -226,7 +246,7 @@ def push(
         others: list[int] = []
         if proj is None and not docs:
             # Nothing to import: no empty project left behind for people to wonder about.
-            raise InputError("no articles to push; no project created")
+            raise NothingToPush("no articles to push; no project created")
         if proj is None:
             proj, removed, others = projects_.create_project(conn, title, schema)
             held.enter_context(
@@ -343,6 +363,12 @@ def _write(
         result.predictions_added = imports.add_predictions(conn, pid, todo)
         by_task = {existing[d.id].task_id: d.id for d in same}
         written.update({p["task"]: (by_task[p["task"]], _pred(p)) for p in todo})
+        for tid in {p["task"] for p in todo if not versions.get(p["task"])}:
+            # A task with no prediction before (pushed plain: the ledger does not know):
+            # not plain any more, its meta says so, or a later --recheck would not
+            # repair a prediction lost from it.
+            meta = tasks[by_task[tid]]["meta"]
+            conn.call("update task meta", conn.sdk.tasks.update, str(tid), meta=meta)
         if result.predictions_added and len(result.model_versions) == 1:
             # Label Studio shows the predictions of the project's model version: the new one.
             (mv,) = result.model_versions
