@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -167,6 +168,37 @@ def test_writer_reads_a_generator_once_and_row_groups_keep_the_documents(tmp_pat
     groups = [pq.ParquetFile(p).num_row_groups for p in (r.path / "data").glob("*.parquet")]
     assert max(groups) > 1
     assert not list(r.path.rglob(".*")), "no spill file is left in the version"
+
+
+def test_a_big_split_is_several_parquet_files_read_back_whole(tmp_path, monkeypatch):
+    """A Parquet file's row-group metadata stays in memory until it is closed (writer) or
+    dropped (reader), so a big split is several files, read in name order."""
+    import math
+
+    import datasets
+    import pyarrow.parquet as pq
+
+    from curate.gold.manifest import verify
+
+    monkeypatch.setattr(gold_write, "ROWS_PER_GROUP", 4)
+    monkeypatch.setattr(gold_write, "ROWS_PER_FILE", 8)
+    docs = [article(i) for i in range(30)]
+    r = release(iter(docs), root=tmp_path, name="g", real_identities=True)
+    files = sorted((r.path / "data").glob("*.parquet"))
+    by_split: dict[str, list] = {}
+    for f in files:
+        split, index, of = re.fullmatch(r"(\w+)-(\d{5})-of-(\d{5})\.parquet", f.name).groups()
+        by_split.setdefault(split, []).append((int(index), int(of), pq.ParquetFile(f)))
+    assert sum(len(v) for v in by_split.values()) > len(by_split)  # some split was cut
+    for parts in by_split.values():
+        rows = sum(p.metadata.num_rows for _, _, p in parts)
+        assert [i for i, _, _ in parts] == list(range(math.ceil(rows / 8)))
+        assert {of for _, of, _ in parts} == {len(parts)}
+        assert all(p.metadata.num_rows <= 8 for _, _, p in parts)
+    assert not list((r.path / "data").glob("*.partial")) and verify(r.path).ok
+    assert {d.id: d for d in load_documents(r.path)} == {d.id: d for d in docs}
+    loaded = datasets.load_dataset(str(r.path))  # the card's configs glob the files
+    assert sum(loaded.num_rows.values()) == 30
 
 
 def test_a_failure_in_the_second_pass_leaves_nothing(tmp_path):

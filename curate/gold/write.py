@@ -220,8 +220,7 @@ def release(
                 d = visible(stored)
                 split = split_of(doc_id, ratios)
                 if split not in splits_out:
-                    path = tmp / "data" / f"{split}-00000-of-00001.parquet"
-                    splits_out[split] = _ParquetSplit(path, features.arrow_schema)
+                    splits_out[split] = _ParquetSplit(tmp / "data", split, features.arrow_schema)
                 splits_out[split].add(features.encode_example(document_to_row(d, schema, meta)))
                 exports.add(split, d)
                 labels.add(split, d)
@@ -374,14 +373,26 @@ ROWS_PER_GROUP = 1000
 """Rows buffered before they are written as one Parquet row group. A version of at most
 this many articles per split is one row group, as ``pq.write_table`` writes it."""
 
+ROWS_PER_FILE = 20 * ROWS_PER_GROUP
+"""Articles of one split per Parquet file. A bigger split is several files
+(``test-00000-of-00003.parquet``, ...; the card's configs and :mod:`curate.gold.load` read
+``{split}-*.parquet`` in name order, as the Hugging Face Hub shards a dataset): a Parquet
+writer holds each row group's metadata until its file is closed, and a reader holds its
+file's, about 40 KB a row group here, so one file per split grew memory with the split
+(3.9 MB at 100,000 articles, each writer and reader). A split of at most this many
+articles is one file, ``{split}-00000-of-00001.parquet``, byte for byte as before."""
+
 
 class _ParquetSplit:
-    """One split's Parquet file, written a row group at a time."""
+    """One split's Parquet files, written a row group at a time, a new file every
+    :data:`ROWS_PER_FILE` articles; named ``{split}-NNNNN-of-MMMMM.parquet`` on close."""
 
-    def __init__(self, path: Path, schema: pa.Schema) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.schema = schema
-        self._writer = pq.ParquetWriter(path, schema)
+    def __init__(self, folder: Path, split: str, schema: pa.Schema) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.split, self.schema = folder, split, schema
+        self._paths: list[Path] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._in_file = 0
         self._rows: list[dict[str, Any]] = []
 
     def add(self, row: dict[str, Any]) -> None:
@@ -390,13 +401,32 @@ class _ParquetSplit:
             self._flush()
 
     def _flush(self) -> None:
-        if self._rows:
-            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
-            self._rows = []
+        if not self._rows:
+            return
+        if self._writer is None or self._in_file >= ROWS_PER_FILE:
+            self._next_file()
+        assert self._writer is not None
+        self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
+        self._in_file += len(self._rows)
+        self._rows = []
+
+    def _next_file(self) -> None:
+        if self._writer is not None:
+            self._writer.close()  # its row groups' metadata goes with it
+        path = self.folder / f"{self.split}-{len(self._paths):05d}.parquet.partial"
+        self._paths.append(path)
+        self._writer = pq.ParquetWriter(path, self.schema)
+        self._in_file = 0
 
     def close(self) -> None:
         self._flush()
+        if self._writer is None:  # no row at all: one empty file, as before
+            self._next_file()
+        assert self._writer is not None
         self._writer.close()
+        n = len(self._paths)
+        for i, path in enumerate(self._paths):
+            path.rename(self.folder / f"{self.split}-{i:05d}-of-{n:05d}.parquet")
 
 
 def _pseudonymous(prov: Provenance | None, names: Pseudonyms, known: set[str]) -> Any:
