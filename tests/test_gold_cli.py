@@ -214,3 +214,15 @@ def test_predictions_never_become_gold(tmp_path):
     res = run("export", only, "--name", "preds", "--root", root, "--all-test")
     assert res.exit_code == 1 and "no gold documents to release" in res.output
     assert not (root / "preds").exists()
+
+
+def test_a_folder_that_is_no_gold_says_what_to_pass(tmp_path):
+    """`evaluate -g OUT.d` (or any folder without version folders) said only "no complete
+    version in this folder"."""
+    folder = tmp_path / "out.d"
+    folder.mkdir()
+    (folder / "part-00000.jsonl").write_text("", encoding="utf-8")
+    res = run("evaluate", "curate.quotes.v6", "-g", folder)
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "holds version folders such as 1.0.0" in said, said
+    assert "pass a dataset name, NAME@X.Y.Z or a version folder" in said

@@ -436,6 +436,12 @@ def test_a_folder_given_for_the_output_file_is_one_line(tmp_path: Path) -> None:
     # Says what to give, not "fix its permissions" (a folder is not a permission problem).
     assert result.exit_code == 1 and "out: is a folder; give a file name" in out, out
     assert "permissions" not in out
+    # "." too (it was "device or resource busy"), said before the input is read.
+    (tmp_path / "dup.jsonl").write_text(
+        "".join(json.dumps({"id": i, "text": "same"}) + "\n" for i in "ab"), encoding="utf-8"
+    )
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "dup.jsonl"), "-o", "."])
+    assert result.exit_code == 1 and result.output.strip().startswith("error: .: is a folder")
     assert "Traceback" not in result.output and not list((tmp_path / "out").iterdir())
 
 
@@ -507,3 +513,45 @@ def test_preannotate_refuses_to_write_over_its_own_input(tmp_path, resume):
     assert result.exit_code == 1, result.output
     assert "both the input and the output" in " ".join(result.output.split())
     assert src.read_bytes() == before
+
+
+def test_ctrl_c_while_curate_starts_is_one_line(tmp_path: Path, interrupted_run) -> None:
+    """Loading the commands imports spaCy (seconds): a Ctrl-C then printed a traceback
+    through the imports. Now one line and exit 130, whether it lands in the imports or
+    (on a fast machine) in the command."""
+    import time
+
+    import psutil
+
+    def started_a_while_ago(p: psutil.Process) -> bool:
+        return time.time() - p.create_time() > 1.0
+
+    code, err = interrupted_run(
+        ["preannotate", "{articles}", "-o", str(tmp_path / "out.jsonl")], started_a_while_ago
+    )
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 130 and len(lines) == 1 and "Traceback" not in err, err
+    assert "interrupted" in lines[0]
+
+
+def test_a_duplicate_text_is_one_warning_line(tmp_path: Path) -> None:
+    """It printed without the `warning:` every other warning has, cut across lines."""
+    src = tmp_path / "dup.jsonl"
+    text = "The same long text, said twice by two records of one file. " * 3
+    src.write_text(
+        "".join(json.dumps({"id": f"record-{i}", "text": text}) + "\n" for i in range(2)),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["ingest", str(src), "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "duplicate text" in line]
+    assert lines == ["warning: duplicate text: 'record-1' has the same text as 'record-0'"]
+
+
+def test_line_100_is_named_not_shown_as_an_emoji(tmp_path: Path) -> None:
+    """Rich turned ``:100:`` into an emoji, so the bad line lost its number."""
+    src = tmp_path / "l100.jsonl"
+    good = [json.dumps({"id": f"a{i}", "text": f"text {i}"}) for i in range(99)]
+    src.write_text("\n".join([*good, "oops"]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["ingest", str(src), "-o", str(tmp_path / "out.jsonl")])
+    assert f"{src}:100: invalid JSON" in " ".join(result.output.split()), result.output

@@ -414,6 +414,7 @@ def test_a_folder_of_shards_is_named_with_what_to_do(tmp_path) -> None:
     [
         ((), "is an empty folder; pass a predictions JSONL"),
         (("part-00000.parquet",), "is a folder of Parquet shards"),
+        (("part-00000.parquet", "ONE"), "is a Parquet file; evaluate reads JSONL"),
     ],
 )
 def test_an_empty_or_parquet_shard_folder_is_named(tmp_path, files, message) -> None:
@@ -421,7 +422,10 @@ def test_an_empty_or_parquet_shard_folder_is_named(tmp_path, files, message) -> 
     shards = tmp_path / "pre.d"
     shards.mkdir()
     for name in files:
-        (shards / name).write_bytes(b"")
+        if name != "ONE":
+            (shards / name).write_bytes(b"PAR1\xc4\x96")
+    if "ONE" in files:  # one shard file given, not its folder: it was 160 "not UTF-8" lines
+        shards = shards / "part-00000.parquet"
     r = CliRunner().invoke(app, ["evaluate", str(shards)])
     assert r.exit_code == 1, r.output
     said = " ".join(r.output.split())

@@ -7,9 +7,30 @@ they are imported here in a fixed order so ``curate --help`` lists them in pipel
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import signal
+import sys
+import threading
+from types import FrameType
 
-from curate.cli.app import app, finish
+
+def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
+    # Nothing is open or written yet: one line, not a traceback through spaCy's imports
+    # (loading the commands takes seconds).
+    sys.stderr.write("interrupted while starting; nothing was done\n")
+    sys.stderr.flush()
+    os._exit(130)
+
+
+# Not where Ctrl-C is ignored (a background job of a script): it stays ignored.
+_quiet = (
+    threading.current_thread() is threading.main_thread()
+    and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+)
+_previous = signal.signal(signal.SIGINT, _interrupted_while_starting) if _quiet else None
+
+from curate.cli.app import app, finish  # noqa: E402
 
 _ORDER = [
     "ingest", "preannotate", "studio", "push", "pull", "adjudicate", "export", "train", "evaluate",
@@ -23,7 +44,11 @@ def _load_commands() -> None:
     finish(app)
 
 
-_load_commands()
+try:
+    _load_commands()
+finally:
+    if _quiet:
+        signal.signal(signal.SIGINT, _previous)
 
 
 def main() -> None:

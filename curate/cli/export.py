@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from curate import settings
-from curate.cli.app import command, console, err_console, fail, plural
+from curate.cli.app import command, console, err_console, fail, plural, warn
 from curate.errors import DatasetError
 
 DEFAULT_ROOT = settings.GOLD_ROOT
@@ -133,11 +133,9 @@ def export_cli(
     align = result.exports.get("alignment")
     if align and align["left_out"]:
         left = ", ".join(f"{k}: {v}" for k, v in align["left_out"].items())
-        err_console.print(
-            f"[yellow]spans left out of the token exports (not widened)[/] {left}; "
-            f"listed in {result.path / 'manifest.json'}",
-            highlight=False,
-            soft_wrap=True,
+        warn(
+            f"spans left out of the token exports (not widened): {left}; "
+            f"listed in {result.path / 'manifest.json'}"
         )
     if result.identities == "real":
         err_console.print("[yellow]annotators under their real identities[/] (--real-identities)")

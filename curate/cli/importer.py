@@ -10,11 +10,11 @@ from curate import settings
 from curate.cli.app import (
     app,
     console,
-    err_console,
     handle_errors,
     plural,
     print_skipped,
     skipped,
+    warn,
 )
 from curate.gold.brat_import import import_brat
 from curate.schema import load_schema
@@ -62,11 +62,10 @@ def brat_cli(
     )
     print_skipped(result.problems)
     if result.unannotated:
-        err_console.print(
-            f"[yellow]{len(result.unannotated)} texts without any .ann[/] not imported: "
+        warn(
+            f"{len(result.unannotated)} texts without any .ann not imported: "
             + ", ".join(result.unannotated[:5])
-            + (" ..." if len(result.unannotated) > 5 else ""),
-            highlight=False,
+            + (" ..." if len(result.unannotated) > 5 else "")
         )
     if result.dropped_labels:
         dropped = ", ".join(f"{k} ({v})" for k, v in sorted(result.dropped_labels.items()))

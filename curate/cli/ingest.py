@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from curate import settings
-from curate.cli.app import command, console, err_console, plural, print_skipped, skipped
+from curate.cli.app import command, console, plural, print_skipped, skipped, warn
 from curate.io.articles import IngestReport, ingest
 
 
@@ -39,6 +39,4 @@ def ingest_cli(
 def render_report(report: IngestReport) -> None:
     print_skipped(report.problems)
     for first, dup in report.duplicate_texts:
-        err_console.print(
-            f"[yellow]duplicate text[/] {dup!r} has the same text as {first!r}", highlight=False
-        )
+        warn(f"duplicate text: {dup!r} has the same text as {first!r}")

@@ -31,6 +31,7 @@ from curate.cli.app import (
     print_skipped,
     shown,
     skipped,
+    warn,
 )
 from curate.extract.preannotate import DEFAULT_BATCH_SIZE, PreannotateReport
 
@@ -143,10 +144,7 @@ def preannotate_cli(
             quote_model=quote_model,
         )
     if report.truncated_line:
-        err_console.print(
-            f"[yellow]dropped[/] a truncated last line in {output} (a killed run); redid it",
-            highlight=False,
-        )
+        warn(f"dropped a truncated last line in {output} (a killed run); redid it")
     render_summary(report)
     console.print(
         f"wrote {plural(report.articles, 'article')} to {output}", highlight=False, soft_wrap=True

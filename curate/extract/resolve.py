@@ -73,6 +73,12 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
     spec = spec.strip()
     if not spec:
         raise CurateError("empty extractor name; pass e.g. curate, curate.quotes.v6 or a .jsonl")
+    if spec.endswith(".parquet") and Path(spec).is_file():
+        raise InputError(
+            "is a Parquet file; evaluate reads JSONL predictions (`curate preannotate` "
+            "without --format parquet)",
+            path=spec,
+        )
     if spec.endswith((".jsonl", ".ndjson")) or Path(spec).is_file():
         return _predictions(Path(spec))
     if Path(spec).is_dir():

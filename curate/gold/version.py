@@ -170,5 +170,9 @@ def resolve(
             raise DatasetError(f"{dataset_dir}: no version {v} (have: {have})")
         return dataset_dir / str(v)
     if not versions:
-        raise DatasetError(f"{dataset_dir}: no complete version in this folder")
+        raise DatasetError(
+            f"{dataset_dir}: no complete version in this folder (a gold dataset folder "
+            "holds version folders such as 1.0.0, each with a manifest.json); pass a dataset "
+            "name, NAME@X.Y.Z or a version folder"
+        )
     return dataset_dir / str(versions[-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import glob
 import json
 import os
@@ -91,6 +92,8 @@ def atomic_path(path: str | Path, *, private: bool = False) -> Iterator[Path]:
     runs (a killed ``curate preannotate`` leaves nothing behind after the next run).
     """
     path = Path(path)
+    if path.is_dir():  # said before any work, not at the final rename (EBUSY for ".")
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     # A failed write leaves no folder it made either (e.g. ./data for a bad input).
     with made_folders(path.parent):
         remove_stale_temp_files(path)
