@@ -84,6 +84,11 @@ def test_export_diff_verify_round_trip_and_refusals(tmp_path):
     assert as_json["added"] == ["a5"] and list(as_json["changed"]) == ["a1"]
     res = run("verify", "n@1.0.0", "n", "--root", root)
     assert res.exit_code == 0 and res.output.count("files match the manifest") == 2
+    # evaluate takes --root as the other commands do (it had none: -g NAME was not found)
+    for spec in ("n", "n@1.0.0"):
+        res = run("evaluate", "curate.entities.v1", "-g", spec, "--root", root, "--bootstrap", "0")
+        said = " ".join(res.output.split())
+        assert res.exit_code == 0 and "n 1." in said, said
     card = root / "n" / "1.1.0" / "README.md"
     os.chmod(card, 0o644)
     card.write_text(card.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")

@@ -61,6 +61,12 @@ def evaluate_cli(
         "folder with text/ and attributions/.",
     ),
     version: str | None = typer.Option(None, "--version", help="Gold version (default: latest)."),
+    root: Path | None = typer.Option(
+        None,
+        "--root",
+        help="Folder holding the gold datasets, for a --gold given by name (default: data/gold).",
+        show_default=False,
+    ),
     split: str | None = typer.Option(None, "--split", help="Gold split (default: all)."),
     only: list[str] = typer.Option(
         None,
@@ -124,7 +130,7 @@ def evaluate_cli(
 
         ev = evaluate_specs(
             extractors or [],
-            gold=gold,
+            gold=_under(root, gold),
             version=version,
             split=split,
             schema_path=config,
@@ -168,3 +174,10 @@ def evaluate_cli(
         raise typer.Exit(EXIT_REGRESSION)
     if left_out:
         raise typer.Exit(1)
+
+
+def _under(root: Path | None, gold: str) -> str:
+    """``--gold NAME`` (or ``NAME@X.Y.Z``) under ``--root``; a path given stays as it is."""
+    if root is None or Path(gold.partition("@")[0]).exists():
+        return gold
+    return str(root / gold)
