@@ -184,33 +184,6 @@ class Spilled:
             yield start, self.read(start, start + self.CHUNK)
 
 
-class StringIndex:
-    """Where each string of a :class:`StringList` (or any sequence of strings) is, without
-    a dict of Python strings: the strings' 64-bit hashes sorted (16 bytes an entry with
-    their positions), looked up by binary search, a hit confirmed by comparing the string.
-
-    Built once over a list that no longer changes; ``hash()`` of a ``str`` is salted per
-    process, so the index lives as long as the process does (never stored)."""
-
-    def __init__(self, strings: Sequence[str]) -> None:
-        self._strings = strings
-        hashes = np.fromiter((hash(s) for s in strings), np.int64, len(strings))
-        self._order = np.argsort(hashes, kind="stable")
-        self._hashes = hashes[self._order]
-
-    def find(self, s: str, first: bool = False) -> int:
-        """The position of the last (``first``: the first) string equal to ``s``, or -1."""
-        h = hash(s)
-        lo = int(np.searchsorted(self._hashes, h, "left"))
-        hi = int(np.searchsorted(self._hashes, h, "right"))
-        # equal hashes keep the strings' order (a stable sort)
-        for k in range(lo, hi) if first else range(hi - 1, lo - 1, -1):
-            at = int(self._order[k])
-            if self._strings[at] == s:
-                return at
-        return -1
-
-
 class SpilledObjects(Sequence[Any]):
     """Objects pickled one after another into an anonymous temporary file (gone when the
     list is collected), each with a string key: memory keeps the keys (a
@@ -273,11 +246,6 @@ class SpilledObjects(Sequence[Any]):
 
     def __repr__(self) -> str:
         return f"SpilledObjects({len(self)} items)"
-
-
-def sorted_strings(strings: StringList) -> StringList:
-    """The strings in Python's ``str`` order, as a new :class:`StringList`."""
-    return StringList(strings[int(i)] for i in strings.argsort())
 
 
 _LENGTH = struct.Struct("<I")
@@ -499,8 +467,7 @@ class SpilledMap(_Database):
 class SpilledIndex(_Database):
     """Where each string of a list is, on disk: the strings in a temporary SQLite table
     (row ``k + 1`` holds the ``k``-th), indexed when first looked up. Memory holds
-    SQLite's page cache (a few MB), whatever the number of strings; what
-    :class:`StringIndex` answers, for a list that need not stay in memory."""
+    SQLite's page cache (a few MB), whatever the number of strings."""
 
     def __init__(self, strings: Iterable[str] = ()) -> None:
         super().__init__()

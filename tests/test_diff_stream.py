@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from test_gold_dataset import T, gold_doc
 
-from curate.compact import Spilled, SpilledObjects, SpilledStrings, StringList, sorted_strings
+from curate.compact import Spilled, SpilledObjects, SpilledStrings, sorted_spilled
 from curate.gold import diff, release
 from curate.gold.diff import diff_documents
 from curate.gold.load import read_version
@@ -55,4 +55,4 @@ def test_spilled_objects_read_back_by_position_and_in_key_order():
     assert view == [items[1], items[3], items[0], items[2]]
     with pytest.raises(RuntimeError):
         view.append({}, "d")
-    assert list(sorted_strings(StringList(["b", "é", "a"]))) == ["a", "b", "é"]
+    assert list(sorted_spilled(["b", "é", "a"])) == ["a", "b", "é"]

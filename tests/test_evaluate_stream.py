@@ -11,7 +11,7 @@ import random
 import numpy as np
 import pytest
 
-from curate.compact import Spilled, StringIndex, StringList
+from curate.compact import Spilled, SpilledIndex, StringList
 from curate.errors import CurateError, DatasetError, InputError
 from curate.io.jsonl import write_jsonl
 from curate.model import Document, Entity, Prediction, Quote
@@ -156,9 +156,9 @@ def test_the_gold_is_read_again_per_pass_and_checked_once(tmp_path):
         open_gold(tmp_path / "d.jsonl")
 
 
-def test_string_index_finds_first_and_last_of_equal_strings():
+def test_spilled_index_finds_first_and_last_of_equal_strings():
     ids = StringList(["b", "a", "c", "a", "é", ""])
-    index = StringIndex(ids)
+    index = SpilledIndex(ids)
     assert [index.find(s) for s in ("b", "a", "c", "é", "")] == [0, 3, 2, 4, 5]
     assert index.find("a", first=True) == 1 and index.find("zz") == -1
 
