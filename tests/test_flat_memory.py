@@ -4,7 +4,8 @@ of a call on 10N articles is the peak on N plus a bound that does not grow with 
 
 tracemalloc sees Python's allocations (a list of ids, an index of them, numpy arrays),
 the structures that grew with the articles before: a StringList of ids and 16 bytes of
-offsets an article in a release, an in-memory hash index of the ids (16 bytes an article) in diff and compare.
+offsets an article in a release, an in-memory hash index of the ids (16 bytes an
+article) in diff and compare.
 """
 
 from __future__ import annotations
