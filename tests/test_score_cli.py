@@ -430,3 +430,14 @@ def test_an_empty_or_parquet_shard_folder_is_named(tmp_path, files, message) -> 
     assert r.exit_code == 1, r.output
     said = " ".join(r.output.split())
     assert f"{shards}: {message}" in said, said
+
+
+def test_a_file_that_is_not_jsonl_names_a_screenful_of_its_lines(tmp_path) -> None:
+    """A binary file given as predictions gave an error line per "line" (160 for one
+    Parquet shard): the first ten, then how many more."""
+    junk = tmp_path / "preds.bin"
+    junk.write_bytes(b"\xc4\x96 not json\n" * 40)
+    r = CliRunner().invoke(app, ["evaluate", str(junk)])
+    assert r.exit_code == 1, r.output
+    assert "40 line(s) are not pre-annotation records" in r.output
+    assert r.output.count("invalid JSON") == 10 and "... and 30 more" in r.output, r.output

@@ -97,6 +97,10 @@ def resolve(spec: str, schema: LabelSchema | None = None, *, ner_process: bool =
     return _spacy(spec, schema)
 
 
+#: Bad lines of a predictions file named in its error; the rest are counted.
+BAD_LINES_SHOWN = 10
+
+
 def _not_a_shard_folder(folder: Path, spec: str) -> None:
     """Raises InputError naming ``folder`` when it holds shards of ``curate preannotate
     --workers`` (or nothing at all, e.g. shards not written yet): neither is a model."""
@@ -177,9 +181,14 @@ def _predictions(path: Path) -> Resolved:
             index.append(read.id)
             lines.append(lineno)
         if bad:
+            # The first few, as a screenful: a file that is not JSONL at all has a bad
+            # "line" per line (a Parquet or binary file gave hundreds).
+            more = (
+                f"\n... and {len(bad) - BAD_LINES_SHOWN} more" if len(bad) > BAD_LINES_SHOWN else ""
+            )
             raise InputError(
                 f"{len(bad)} line(s) are not pre-annotation records; predictions must be "
-                "`curate preannotate` output:\n" + "\n".join(bad),
+                "`curate preannotate` output:\n" + "\n".join(bad[:BAD_LINES_SHOWN]) + more,
                 path=str(path),
             )
 
